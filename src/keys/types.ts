@@ -1,0 +1,29 @@
+import type { JSONWebKeySet } from "jose";
+
+export type SigningAlg = "ES256" | "EdDSA";
+
+export interface VerificationKey {
+  kid: string;
+  alg: SigningAlg;
+  key: CryptoKey;
+}
+
+export interface EncryptionKey {
+  kid: string;
+  key: CryptoKey; // AES-256-GCM, used as JWE `dir`
+}
+
+/**
+ * The only long-lived state (DESIGN §6). The first key of each set signs/encrypts; every key
+ * verifies/decrypts so keys rotate without downtime. `signer` is absent on a proxy-only instance
+ * that takes its verification keys from the broker's published JWKS.
+ */
+export interface KeySets {
+  signer?: { kid: string; alg: SigningAlg; key: CryptoKey };
+  /** By kid. Lookup is the only way a header's `kid` is used; the algorithm comes from here, never the header. */
+  verifiers: ReadonlyMap<string, VerificationKey>;
+  /** Public signing keys as published at `/.well-known/jwks.json`. */
+  publicJwks: JSONWebKeySet;
+  encrypter: EncryptionKey;
+  decrypters: ReadonlyMap<string, EncryptionKey>;
+}

@@ -1,0 +1,66 @@
+import type { Secret } from "../secret.ts";
+
+/** `typ` values (RFC 8725 §3.11: explicit typing, one validation rule set per token kind). */
+export const ACCESS_TYP = "surrogate+jwt";
+export const REFRESH_TYP = "surrogate-refresh+jwt";
+export const ACCESS_AUD = "surrogate";
+export const REFRESH_AUD = "surrogate-broker";
+
+export type WrapperKind = "access" | "refresh";
+
+/** The plaintext of `tok` (DESIGN §5). */
+export interface SealedSecret {
+  token: Secret;
+  /** `token_type` of the upstream token (e.g. "Bearer"), or "refresh" for refresh wrappers. */
+  type: string;
+}
+
+export interface MintRequest {
+  kind: WrapperKind;
+  /** Provider name (`prv`). */
+  provider: string;
+  /** base64url(SHA-256(DER)) of the client certificate the wrapper is bound to (`cnf.x5t#S256`). */
+  thumbprint: string;
+  secret: SealedSecret;
+  /** Claims copied from the original token (decoded, not trusted); broker-owned claims override them. */
+  claims?: Record<string, unknown>;
+  /** Space-separated scope as granted. */
+  scope?: string;
+  /** Upstream expiry in epoch seconds, if known; the wrapper's `exp` is min(this, now + token_ttl). */
+  expiresAt?: number;
+}
+
+export interface MintOptions {
+  issuer: string;
+  /** Cap on lifetime, seconds. */
+  tokenTtl: number;
+  /** Epoch milliseconds (injected clock). */
+  now: number;
+}
+
+export interface MintedWrapper {
+  token: string;
+  jti: string;
+  /** Epoch seconds. */
+  exp: number;
+}
+
+/** A wrapper whose signature, `typ`, `iss`, `aud`, `exp` and `nbf` checked out. `tok` is still sealed. */
+export interface VerifiedWrapper {
+  kind: WrapperKind;
+  kid: string;
+  provider: string;
+  jti: string;
+  exp: number;
+  thumbprint: string;
+  scope?: string;
+  claims: Readonly<Record<string, unknown>>;
+  /** The compact JWE from `tok`; open it with `openWrapper` only after the binding has been checked. */
+  sealed: string;
+}
+
+export interface VerifyOptions {
+  issuer: string;
+  /** Epoch milliseconds. */
+  now: number;
+}
