@@ -1,0 +1,70 @@
+import type { Secret } from "../secret.ts";
+import type { ProviderKind } from "./kinds.ts";
+
+/** One allow-list entry of a provider's `upstreams` (parsed by src/proxy/allowlist.ts). */
+export interface UpstreamRule {
+  scheme: "https" | "http";
+  /** Lower-case host name, or the suffix after `*.` when `wildcard`. */
+  host: string;
+  port: number;
+  wildcard: boolean;
+}
+
+/** How the real token is put on the upstream request (parsed by src/proxy/inject.ts). Never client-chosen. */
+export interface Injection {
+  /** Lower-case header name. */
+  header: string;
+  /** Text before and after `{token}`. */
+  prefix: string;
+  suffix: string;
+}
+
+/** The token endpoint's answer, with every secret wrapped. */
+export interface UpstreamTokens {
+  accessToken: Secret;
+  tokenType: string;
+  /** Seconds, when the IdP said. */
+  expiresIn?: number;
+  refreshToken?: Secret;
+  /** Space-separated scope as granted, when the IdP said. */
+  scope?: string;
+  idToken?: Secret;
+}
+
+export interface AuthorizationRequest {
+  state: string;
+  codeVerifier: Secret;
+  /** Present for OIDC providers. */
+  nonce?: string;
+  scopes: string[];
+}
+
+/** Everything the broker needs from an identity provider, behind one adapter (src/providers/oauth-client.ts). */
+export interface OAuthClient {
+  authorizationUrl(request: AuthorizationRequest): Promise<URL>;
+  /** Throws IdpError: `idp_network`, `idp_error` (the IdP's own error response), `idp_unexpected_response`. */
+  exchangeCode(code: Secret, codeVerifier: Secret): Promise<UpstreamTokens>;
+  refresh(refreshToken: Secret): Promise<UpstreamTokens>;
+  /**
+   * Validates an id_token (signature via the IdP's JWKS, iss, aud, azp, nonce, exp) and returns its
+   * claims; throws IdpError `id_token_invalid`. Only for OIDC-capable providers.
+   */
+  validateIdToken?(idToken: Secret, nonce: string): Promise<Record<string, unknown>>;
+  /** RFC 9207: the issuer identifier expected in the authorization response's `iss`, when known. */
+  readonly issuer?: string;
+}
+
+export interface ResolvedProvider {
+  name: string;
+  kind: ProviderKind;
+  upstreams: UpstreamRule[];
+  inject: Injection;
+  /** Default scopes requested when the agent asks for none. */
+  scopes: string[];
+  /** Whether access tokens are JWTs whose claims are copied into the wrapper. */
+  jwtAccessTokens: boolean;
+  /** Whether to send a `nonce` and require a valid id_token. */
+  oidc: boolean;
+  /** Absent for `static` providers (wrappers come from `surrogate seal`). */
+  oauth?: OAuthClient;
+}
