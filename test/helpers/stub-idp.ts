@@ -1,0 +1,354 @@
+import { createHash, randomBytes } from "node:crypto";
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+
+/**
+ * A real OAuth 2.0 / OpenID Connect provider for tests, on 127.0.0.1 and an ephemeral port. It is
+ * strict where a real IdP is strict (client authentication, PKCE S256, one-time codes, redirect_uri
+ * match) so tests prove the broker speaks the protocol, and it can misbehave on demand (`setMode`).
+ * Issued tokens carry canary prefixes (`stub-real-access-`, `stub-real-refresh-`) so tests can scan
+ * logs, responses and pages for leaks; JWT tokens are in `lastIssued`.
+ */
+
+export type StubIdpMode =
+  | "normal"
+  | "deny"
+  | "token_error"
+  | "token_500"
+  | "garbage_json"
+  | "bad_id_token_signature"
+  | "wrong_aud"
+  | "wrong_nonce"
+  | "expired_id_token"
+  | "wrong_discovery_issuer"
+  | "slow"
+  | "refresh_refused"
+  | "no_rotation";
+
+export interface StubIdpOptions {
+  clientId?: string;
+  clientSecret?: string;
+  /** Issue signed JWT access tokens instead of opaque ones (default false). */
+  jwtAccessTokens?: boolean;
+  /** Rotate refresh tokens on use (default true); mode `no_rotation` overrides per test. */
+  rotateRefreshTokens?: boolean;
+  /** Registered redirect URIs; when absent any http(s) URI is accepted (and must match at /token). */
+  redirectUris?: string[];
+  /** Delay of mode `slow`, ms (default 3000). */
+  slowMs?: number;
+  /** Access token lifetime, seconds (default 3600). */
+  accessTokenTtl?: number;
+  /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
+  now?: () => number;
+}
+
+export interface StubIdpRequest {
+  method: string;
+  path: string;
+  /** Query and form parameters; values of secret parameters replaced by "[redacted]". */
+  params: Record<string, string>;
+  /** How the client authenticated at /token. */
+  clientAuth?: "basic" | "post" | "none";
+}
+
+export interface IssuedTokens {
+  accessToken?: string;
+  refreshToken?: string;
+  idToken?: string;
+}
+
+export interface StubIdp {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** `sub` of the one user this IdP knows. */
+  subject: string;
+  requests: StubIdpRequest[];
+  lastIssued: IssuedTokens;
+  setMode(mode: StubIdpMode): void;
+  /** Signs arbitrary claims with the IdP's published key (for id_token validation tests). */
+  sign(payload: JWTPayload, header?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
+  /** Requests an authorization URL (auto-approval) and returns the redirect target it answers with. */
+  authorize(url: URL | string): Promise<URL>;
+  close(): Promise<void>;
+}
+
+interface PendingCode {
+  redirectUri: string;
+  codeChallenge: string;
+  nonce?: string;
+  scope: string;
+  used: boolean;
+}
+
+const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refresh_token"]);
+const SUBJECT = "stub-user-1";
+
+export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubIdp> {
+  const keys = await generateKeyPair("ES256", { extractable: true });
+  const rogue = await generateKeyPair("ES256");
+  const publicJwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: "stub-1", alg: "ES256", use: "sig" };
+  const state = new StubState(options, keys.privateKey, rogue.privateKey);
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => state.handle(request, publicJwk),
+  });
+  state.issuer = `http://127.0.0.1:${server.port}`;
+  return {
+    issuer: state.issuer,
+    clientId: state.clientId,
+    clientSecret: state.clientSecret,
+    subject: SUBJECT,
+    requests: state.requests,
+    lastIssued: state.lastIssued,
+    setMode: (mode) => {
+      state.mode = mode;
+    },
+    sign: (payload, header) => state.sign(payload, header),
+    authorize: async (url) => {
+      const response = await fetch(url, { redirect: "manual" });
+      const location = response.headers.get("location");
+      if (response.status !== 302 || location === null) {
+        throw new Error(
+          `stub IdP refused the authorization request: ${response.status} ${await response.text()}`,
+        );
+      }
+      return new URL(location);
+    },
+    close: () => server.stop(true),
+  };
+}
+
+class StubState {
+  issuer = "";
+  mode: StubIdpMode = "normal";
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly requests: StubIdpRequest[] = [];
+  readonly lastIssued: IssuedTokens = {};
+  readonly #codes = new Map<string, PendingCode>();
+  readonly #refreshTokens = new Map<string, { scope: string }>();
+  readonly #now: () => number;
+
+  constructor(
+    readonly options: StubIdpOptions,
+    readonly key: CryptoKey,
+    readonly rogueKey: CryptoKey,
+  ) {
+    this.clientId = options.clientId ?? "stub-client";
+    this.clientSecret = options.clientSecret ?? `stub-client-secret-${token()}`;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async handle(request: Request, jwk: JWK): Promise<Response> {
+    const url = new URL(request.url);
+    const params = request.method === "POST" ? await formParams(request) : url.searchParams;
+    const record: StubIdpRequest = { method: request.method, path: url.pathname, params: redact(params) };
+    this.requests.push(record);
+    if (this.mode === "slow") await Bun.sleep(this.options.slowMs ?? 3000);
+    switch (url.pathname) {
+      case "/.well-known/openid-configuration":
+        return Response.json(this.discovery());
+      case "/jwks":
+        return Response.json({ keys: [jwk] });
+      case "/authorize":
+        return this.authorizeEndpoint(params);
+      case "/token":
+        return request.method === "POST"
+          ? this.tokenEndpoint(request, params, record)
+          : oauthError(405, "invalid_request");
+      default:
+        return new Response("not found", { status: 404 });
+    }
+  }
+
+  discovery(): Record<string, unknown> {
+    return {
+      issuer: this.mode === "wrong_discovery_issuer" ? `${this.issuer}/other` : this.issuer,
+      authorization_endpoint: `${this.issuer}/authorize`,
+      token_endpoint: `${this.issuer}/token`,
+      jwks_uri: `${this.issuer}/jwks`,
+      response_types_supported: ["code"],
+      grant_types_supported: ["authorization_code", "refresh_token"],
+      code_challenge_methods_supported: ["S256"],
+      id_token_signing_alg_values_supported: ["ES256"],
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      authorization_response_iss_parameter_supported: true,
+      subject_types_supported: ["public"],
+    };
+  }
+
+  authorizeEndpoint(params: URLSearchParams): Response {
+    const redirectUri = params.get("redirect_uri") ?? "";
+    if (params.get("client_id") !== this.clientId) return badRequest("unknown client_id");
+    if (!this.redirectAllowed(redirectUri)) return badRequest("redirect_uri not registered");
+    const target = new URL(redirectUri);
+    const state = params.get("state");
+    if (state !== null) target.searchParams.set("state", state);
+    // RFC 9207 §2: the issuer identifier accompanies every authorization response, errors included.
+    target.searchParams.set("iss", this.issuer);
+    const problem = checkAuthorizeParams(params);
+    if (problem !== undefined) target.searchParams.set("error", problem);
+    else if (this.mode === "deny") target.searchParams.set("error", "access_denied");
+    else target.searchParams.set("code", this.newCode(params, redirectUri));
+    return new Response(null, { status: 302, headers: { location: target.href } });
+  }
+
+  redirectAllowed(redirectUri: string): boolean {
+    if (this.options.redirectUris !== undefined) return this.options.redirectUris.includes(redirectUri);
+    return URL.canParse(redirectUri) && /^https?:$/.test(new URL(redirectUri).protocol);
+  }
+
+  newCode(params: URLSearchParams, redirectUri: string): string {
+    const code = `stub-code-${token()}`;
+    const nonce = params.get("nonce") ?? undefined;
+    this.#codes.set(code, {
+      redirectUri,
+      codeChallenge: params.get("code_challenge") ?? "",
+      scope: params.get("scope") ?? "",
+      used: false,
+      ...(nonce === undefined ? {} : { nonce }),
+    });
+    return code;
+  }
+
+  async tokenEndpoint(request: Request, params: URLSearchParams, record: StubIdpRequest): Promise<Response> {
+    const auth = this.authenticateClient(request, params);
+    record.clientAuth = auth === "invalid" ? "none" : auth;
+    if (auth === "invalid") return oauthError(401, "invalid_client");
+    if (this.mode === "token_500") return new Response("upstream exploded", { status: 500 });
+    if (this.mode === "garbage_json") return new Response("{not json", { status: 200 });
+    const grant = params.get("grant_type");
+    if (grant === "authorization_code") return this.codeGrant(params);
+    if (grant === "refresh_token") return this.refreshGrant(params);
+    return oauthError(400, "unsupported_grant_type");
+  }
+
+  /** RFC 6749 §2.3.1: Basic (form-urlencoded parts) or body credentials, never both. */
+  authenticateClient(request: Request, params: URLSearchParams): "basic" | "post" | "invalid" {
+    const header = request.headers.get("authorization");
+    const hasPost = params.has("client_secret");
+    if (header !== null && hasPost) return "invalid";
+    if (header?.startsWith("Basic ")) {
+      const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+      const [id = "", secret = ""] = decoded.split(":", 2).map((part) => decodeURIComponent(part));
+      return id === this.clientId && secret === this.clientSecret ? "basic" : "invalid";
+    }
+    const ok = params.get("client_id") === this.clientId && params.get("client_secret") === this.clientSecret;
+    return hasPost && ok ? "post" : "invalid";
+  }
+
+  async codeGrant(params: URLSearchParams): Promise<Response> {
+    if (this.mode === "token_error") return oauthError(400, "invalid_grant");
+    const pending = this.#codes.get(params.get("code") ?? "");
+    if (pending === undefined || pending.used) return oauthError(400, "invalid_grant");
+    pending.used = true;
+    if (params.get("redirect_uri") !== pending.redirectUri) return oauthError(400, "invalid_grant");
+    if (s256(params.get("code_verifier") ?? "") !== pending.codeChallenge)
+      return oauthError(400, "invalid_grant");
+    return Response.json(await this.issue(pending.scope, pending.nonce, true));
+  }
+
+  async refreshGrant(params: URLSearchParams): Promise<Response> {
+    const presented = params.get("refresh_token") ?? "";
+    const known = this.#refreshTokens.get(presented);
+    if (this.mode === "refresh_refused" || known === undefined) return oauthError(400, "invalid_grant");
+    const rotate = (this.options.rotateRefreshTokens ?? true) && this.mode !== "no_rotation";
+    if (rotate) this.#refreshTokens.delete(presented);
+    return Response.json(await this.issue(known.scope, undefined, rotate));
+  }
+
+  async issue(
+    scope: string,
+    nonce: string | undefined,
+    newRefresh: boolean,
+  ): Promise<Record<string, unknown>> {
+    const ttl = this.options.accessTokenTtl ?? 3600;
+    const accessToken = this.options.jwtAccessTokens
+      ? await this.accessJwt(scope, ttl)
+      : `stub-real-access-${token()}`;
+    const body: Record<string, unknown> = {
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: ttl,
+      scope,
+    };
+    this.lastIssued.accessToken = accessToken;
+    if (newRefresh) {
+      const refreshToken = `stub-real-refresh-${token()}`;
+      this.#refreshTokens.set(refreshToken, { scope });
+      body.refresh_token = this.lastIssued.refreshToken = refreshToken;
+    }
+    if (scope.split(" ").includes("openid"))
+      body.id_token = this.lastIssued.idToken = await this.idToken(nonce);
+    return body;
+  }
+
+  accessJwt(scope: string, ttl: number): Promise<string> {
+    const now = Math.floor(this.#now() / 1000);
+    const claims = { sub: SUBJECT, scope, client_id: this.clientId, jti: token(), iat: now, exp: now + ttl };
+    return this.sign({ ...claims, iss: this.issuer, aud: "https://api.stub.example" }, { typ: "at+jwt" });
+  }
+
+  idToken(nonce: string | undefined): Promise<string> {
+    const now = Math.floor(this.#now() / 1000);
+    const expired = this.mode === "expired_id_token";
+    const payload: JWTPayload = {
+      iss: this.issuer,
+      sub: SUBJECT,
+      aud: this.mode === "wrong_aud" ? "someone-else" : this.clientId,
+      azp: this.clientId,
+      email: "alice@stub.example",
+      iat: expired ? now - 7200 : now,
+      exp: expired ? now - 3600 : now + 600,
+    };
+    if (nonce !== undefined) payload.nonce = this.mode === "wrong_nonce" ? `${nonce}-tampered` : nonce;
+    return this.sign(payload, {}, this.mode === "bad_id_token_signature" ? this.rogueKey : this.key);
+  }
+
+  sign(payload: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}, key = this.key) {
+    const protectedHeader = {
+      alg: header.alg ?? "ES256",
+      kid: header.kid ?? "stub-1",
+      ...(header.typ ? { typ: header.typ } : {}),
+    };
+    return new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key);
+  }
+}
+
+/** Authorization request checks of RFC 6749 §4.1.1 and RFC 7636 §4.3 (plain is refused). */
+function checkAuthorizeParams(params: URLSearchParams): string | undefined {
+  if (params.get("response_type") !== "code") return "unsupported_response_type";
+  if (params.get("code_challenge_method") !== "S256" || !params.get("code_challenge"))
+    return "invalid_request";
+  if (!params.get("state")) return "invalid_request";
+  const openid = (params.get("scope") ?? "").split(" ").includes("openid");
+  if (openid && !params.get("nonce")) return "invalid_request";
+  return undefined;
+}
+
+async function formParams(request: Request): Promise<URLSearchParams> {
+  return new URLSearchParams(await request.text());
+}
+
+function redact(params: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of params) out[key] = SECRET_PARAMS.has(key) ? "[redacted]" : value;
+  return out;
+}
+
+function oauthError(status: number, error: string): Response {
+  return Response.json({ error, error_description: `stub IdP: ${error}` }, { status });
+}
+
+function badRequest(message: string): Response {
+  return new Response(message, { status: 400 });
+}
+
+function s256(verifier: string): string {
+  return createHash("sha256").update(verifier).digest("base64url");
+}
+
+function token(): string {
+  return randomBytes(18).toString("base64url");
+}
