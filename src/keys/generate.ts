@@ -1,0 +1,29 @@
+import { exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from "jose";
+import type { SigningAlg } from "./types.ts";
+
+/** 128 random bits: kids from different deployments or rotations never collide by accident. */
+export function randomKid(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+}
+
+export async function generateSigningJwk(alg: SigningAlg = "ES256"): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg === "ES256" ? "ES256" : "Ed25519", { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: randomKid(), alg, use: "sig" };
+}
+
+/** A 256-bit key for JWE `dir` + A256GCM (RFC 7518 §4.5, §5.3). */
+export function generateEncryptionJwk(): JWK {
+  const k = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  return { kty: "oct", k, kid: randomKid(), alg: "A256GCM", use: "enc" };
+}
+
+/** Fresh private JWK Sets with one key each. The result holds private keys: never print or log it. */
+export async function generateKeySets(
+  alg: SigningAlg = "ES256",
+): Promise<{ signing: JSONWebKeySet; encryption: JSONWebKeySet }> {
+  return {
+    signing: { keys: [await generateSigningJwk(alg)] },
+    encryption: { keys: [generateEncryptionJwk()] },
+  };
+}

@@ -1,0 +1,94 @@
+import { CompactSign } from "jose";
+import { TokenError } from "../errors.ts";
+import type { KeySets } from "../keys/types.ts";
+import { MAX_WRAPPER_LENGTH } from "./compact.ts";
+import { sealSecret } from "./seal.ts";
+import {
+  ACCESS_AUD,
+  ACCESS_TYP,
+  type MintedWrapper,
+  type MintOptions,
+  type MintRequest,
+  REFRESH_AUD,
+  REFRESH_TYP,
+} from "./types.ts";
+
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
+const encoder = new TextEncoder();
+
+/**
+ * Copied claims that are dropped rather than passed on. `act` / `may_act` (RFC 8693 §4.1, §4.4)
+ * assert delegation: copied from an untrusted upstream token they would let the wrapper claim
+ * an actor chain the broker never verified. `scope` is broker-owned ("as granted", DESIGN §5):
+ * an upstream `scope` of another shape would otherwise survive when no scope was granted.
+ * The other broker-owned claims are overridden anyway.
+ */
+const DROPPED_CLAIMS = new Set(["act", "may_act", "scope"]);
+
+/** Mints a wrapper (DESIGN §5): copied claims first, broker-owned claims override them. */
+export async function mintWrapper(
+  request: MintRequest,
+  keys: KeySets,
+  options: MintOptions,
+): Promise<MintedWrapper> {
+  const signer = keys.signer;
+  if (signer === undefined) throw failure("this instance has no signing key");
+  checkRequest(request, options);
+  const iat = Math.floor(options.now / 1000);
+  const exp = expiryOf(request, options, iat);
+  const jti = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+  const payload = {
+    ...copiedClaims(request.claims),
+    ...(request.scope === undefined ? {} : { scope: request.scope }),
+    iss: options.issuer,
+    aud: request.kind === "access" ? ACCESS_AUD : REFRESH_AUD,
+    iat,
+    nbf: iat,
+    exp,
+    jti,
+    prv: request.provider,
+    cnf: { "x5t#S256": request.thumbprint },
+    tok: await sealSecret(request.secret, keys),
+  };
+  const token = await new CompactSign(encoder.encode(JSON.stringify(payload)))
+    .setProtectedHeader({
+      alg: signer.alg,
+      kid: signer.kid,
+      typ: request.kind === "access" ? ACCESS_TYP : REFRESH_TYP,
+    })
+    .sign(signer.key);
+  // Never hand out a wrapper that every verifier would refuse.
+  if (token.length > MAX_WRAPPER_LENGTH)
+    throw failure("wrapper would exceed the size limit; copied claims too large");
+  return { token, jti, exp };
+}
+
+/** `exp` = min(upstream expiry, now + token_ttl): the wrapper never outlives either. */
+function expiryOf(request: MintRequest, options: MintOptions, iat: number): number {
+  const cap = iat + Math.floor(options.tokenTtl);
+  const exp = request.expiresAt === undefined ? cap : Math.min(Math.floor(request.expiresAt), cap);
+  if (exp <= iat) throw failure("upstream token already expired");
+  return exp;
+}
+
+function checkRequest(request: MintRequest, options: MintOptions): void {
+  if (!Number.isFinite(options.now) || !Number.isFinite(options.tokenTtl) || options.tokenTtl <= 0) {
+    throw failure("bad clock or token_ttl");
+  }
+  if (request.expiresAt !== undefined && !Number.isFinite(request.expiresAt)) throw failure("bad expiresAt");
+  if (request.provider === "") throw failure("empty provider name");
+  if (!THUMBPRINT.test(request.thumbprint)) throw failure("thumbprint is not a base64url SHA-256");
+  if (request.secret.type === "" || (request.kind === "refresh") !== (request.secret.type === "refresh")) {
+    throw failure('secret type must be "refresh" exactly for refresh wrappers');
+  }
+}
+
+/** Object.fromEntries defines own properties, so a copied "__proto__" claim stays data, not a prototype. */
+function copiedClaims(claims: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (claims === undefined) return {};
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => !DROPPED_CLAIMS.has(name)));
+}
+
+function failure(message: string): TokenError {
+  return new TokenError("server_error", `mint: ${message}`);
+}
