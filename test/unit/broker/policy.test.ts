@@ -1,0 +1,84 @@
+import { describe, expect, test } from "bun:test";
+import { globMatches, isAllowed } from "../../../src/broker/policy.ts";
+import type { PolicyRule } from "../../../src/config/types.ts";
+
+describe("globMatches", () => {
+  const agents = "spiffe://corp.example/agents/*";
+
+  test("* matches one path segment", () => {
+    expect(globMatches(agents, "spiffe://corp.example/agents/a")).toBe(true);
+    expect(globMatches(agents, "spiffe://corp.example/agents/build-bot-7")).toBe(true);
+  });
+
+  test("* does not cross a slash, and matching is whole-string", () => {
+    expect(globMatches(agents, "spiffe://corp.example/agents/a/b")).toBe(false);
+    expect(globMatches(agents, "spiffe://corp.example.evil/agents/a")).toBe(false);
+    expect(globMatches(agents, "spiffe://corp.example/agentsX/a")).toBe(false);
+    expect(globMatches(agents, "xspiffe://corp.example/agents/a")).toBe(false);
+    expect(globMatches(agents, "spiffe://corp.example/agents")).toBe(false);
+    expect(globMatches("spiffe://corp.example/agents/a", "spiffe://corp.example/agents/ab")).toBe(false);
+    expect(globMatches("spiffe://corp.example/agents/a", "spiffe://corp.example/agents/a")).toBe(true);
+  });
+
+  test("* may match an empty segment only where the pattern puts it", () => {
+    expect(globMatches(agents, "spiffe://corp.example/agents/")).toBe(true);
+    expect(globMatches("spiffe://corp.example/*/x", "spiffe://corp.example/a/b/x")).toBe(false);
+  });
+
+  test("** crosses segments", () => {
+    const deep = "spiffe://corp.example/agents/**";
+    expect(globMatches(deep, "spiffe://corp.example/agents/a/b/c")).toBe(true);
+    expect(globMatches(deep, "spiffe://corp.example/agents/a")).toBe(true);
+    expect(globMatches(deep, "spiffe://corp.example.evil/agents/a")).toBe(false);
+    expect(globMatches("spiffe://corp.example/**/ci", "spiffe://corp.example/x/y/ci")).toBe(true);
+    expect(globMatches("spiffe://corp.example/**/ci", "spiffe://corp.example/x/y/cid")).toBe(false);
+  });
+
+  test("* inside a segment", () => {
+    expect(globMatches("spiffe://corp.example/agents/ci-*", "spiffe://corp.example/agents/ci-42")).toBe(true);
+    expect(globMatches("spiffe://corp.example/agents/ci-*", "spiffe://corp.example/agents/cd-42")).toBe(
+      false,
+    );
+    expect(globMatches("spiffe://*.example/agents/a", "spiffe://corp.example/agents/a")).toBe(true);
+    expect(globMatches("spiffe://*.example/agents/a", "spiffe://evil/x.example/agents/a")).toBe(false);
+  });
+
+  test("other characters are literal, including regex metacharacters", () => {
+    expect(globMatches("legacy-agent", "legacy-agent")).toBe(true);
+    expect(globMatches("a.b", "axb")).toBe(false);
+    expect(globMatches("a+(b)", "a+(b)")).toBe(true);
+    expect(globMatches("a?", "ab")).toBe(false);
+    expect(globMatches("", "")).toBe(true);
+    expect(globMatches("", "a")).toBe(false);
+  });
+
+  test("many stars against a long near-miss stays a quick false", () => {
+    const pattern = "*a*a*a*a*a*a*a*a*a*a*b";
+    expect(globMatches(pattern, "a".repeat(5000))).toBe(false);
+    expect(globMatches(`**${pattern}`, `x/${"a".repeat(5000)}`)).toBe(false);
+  });
+});
+
+describe("isAllowed", () => {
+  const policy: PolicyRule[] = [
+    { workload: "spiffe://corp.example/agents/*", providers: ["github", "corp"] },
+    { workload: "legacy-agent", providers: ["corp"] },
+  ];
+
+  test("allows a matching workload for a listed provider", () => {
+    expect(isAllowed(policy, "spiffe://corp.example/agents/a", "github")).toBe(true);
+    expect(isAllowed(policy, "legacy-agent", "corp")).toBe(true);
+  });
+
+  test("denies an unlisted provider for a matching workload", () => {
+    expect(isAllowed(policy, "spiffe://corp.example/agents/a", "openai")).toBe(false);
+    expect(isAllowed(policy, "legacy-agent", "github")).toBe(false);
+    expect(isAllowed(policy, "spiffe://corp.example/agents/a", "GitHub")).toBe(false);
+  });
+
+  test("denies workloads no rule matches (default deny)", () => {
+    expect(isAllowed(policy, "spiffe://corp.example/agents/a/b", "github")).toBe(false);
+    expect(isAllowed(policy, "spiffe://corp.example.evil/agents/a", "github")).toBe(false);
+    expect(isAllowed([], "spiffe://corp.example/agents/a", "github")).toBe(false);
+  });
+});
