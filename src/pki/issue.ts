@@ -39,6 +39,8 @@ export interface IssueOptions {
   notAfter?: Date;
   /** Issue an intermediate (or, in adversarial tests, a CA:TRUE "leaf"). */
   isCa?: boolean;
+  /** basicConstraints pathLenConstraint of an issued CA. */
+  pathLength?: number;
   /** Overrides the EKU implied by `usage`; an empty list omits the extension. */
   extKeyUsage?: ReadonlyArray<"serverAuth" | "clientAuth">;
 }
@@ -137,7 +139,7 @@ async function leafExtensions(
   options: IssueOptions,
 ): Promise<Extension[]> {
   const extensions: Extension[] = options.isCa
-    ? caExtensions()
+    ? caExtensions(options.pathLength)
     : [
         new BasicConstraintsExtension(false, undefined, true),
         // ECDSA keys only sign: RFC 5280 §4.2.1.3, no keyEncipherment.
@@ -155,9 +157,9 @@ async function leafExtensions(
   return extensions;
 }
 
-function caExtensions(): Extension[] {
+function caExtensions(pathLength?: number): Extension[] {
   return [
-    new BasicConstraintsExtension(true, undefined, true),
+    new BasicConstraintsExtension(true, pathLength, true),
     new KeyUsagesExtension(
       KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
       true,
