@@ -1,0 +1,67 @@
+import type { KeySets } from "../keys/types.ts";
+import type { SealedSecret, VerifiedWrapper } from "../token/types.ts";
+
+/** A wrapper whose signature, claims and certificate binding checked out, and its opened secret. */
+export interface OpenedWrapper {
+  wrapper: VerifiedWrapper;
+  secret: SealedSecret;
+}
+
+export const DEFAULT_CACHE_SIZE = 10_000;
+
+/**
+ * A bounded LRU of opened wrappers (DESIGN §10: the proxy may cache verification results, never past
+ * `exp`). The key is SHA-256 of the wrapper plus the presenting certificate's thumbprint, so a hit
+ * proves the same wrapper arrived over the same certificate that passed the binding check; only
+ * successes are stored, so a binding mismatch is re-checked (and refused) every time. A new KeySets
+ * object (rotation, a key withdrawn) empties the cache, so a withdrawn key stops working at once.
+ */
+export class WrapperCache {
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, OpenedWrapper>();
+  #keys: KeySets | undefined;
+
+  constructor(maxEntries = DEFAULT_CACHE_SIZE) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** `now` is epoch milliseconds; an entry is served only while now < exp. */
+  get(token: string, thumbprint: string, keys: KeySets, now: number): OpenedWrapper | undefined {
+    this.#bindKeys(keys);
+    const key = cacheKey(token, thumbprint);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    if (now >= entry.wrapper.exp * 1000) return undefined;
+    this.#entries.set(key, entry); // most recently used goes last
+    return entry;
+  }
+
+  /** Store only after every check passed, including the certificate binding. */
+  set(token: string, thumbprint: string, keys: KeySets, entry: OpenedWrapper): void {
+    if (this.#maxEntries <= 0) return;
+    this.#bindKeys(keys);
+    const key = cacheKey(token, thumbprint);
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  #bindKeys(keys: KeySets): void {
+    if (this.#keys === keys) return;
+    this.#entries.clear();
+    this.#keys = keys;
+  }
+}
+
+function cacheKey(token: string, thumbprint: string): string {
+  return `${new Bun.CryptoHasher("sha256").update(token).digest("base64url")}.${thumbprint}`;
+}

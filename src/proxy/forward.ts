@@ -1,0 +1,142 @@
+import { rootCertificates } from "node:tls";
+import { ProxyError } from "../errors.ts";
+import { filterResponseHeaders } from "./headers.ts";
+
+export interface ForwardRequest {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | null;
+  /** The client's signal: when the agent goes away, the upstream request is cancelled with it. */
+  signal: AbortSignal;
+}
+
+export interface ForwardOptions {
+  fetch: typeof fetch;
+  /** Idle timeout, milliseconds: the longest the upstream may stay silent (or the upload stall). */
+  timeoutMs: number;
+  /** Trust anchors for upstream TLS; undefined means the system store alone. */
+  ca?: string[];
+}
+
+/** System CAs always apply (DESIGN §7); an operator's `upstream_ca` is added to them, never instead. */
+export function upstreamTrust(upstreamCa: string | undefined): string[] | undefined {
+  return upstreamCa === undefined ? undefined : [...rootCertificates, upstreamCa];
+}
+
+/**
+ * Sends the request upstream and streams the answer back without buffering or decoding it. Redirects
+ * are returned, never followed (DESIGN §2: a followed redirect would carry the real token to a host
+ * nobody allowed); `decompress: false` keeps the upstream's bytes and Content-Encoding as they were.
+ * Throws ProxyError `upstream_timeout` or `upstream_unreachable`.
+ */
+export async function forward(request: ForwardRequest, options: ForwardOptions): Promise<Response> {
+  const controller = new AbortController();
+  const abortFromClient = () => controller.abort(request.signal.reason);
+  request.signal.addEventListener("abort", abortFromClient, { once: true });
+  const watchdog = new Watchdog(options.timeoutMs, () =>
+    controller.abort(new Error("upstream idle timeout")),
+  );
+  const finish = () => {
+    watchdog.stop();
+    request.signal.removeEventListener("abort", abortFromClient);
+  };
+  let upstream: Response;
+  try {
+    upstream = await options.fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body === null ? null : touching(request.body, watchdog, () => {}),
+      duplex: "half",
+      redirect: "manual",
+      decompress: false,
+      signal: controller.signal,
+      ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
+    } as RequestInit);
+  } catch (error) {
+    finish();
+    if (watchdog.fired)
+      throw new ProxyError("upstream_timeout", "proxy: the upstream did not answer in time");
+    throw new ProxyError("upstream_unreachable", "proxy: the upstream could not be reached", {
+      cause: error,
+    });
+  }
+  const body = upstream.body === null ? null : touching(upstream.body, watchdog, finish);
+  if (body === null) finish();
+  return new Response(body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: filterResponseHeaders(upstream.headers),
+  });
+}
+
+/** Fires once `timeoutMs` pass without `touch()`. One timer, re-armed lazily instead of per chunk. */
+class Watchdog {
+  fired = false;
+  #last = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.#arm(timeoutMs);
+  }
+
+  touch(): void {
+    this.#last = performance.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => this.#check(), delay);
+  }
+
+  #check(): void {
+    const idle = performance.now() - this.#last;
+    if (idle < this.timeoutMs) {
+      this.#arm(this.timeoutMs - idle);
+      return;
+    }
+    this.fired = true;
+    this.#timer = undefined;
+    this.onIdle();
+  }
+}
+
+/** Passes chunks through one at a time (back-pressure intact), telling the watchdog about each. */
+function touching(
+  source: ReadableStream<Uint8Array>,
+  watchdog: Watchdog,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          watchdog.touch();
+          if (done) {
+            onEnd();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          onEnd();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        onEnd();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,145 @@
+import type { AgentHandler, AgentRequest } from "../agent/types.ts";
+import { ProxyError, SurrogateError } from "../errors.ts";
+import type { KeySets } from "../keys/types.ts";
+import type { LogFields, Logger } from "../log/logger.ts";
+import type { ResolvedProvider, UpstreamRule } from "../providers/types.ts";
+import { constantTimeEqual } from "../secret.ts";
+import { openWrapper } from "../token/open.ts";
+import type { SealedSecret, VerifiedWrapper } from "../token/types.ts";
+import { verifyWrapper } from "../token/verify.ts";
+import { isAllowed } from "./allowlist.ts";
+import { extractBearer } from "./bearer.ts";
+import { WrapperCache } from "./cache.ts";
+import { forward, upstreamTrust } from "./forward.ts";
+import { buildUpstreamHeaders } from "./headers.ts";
+import { applyInjection } from "./inject.ts";
+import { PROBLEM_STATUS, problem, problemFor } from "./problem.ts";
+import { parseTarget, type Target } from "./route.ts";
+
+export interface ProxyDeps {
+  providers: ReadonlyMap<string, ResolvedProvider>;
+  keys: () => KeySets;
+  issuer: string;
+  fetch: typeof fetch;
+  /** Epoch milliseconds. */
+  now: () => number;
+  logger: Logger;
+  /** Seconds the upstream may stay silent before 504. */
+  upstreamTimeout: number;
+  /** PEM of an extra CA for private upstreams; system CAs always apply. */
+  upstreamCa?: string;
+  cacheSize?: number;
+}
+
+/**
+ * TRACE would make the upstream echo the request — injected token included — back to the agent
+ * (RFC 9110 §9.3.8); CONNECT opens a tunnel whose inner host nobody checks (tokenizer dropped it).
+ */
+const REFUSED_METHODS: ReadonlySet<string> = new Set(["TRACE", "CONNECT"]);
+
+/**
+ * The swapping proxy (DESIGN §4.3). Every check runs, in this order and each with its own code
+ * (DESIGN §9), before any upstream is contacted: bearer present, target well-formed, headers
+ * unambiguous, wrapper verified, certificate binding, provider known, host allowed. Only then is
+ * the real token decrypted, injected after header filtering, and the request forwarded.
+ */
+export function createProxyHandler(deps: ProxyDeps): AgentHandler {
+  const cache = new WrapperCache(deps.cacheSize);
+  const ca = upstreamTrust(deps.upstreamCa);
+  const timeoutMs = deps.upstreamTimeout * 1000;
+
+  return async (request) => {
+    const started = deps.now();
+    const log: LogFields = { workload: request.client.workload, method: request.method };
+    let response: Response;
+    try {
+      response = await proxy(request, log);
+    } catch (error) {
+      response = errorResponse(error, log, deps.logger);
+    }
+    log.status = response.status;
+    log.bytes = numberOrUndefined(response.headers.get("content-length"));
+    log.duration_ms = deps.now() - started;
+    deps.logger.access(log);
+    return response;
+  };
+
+  async function proxy(request: AgentRequest, log: LogFields): Promise<Response> {
+    const token = extractBearer(request.rawHeaders);
+    const target = parseTarget(request.target);
+    log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
+    log.path = target.pathAndQuery.split("?", 1)[0];
+    if (REFUSED_METHODS.has(request.method.toUpperCase())) {
+      throw new ProxyError("invalid_request", `proxy: method ${request.method.toUpperCase()} is not proxied`);
+    }
+    const headers = buildUpstreamHeaders(request.rawHeaders);
+    const keys = deps.keys();
+    const now = deps.now();
+    const cached = cache.get(token, request.client.thumbprint, keys, now);
+    const wrapper =
+      cached?.wrapper ?? (await verifyWrapper(token, "access", keys, { issuer: deps.issuer, now }));
+    log.jti = wrapper.jti;
+    log.provider = wrapper.provider;
+    checkBinding(wrapper, request.client.thumbprint);
+    const provider = deps.providers.get(wrapper.provider);
+    if (provider === undefined)
+      throw new ProxyError("invalid_token", "proxy: the wrapper's provider is not configured");
+    const rule = allowedRule(provider, target);
+    const secret = cached?.secret ?? (await openAndCache(token, request.client.thumbprint, keys, wrapper));
+    applyInjection(headers, provider.inject, secret.token);
+    return forward(
+      {
+        url: upstreamUrl(rule, target),
+        method: request.method,
+        headers,
+        body: request.body,
+        signal: request.signal,
+      },
+      { fetch: deps.fetch, timeoutMs, ...(ca === undefined ? {} : { ca }) },
+    );
+  }
+
+  async function openAndCache(token: string, thumbprint: string, keys: KeySets, wrapper: VerifiedWrapper) {
+    const secret: SealedSecret = await openWrapper(wrapper, keys);
+    cache.set(token, thumbprint, keys, { wrapper, secret });
+    return secret;
+  }
+}
+
+/** RFC 8705 §3: the certificate presented on this connection must be the one in `cnf.x5t#S256`. */
+function checkBinding(wrapper: VerifiedWrapper, thumbprint: string): void {
+  if (!constantTimeEqual(wrapper.thumbprint, thumbprint)) {
+    throw new ProxyError("binding_mismatch", "proxy: the wrapper is bound to a different client certificate");
+  }
+}
+
+function allowedRule(provider: ResolvedProvider, target: Target): UpstreamRule {
+  const rule = isAllowed(provider.upstreams, target.host, target.port);
+  if (rule === undefined) {
+    throw new ProxyError(
+      "host_not_allowed",
+      `proxy: ${target.host} is not an upstream of provider ${provider.name}`,
+    );
+  }
+  return rule;
+}
+
+/** Built from the one parsed target only; the client's Host header was dropped (DESIGN §4.3). */
+function upstreamUrl(rule: UpstreamRule, target: Target): string {
+  return `${rule.scheme}://${target.host}:${rule.port}${target.pathAndQuery}`;
+}
+
+function errorResponse(error: unknown, log: LogFields, logger: Logger): Response {
+  if (error instanceof SurrogateError && PROBLEM_STATUS[error.code] !== undefined) {
+    log.code = error.code;
+    return problemFor(error.code, error.message);
+  }
+  // Unknown failures are logged by type only: their messages were not written to be secret-free.
+  logger.error("proxy: unexpected failure", { error: error instanceof Error ? error.name : typeof error });
+  log.code = "server_error";
+  return problem(500, "server_error", "proxy: internal error");
+}
+
+function numberOrUndefined(text: string | null): number | undefined {
+  return text === null || !/^\d+$/.test(text) ? undefined : Number(text);
+}

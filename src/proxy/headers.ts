@@ -1,0 +1,124 @@
+import { ProxyError } from "../errors.ts";
+
+type RawHeaders = ReadonlyArray<readonly [string, string]>;
+
+/** RFC 9110 §5.6.2 `token`. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/i;
+/** RFC 9110 §5.5: field values are visible characters, SP, HTAB and obs-text; never CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const DECIMAL = /^\d{1,15}$/;
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones still seen in the wild. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Request fields that never travel upstream: the wrapper and proxy credentials (DESIGN §2: the proxy
+ * never forwards the wrapper), client-certificate claims an upstream might trust (a client could
+ * forge them), `Host` (the URL decides it: one parsed target, never a second one from the client),
+ * and `Expect`, which this proxy answers itself.
+ */
+const STRIPPED_REQUEST: ReadonlySet<string> = new Set([
+  "host",
+  "authorization",
+  "proxy-authorization",
+  "x-forwarded-client-cert",
+  "expect",
+]);
+const STRIPPED_REQUEST_PREFIXES = ["x-ssl-client-", "x-client-cert"];
+
+/**
+ * Builds the upstream request's headers from the client's, in order. Injection is applied to the
+ * result afterwards, so a `Connection: authorization` from the client cannot remove it (RFC 9110
+ * §7.6.1 lets a sender name extra hop-by-hop fields; we honour that only for the client's own).
+ * Throws ProxyError `invalid_request` for framing a later hop could read differently (RFC 9112 §6.3).
+ */
+export function buildUpstreamHeaders(rawHeaders: RawHeaders): Headers {
+  checkFieldSyntax(rawHeaders);
+  const contentLength = checkFraming(rawHeaders);
+  const dropped = connectionOptions(rawHeaders);
+  const headers = new Headers();
+  for (const [name, value] of rawHeaders) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || isStrippedRequest(lower) || dropped.has(lower)) continue;
+    headers.append(lower, value);
+  }
+  if (contentLength !== undefined) headers.set("content-length", contentLength);
+  return headers;
+}
+
+/** Upstream response fields minus hop-by-hop ones; everything else (Location, each Set-Cookie) untouched. */
+export function filterResponseHeaders(upstream: Headers): Headers {
+  const dropped = new Set(HOP_BY_HOP);
+  for (const option of splitList(upstream.get("connection") ?? "")) dropped.add(option);
+  const headers = new Headers();
+  for (const [name, value] of upstream) {
+    if (!dropped.has(name.toLowerCase())) headers.append(name, value);
+  }
+  return headers;
+}
+
+function isStrippedRequest(name: string): boolean {
+  return (
+    HOP_BY_HOP.has(name) ||
+    STRIPPED_REQUEST.has(name) ||
+    STRIPPED_REQUEST_PREFIXES.some((prefix) => name.startsWith(prefix))
+  );
+}
+
+function checkFieldSyntax(rawHeaders: RawHeaders): void {
+  for (const [name, value] of rawHeaders) {
+    if (!HEADER_NAME.test(name)) refuse("a header name is not a valid HTTP token");
+    if (!FIELD_VALUE.test(value)) refuse(`header ${name.toLowerCase()} contains a control character`);
+  }
+}
+
+/**
+ * The body's length must have exactly one reading: Content-Length together with Transfer-Encoding,
+ * or Content-Length values that differ, are classic request-smuggling vectors (RFC 9112 §6.1, §6.3).
+ * Returns the single Content-Length, if any.
+ */
+function checkFraming(rawHeaders: RawHeaders): string | undefined {
+  const lengths = new Set<string>();
+  let chunked = false;
+  for (const [name, value] of rawHeaders) {
+    const lower = name.toLowerCase();
+    if (lower === "transfer-encoding") chunked = true;
+    if (lower === "content-length") {
+      const items = splitList(value);
+      if (items.length === 0) refuse("Content-Length is empty");
+      for (const item of items) lengths.add(item);
+    }
+  }
+  if (chunked && lengths.size > 0) refuse("both Content-Length and Transfer-Encoding are present");
+  if (lengths.size > 1) refuse("conflicting Content-Length values");
+  const [length] = lengths;
+  if (length !== undefined && !DECIMAL.test(length)) refuse("Content-Length is not a decimal number");
+  return length;
+}
+
+function connectionOptions(rawHeaders: RawHeaders): Set<string> {
+  const options = new Set<string>();
+  for (const [name, value] of rawHeaders) {
+    if (name.toLowerCase() === "connection") for (const option of splitList(value)) options.add(option);
+  }
+  return options;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== "");
+}
+
+function refuse(problem: string): never {
+  throw new ProxyError("invalid_request", `proxy request headers: ${problem}`);
+}
