@@ -64,7 +64,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 /** Only the listed header parameters may appear; anything else is refused rather than ignored. */
 export function allowOnly(header: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const name of Object.keys(header)) {
-    if (!allowed.includes(name)) throw invalid(`${what}: header parameter "${safeName(name)}" not allowed`);
+    if (!allowed.includes(name)) throw invalid(`${what}: member "${safeName(name)}" not allowed`);
   }
 }
 

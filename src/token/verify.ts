@@ -77,6 +77,7 @@ async function checkSignature(
 function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTExpired) return "wrapper expired";
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === "missing") return `wrapper: claim ${error.claim} missing`;
     return error.claim === "nbf" ? "wrapper not yet valid" : `wrapper: claim ${error.claim} rejected`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return "wrapper: signature verification failed";
