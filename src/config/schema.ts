@@ -1,0 +1,161 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value";
+import { ConfigError } from "../errors.ts";
+
+/**
+ * The shape of `surrogate.toml` as written (snake_case, DESIGN §7), before defaults and semantic
+ * checks. Every table refuses unknown keys so a typo (`clinet_secret`) stops start-up instead of
+ * silently falling back to a default. Lengths and counts are bounded: the file comes from outside.
+ */
+const text = (maxLength = 2048) => Type.String({ maxLength });
+const nonEmpty = (maxLength = 2048) => Type.String({ minLength: 1, maxLength });
+const duration = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()], {
+  description: 'a duration such as "90s", "15m" or "1h" (or a whole number of seconds)',
+});
+const closed = { additionalProperties: false } as const;
+const strings = (maxItems: number) => Type.Array(nonEmpty(), { maxItems });
+
+const WebSchema = Type.Object(
+  {
+    listen: Type.Optional(text(300)),
+    tls_cert: Type.Optional(nonEmpty()),
+    tls_key: Type.Optional(nonEmpty()),
+  },
+  closed,
+);
+
+const AgentSchema = Type.Object(
+  {
+    listen: Type.Optional(text(300)),
+    tls_cert: nonEmpty(),
+    tls_key: nonEmpty(),
+    client_ca: nonEmpty(),
+    upstream_ca: Type.Optional(nonEmpty()),
+    headers_timeout: Type.Optional(duration),
+    idle_timeout: Type.Optional(duration),
+    request_timeout: Type.Optional(duration),
+    upstream_timeout: Type.Optional(duration),
+    max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
+  },
+  closed,
+);
+
+const KeysSchema = Type.Object({ signing: nonEmpty(), encryption: nonEmpty() }, closed);
+
+const RendezvousSchema = Type.Object(
+  {
+    url: Type.Optional(nonEmpty()),
+    grant_ttl: Type.Optional(duration),
+    interval: Type.Optional(duration),
+    max_pending_per_workload: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    max_pending_total: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+  },
+  closed,
+);
+
+const ProviderSchema = Type.Object(
+  {
+    kind: nonEmpty(64),
+    client_id: Type.Optional(nonEmpty(512)),
+    client_secret: Type.Optional(nonEmpty()),
+    scopes: Type.Optional(Type.Array(nonEmpty(256), { maxItems: 64 })),
+    upstreams: Type.Optional(strings(256)),
+    inject: Type.Optional(nonEmpty(1024)),
+    issuer: Type.Optional(nonEmpty()),
+    authorization_endpoint: Type.Optional(nonEmpty()),
+    token_endpoint: Type.Optional(nonEmpty()),
+    jwks_uri: Type.Optional(nonEmpty()),
+    tenant: Type.Optional(nonEmpty(256)),
+    base_url: Type.Optional(nonEmpty()),
+    jwt_access_tokens: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+
+const PolicySchema = Type.Object(
+  { workload: nonEmpty(512), providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }) },
+  closed,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    issuer: nonEmpty(),
+    token_ttl: Type.Optional(duration),
+    web: Type.Optional(WebSchema),
+    agent: AgentSchema,
+    keys: KeysSchema,
+    rendezvous: Type.Optional(RendezvousSchema),
+    providers: Type.Optional(Type.Record(Type.String(), ProviderSchema, { maxProperties: 64 })),
+    policy: Type.Optional(Type.Array(PolicySchema, { maxItems: 1000 })),
+  },
+  closed,
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawProvider = Static<typeof ProviderSchema>;
+
+/** Checks the parsed TOML against the schema; the first problem becomes a ConfigError naming its key. */
+export function checkSchema(value: unknown): RawConfig {
+  if (Value.Check(ConfigSchema, value)) return value;
+  const first = Value.Errors(ConfigSchema, value).First();
+  throw first
+    ? new ConfigError(keyOf(first.path), problemOf(first))
+    : new ConfigError("config", "is invalid");
+}
+
+/** JSON Pointer (`/providers/github/scopes/1`) → dotted key (`providers.github.scopes[1]`). */
+function keyOf(pointer: string): string {
+  const segments = pointer.split("/").slice(1).map(unescapePointer);
+  let key = "";
+  for (const segment of segments) {
+    if (/^\d+$/.test(segment)) key += `[${segment}]`;
+    else key += key === "" ? printable(segment) : `.${printable(segment)}`;
+  }
+  return key === "" ? "config" : key;
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replaceAll("~1", "/").replaceAll("~0", "~");
+}
+
+/** Keys are echoed to name the problem; odd ones are quoted so they cannot forge log lines. */
+function printable(segment: string): string {
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(segment)) return segment;
+  return JSON.stringify(segment.length > 64 ? `${segment.slice(0, 64)}…` : segment);
+}
+
+function problemOf(error: ValueError): string {
+  const schema: TSchema = error.schema;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return "unknown key";
+    case ValueErrorType.ObjectRequiredProperty:
+      return "is required";
+    case ValueErrorType.String:
+      return "must be a string";
+    case ValueErrorType.StringMinLength:
+      return "must not be empty";
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${schema.maxLength} characters`;
+    case ValueErrorType.Integer:
+      return "must be an integer";
+    case ValueErrorType.IntegerMinimum:
+      return `must be at least ${schema.minimum}`;
+    case ValueErrorType.IntegerMaximum:
+      return `must be at most ${schema.maximum}`;
+    case ValueErrorType.Boolean:
+      return "must be true or false";
+    case ValueErrorType.Array:
+      return "must be an array";
+    case ValueErrorType.ArrayMinItems:
+      return `must have at least ${schema.minItems} item(s)`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${schema.maxItems} items`;
+    case ValueErrorType.Object:
+      return "must be a table";
+    case ValueErrorType.ObjectMaxProperties:
+      return `must have at most ${schema.maxProperties} entries`;
+    default:
+      return typeof schema.description === "string" ? `must be ${schema.description}` : error.message;
+  }
+}

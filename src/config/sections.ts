@@ -1,0 +1,152 @@
+import { isAbsolute, resolve } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { parseDuration } from "./duration.ts";
+import { parseListen } from "./listen.ts";
+import { buildProvider } from "./provider.ts";
+import type { RawConfig } from "./schema.ts";
+import { isSecretRef, resolveSecretRef } from "./secret-ref.ts";
+import type { Config, Env, PolicyRule, ProviderConfig } from "./types.ts";
+import { checkHttpsUrl, parseIssuer } from "./url.ts";
+
+type Raw<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
+
+/** Turns the schema-checked file into a Config: semantic checks, defaults, resolved paths and secrets. */
+export async function buildSections(raw: RawConfig, env: Env, baseDir: string): Promise<Config> {
+  const providers = await buildProviders(raw.providers ?? {}, env, baseDir);
+  return {
+    issuer: parseIssuer(raw.issuer, "issuer"),
+    tokenTtl: parseDuration(raw.token_ttl ?? 3600, "token_ttl"),
+    web: buildWeb(raw.web ?? {}, baseDir),
+    agent: buildAgent(raw.agent, baseDir),
+    keys: {
+      signing: keySource(raw.keys.signing, "keys.signing", baseDir, true),
+      encryption: keySource(raw.keys.encryption, "keys.encryption", baseDir, false),
+    },
+    rendezvous: await buildRendezvous(raw.rendezvous ?? {}, env, baseDir),
+    providers,
+    policy: buildPolicy(raw.policy ?? [], providers),
+  };
+}
+
+function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
+  if ((web.tls_cert === undefined) !== (web.tls_key === undefined)) {
+    const missing = web.tls_cert === undefined ? "web.tls_cert" : "web.tls_key";
+    throw new ConfigError(missing, "is required when the other of web.tls_cert/web.tls_key is set");
+  }
+  return {
+    listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
+    tlsCert: web.tls_cert === undefined ? undefined : resolvePath(web.tls_cert, baseDir),
+    tlsKey: web.tls_key === undefined ? undefined : resolvePath(web.tls_key, baseDir),
+  };
+}
+
+function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
+  return {
+    listen: parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen"),
+    tlsCert: resolvePath(agent.tls_cert, baseDir),
+    tlsKey: resolvePath(agent.tls_key, baseDir),
+    clientCa: resolvePath(agent.client_ca, baseDir),
+    upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
+    headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
+    idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
+    requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
+    upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
+    maxHeaderSize: agent.max_header_size ?? 16_384,
+  };
+}
+
+/**
+ * Only the form of a key source is checked here; src/keys reads and validates the JWK Sets.
+ * `jwks:` (a broker's published keys) can only verify, so it is accepted for signing alone.
+ */
+function keySource(source: string, key: string, baseDir: string, allowJwks: boolean): string {
+  if (source.startsWith("file:")) {
+    const path = source.slice("file:".length);
+    if (path === "") throw new ConfigError(key, "file: must name a file (file:/path)");
+    return `file:${resolvePath(path, baseDir)}`;
+  }
+  if (source.startsWith("env:") || source.startsWith("credential:")) return source;
+  if (allowJwks && source.startsWith("jwks:")) {
+    checkHttpsUrl(source.slice("jwks:".length), key);
+    return source;
+  }
+  const forms = allowJwks
+    ? "file:/path, env:NAME, credential:NAME or jwks:https://…"
+    : "file:/path, env:NAME or credential:NAME";
+  throw new ConfigError(key, `must be one of ${forms}`);
+}
+
+/**
+ * A redis URL may carry a password, so it may also be given as a secret reference; it is then kept
+ * as a plain string because the store needs it, and redactConfig hides its password when logging.
+ */
+async function buildRendezvous(
+  section: Raw<"rendezvous">,
+  env: Env,
+  baseDir: string,
+): Promise<Config["rendezvous"]> {
+  const url = await rendezvousUrl(section.url ?? "memory:", env, baseDir);
+  const grantTtl = parseDuration(section.grant_ttl ?? 600, "rendezvous.grant_ttl");
+  const interval = parseDuration(section.interval ?? 5, "rendezvous.interval");
+  if (interval >= grantTtl)
+    throw new ConfigError("rendezvous.interval", "must be shorter than rendezvous.grant_ttl");
+  return {
+    url,
+    grantTtl,
+    interval,
+    maxPendingPerWorkload: section.max_pending_per_workload ?? 5,
+    maxPendingTotal: section.max_pending_total ?? 10_000,
+  };
+}
+
+async function rendezvousUrl(value: string, env: Env, baseDir: string): Promise<string> {
+  const key = "rendezvous.url";
+  const url = isSecretRef(value) ? (await resolveSecretRef(value, env, key, { baseDir })).reveal() : value;
+  if (url === "memory:") return url;
+  // The URL itself is never echoed: it may contain the redis password.
+  if (!URL.canParse(url)) throw new ConfigError(key, 'must be "memory:" or a redis:// or rediss:// URL');
+  const parsed = new URL(url);
+  if ((parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || parsed.hostname === "") {
+    throw new ConfigError(key, 'must be "memory:" or a redis:// or rediss:// URL with a host');
+  }
+  return url;
+}
+
+async function buildProviders(
+  section: Raw<"providers">,
+  env: Env,
+  baseDir: string,
+): Promise<Record<string, ProviderConfig>> {
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [name, raw] of Object.entries(section)) {
+    providers[name] = await buildProvider(name, raw, env, baseDir);
+  }
+  return providers;
+}
+
+/** A policy naming a provider that does not exist is a typo that would silently grant nothing. */
+function buildPolicy(rules: Raw<"policy">, providers: Record<string, ProviderConfig>): PolicyRule[] {
+  return rules.map((rule, index) => {
+    if (!/^[\x21-\x7E]+$/.test(rule.workload)) {
+      throw new ConfigError(
+        `policy[${index}].workload`,
+        "must be a glob of printable characters without spaces",
+      );
+    }
+    rule.providers.forEach((name, at) => {
+      if (!Object.hasOwn(providers, name)) {
+        throw new ConfigError(
+          `policy[${index}].providers[${at}]`,
+          `names no configured provider (${JSON.stringify(name)})`,
+        );
+      }
+    });
+    return { workload: rule.workload, providers: [...rule.providers] };
+  });
+}
+
+function resolvePath(path: string, baseDir: string, key?: string): string {
+  if (key !== undefined && path.length === 0)
+    throw new ConfigError(key, "file: must name a file (file:/path)");
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
