@@ -1,0 +1,114 @@
+/**
+ * From an IdP token response to what the agent receives: an access wrapper and, when the IdP gave a
+ * refresh token, a refresh wrapper (DESIGN §5). The upstream tokens only ever leave here encrypted.
+ */
+import { decodeJwt } from "jose";
+import type { KeySets } from "../keys/types.ts";
+import type { ResolvedProvider, UpstreamTokens } from "../providers/types.ts";
+import { mintWrapper } from "../token/mint.ts";
+import type { MintRequest } from "../token/types.ts";
+
+/** RFC 6749 §5.1, with `access_token`/`refresh_token` replaced by wrappers. */
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+export interface IssueContext {
+  provider: ResolvedProvider;
+  /** `x5t#S256` of the certificate both wrappers are bound to. */
+  thumbprint: string;
+  requestedScope: string[];
+  /** Claims of a validated id_token (or carried over from the refresh wrapper). */
+  idClaims?: Record<string, unknown>;
+}
+
+export interface IssueOptions {
+  issuer: string;
+  tokenTtl: number;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+/**
+ * Copied claims are a convenience for the agent, and they ride in a header on every proxied
+ * request: an access token too big to copy keeps only its identity claims.
+ */
+const MAX_COPIED_CLAIMS_BYTES = 4096;
+const IDENTITY_CLAIMS = ["sub", "email"] as const;
+
+function identityClaims(source: Record<string, unknown> | undefined): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  for (const name of IDENTITY_CLAIMS) {
+    if (typeof source?.[name] === "string") claims[name] = source[name];
+  }
+  return claims;
+}
+
+/**
+ * The access token's payload, decoded WITHOUT verification: it is copied for the agent to read,
+ * never used for a decision here (DESIGN §5). Undefined when the token is not a JWT.
+ */
+function accessTokenClaims(tokens: UpstreamTokens): Record<string, unknown> | undefined {
+  let payload: Record<string, unknown>;
+  try {
+    payload = decodeJwt(tokens.accessToken.reveal());
+  } catch {
+    return undefined;
+  }
+  if (JSON.stringify(payload).length > MAX_COPIED_CLAIMS_BYTES) return identityClaims(payload);
+  return payload;
+}
+
+/** An `expires_in` that is not a positive number of seconds says nothing; the ttl cap applies. */
+function expiresAt(tokens: UpstreamTokens, now: number): number | undefined {
+  const seconds = tokens.expiresIn;
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
+  return Math.floor(now / 1000) + Math.floor(seconds);
+}
+
+function copiedClaims(tokens: UpstreamTokens, context: IssueContext): Record<string, unknown> {
+  const fromToken = context.provider.jwtAccessTokens ? accessTokenClaims(tokens) : undefined;
+  return fromToken ?? identityClaims(context.idClaims);
+}
+
+export async function issueWrappers(
+  tokens: UpstreamTokens,
+  context: IssueContext,
+  keys: KeySets,
+  options: IssueOptions,
+): Promise<{ body: TokenResponseBody; jti: string }> {
+  const scope = tokens.scope ?? context.requestedScope.join(" ");
+  const common = { provider: context.provider.name, thumbprint: context.thumbprint, scope };
+  const access = await mintWrapper(
+    {
+      ...common,
+      kind: "access",
+      secret: { token: tokens.accessToken, type: tokens.tokenType },
+      claims: copiedClaims(tokens, context),
+      expiresAt: expiresAt(tokens, options.now),
+    },
+    keys,
+    options,
+  );
+  const body: TokenResponseBody = {
+    access_token: access.token,
+    token_type: "Bearer",
+    expires_in: access.exp - Math.floor(options.now / 1000),
+    scope,
+  };
+  if (tokens.refreshToken !== undefined) {
+    const refresh: MintRequest = {
+      ...common,
+      kind: "refresh",
+      secret: { token: tokens.refreshToken, type: "refresh" },
+      // Signed by us, so a later refresh can trust these when the IdP sends no new id_token.
+      claims: identityClaims(context.idClaims),
+    };
+    body.refresh_token = (await mintWrapper(refresh, keys, options)).token;
+  }
+  return { body, jti: access.jti };
+}
