@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import type { KeySets } from "../../../src/keys/types.ts";
+import { type OpenedWrapper, WrapperCache } from "../../../src/proxy/cache.ts";
+import { Secret } from "../../../src/secret.ts";
+import { testKeySets } from "../../helpers/keys.ts";
+
+const NOW = 1_800_000_000_000;
+const EXP = NOW / 1000 + 60;
+
+function entry(jti: string, exp = EXP): OpenedWrapper {
+  return {
+    wrapper: { kind: "access", kid: "k", provider: "p", jti, exp, thumbprint: "tp", claims: {}, sealed: "x" },
+    secret: { token: new Secret(`real-${jti}`), type: "Bearer" },
+  };
+}
+
+describe("WrapperCache", () => {
+  let keys: KeySets;
+  beforeAll(async () => {
+    keys = await testKeySets();
+  });
+
+  test("serves an entry for the same wrapper and certificate only", () => {
+    const cache = new WrapperCache();
+    cache.set("wrapper-a", "tp-1", keys, entry("a"));
+    expect(cache.get("wrapper-a", "tp-1", keys, NOW)?.wrapper.jti).toBe("a");
+    expect(cache.get("wrapper-a", "tp-2", keys, NOW)).toBeUndefined();
+    expect(cache.get("wrapper-b", "tp-1", keys, NOW)).toBeUndefined();
+  });
+
+  test("never serves an entry at or past the wrapper's exp, and forgets it", () => {
+    const cache = new WrapperCache();
+    cache.set("w", "tp", keys, entry("a"));
+    expect(cache.get("w", "tp", keys, EXP * 1000 - 1)).toBeDefined();
+    expect(cache.get("w", "tp", keys, EXP * 1000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect(cache.get("w", "tp", keys, NOW)).toBeUndefined();
+  });
+
+  test("evicts the least recently used entry beyond its bound", () => {
+    const cache = new WrapperCache(2);
+    cache.set("w1", "tp", keys, entry("1"));
+    cache.set("w2", "tp", keys, entry("2"));
+    expect(cache.get("w1", "tp", keys, NOW)).toBeDefined(); // w1 is now the most recent
+    cache.set("w3", "tp", keys, entry("3"));
+    expect(cache.size).toBe(2);
+    expect(cache.get("w2", "tp", keys, NOW)).toBeUndefined();
+    expect(cache.get("w1", "tp", keys, NOW)?.wrapper.jti).toBe("1");
+    expect(cache.get("w3", "tp", keys, NOW)?.wrapper.jti).toBe("3");
+  });
+
+  test("new key sets empty the cache, so a withdrawn key stops working at once", async () => {
+    const cache = new WrapperCache();
+    cache.set("w", "tp", keys, entry("a"));
+    const rotated = await testKeySets();
+    expect(cache.get("w", "tp", rotated, NOW)).toBeUndefined();
+    expect(cache.get("w", "tp", keys, NOW)).toBeUndefined();
+  });
+
+  test("a size of zero disables caching", () => {
+    const cache = new WrapperCache(0);
+    cache.set("w", "tp", keys, entry("a"));
+    expect(cache.get("w", "tp", keys, NOW)).toBeUndefined();
+  });
+});
