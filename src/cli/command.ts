@@ -1,0 +1,30 @@
+import type { Env } from "../config/types.ts";
+
+/** Where a command writes text. Tests pass a collecting writer; main passes the process streams. */
+export interface Writer {
+  write(text: string): void;
+}
+
+export interface CliContext {
+  env: Env;
+  stdout: Writer;
+  stderr: Writer;
+  /** Working directory that relative paths given on the command line are resolved against. */
+  cwd: string;
+}
+
+/**
+ * One `surrogate <name>` command. `run` returns the process exit code: 0 success, 1 failure,
+ * 2 usage error (the convention of getopt-based tools). `--help` is handled before `run` is called.
+ */
+export interface Command {
+  name: string;
+  /** One line for the command list in `surrogate --help`. */
+  summary: string;
+  /** Full help text printed for `surrogate <name> --help`, ending with a newline. */
+  usage: string;
+  run(args: string[], context: CliContext): Promise<number>;
+}
+
+/** Exit code for a command-line usage error. */
+export const EXIT_USAGE = 2;

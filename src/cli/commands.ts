@@ -1,0 +1,5 @@
+import type { Command } from "./command.ts";
+import { versionCommand } from "./version.ts";
+
+/** Every `surrogate <command>`, in the order `surrogate --help` lists them. Add one entry per command. */
+export const COMMANDS: readonly Command[] = [versionCommand];

@@ -1,0 +1,55 @@
+import { describe, expect, test } from "bun:test";
+import { COMMANDS } from "../../../src/cli/commands.ts";
+import { globalUsage } from "../../../src/cli/run.ts";
+import { cli } from "./io.ts";
+
+describe("runCli", () => {
+  test.each([["--help"], ["-h"], ["help"]])(
+    "%p prints the command list to stdout and exits 0",
+    async (flag) => {
+      const result = await cli([flag]);
+      expect(result).toEqual({ code: 0, stdout: globalUsage(), stderr: "" });
+      for (const command of COMMANDS) expect(result.stdout).toContain(`  ${command.name}`);
+    },
+  );
+
+  test("no command prints usage to stderr and exits 2", async () => {
+    const result = await cli([]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(`surrogate: no command given\n\n${globalUsage()}`);
+  });
+
+  test("an unknown command prints usage to stderr and exits 2", async () => {
+    const result = await cli(["serv"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`surrogate: unknown command "serv"\n\n${globalUsage()}`);
+  });
+
+  test("help for an unknown command exits 2", async () => {
+    const result = await cli(["help", "nope"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toStartWith('surrogate: unknown command "nope"');
+  });
+
+  test.each(COMMANDS.map((command) => [command.name]))(
+    "%s --help and help %s print that command's usage",
+    async (name) => {
+      const usage = COMMANDS.find((command) => command.name === name)?.usage;
+      expect(usage).toEndWith("\n");
+      expect(await cli([name, "--help"])).toEqual({ code: 0, stdout: usage ?? "", stderr: "" });
+      expect(await cli(["help", name])).toEqual({ code: 0, stdout: usage ?? "", stderr: "" });
+    },
+  );
+
+  test("--help after -- is an argument, not a help request", async () => {
+    const result = await cli(["version", "--", "--help"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toStartWith("surrogate version: ");
+  });
+
+  test("command names are unique", () => {
+    const names = COMMANDS.map((command) => command.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
