@@ -12,8 +12,16 @@ export async function cli(argv: string[], options: { env?: Env; cwd?: string } =
   let stdout = "";
   let stderr = "";
   const code = await runCli(argv, options.env ?? {}, {
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
+    stdout: {
+      write: (text) => {
+        stdout += text;
+      },
+    },
+    stderr: {
+      write: (text) => {
+        stderr += text;
+      },
+    },
     cwd: options.cwd ?? process.cwd(),
   });
   return { code, stdout, stderr };
