@@ -3,7 +3,10 @@
  * OAuthClient here is a test double of the IdP's HTTP interface only; all crypto (keys, wrappers,
  * certificates) in these tests is real.
  */
+import type { AgentRequest } from "../../../src/agent/types.ts";
+import type { Config, PolicyRule } from "../../../src/config/types.ts";
 import { IdpError } from "../../../src/errors.ts";
+import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/providers/types.ts";
 import { Secret } from "../../../src/secret.ts";
 
@@ -55,4 +58,66 @@ export function scriptedIdp(script: IdpStep[] = []): ScriptedIdp {
 
 export function upstreamTokens(access: string, extra: Partial<UpstreamTokens> = {}): UpstreamTokens {
   return { accessToken: new Secret(access), tokenType: "Bearer", ...extra };
+}
+
+/** A complete Config for the agent API; only issuer, token_ttl, rendezvous and policy matter here. */
+export function testConfig(
+  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]> } = {},
+): Config {
+  return {
+    issuer: ISSUER,
+    tokenTtl: 3600,
+    web: { listen: { host: "127.0.0.1", port: 0 } },
+    agent: {
+      listen: { host: "127.0.0.1", port: 0 },
+      tlsCert: "/dev/null",
+      tlsKey: "/dev/null",
+      clientCa: "/dev/null",
+      headersTimeout: 10,
+      idleTimeout: 60,
+      requestTimeout: 300,
+      upstreamTimeout: 30,
+      maxHeaderSize: 16384,
+    },
+    keys: { signing: "env:UNUSED", encryption: "env:UNUSED" },
+    rendezvous: {
+      url: "memory:",
+      grantTtl: 600,
+      interval: 5,
+      maxPendingPerWorkload: 5,
+      maxPendingTotal: 100,
+      ...overrides.rendezvous,
+    },
+    providers: {},
+    policy: overrides.policy ?? [
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault"] },
+    ],
+  };
+}
+
+export interface RequestInit {
+  method?: string;
+  target?: string;
+  contentType?: string;
+  body?: string;
+}
+
+/** An AgentRequest as the agent server builds it after the TLS handshake. */
+export function agentRequest(client: ClientIdentity, init: RequestInit): AgentRequest {
+  const headers = new Headers({ "content-type": init.contentType ?? "application/x-www-form-urlencoded" });
+  const body = init.body === undefined ? null : new Response(init.body).body;
+  return {
+    method: init.method ?? "POST",
+    target: init.target ?? "/v1/token",
+    rawHeaders: [...headers.entries()],
+    headers,
+    body,
+    signal: new AbortController().signal,
+    client,
+  };
+}
+
+/** Form-encodes parameters, as `surrogate login` sends them. */
+export function form(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
 }

@@ -1,0 +1,90 @@
+/**
+ * The agent API on the agent port (DESIGN §4.1): `/v1/grants` and `/v1/token`, answered in OAuth's
+ * vocabulary. The caller is already authenticated by its client certificate (`request.client`).
+ */
+import type { AgentHandler, AgentRequest } from "../agent/types.ts";
+import type { Config } from "../config/types.ts";
+import { OAuthError, SurrogateError } from "../errors.ts";
+import type { KeySets } from "../keys/types.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ResolvedProvider } from "../providers/types.ts";
+import type { RendezvousStore } from "../rendezvous/store.ts";
+import { handleDeviceToken } from "./device-token.ts";
+import { handleGrant } from "./grants.ts";
+import { errorResponse, oauthError } from "./oauth-response.ts";
+import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
+import { readParams } from "./request-body.ts";
+
+export interface AgentApiDeps {
+  config: Config;
+  providers: ReadonlyMap<string, ResolvedProvider>;
+  store: RendezvousStore;
+  /** Called per request, so reloaded or rotated keys take effect without a restart. */
+  keys: () => KeySets;
+  /** Epoch milliseconds. */
+  now: () => number;
+  logger: Logger;
+}
+
+/** RFC 8628 §3.4. */
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+/** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
+function pathOf(target: string): string {
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
+
+async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: AgentRequest): Promise<Response> {
+  const params = await readParams(request.headers, request.body);
+  const grantType = params.get("grant_type");
+  if (grantType === DEVICE_CODE_GRANT) return handleDeviceToken(deps, request.client, params);
+  if (grantType === "refresh_token") return refresh(request.client, params);
+  if (grantType === undefined || grantType === "")
+    throw new OAuthError("invalid_request", "grant_type: missing");
+  throw new OAuthError("unsupported_grant_type", "grant_type: not supported here");
+}
+
+async function grants(deps: AgentApiDeps, request: AgentRequest): Promise<Response> {
+  return handleGrant(deps, request.client, await readParams(request.headers, request.body));
+}
+
+/** A cap or store outage passes with time, so the answer says when trying again makes sense. */
+function failure(deps: AgentApiDeps, error: unknown): Response {
+  const code = error instanceof SurrogateError ? error.code : undefined;
+  if (code === "rate_limited" || code === "temporarily_unavailable") {
+    return errorResponse(error, { retryAfter: deps.config.rendezvous.interval });
+  }
+  // Only the name and code: an unexpected error's message is not known to be free of secrets.
+  if (!(error instanceof OAuthError)) {
+    deps.logger.error("agent api: request failed", {
+      error: error instanceof Error ? error.name : "unknown",
+      code,
+    });
+  }
+  return errorResponse(error);
+}
+
+export function createAgentApi(deps: AgentApiDeps): AgentHandler {
+  const refresh = createRefreshHandler(deps);
+  const routes: Record<string, (request: AgentRequest) => Promise<Response>> = {
+    "/v1/grants": (request) => grants(deps, request),
+    "/v1/token": (request) => token(deps, refresh, request),
+  };
+  return async (request) => {
+    const route = Object.hasOwn(routes, pathOf(request.target)) ? routes[pathOf(request.target)] : undefined;
+    if (route === undefined) return oauthError("invalid_request", "no such endpoint", { status: 404 });
+    if (request.method !== "POST") {
+      await request.body?.cancel().catch(() => undefined);
+      return oauthError("invalid_request", "only POST is allowed", {
+        status: 405,
+        headers: { allow: "POST" },
+      });
+    }
+    try {
+      return await route(request);
+    } catch (error) {
+      return failure(deps, error);
+    }
+  };
+}

@@ -1,0 +1,112 @@
+/** `POST /v1/grants`: the device authorization request (RFC 8628 §3.1–3.2) of DESIGN §4.1. */
+
+import { OAuthError, RendezvousError } from "../errors.ts";
+import type { ClientIdentity } from "../identity/types.ts";
+import type { GrantRecord } from "../rendezvous/store.ts";
+import type { AgentApiDeps } from "./agent-api.ts";
+import {
+  deviceKeyOf,
+  formatUserCode,
+  generateDeviceCode,
+  generateGrantId,
+  generateUserCode,
+} from "./codes.ts";
+import { jsonResponse, oauthError } from "./oauth-response.ts";
+import { isAllowed } from "./policy.ts";
+import type { RequestParams } from "./request-body.ts";
+import { parseScope } from "./scope.ts";
+
+/** Random codes collide with a live grant about never; a few retries make "never" certain enough. */
+const CREATE_ATTEMPTS = 3;
+
+interface NewGrant {
+  record: GrantRecord;
+  deviceCode: string;
+}
+
+function newGrant(deps: AgentApiDeps, client: ClientIdentity, provider: string, scope: string[]): NewGrant {
+  const now = deps.now();
+  const deviceCode = generateDeviceCode();
+  const { grantTtl, interval } = deps.config.rendezvous;
+  const record: GrantRecord = {
+    id: generateGrantId(),
+    deviceKey: deviceKeyOf(deviceCode),
+    userCode: generateUserCode(),
+    provider,
+    scope,
+    workload: client.workload,
+    thumbprint: client.thumbprint,
+    fingerprint: client.fingerprint,
+    createdAt: now,
+    expiresAt: now + grantTtl * 1000,
+    interval,
+    status: "pending",
+  };
+  return { record, deviceCode };
+}
+
+/** Retries only a code collision (`server_error` from the store); caps and outages go to the caller. */
+async function createGrant(deps: AgentApiDeps, make: () => NewGrant): Promise<NewGrant> {
+  for (let attempt = 1; ; attempt += 1) {
+    const grant = make();
+    try {
+      await deps.store.create(grant.record, grant.record.createdAt);
+      return grant;
+    } catch (error) {
+      const collision = error instanceof RendezvousError && error.code === "server_error";
+      if (!collision || attempt >= CREATE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** Which provider, refused when unknown, static or not allowed for this workload by `[[policy]]`. */
+function checkProvider(deps: AgentApiDeps, client: ClientIdentity, name: string | undefined): string {
+  if (name === undefined || name === "") throw new OAuthError("invalid_request", "provider: missing");
+  const provider = deps.providers.get(name);
+  if (provider === undefined) throw new OAuthError("invalid_request", "provider: not configured");
+  if (provider.oauth === undefined) {
+    throw new OAuthError("invalid_request", "provider: static provider, wrappers come from `surrogate seal`");
+  }
+  if (!isAllowed(deps.config.policy, client.workload, name)) {
+    throw new OAuthError("access_denied", "policy: this workload may not use this provider");
+  }
+  return name;
+}
+
+export async function handleGrant(
+  deps: AgentApiDeps,
+  client: ClientIdentity,
+  params: RequestParams,
+): Promise<Response> {
+  const audit = {
+    workload: client.workload,
+    fingerprint: client.fingerprint,
+    provider: params.get("provider"),
+  };
+  let provider: string;
+  try {
+    provider = checkProvider(deps, client, params.get("provider"));
+  } catch (error) {
+    const denied = error instanceof OAuthError && error.code === "access_denied";
+    deps.logger.audit("grant.created", {
+      ...audit,
+      outcome: denied ? "denied_by_policy" : "invalid_request",
+    });
+    // RFC 8628 has no policy refusal at this step; 403 says "authenticated, but not allowed".
+    if (denied) return oauthError("access_denied", error.message, { status: 403 });
+    throw error;
+  }
+  const scope = parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []);
+  const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));
+  deps.logger.audit("grant.created", { ...audit, scope: scope.join(" "), outcome: "created" });
+  const userCode = formatUserCode(grant.record.userCode);
+  const verificationUri = `${deps.config.issuer}/device`;
+  return jsonResponse({
+    device_code: grant.deviceCode,
+    user_code: userCode,
+    verification_uri: verificationUri,
+    verification_uri_complete: `${verificationUri}?user_code=${userCode}`,
+    expires_in: deps.config.rendezvous.grantTtl,
+    interval: grant.record.interval,
+  });
+}

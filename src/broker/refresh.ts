@@ -1,0 +1,128 @@
+/** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
+import { IdpError, OAuthError, SurrogateError, TokenError } from "../errors.ts";
+import type { ClientIdentity } from "../identity/types.ts";
+import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../providers/types.ts";
+import { constantTimeEqual } from "../secret.ts";
+import { openWrapper } from "../token/open.ts";
+import type { VerifiedWrapper } from "../token/types.ts";
+import { verifyWrapper } from "../token/verify.ts";
+import type { AgentApiDeps } from "./agent-api.ts";
+import { issueWrappers, type TokenResponseBody } from "./issue.ts";
+import { jsonResponse } from "./oauth-response.ts";
+import type { RequestParams } from "./request-body.ts";
+
+export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => Promise<Response>;
+
+const invalidGrant = (problem: string) => new OAuthError("invalid_grant", `refresh_token: ${problem}`);
+
+/** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
+interface CheckedWrapper {
+  wrapper: VerifiedWrapper;
+  provider: ResolvedProvider;
+  oauth: OAuthClient;
+}
+
+async function checkWrapper(
+  deps: AgentApiDeps,
+  client: ClientIdentity,
+  token: string,
+): Promise<CheckedWrapper> {
+  let wrapper: VerifiedWrapper;
+  try {
+    wrapper = await verifyWrapper(token, "refresh", deps.keys(), {
+      issuer: deps.config.issuer,
+      now: deps.now(),
+    });
+  } catch (error) {
+    if (error instanceof TokenError) throw invalidGrant(error.message);
+    throw error;
+  }
+  // RFC 8705 §3: a refresh wrapper is usable only with the certificate it was bound to.
+  if (!constantTimeEqual(wrapper.thumbprint, client.thumbprint))
+    throw invalidGrant("bound to another certificate");
+  const provider = deps.providers.get(wrapper.provider);
+  if (provider?.oauth === undefined) throw invalidGrant("provider no longer configured for OAuth");
+  return { wrapper, provider, oauth: provider.oauth };
+}
+
+/**
+ * The IdP's refusal (revoked, expired, reused refresh token) is final for this wrapper:
+ * `invalid_grant`, and the agent logs in again. A network failure or an answer we cannot read is
+ * not the agent's fault and may pass: 503, and the agent retries with the same wrapper.
+ */
+function upstreamFailure(error: unknown): SurrogateError {
+  if (error instanceof IdpError && error.code === "idp_error")
+    return invalidGrant("refused by the identity provider");
+  if (error instanceof IdpError)
+    return new OAuthError("temporarily_unavailable", "identity provider unavailable");
+  if (error instanceof TokenError) return invalidGrant("cannot be opened by this deployment");
+  return error instanceof SurrogateError ? error : new OAuthError("server_error", "refresh failed");
+}
+
+interface Refreshed {
+  body: TokenResponseBody;
+  provider: string;
+  rotated: boolean;
+}
+
+async function refreshOnce(
+  deps: AgentApiDeps,
+  client: ClientIdentity,
+  checked: CheckedWrapper,
+): Promise<Refreshed> {
+  const { wrapper, provider, oauth } = checked;
+  let fresh: UpstreamTokens;
+  let tokens: UpstreamTokens;
+  try {
+    const sealed = await openWrapper(wrapper, deps.keys());
+    fresh = await oauth.refresh(sealed.token);
+    // No rotation: the old upstream refresh token stays valid, so it is wrapped again; the agent
+    // must always leave with a usable refresh wrapper (DESIGN §4.1).
+    tokens = { ...fresh, refreshToken: fresh.refreshToken ?? sealed.token };
+  } catch (error) {
+    throw upstreamFailure(error);
+  }
+  const context = {
+    provider,
+    thumbprint: client.thumbprint,
+    requestedScope: wrapper.scope?.split(" ") ?? [],
+    // Refresh responses rarely carry an id_token; sub/email come from our own signed refresh wrapper.
+    idClaims: { ...wrapper.claims },
+  };
+  const options = { issuer: deps.config.issuer, tokenTtl: deps.config.tokenTtl, now: deps.now() };
+  const { body } = await issueWrappers(tokens, context, deps.keys(), options);
+  return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
+}
+
+/**
+ * Concurrent refreshes of one wrapper share a single IdP call. With rotating refresh tokens, a
+ * second parallel refresh would present an already-used token: the IdP refuses it, and many treat
+ * reuse as theft and revoke the whole token family, logging the person out (ANCHORS: the recurring
+ * oauth2-proxy failure). Keyed by the wrapper's jti, so only the same wrapper is joined; within
+ * this process only (across instances the IdP's rotation rules decide).
+ */
+export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
+  const inFlight = new Map<string, Promise<Refreshed>>();
+  return async (client, params) => {
+    const token = params.get("refresh_token");
+    if (token === undefined || token === "")
+      throw new OAuthError("invalid_request", "refresh_token: missing");
+    const checked = await checkWrapper(deps, client, token);
+    const { wrapper } = checked;
+    let pending = inFlight.get(wrapper.jti);
+    if (pending === undefined) {
+      pending = refreshOnce(deps, client, checked).finally(() => inFlight.delete(wrapper.jti));
+      inFlight.set(wrapper.jti, pending);
+    }
+    const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: wrapper.provider };
+    try {
+      const result = await pending;
+      deps.logger.audit("token.refreshed", { ...audit, rotated: result.rotated, outcome: "refreshed" });
+      return jsonResponse(result.body);
+    } catch (error) {
+      const outcome = error instanceof SurrogateError ? error.code : "server_error";
+      deps.logger.audit("token.refreshed", { ...audit, outcome });
+      throw error;
+    }
+  };
+}
