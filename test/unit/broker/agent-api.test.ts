@@ -177,12 +177,13 @@ describe("POST /v1/grants", () => {
   });
 
   test("unknown, static or missing provider, bad scope: 400 invalid_request", async () => {
-    for (const params of [
+    const cases: Record<string, string>[] = [
       { provider: "nope" },
       { provider: "vault" },
       {},
       { provider: "corp", scope: 'a"b' },
-    ]) {
+    ];
+    for (const params of cases) {
       await expectError(
         await api(alpha, { target: "/v1/grants", body: form(params) }),
         400,
