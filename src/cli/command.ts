@@ -11,6 +11,13 @@ export interface CliContext {
   stderr: Writer;
   /** Working directory that relative paths given on the command line are resolved against. */
   cwd: string;
+  /** Standard input; defaults to the process's stdin (secrets are read from here, never from argv). */
+  stdin?: ReadableStream<Uint8Array>;
+  /** Whether stderr is a terminal (live progress lines); defaults to the process's stderr. */
+  isTTY?: boolean;
+  /** Injected for tests: waiting between polls, and the clock (epoch ms). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 /**

@@ -17,6 +17,7 @@ export async function runCli(
   io?: Partial<Omit<CliContext, "env">>,
 ): Promise<number> {
   const context: CliContext = {
+    ...io,
     env,
     stdout: io?.stdout ?? streamWriter(process.stdout),
     stderr: io?.stderr ?? streamWriter(process.stderr),
