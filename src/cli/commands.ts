@@ -1,6 +1,7 @@
 import type { Command } from "./command.ts";
 import { keysCommand } from "./keys.ts";
+import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every `surrogate <command>`, in the order `surrogate --help` lists them. Add one entry per command. */
-export const COMMANDS: readonly Command[] = [keysCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, keysCommand, versionCommand];
