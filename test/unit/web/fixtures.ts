@@ -98,7 +98,7 @@ export async function webFixture(
   const now = () => Date.now() + clock.offset;
   const config = webConfig(issuer, { stub: stubProviderConfig(idp, options.providerExtra) });
   const providers = await resolveProviders(config, { fetch, now });
-  const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 100 });
+  const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 1000 });
   const keys = await testKeySets();
   const logger = createMemoryLogger();
   const app = createWebApp({
@@ -158,7 +158,7 @@ export function testGrant(now: number, overrides: Partial<GrantRecord> = {}): Gr
     userCode: generateUserCode(),
     provider: "stub",
     scope: ["openid", "email"],
-    workload: "spiffe://test.example/agents/ci",
+    workload: `spiffe://test.example/agents/ci-${randomBytes(4).toString("hex")}`,
     thumbprint: createHash("sha256").update(der).digest("base64url"),
     fingerprint: createHash("sha256").update(der).digest("hex").toUpperCase().match(/../g)!.join(":"),
     createdAt: now,
@@ -204,4 +204,26 @@ export async function openConsent(fixture: WebFixture, grant: GrantRecord) {
 
 export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
+}
+
+/** Consent + Approve: returns the browser's flow cookie and the IdP authorization URL. */
+export async function approve(fixture: WebFixture, grant: GrantRecord) {
+  const consent = await openConsent(fixture, grant);
+  const response = await fixture.post(
+    "/device/approve",
+    form({ grant: grant.id, csrf: consent.token }),
+    consent.cookies,
+  );
+  const flow = setCookies(response)[FLOW_COOKIE];
+  const location = response.headers.get("location");
+  if (response.status !== 302 || flow === undefined || location === null)
+    throw new Error(`approve: ${response.status}`);
+  return { cookies: { [FLOW_COOKIE]: flow }, authorizationUrl: new URL(location) };
+}
+
+/** Approve, then let the stub IdP answer: the callback URL it redirects the browser to. */
+export async function throughIdp(fixture: WebFixture, grant: GrantRecord) {
+  const approved = await approve(fixture, grant);
+  const callback = await fixture.idp.authorize(approved.authorizationUrl);
+  return { ...approved, callbackPath: `${callback.pathname}${callback.search}`, callback };
 }
