@@ -234,6 +234,12 @@ describe("configuration errors name the key", () => {
     );
   });
 
+  test("demo, like oidc, needs an issuer to discover", async () => {
+    expect(await configError({ kind: "demo", upstreams: ["127.0.0.1:8081"] })).toStartWith(
+      "providers.p.issuer:",
+    );
+  });
+
   test("an OIDC provider without the openid scope is refused", async () => {
     expect(await configError({ kind: "google", scopes: ["email"] })).toStartWith("providers.p.scopes:");
   });
