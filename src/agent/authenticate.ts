@@ -1,0 +1,53 @@
+import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
+import { SurrogateError } from "../errors.ts";
+import { describeCertificate } from "../identity/certificate.ts";
+import { verifyClientCertificate } from "../identity/chain.ts";
+import type { ClientIdentity } from "../identity/types.ts";
+
+/** Certificates above the leaf we pass to the in-code check; the chain verifier caps depth anyway. */
+const MAX_CHAIN = 8;
+
+export type Authentication =
+  | { ok: true; identity: ClientIdentity }
+  | { ok: false; reason: string; detail?: string };
+
+/**
+ * Establishes who is on the other end of a TLS connection that the TLS stack already accepted.
+ * DESIGN §11: Bun's client-certificate enforcement has had bugs, so `authorized` alone is not
+ * trusted: the leaf is verified again in code against the same bundle before any request is served.
+ */
+export function authenticate(socket: TLSSocket, clientCaPem: string, now: Date): Authentication {
+  if (socket.authorized !== true) return { ok: false, reason: "tls_not_authorized" };
+  const peer = socket.getPeerCertificate(true);
+  const leaf = rawOf(peer);
+  if (leaf === undefined) return { ok: false, reason: "no_certificate" };
+  try {
+    const identity = describeCertificate(leaf);
+    verifyClientCertificate(leaf, clientCaPem, now, chainAbove(peer));
+    return { ok: true, identity };
+  } catch (error) {
+    if (error instanceof SurrogateError) return { ok: false, reason: error.code, detail: error.message };
+    return { ok: false, reason: "certificate_invalid" };
+  }
+}
+
+/** The issuers the peer presented (as OpenSSL assembled them), leaf excluded. */
+function chainAbove(peer: DetailedPeerCertificate): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let current = peer;
+  while (chain.length < MAX_CHAIN) {
+    const issuer = current.issuerCertificate;
+    // OpenSSL marks the top of the chain by pointing a certificate at itself.
+    if (issuer === undefined || issuer === current) break;
+    const raw = rawOf(issuer);
+    if (raw === undefined) break;
+    chain.push(raw);
+    current = issuer;
+  }
+  return chain;
+}
+
+function rawOf(peer: DetailedPeerCertificate | undefined): Uint8Array | undefined {
+  const raw: unknown = peer?.raw;
+  return raw instanceof Uint8Array && raw.length > 0 ? new Uint8Array(raw) : undefined;
+}
