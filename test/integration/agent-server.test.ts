@@ -243,8 +243,10 @@ describe("HTTP behaviour", () => {
     const response = await fetch(url, {
       tls: { cert: pki.alpha.certPem, key: pki.alpha.keyPem, ca: pki.ca.certPem },
     });
+    const reader = response.body?.getReader();
     let total = 0;
-    for await (const part of response.body ?? []) total += part.byteLength;
+    for (let part = await reader?.read(); part && !part.done; part = await reader?.read())
+      total += part.value.byteLength;
     expect(total).toBe(chunk.byteLength * chunks);
   });
 
