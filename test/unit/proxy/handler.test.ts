@@ -426,6 +426,24 @@ describe("proxy handler: forwarding", () => {
     );
   });
 
+  test("sequential requests reuse one pooled TLS connection to the upstream", async () => {
+    const pooled = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
+    try {
+      const handler = createProxyHandler(
+        deps({ providers: new Map([["corp", provider("corp", [`127.0.0.1:${pooled.port}`])]]) }),
+      );
+      const token = await wrapper();
+      for (let i = 0; i < 5; i++) {
+        const response = await handler(agentRequest(`/127.0.0.1:${pooled.port}/${i}`, { token }));
+        await response.arrayBuffer();
+      }
+      expect(pooled.requests).toHaveLength(5);
+      expect(pooled.connections()).toBe(1);
+    } finally {
+      await pooled.stop();
+    }
+  });
+
   test("an upstream that is down → 502 upstream_unreachable", async () => {
     const closed = await startCanary();
     const port = closed.port;

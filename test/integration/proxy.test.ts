@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:tls";
+import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import { thumbprintOf } from "../../src/identity/thumbprint.ts";
+import type { KeySets } from "../../src/keys/types.ts";
+import { createMemoryLogger } from "../../src/log/logger.ts";
+import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import type { ResolvedProvider } from "../../src/providers/types.ts";
+import { parseUpstream } from "../../src/proxy/allowlist.ts";
+import { createProxyHandler } from "../../src/proxy/handler.ts";
+import { parseInjection } from "../../src/proxy/inject.ts";
+import { Secret } from "../../src/secret.ts";
+import { mintWrapper } from "../../src/token/mint.ts";
+import { testKeySets } from "../helpers/keys.ts";
+import { type TestPki, testPki } from "../helpers/pki.ts";
+import { type Canary, countBytes, startCanary, startUpstream, type Upstream } from "../helpers/upstream.ts";
+
+const ISSUER = "https://broker.test";
+const REAL = "real-upstream-token-5f1d9c";
+const DOWNLOAD = 50 * 1024 * 1024;
+
+let pki: TestPki;
+let keys: KeySets;
+let upstream: Upstream;
+let redirector: Upstream;
+let bulk: Upstream;
+let canary: Canary;
+let agent: AgentServer;
+const logger = createMemoryLogger();
+
+beforeAll(async () => {
+  [pki, keys, canary] = await Promise.all([testPki(), testKeySets(), startCanary()]);
+  const tls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  upstream = await startUpstream({ tls });
+  redirector = await startUpstream({
+    tls,
+    handler: () =>
+      new Response(null, { status: 302, headers: { location: `http://127.0.0.1:${canary.port}/` } }),
+  });
+  bulk = await startUpstream({ tls, handler: () => new Response(zeros(DOWNLOAD)) });
+  const upstreams = [upstream, redirector, bulk].map((u) => `127.0.0.1:${u.port}`);
+  const corp: ResolvedProvider = {
+    name: "corp",
+    kind: "oidc",
+    upstreams: [...upstreams, `http://127.0.0.1:${canary.port}`].map((e) => parseUpstream(e, "upstreams")),
+    inject: parseInjection("Authorization: Bearer {token}", "inject"),
+    scopes: [],
+    jwtAccessTokens: false,
+    oidc: true,
+  };
+  const handler = createProxyHandler({
+    providers: new Map([["corp", corp]]),
+    keys: () => keys,
+    issuer: ISSUER,
+    fetch,
+    now: Date.now,
+    logger,
+    upstreamTimeout: 10,
+    upstreamCa: pki.ca.certPem,
+  });
+  agent = await startAgentServer({
+    host: "127.0.0.1",
+    port: 0,
+    certPem: pki.server.certPem,
+    keyPem: pki.server.keyPem,
+    clientCaPem: pki.ca.certPem,
+    handler,
+    limits: { headersTimeout: 10, idleTimeout: 60, requestTimeout: 300, maxHeaderSize: 16384 },
+    logger,
+  });
+});
+
+afterAll(async () => {
+  await agent.close();
+  await Promise.all([upstream.stop(), redirector.stop(), bulk.stop(), canary.stop()]);
+});
+
+function zeros(size: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      sent += 65536;
+      controller.enqueue(new Uint8Array(65536));
+    },
+  });
+}
+
+async function wrapperFor(cert: IssuedCertificate): Promise<string> {
+  const minted = await mintWrapper(
+    {
+      kind: "access",
+      provider: "corp",
+      thumbprint: thumbprintOf(cert.der),
+      secret: { token: new Secret(REAL), type: "Bearer" },
+    },
+    keys,
+    { issuer: ISSUER, tokenTtl: 600, now: Date.now() },
+  );
+  return minted.token;
+}
+
+/** fetch over mTLS as `cert`; the URL parser normalises, so adversarial targets go through rawRequest. */
+function viaProxy(path: string, cert: IssuedCertificate, init: RequestInit = {}): Promise<Response> {
+  return fetch(`https://localhost:${agent.port}${path}`, {
+    ...init,
+    tls: { cert: cert.certPem, key: cert.keyPem, ca: pki.ca.certPem },
+  } as RequestInit);
+}
+
+/** Sends bytes exactly as written over mTLS and returns the status code and the raw response. */
+function rawRequest(text: string, cert: IssuedCertificate): Promise<{ status: number; raw: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: "127.0.0.1",
+      port: agent.port,
+      servername: "localhost",
+      cert: cert.certPem,
+      key: cert.keyPem,
+      ca: pki.ca.certPem,
+    });
+    let raw = "";
+    socket.on("secureConnect", () => socket.write(text));
+    socket.on("data", (chunk: Buffer) => {
+      raw += chunk.toString("latin1");
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0), raw }));
+  });
+}
+
+describe("proxy over the real agent port (mTLS)", () => {
+  test("swaps the wrapper for the real token; keep-alive requests each swap", async () => {
+    const token = await wrapperFor(pki.alpha);
+    const before = upstream.requests.length;
+    for (let i = 0; i < 3; i++) {
+      const response = await viaProxy(`/127.0.0.1:${upstream.port}/user?n=${i}`, pki.alpha, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { authorization: string }).authorization).toBe(`Bearer ${REAL}`);
+      for (const [, value] of response.headers) expect(value).not.toContain(REAL);
+    }
+    const seen = upstream.requests.slice(before);
+    expect(seen.map((r) => r.path)).toEqual(["/user?n=0", "/user?n=1", "/user?n=2"]);
+    for (const request of seen) {
+      for (const [, value] of request.headers) expect(value).not.toContain(token);
+    }
+    expect(logger.lines.join("\n")).not.toContain(REAL);
+    expect(logger.lines.join("\n")).not.toContain(token);
+  });
+
+  test("a wrapper presented over another certificate → 401 binding_mismatch, nothing reaches an upstream", async () => {
+    const token = await wrapperFor(pki.alpha);
+    const response = await viaProxy(`/127.0.0.1:${canary.port}/`, pki.beta, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(((await response.json()) as { code: string }).code).toBe("binding_mismatch");
+    expect(canary.connections()).toBe(0);
+  });
+
+  test("a redirect is passed back unfollowed", async () => {
+    const response = await viaProxy(`/127.0.0.1:${redirector.port}/login`, pki.alpha, {
+      headers: { authorization: `Bearer ${await wrapperFor(pki.alpha)}` },
+      redirect: "manual",
+    });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe(`http://127.0.0.1:${canary.port}/`);
+    expect(canary.connections()).toBe(0);
+  });
+
+  test("a 50 MB download streams through the agent port", async () => {
+    const response = await viaProxy(`/127.0.0.1:${bulk.port}/blob`, pki.alpha, {
+      headers: { authorization: `Bearer ${await wrapperFor(pki.alpha)}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await countBytes(response.body)).toBe(DOWNLOAD);
+  }, 60_000);
+
+  test("an upload is streamed to the upstream with its length", async () => {
+    const body = new Uint8Array(3 * 1024 * 1024).fill(1);
+    const before = upstream.requests.length;
+    const response = await viaProxy(`/127.0.0.1:${upstream.port}/put`, pki.alpha, {
+      method: "PUT",
+      body,
+      headers: { authorization: `Bearer ${await wrapperFor(pki.alpha)}` },
+    });
+    expect(response.status).toBe(200);
+    expect(upstream.requests[before]?.bodySize).toBe(body.byteLength);
+  });
+
+  describe("raw request targets and framing are refused before any upstream contact", () => {
+    const cases: Array<[string, (token: string) => string, number, string | undefined]> = [
+      ["dot-segment", () => `/127.0.0.1:${canary.port}/../evil.test/`, 400, "bad_target"],
+      ["encoded dot-segment", () => `/127.0.0.1:${canary.port}/%2e%2e/x`, 400, "bad_target"],
+      ["userinfo", () => `/127.0.0.1:${canary.port}@evil.test/`, 400, "bad_target"],
+      ["encoded slash in host", () => `/127.0.0.1:${canary.port}%2f/`, 400, "bad_target"],
+      ["absolute-form", () => `http://127.0.0.1:${canary.port}/`, 400, "bad_target"],
+      ["backslash", () => `/127.0.0.1:${canary.port}\\@evil.test/`, 400, "bad_target"],
+      ["metadata endpoint", () => "/169.254.169.254/latest/meta-data/", 403, "host_not_allowed"],
+    ];
+
+    test.each(cases)("%s → %d", async (_name, target, status, code) => {
+      const token = await wrapperFor(pki.alpha);
+      const { status: got, raw } = await rawRequest(
+        `GET ${target(token)} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+        pki.alpha,
+      );
+      expect(got).toBe(status);
+      if (code !== undefined) expect(raw).toContain(`"code":"${code}"`);
+      expect(canary.connections()).toBe(0);
+    });
+
+    test("Content-Length together with Transfer-Encoding → 400", async () => {
+      const token = await wrapperFor(pki.alpha);
+      const { status } = await rawRequest(
+        `POST /127.0.0.1:${canary.port}/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+          "Content-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+        pki.alpha,
+      );
+      expect(status).toBe(400);
+      expect(canary.connections()).toBe(0);
+    });
+
+    test("two Authorization headers → 400 invalid_request", async () => {
+      const token = await wrapperFor(pki.alpha);
+      const { status, raw } = await rawRequest(
+        `GET /127.0.0.1:${canary.port}/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+          `Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+        pki.alpha,
+      );
+      expect(status).toBe(400);
+      expect(raw).toContain('"code":"invalid_request"');
+      expect(canary.connections()).toBe(0);
+    });
+  });
+});
