@@ -65,12 +65,8 @@ interface Refreshed {
   rotated: boolean;
 }
 
-async function refreshOnce(
-  deps: AgentApiDeps,
-  client: ClientIdentity,
-  checked: CheckedWrapper,
-): Promise<Refreshed> {
-  const { wrapper, provider, oauth } = checked;
+async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
+  const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
   let fresh: UpstreamTokens;
   let tokens: UpstreamTokens;
   try {
@@ -98,8 +94,10 @@ async function refreshOnce(
  * Concurrent refreshes of one wrapper share a single IdP call. With rotating refresh tokens, a
  * second parallel refresh would present an already-used token: the IdP refuses it, and many treat
  * reuse as theft and revoke the whole token family, logging the person out (ANCHORS: the recurring
- * oauth2-proxy failure). Keyed by the wrapper's jti, so only the same wrapper is joined; within
- * this process only (across instances the IdP's rotation rules decide).
+ * oauth2-proxy failure). The key is the certificate plus the exact wrapper text, looked up before
+ * any asynchronous work, so every concurrent duplicate joins, while a caller with another
+ * certificate never shares (or spoils) the rightful caller's outcome. Within this process only:
+ * across instances the IdP's own rotation grace rules decide.
  */
 export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
@@ -107,17 +105,17 @@ export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
     const token = params.get("refresh_token");
     if (token === undefined || token === "")
       throw new OAuthError("invalid_request", "refresh_token: missing");
-    const checked = await checkWrapper(deps, client, token);
-    const { wrapper } = checked;
-    let pending = inFlight.get(wrapper.jti);
+    const key = `${client.thumbprint} ${token}`;
+    let pending = inFlight.get(key);
     if (pending === undefined) {
-      pending = refreshOnce(deps, client, checked).finally(() => inFlight.delete(wrapper.jti));
-      inFlight.set(wrapper.jti, pending);
+      pending = refreshOnce(deps, client, token).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
     }
-    const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: wrapper.provider };
+    const audit = { workload: client.workload, fingerprint: client.fingerprint };
     try {
       const result = await pending;
-      deps.logger.audit("token.refreshed", { ...audit, rotated: result.rotated, outcome: "refreshed" });
+      const { provider, rotated } = result;
+      deps.logger.audit("token.refreshed", { ...audit, provider, rotated, outcome: "refreshed" });
       return jsonResponse(result.body);
     } catch (error) {
       const outcome = error instanceof SurrogateError ? error.code : "server_error";

@@ -1,0 +1,250 @@
+import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
+import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
+import { describeCertificate } from "../../../src/identity/certificate.ts";
+import type { ClientIdentity } from "../../../src/identity/types.ts";
+import type { KeySets } from "../../../src/keys/types.ts";
+import { createMemoryLogger } from "../../../src/log/logger.ts";
+import type { ResolvedProvider } from "../../../src/providers/types.ts";
+import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
+import { Secret } from "../../../src/secret.ts";
+import { openWrapper } from "../../../src/token/open.ts";
+import { verifyWrapper } from "../../../src/token/verify.ts";
+import { testKeySets } from "../../helpers/keys.ts";
+import { testPki } from "../../helpers/pki.ts";
+import {
+  agentRequest,
+  form,
+  ISSUER,
+  type ScriptedIdp,
+  scriptedIdp,
+  testConfig,
+  testProvider,
+  upstreamTokens,
+} from "./fixtures.ts";
+
+let keys: KeySets;
+let alpha: ClientIdentity;
+let beta: ClientIdentity;
+beforeAll(async () => {
+  keys = await testKeySets();
+  const pki = await testPki();
+  alpha = describeCertificate(pki.alpha.der);
+  beta = describeCertificate(pki.beta.der);
+});
+
+let clock: number;
+let idp: ScriptedIdp;
+let logger: ReturnType<typeof createMemoryLogger>;
+let handler: ReturnType<typeof createAgentApi>;
+
+function setup(providers: Map<string, ResolvedProvider>): void {
+  const config = testConfig();
+  logger = createMemoryLogger();
+  const deps: AgentApiDeps = {
+    config,
+    providers,
+    store: createMemoryStore(config.rendezvous),
+    keys: () => keys,
+    now: () => clock,
+    logger,
+  };
+  handler = createAgentApi(deps);
+}
+
+beforeEach(() => {
+  clock = Date.now();
+  idp = scriptedIdp();
+  setup(new Map([["corp", testProvider({ oauth: idp })]]));
+});
+
+/** The wrappers an agent holds after logging in (minted exactly as the callback mints them). */
+async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Promise<TokenResponseBody> {
+  const tokens = upstreamTokens("upstream-access-1", {
+    refreshToken: new Secret(refreshToken),
+    scope: "openid email",
+  });
+  const context = {
+    provider: testProvider({ oauth: idp }),
+    thumbprint: client.thumbprint,
+    requestedScope: ["openid", "email"],
+    idClaims: { sub: "person-1", email: "p@corp.example" },
+  };
+  return (await issueWrappers(tokens, context, keys, { issuer: ISSUER, tokenTtl: 3600, now: clock })).body;
+}
+
+function refresh(client: ClientIdentity, refreshToken: string): Promise<Response> {
+  return handler(
+    agentRequest(client, { body: form({ grant_type: "refresh_token", refresh_token: refreshToken }) }),
+  );
+}
+
+async function expectError(response: Response, status: number, error: string): Promise<void> {
+  expect(response.headers.get("cache-control")).toBe("no-store");
+  const body = (await response.json()) as { error: string };
+  expect({ status: response.status, error: body.error }).toEqual({ status, error });
+}
+
+async function opened(token: string, kind: "access" | "refresh"): Promise<string> {
+  const wrapper = await verifyWrapper(token, kind, keys, { issuer: ISSUER, now: clock });
+  expect(wrapper.thumbprint).toBe(alpha.thumbprint);
+  return (await openWrapper(wrapper, keys)).token.reveal();
+}
+
+describe("POST /v1/token, refresh_token grant", () => {
+  test("a rotated upstream refresh token is re-wrapped", async () => {
+    const held = await loggedIn();
+    idp.script.push(
+      upstreamTokens("upstream-access-2", { refreshToken: new Secret("upstream-refresh-2"), expiresIn: 900 }),
+    );
+    clock += 60_000;
+    const response = await refresh(alpha, held.refresh_token!);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("pragma")).toBe("no-cache");
+    const body = (await response.json()) as TokenResponseBody;
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
+    expect(await opened(body.access_token, "access")).toBe("upstream-access-2");
+    expect(await opened(body.refresh_token!, "refresh")).toBe("upstream-refresh-2");
+    expect(body.expires_in).toBe(900);
+    expect(body.token_type).toBe("Bearer");
+    // The IdP did not restate the scope: the originally granted scope carries over.
+    expect(body.scope).toBe("openid email");
+    // Identity claims survive a refresh without an id_token.
+    const access = await verifyWrapper(body.access_token, "access", keys, { issuer: ISSUER, now: clock });
+    expect(access.claims).toMatchObject({ sub: "person-1", email: "p@corp.example" });
+    const text = JSON.stringify(body);
+    expect(text).not.toContain("upstream-refresh-2");
+    expect(text).not.toContain("upstream-access-2");
+  });
+
+  test("without rotation the same upstream refresh token is wrapped again", async () => {
+    const held = await loggedIn();
+    idp.script.push(upstreamTokens("upstream-access-2"), upstreamTokens("upstream-access-3"));
+    const body = (await (await refresh(alpha, held.refresh_token!)).json()) as TokenResponseBody;
+    expect(await opened(body.refresh_token!, "refresh")).toBe("upstream-refresh-1");
+    const again = (await (await refresh(alpha, body.refresh_token!)).json()) as TokenResponseBody;
+    expect(await opened(again.access_token, "access")).toBe("upstream-access-3");
+    expect(idp.received).toEqual(["upstream-refresh-1", "upstream-refresh-1"]);
+  });
+
+  test("the IdP's refusal → invalid_grant; an IdP outage or garbage → 503 temporarily_unavailable", async () => {
+    const held = await loggedIn();
+    idp.script.push("idp_error", "idp_network", "idp_unexpected_response");
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+    const outage = await refresh(alpha, held.refresh_token!);
+    expect(outage.headers.get("retry-after")).toBe("5");
+    await expectError(outage, 503, "temporarily_unavailable");
+    await expectError(await refresh(alpha, held.refresh_token!), 503, "temporarily_unavailable");
+  });
+
+  test("another certificate → invalid_grant, and the IdP is never called", async () => {
+    const held = await loggedIn();
+    idp.script.push(upstreamTokens("never"));
+    await expectError(await refresh(beta, held.refresh_token!), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+  });
+
+  test("not a refresh wrapper → invalid_grant without calling the IdP", async () => {
+    const held = await loggedIn();
+    const otherKeys = await testKeySets();
+    const context = { provider: testProvider(), thumbprint: alpha.thumbprint, requestedScope: [] };
+    const foreign = await issueWrappers(
+      upstreamTokens("a", { refreshToken: new Secret("r") }),
+      context,
+      otherKeys,
+      { issuer: ISSUER, tokenTtl: 3600, now: clock },
+    );
+    const [header, payload, signature] = held.refresh_token!.split(".");
+    const tampered = `${header}.${payload}x.${signature}`;
+    for (const token of [held.access_token, foreign.body.refresh_token!, tampered, "garbage"]) {
+      await expectError(await refresh(alpha, token), 400, "invalid_grant");
+    }
+    await expectError(await refresh(alpha, ""), 400, "invalid_request");
+    expect(idp.received).toEqual([]);
+  });
+
+  test("an expired refresh wrapper → invalid_grant", async () => {
+    const held = await loggedIn();
+    clock += 3600_000 + 120_000;
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+  });
+
+  test("a provider that is gone or no longer OAuth → invalid_grant", async () => {
+    const held = await loggedIn();
+    setup(new Map());
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+    setup(new Map([["corp", testProvider({ kind: "static" })]]));
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+  });
+
+  test("concurrent refreshes of one wrapper share a single IdP call", async () => {
+    const held = await loggedIn();
+    let release: () => void = () => undefined;
+    idp.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    idp.script.push(upstreamTokens("upstream-access-2", { refreshToken: new Secret("upstream-refresh-2") }));
+    const first = refresh(alpha, held.refresh_token!);
+    const second = refresh(alpha, held.refresh_token!);
+    // The first request waits at the IdP; the second joins it once its in-memory body is read,
+    // which takes microtasks only, all of which have run by the next macrotask.
+    while (idp.received.length === 0) await Bun.sleep(0);
+    await Bun.sleep(0);
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(await a.text()).toBe(await b.text());
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
+    // Once settled, a later refresh is a new IdP call (rotation is the IdP's business again).
+    idp.gate = undefined;
+    await expectError(await refresh(alpha, held.refresh_token!), 503, "temporarily_unavailable");
+    expect(idp.received).toHaveLength(2);
+  });
+
+  test("a concurrent refresh from another certificate neither joins nor spoils the rightful one", async () => {
+    const held = await loggedIn();
+    let release: () => void = () => undefined;
+    idp.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    idp.script.push(upstreamTokens("upstream-access-2"));
+    const rightful = refresh(alpha, held.refresh_token!);
+    const thief = refresh(beta, held.refresh_token!);
+    await expectError(await thief, 400, "invalid_grant");
+    release();
+    expect((await rightful).status).toBe(200);
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
+  });
+
+  test("audited as token.refreshed, without any token in the log", async () => {
+    const held = await loggedIn();
+    idp.script.push(
+      upstreamTokens("upstream-access-2", { refreshToken: new Secret("upstream-refresh-2") }),
+      "idp_error",
+    );
+    const body = (await (await refresh(alpha, held.refresh_token!)).json()) as TokenResponseBody;
+    await refresh(alpha, body.refresh_token!);
+    const events = logger.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const refreshed = events.filter((event) => event.event === "token.refreshed");
+    expect(refreshed.map((event) => [event.outcome, event.rotated])).toEqual([
+      ["refreshed", true],
+      ["invalid_grant", undefined],
+    ]);
+    expect(refreshed[0]).toMatchObject({
+      workload: alpha.workload,
+      fingerprint: alpha.fingerprint,
+      provider: "corp",
+    });
+    const log = logger.lines.join("\n");
+    for (const secret of [
+      "upstream-refresh-1",
+      "upstream-refresh-2",
+      "upstream-access-2",
+      held.refresh_token!,
+      body.access_token,
+    ]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});
