@@ -1,6 +1,6 @@
 /** `POST /v1/grants`: the device authorization request (RFC 8628 §3.1–3.2) of DESIGN §4.1. */
 
-import { OAuthError, RendezvousError } from "../errors.ts";
+import { OAuthError, RendezvousError, SurrogateError } from "../errors.ts";
 import type { ClientIdentity } from "../identity/types.ts";
 import type { GrantRecord } from "../rendezvous/store.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
@@ -73,32 +73,7 @@ function checkProvider(deps: AgentApiDeps, client: ClientIdentity, name: string 
   return name;
 }
 
-export async function handleGrant(
-  deps: AgentApiDeps,
-  client: ClientIdentity,
-  params: RequestParams,
-): Promise<Response> {
-  const audit = {
-    workload: client.workload,
-    fingerprint: client.fingerprint,
-    provider: params.get("provider"),
-  };
-  let provider: string;
-  try {
-    provider = checkProvider(deps, client, params.get("provider"));
-  } catch (error) {
-    const denied = error instanceof OAuthError && error.code === "access_denied";
-    deps.logger.audit("grant.created", {
-      ...audit,
-      outcome: denied ? "denied_by_policy" : "invalid_request",
-    });
-    // RFC 8628 has no policy refusal at this step; 403 says "authenticated, but not allowed".
-    if (denied) return oauthError("access_denied", error.message, { status: 403 });
-    throw error;
-  }
-  const scope = parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []);
-  const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));
-  deps.logger.audit("grant.created", { ...audit, scope: scope.join(" "), outcome: "created" });
+function grantResponse(deps: AgentApiDeps, grant: NewGrant): Response {
   const userCode = formatUserCode(grant.record.userCode);
   const verificationUri = `${deps.config.issuer}/device`;
   return jsonResponse({
@@ -109,4 +84,35 @@ export async function handleGrant(
     expires_in: deps.config.rendezvous.grantTtl,
     interval: grant.record.interval,
   });
+}
+
+/** The audit line's outcome for a refusal: its error code, or the policy refusal by name. */
+function outcomeOf(error: unknown): string {
+  if (error instanceof OAuthError && error.code === "access_denied") return "denied_by_policy";
+  return error instanceof SurrogateError ? error.code : "server_error";
+}
+
+/** Every attempt is audited, refusals included; the provider only when configured (never raw input). */
+export async function handleGrant(
+  deps: AgentApiDeps,
+  client: ClientIdentity,
+  params: RequestParams,
+): Promise<Response> {
+  const requested = params.get("provider");
+  const known = requested !== undefined && deps.providers.has(requested) ? requested : undefined;
+  const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: known };
+  try {
+    const provider = checkProvider(deps, client, requested);
+    const scope = parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []);
+    const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));
+    deps.logger.audit("grant.created", { ...audit, scope: scope.join(" "), outcome: "created" });
+    return grantResponse(deps, grant);
+  } catch (error) {
+    deps.logger.audit("grant.created", { ...audit, outcome: outcomeOf(error) });
+    // RFC 8628 has no policy refusal at this step; 403 says "authenticated, but not allowed".
+    if (error instanceof OAuthError && error.code === "access_denied") {
+      return oauthError("access_denied", error.message, { status: 403 });
+    }
+    throw error;
+  }
 }

@@ -178,7 +178,7 @@ describe("POST /v1/grants", () => {
 
   test("unknown, static or missing provider, bad scope: 400 invalid_request", async () => {
     const cases: Record<string, string>[] = [
-      { provider: "nope" },
+      { provider: "nope-\nforged-log-line" },
       { provider: "vault" },
       {},
       { provider: "corp", scope: 'a"b' },
@@ -191,6 +191,8 @@ describe("POST /v1/grants", () => {
       );
     }
     expect(await store.size(clock)).toBe(0);
+    expect(logger.lines.join("\n")).not.toContain("forged-log-line");
+    expect(logger.lines.filter((line) => line.includes('"outcome":"invalid_request"'))).toHaveLength(4);
   });
 
   test("the per-workload cap answers 429 rate_limited with Retry-After", async () => {
@@ -200,6 +202,7 @@ describe("POST /v1/grants", () => {
     const response = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
     expect(response.headers.get("retry-after")).toBe("5");
     await expectError(response, 429, "rate_limited");
+    expect(logger.lines.at(-1)).toContain('"outcome":"rate_limited"');
     await createGrant(beta);
   });
 });
