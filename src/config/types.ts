@@ -1,5 +1,5 @@
-import type { Secret } from "../secret.ts";
 import type { ProviderKind } from "../providers/kinds.ts";
+import type { Secret } from "../secret.ts";
 
 /** Environment as read once at start-up (`Bun.env` in main, a plain object in tests). */
 export type Env = Readonly<Record<string, string | undefined>>;
