@@ -1,0 +1,168 @@
+/**
+ * The person's side of a login, end to end over real sockets: the agent creates a grant through the
+ * real agent API (with a real client certificate), a browser with a cookie jar opens the consent
+ * page, approves, follows the redirect to the real stub IdP, comes back to /callback, and the agent
+ * collects a wrapper that verifies, is bound to its certificate, and opens to the IdP's real token.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { AgentRequest } from "../../src/agent/types.ts";
+import { createAgentApi } from "../../src/broker/agent-api.ts";
+import type { Config } from "../../src/config/types.ts";
+import { describeCertificate } from "../../src/identity/certificate.ts";
+import type { KeySets } from "../../src/keys/types.ts";
+import { createMemoryLogger } from "../../src/log/logger.ts";
+import { resolveProviders } from "../../src/providers/registry.ts";
+import { createMemoryStore } from "../../src/rendezvous/memory.ts";
+import { openWrapper } from "../../src/token/open.ts";
+import { verifyWrapper } from "../../src/token/verify.ts";
+import { createWebApp } from "../../src/web/app.ts";
+import { Browser } from "../helpers/browser.ts";
+import { testKeySets } from "../helpers/keys.ts";
+import { testPki } from "../helpers/pki.ts";
+import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
+import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
+
+interface Harness {
+  issuer: string;
+  idp: StubIdp;
+  keys: KeySets;
+  logger: ReturnType<typeof createMemoryLogger>;
+  agent: (target: string, form: Record<string, string>) => Promise<Response>;
+  close: () => Promise<void>;
+}
+
+let h: Harness;
+
+async function harness(): Promise<Harness> {
+  let handle: (request: Request) => Promise<Response> = async () => new Response("starting", { status: 503 });
+  const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => handle(request) });
+  const issuer = `http://127.0.0.1:${web.port}`;
+  const idp = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
+  const config: Config = webConfig(issuer, { stub: stubProviderConfig(idp) });
+  const providers = await resolveProviders(config, { fetch, now: Date.now });
+  const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 100 });
+  const keys = await testKeySets();
+  const logger = createMemoryLogger();
+  const deps = { config, providers, store, keys: () => keys, now: Date.now, logger };
+  const app = createWebApp(deps);
+  handle = (request) => app.handle(request);
+  const api = createAgentApi(deps);
+  const client = describeCertificate((await testPki()).alpha.der);
+  const agent = (target: string, form: Record<string, string>) => {
+    const headers = new Headers({ "content-type": "application/x-www-form-urlencoded" });
+    const request: AgentRequest = {
+      method: "POST",
+      target,
+      rawHeaders: [...headers.entries()],
+      headers,
+      body: new Response(new URLSearchParams(form).toString()).body,
+      signal: new AbortController().signal,
+      client,
+    };
+    return api(request);
+  };
+  const close = async () => {
+    await web.stop(true);
+    await idp.close();
+    await store.close();
+  };
+  return { issuer, idp, keys, logger, agent, close };
+}
+
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(() => h.close());
+
+async function login(): Promise<{
+  device_code: string;
+  verification_uri_complete: string;
+  user_code: string;
+}> {
+  const response = await h.agent("/v1/grants", { provider: "stub" });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+function poll(deviceCode: string) {
+  return h.agent("/v1/token", {
+    grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+    device_code: deviceCode,
+  });
+}
+
+describe("consent flow through a browser and the stub IdP", () => {
+  test("approve → IdP → callback → the agent collects a bound wrapper of the real token", async () => {
+    const grant = await login();
+    expect(grant.verification_uri_complete.startsWith(`${h.issuer}/device?user_code=`)).toBe(true);
+    const browser = new Browser();
+    const consent = await browser.open(grant.verification_uri_complete);
+    expect(consent.status).toBe(200);
+    expect(consent.body).toContain("spiffe://test.example/agents/alpha");
+    expect(consent.body).toContain(grant.user_code);
+
+    const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+    expect(done.url.href.startsWith(`${h.issuer}/callback?`)).toBe(true);
+    expect(done.status).toBe(200);
+    expect(done.body).toContain("You can close this tab");
+    expect(
+      h.idp.requests.some((r) => r.path === "/authorize" && r.params.code_challenge_method === "S256"),
+    ).toBe(true);
+    expect(browser.cookie(new URL(h.issuer).host, "surrogate-flow")).toBeUndefined();
+
+    const collected = await poll(grant.device_code);
+    expect(collected.status).toBe(200);
+    const body = (await collected.json()) as { access_token: string; refresh_token?: string };
+    const real = h.idp.lastIssued.accessToken ?? "";
+    expect(real.startsWith("stub-real-access-") || real.split(".").length === 3).toBe(true);
+    const wrapper = await verifyWrapper(body.access_token, "access", h.keys, {
+      issuer: h.issuer,
+      now: Date.now(),
+    });
+    expect(wrapper.thumbprint).toBe(describeCertificate((await testPki()).alpha.der).thumbprint);
+    expect((await openWrapper(wrapper, h.keys)).token.reveal()).toBe(real);
+
+    for (const page of browser.pages) {
+      expect(page.body).not.toContain(real);
+      if (h.idp.lastIssued.refreshToken) expect(page.body).not.toContain(h.idp.lastIssued.refreshToken);
+    }
+    expect(h.logger.lines.join("\n")).not.toContain(real);
+    expect((await poll(grant.device_code)).status).not.toBe(200);
+  });
+
+  test("deny in the browser → the agent is told access_denied", async () => {
+    const grant = await login();
+    const browser = new Browser();
+    const consent = await browser.open(grant.verification_uri_complete);
+    const denied = await browser.submit("/device/deny", Browser.hiddenFields(consent));
+    expect(denied.status).toBe(200);
+    expect(denied.body).toContain("Request denied");
+    const answer = await poll(grant.device_code);
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { error: string }).error).toBe("access_denied");
+  });
+
+  test("a second browser that never approved cannot finish the first one's sign-in", async () => {
+    const grant = await login();
+    const person = new Browser();
+    const consent = await person.open(grant.verification_uri_complete);
+    // Stop at the IdP: take the callback URL it produces, and hand it to another browser.
+    const fields = Browser.hiddenFields(consent);
+    const approve = await fetch(`${h.issuer}/device/approve`, {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: `surrogate-csrf=${person.cookie(new URL(h.issuer).host, "surrogate-csrf")}`,
+      },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const callback = await h.idp.authorize(approve.headers.get("location") ?? "");
+    const attacker = new Browser();
+    const page = await attacker.open(callback);
+    expect(page.status).toBe(400);
+    expect(page.body).toContain("state_invalid");
+    const answer = await poll(grant.device_code);
+    expect(((await answer.json()) as { error: string }).error).toBe("authorization_pending");
+  });
+});
