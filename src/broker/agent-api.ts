@@ -72,10 +72,12 @@ export function createAgentApi(deps: AgentApiDeps): AgentHandler {
     "/v1/token": (request) => token(deps, refresh, request),
   };
   return async (request) => {
-    const route = Object.hasOwn(routes, pathOf(request.target)) ? routes[pathOf(request.target)] : undefined;
-    if (route === undefined) return oauthError("invalid_request", "no such endpoint", { status: 404 });
-    if (request.method !== "POST") {
+    const path = pathOf(request.target);
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route === undefined || request.method !== "POST") {
+      // Refused without reading: whatever body was sent is discarded, not buffered.
       await request.body?.cancel().catch(() => undefined);
+      if (route === undefined) return oauthError("invalid_request", "no such endpoint", { status: 404 });
       return oauthError("invalid_request", "only POST is allowed", {
         status: 405,
         headers: { allow: "POST" },

@@ -2,6 +2,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi, DEVICE_CODE_GRANT } from "../../../src/broker/agent-api.ts";
 import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
+import { RendezvousError } from "../../../src/errors.ts";
 import { describeCertificate } from "../../../src/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { KeySets } from "../../../src/keys/types.ts";
@@ -204,6 +205,24 @@ describe("POST /v1/grants", () => {
     await expectError(response, 429, "rate_limited");
     expect(logger.lines.at(-1)).toContain('"outcome":"rate_limited"');
     await createGrant(beta);
+  });
+});
+
+describe("rendezvous outages", () => {
+  test("a store that is down answers 503 temporarily_unavailable with Retry-After", async () => {
+    const config = testConfig();
+    const real = createMemoryStore(config.rendezvous);
+    const down = async (): Promise<never> => {
+      throw new RendezvousError("temporarily_unavailable", "rendezvous: backend unreachable");
+    };
+    store = { ...real, create: down, getByDeviceKey: down };
+    logger = createMemoryLogger();
+    const handler = createAgentApi({ config, providers, store, keys: () => keys, now: () => clock, logger });
+    api = (client, init) => handler(agentRequest(client, init));
+    const created = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
+    expect(created.headers.get("retry-after")).toBe("5");
+    await expectError(created, 503, "temporarily_unavailable");
+    await expectError(await poll(alpha, "any-device-code"), 503, "temporarily_unavailable");
   });
 });
 
