@@ -31,7 +31,8 @@ export async function handleDeviceToken(
   const grant = await deps.store.getByDeviceKey(deviceKey, now);
   if (grant === undefined) return oauthError("expired_token", "device_code: unknown or expired");
   const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: grant.provider };
-  // RFC 8705 §3: the grant is bound to the creating certificate; compared in constant time.
+  // DESIGN §4.1: only the certificate that created the grant collects it (the wrapper is bound to
+  // it anyway); constant time so timing does not reveal how much of a thumbprint matched.
   if (!constantTimeEqual(grant.thumbprint, client.thumbprint)) {
     deps.logger.audit("token.refused", { ...audit, reason: "binding_mismatch" });
     return oauthError("invalid_grant", "device_code: issued to a different client certificate");

@@ -15,13 +15,13 @@ export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => 
 
 const invalidGrant = (problem: string) => new OAuthError("invalid_grant", `refresh_token: ${problem}`);
 
-/** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
 interface CheckedWrapper {
   wrapper: VerifiedWrapper;
   provider: ResolvedProvider;
   oauth: OAuthClient;
 }
 
+/** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
 async function checkWrapper(
   deps: AgentApiDeps,
   client: ClientIdentity,
