@@ -6,6 +6,7 @@ import { ConfigError } from "../errors.ts";
 import type { ClientIdentity } from "../identity/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { authenticate } from "./authenticate.ts";
+import { guardConnection } from "./deadlines.ts";
 import { toAgentRequest } from "./request.ts";
 import { writeResponse, writeServerError } from "./response.ts";
 import type { AgentHandler } from "./types.ts";
@@ -34,6 +35,12 @@ export interface AgentServerOptions {
   now?: () => number;
 }
 
+/** What is known about an authenticated connection: computed once, at the handshake. */
+interface Connection {
+  identity: ClientIdentity;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
 export interface AgentServer {
   port: number;
   close(): Promise<void>;
@@ -48,13 +55,21 @@ export interface AgentServer {
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
   const { limits, logger } = options;
   const now = options.now ?? Date.now;
-  const identities = new WeakMap<Socket, ClientIdentity>();
+  const connections = new WeakMap<Socket, Connection>();
+  const deadlines = {
+    headers: limits.headersTimeout * 1000,
+    idle: limits.idleTimeout * 1000,
+    request: limits.requestTimeout * 1000,
+  };
   const sockets = new Set<TLSSocket>();
   let clientCaPem = options.clientCaPem;
 
   const http = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, (req, res) => {
-    void serve(req, res, identities.get(req.socket), options.handler, logger);
+    const connection = connections.get(req.socket);
+    connection?.onRequest(req, res);
+    void serve(req, res, connection?.identity, options.handler, logger);
   });
+  // Set for when Bun applies them to bridged sockets; ./deadlines.ts enforces them meanwhile.
   http.headersTimeout = limits.headersTimeout * 1000;
   http.requestTimeout = limits.requestTimeout * 1000;
   http.keepAliveTimeout = limits.idleTimeout * 1000;
@@ -78,7 +93,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       socket.destroy();
       return;
     }
-    identities.set(socket, result.identity);
+    connections.set(socket, { identity: result.identity, onRequest: guardConnection(socket, deadlines) });
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     http.emit("connection", socket);

@@ -352,3 +352,61 @@ describe("reloadTls", () => {
     expect(() => server.reloadTls("garbage", pki.server.keyPem, pki.ca.certPem)).toThrow("agent.tls_cert");
   });
 });
+
+describe("time limits on bridged connections", () => {
+  let strict: AgentServer;
+  const hung: AgentRequest[] = [];
+
+  beforeAll(async () => {
+    strict = await startAgentServer({
+      host: "127.0.0.1",
+      port: 0,
+      certPem: pki.server.certPem,
+      keyPem: pki.server.keyPem,
+      clientCaPem: pki.ca.certPem,
+      limits: { headersTimeout: 0.3, idleTimeout: 0.3, requestTimeout: 0.5, maxHeaderSize: 8192 },
+      logger,
+      handler: async (request) => {
+        if (request.target !== "/hang") return new Response("quick");
+        hung.push(request);
+        return new Promise<Response>(() => undefined);
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await strict.close();
+  });
+
+  /** Resolves with what the server sent once it closed the connection; the test timeout is the failure. */
+  const closedAfter = (socket: TLSSocket) =>
+    new Promise<string>((resolve) => {
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+      });
+      socket.on("close", () => resolve(text));
+    });
+
+  test("a request head that never completes is cut (slowloris)", async () => {
+    const socket = await open({ cert: pki.alpha, port: strict.port });
+    const closed = closedAfter(socket);
+    socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n");
+    expect(await closed).toBe("");
+  });
+
+  test("an idle kept-alive connection is closed after its response", async () => {
+    const socket = await open({ cert: pki.alpha, port: strict.port });
+    const closed = closedAfter(socket);
+    socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    expect(bodyOf(await closed)).toBe("quick");
+  });
+
+  test("a request that outlives requestTimeout is cut and its signal aborted", async () => {
+    const socket = await open({ cert: pki.alpha, port: strict.port });
+    const closed = closedAfter(socket);
+    socket.write("GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    expect(await closed).toBe("");
+    expect(hung.at(-1)?.signal.aborted).toBe(true);
+  });
+});
