@@ -60,7 +60,7 @@ export function ConsentPage(props: ConsentProps): JSX.Element {
             )}
           </dd>
           <dt>Code</dt>
-          <dd class="mono code" safe>
+          <dd class="mono user-code" safe>
             {props.userCode}
           </dd>
           <dt>Time left</dt>

@@ -3,13 +3,14 @@
  * move it only by compare-and-set from `pending`, so a double click or a second tab cannot answer
  * twice. Approve hands the browser to the IdP (authorization code + PKCE, RFC 7636 S256).
  */
+import type { AuthorizationRequest, ResolvedProvider } from "../providers/types.ts";
 import type { GrantRecord } from "../rendezvous/store.ts";
 import { Secret } from "../secret.ts";
 import { serializeCookie } from "./cookies.ts";
 import { csrfValid } from "./csrf.ts";
 import { randomToken, type WebContext } from "./deps.ts";
 import { GRANT_ID } from "./device.ts";
-import { flowCookieName, sealFlow } from "./flow-cookie.ts";
+import { type FlowState, flowCookieName, sealFlow } from "./flow-cookie.ts";
 import { readForm } from "./form.ts";
 import { ALREADY_ANSWERED, CSRF_REJECTED, DENIED, messageResponse, NOT_FOUND_OR_EXPIRED } from "./pages.ts";
 
@@ -52,6 +53,43 @@ export async function denyRoute(context: WebContext, request: Request): Promise<
   return messageResponse(DENIED);
 }
 
+/**
+ * Fresh per approval: 256-bit state and PKCE verifier (RFC 6749 §10.10, RFC 7636 §7.1: 32 octets →
+ * 43 characters), and a nonce for OIDC (OIDC Core §3.1.2.1) binding the id_token to this flow.
+ */
+function newFlow(context: WebContext, grant: GrantRecord, provider: ResolvedProvider) {
+  const state = randomToken(context);
+  const verifier = new Secret(randomToken(context));
+  const nonce = provider.oidc ? randomToken(context) : undefined;
+  const flow: FlowState = {
+    grantId: grant.id,
+    provider: provider.name,
+    state,
+    verifier,
+    exp: grant.expiresAt,
+  };
+  const authorization: AuthorizationRequest = { state, codeVerifier: verifier, scopes: grant.scope };
+  if (nonce !== undefined) {
+    flow.nonce = nonce;
+    authorization.nonce = nonce;
+  }
+  return { flow, authorization };
+}
+
+/**
+ * One flow cookie per browser: approving a second grant in the same browser replaces it, so only
+ * the latest sign-in can complete there (the earlier one's callback is refused, nothing is minted).
+ */
+async function flowCookie(context: WebContext, flow: FlowState): Promise<string> {
+  const sealed = await sealFlow(flow, context.deps.keys());
+  const maxAge = Math.ceil((flow.exp - context.deps.now()) / 1000);
+  return serializeCookie(flowCookieName(context.secure), sealed, {
+    maxAge,
+    secure: context.secure,
+    sameSite: "Lax",
+  });
+}
+
 export async function approveRoute(context: WebContext, request: Request): Promise<Response> {
   const grant = await decidedGrant(context, request);
   if (grant instanceof Response) return grant;
@@ -60,29 +98,13 @@ export async function approveRoute(context: WebContext, request: Request): Promi
   // A grant only exists for OAuth providers (the agent API refuses static ones), so this is a
   // configuration change between create and approve; refuse rather than guess.
   if (provider?.oauth === undefined) return messageResponse(NOT_FOUND_OR_EXPIRED);
-  // 256-bit state and verifier (RFC 6749 §10.10, RFC 7636 §7.1: 32 octets → 43 characters).
-  const state = randomToken(context);
-  const verifier = new Secret(randomToken(context));
-  const nonce = provider.oidc ? randomToken(context) : undefined;
-  const request_ = {
-    state,
-    codeVerifier: verifier,
-    scopes: grant.scope,
-    ...(nonce === undefined ? {} : { nonce }),
-  };
+  const { flow, authorization } = newFlow(context, grant, provider);
   // Built before the transition: a provider that cannot build a URL leaves the grant pending.
-  const target = await provider.oauth.authorizationUrl(request_);
+  const target = await provider.oauth.authorizationUrl(authorization);
   if (!(await deps.store.transition(grant.id, "pending", "approved", deps.now()))) {
     return messageResponse(ALREADY_ANSWERED);
   }
-  const flow = { grantId: grant.id, provider: provider.name, state, verifier, exp: grant.expiresAt };
-  const sealed = await sealFlow(nonce === undefined ? flow : { ...flow, nonce }, deps.keys());
-  const maxAge = Math.ceil((grant.expiresAt - deps.now()) / 1000);
-  const cookie = serializeCookie(flowCookieName(context.secure), sealed, {
-    maxAge,
-    secure: context.secure,
-    sameSite: "Lax",
-  });
+  const cookie = await flowCookie(context, flow);
   deps.logger.audit("consent.approved", auditFields(grant));
   return new Response(null, { status: 302, headers: { location: target.href, "set-cookie": cookie } });
 }
