@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
@@ -53,19 +58,87 @@ export interface AgentServer {
  * node:http (DESIGN §11: the only Bun stack that exposes the peer certificate per connection).
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const { limits, logger } = options;
-  const now = options.now ?? Date.now;
-  const connections = new WeakMap<Socket, Connection>();
+  const bridge: Bridge = {
+    options,
+    clientCaPem: options.clientCaPem,
+    connections: new WeakMap(),
+    sockets: new Set(),
+    http: createBridgedHttp(options, (socket) => bridge.connections.get(socket)),
+  };
+  const tls = loadingTls(() =>
+    createTlsServer({
+      ...secureContext(options.certPem, options.keyPem, options.clientCaPem),
+      // RFC 8705 §2: the client certificate is the credential; no certificate, no connection.
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: options.limits.headersTimeout * 1000,
+    }),
+  );
+  tls.on("secureConnection", (socket: TLSSocket) => admit(bridge, socket));
+  tls.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
+    options.logger.audit("auth.failed", {
+      reason: "tls_handshake",
+      detail: error.code,
+      remote: socket.remoteAddress,
+    });
+  });
+  await listen(tls, options.host, options.port);
+  return {
+    port: boundPort(tls),
+    close: () => close(tls, bridge.sockets),
+    reloadTls(certPem, keyPem, clientCaPem) {
+      const context = secureContext(certPem, keyPem, clientCaPem);
+      loadingTls(() => tls.setSecureContext(context));
+      // Connections whose handshake completes from now on are checked against the new bundle.
+      bridge.clientCaPem = clientCaPem;
+    },
+  };
+}
+
+interface Bridge {
+  options: AgentServerOptions;
+  clientCaPem: string;
+  connections: WeakMap<Socket, Connection>;
+  sockets: Set<TLSSocket>;
+  http: HttpServer;
+}
+
+/** Serves a TLS connection only once its client certificate passed the in-code check too. */
+function admit(bridge: Bridge, socket: TLSSocket): void {
+  const { options } = bridge;
+  const result = authenticate(socket, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
+  if (!result.ok) {
+    // Reason codes and our own messages only: never certificate bytes or subject text.
+    options.logger.audit("auth.failed", {
+      reason: result.reason,
+      detail: result.detail,
+      remote: socket.remoteAddress,
+    });
+    socket.destroy();
+    return;
+  }
+  const { limits } = options;
   const deadlines = {
     headers: limits.headersTimeout * 1000,
     idle: limits.idleTimeout * 1000,
     request: limits.requestTimeout * 1000,
   };
-  const sockets = new Set<TLSSocket>();
-  let clientCaPem = options.clientCaPem;
+  bridge.connections.set(socket, {
+    identity: result.identity,
+    onRequest: guardConnection(socket, deadlines),
+  });
+  bridge.sockets.add(socket);
+  socket.once("close", () => bridge.sockets.delete(socket));
+  bridge.http.emit("connection", socket);
+}
 
+function createBridgedHttp(
+  options: AgentServerOptions,
+  lookup: (socket: Socket) => Connection | undefined,
+): HttpServer {
+  const { limits, logger } = options;
   const http = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, (req, res) => {
-    const connection = connections.get(req.socket);
+    const connection = lookup(req.socket);
     connection?.onRequest(req, res);
     void serve(req, res, connection?.identity, options.handler, logger);
   });
@@ -74,54 +147,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   http.requestTimeout = limits.requestTimeout * 1000;
   http.keepAliveTimeout = limits.idleTimeout * 1000;
   http.on("clientError", (error: NodeJS.ErrnoException, socket) => rejectMalformed(error, socket));
+  return http;
+}
 
-  const tls = createTlsServer({
-    ...secureContext(options.certPem, options.keyPem, clientCaPem),
-    // RFC 8705 §2: the client certificate is the credential; no certificate, no connection.
-    requestCert: true,
-    rejectUnauthorized: true,
-    handshakeTimeout: limits.headersTimeout * 1000,
-  });
-  tls.on("secureConnection", (socket: TLSSocket) => {
-    const result = authenticate(socket, clientCaPem, new Date(now()));
-    if (!result.ok) {
-      logger.audit("auth.failed", {
-        reason: result.reason,
-        detail: result.detail,
-        remote: socket.remoteAddress,
-      });
-      socket.destroy();
-      return;
-    }
-    connections.set(socket, { identity: result.identity, onRequest: guardConnection(socket, deadlines) });
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    http.emit("connection", socket);
-  });
-  tls.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
-    logger.audit("auth.failed", {
-      reason: "tls_handshake",
-      detail: error.code,
-      remote: socket.remoteAddress,
+/** OpenSSL errors for unusable PEM become a config error naming the setting. */
+function loadingTls<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (cause) {
+    throw new ConfigError("agent.tls_cert", "the certificate, key or client CA could not be loaded", {
+      cause,
     });
-  });
-
-  await listen(tls, options.host, options.port);
-  return {
-    port: boundPort(tls),
-    close: () => close(tls, sockets),
-    reloadTls(certPem, keyPem, newClientCaPem) {
-      const context = secureContext(certPem, keyPem, newClientCaPem);
-      try {
-        tls.setSecureContext(context);
-      } catch (cause) {
-        throw new ConfigError("agent.tls_cert", "the new certificate, key or client CA could not be loaded", {
-          cause,
-        });
-      }
-      clientCaPem = newClientCaPem;
-    },
-  };
+  }
 }
 
 async function serve(

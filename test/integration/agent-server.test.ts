@@ -351,6 +351,20 @@ describe("reloadTls", () => {
     );
     expect(() => server.reloadTls("garbage", pki.server.keyPem, pki.ca.certPem)).toThrow("agent.tls_cert");
   });
+
+  test("start-up with an unusable key is a config error", async () => {
+    const start = startAgentServer({
+      host: "127.0.0.1",
+      port: 0,
+      certPem: pki.server.certPem,
+      keyPem: pki.alpha.keyPem.replace(/[A-Z]{8}/, "AAAAAAAA"),
+      clientCaPem: pki.ca.certPem,
+      limits: LIMITS,
+      logger,
+      handler: async () => new Response("never"),
+    });
+    await expect(start).rejects.toThrow("agent.tls_cert");
+  });
 });
 
 describe("time limits on bridged connections", () => {
