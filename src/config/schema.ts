@@ -77,6 +77,30 @@ const PolicySchema = Type.Object(
   closed,
 );
 
+const AdminSchema = Type.Object(
+  {
+    password: Type.Optional(nonEmpty()),
+    provider: Type.Optional(nonEmpty(64)),
+    allow: Type.Optional(Type.Array(nonEmpty(512), { maxItems: 1000 })),
+    session_idle: Type.Optional(duration),
+  },
+  closed,
+);
+
+const MetricsSchema = Type.Object({ bearer: Type.Optional(nonEmpty()) }, closed);
+
+const AuditSchema = Type.Object(
+  {
+    proxy_requests: Type.Optional(
+      Type.Union([Type.Literal("all"), Type.Literal("errors"), Type.Literal("sampled")], {
+        description: '"all", "errors" or "sampled"',
+      }),
+    ),
+    sample_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  },
+  closed,
+);
+
 export const ConfigSchema = Type.Object(
   {
     issuer: nonEmpty(),
@@ -87,6 +111,9 @@ export const ConfigSchema = Type.Object(
     rendezvous: Type.Optional(RendezvousSchema),
     providers: Type.Optional(Type.Record(Type.String(), ProviderSchema, { maxProperties: 64 })),
     policy: Type.Optional(Type.Array(PolicySchema, { maxItems: 1000 })),
+    admin: Type.Optional(AdminSchema),
+    metrics: Type.Optional(MetricsSchema),
+    audit: Type.Optional(AuditSchema),
   },
   closed,
 );
@@ -142,6 +169,12 @@ function problemOf(error: ValueError): string {
     case ValueErrorType.IntegerMinimum:
       return `must be at least ${schema.minimum}`;
     case ValueErrorType.IntegerMaximum:
+      return `must be at most ${schema.maximum}`;
+    case ValueErrorType.Number:
+      return "must be a number";
+    case ValueErrorType.NumberMinimum:
+      return `must be at least ${schema.minimum}`;
+    case ValueErrorType.NumberMaximum:
       return `must be at most ${schema.maximum}`;
     case ValueErrorType.Boolean:
       return "must be true or false";

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen } from "./listen.ts";
+import { buildAdmin, buildAudit, buildMetrics } from "./operator.ts";
 import { buildProvider } from "./provider.ts";
 import type { RawConfig } from "./schema.ts";
 import { isSecretRef, resolveSecretRef } from "./secret-ref.ts";
@@ -25,6 +26,9 @@ export async function buildSections(raw: RawConfig, env: Env, baseDir: string): 
     rendezvous: await buildRendezvous(raw.rendezvous ?? {}, env, baseDir),
     providers,
     policy: buildPolicy(raw.policy ?? [], providers),
+    ...(raw.admin && { admin: await buildAdmin(raw.admin, providers, env, baseDir) }),
+    ...(raw.metrics && { metrics: await buildMetrics(raw.metrics, env, baseDir) }),
+    audit: buildAudit(raw.audit ?? {}),
   };
 }
 

@@ -81,4 +81,28 @@ export interface Config {
   };
   providers: Record<string, ProviderConfig>;
   policy: PolicyRule[];
+  /** `[admin]`: absent means the admin UI answers 404 (never open by default). */
+  admin?: AdminConfig;
+  /** `[metrics]`: `/metrics` is open when `bearer` is absent. */
+  metrics?: { bearer?: Secret };
+  audit?: AuditConfig;
+}
+
+/** At least one of `password` or `provider` is set. */
+export interface AdminConfig {
+  /** A Bun.password hash (argon2id or bcrypt), from a secret reference. */
+  passwordHash?: Secret;
+  /** A configured OIDC provider people sign in with; redirect_uri = issuer + "/admin/callback". */
+  provider?: string;
+  /** Who may sign in through `provider`: an email (`alice@corp.example`) or `sub:<subject>`. */
+  allow: string[];
+  /** Seconds without a request after which a session ends (default 900). */
+  sessionIdle: number;
+}
+
+export interface AuditConfig {
+  /** Which proxied requests get an audit line: all (default), errors (status ≥ 400), or sampled. */
+  proxyRequests: "all" | "errors" | "sampled";
+  /** Fraction of successful requests logged when `sampled` (errors are always logged); default 0.1. */
+  sampleRate: number;
 }

@@ -1,0 +1,78 @@
+/**
+ * The operator sections: `[admin]`, `[metrics]`, `[audit]`. All optional; absent `[admin]` keeps the
+ * admin UI closed (404), absent `[metrics]` leaves `/metrics` open like most exporters.
+ */
+import { ConfigError } from "../errors.ts";
+import { parseDuration } from "./duration.ts";
+import type { RawConfig } from "./schema.ts";
+import { resolveSecretRef } from "./secret-ref.ts";
+import type { AdminConfig, AuditConfig, Env, ProviderConfig } from "./types.ts";
+
+type Raw<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
+
+/** An email address or `sub:<subject>`: what an OIDC id_token can prove about a person. */
+const ALLOW_ENTRY = /^(?:sub:[\x21-\x7e]{1,255}|[^\s@]{1,64}@[^\s@]{1,255})$/;
+/** Kinds whose login yields a validated id_token (sub, email) to compare against `allow`. */
+const OIDC_KINDS: ReadonlySet<string> = new Set(["oidc", "google", "microsoft", "gitlab", "demo"]);
+
+export async function buildAdmin(
+  raw: Raw<"admin">,
+  providers: Record<string, ProviderConfig>,
+  env: Env,
+  baseDir: string,
+): Promise<AdminConfig> {
+  if (raw.password === undefined && raw.provider === undefined) {
+    throw new ConfigError("admin", "needs password or provider (or remove [admin] to keep the UI closed)");
+  }
+  const allow = raw.allow ?? [];
+  allow.forEach((entry, index) => {
+    if (!ALLOW_ENTRY.test(entry))
+      throw new ConfigError(`admin.allow[${index}]`, "must be an email address or sub:<subject>");
+  });
+  const admin: AdminConfig = {
+    allow: [...allow],
+    sessionIdle: parseDuration(raw.session_idle ?? "15m", "admin.session_idle"),
+  };
+  if (raw.provider !== undefined) {
+    admin.provider = checkAdminProvider(raw.provider, providers);
+    // An empty allow-list with a provider would let every account of that IdP in.
+    if (allow.length === 0)
+      throw new ConfigError("admin.allow", "must list who may sign in through admin.provider");
+  }
+  if (raw.password !== undefined) {
+    admin.passwordHash = await resolveSecretRef(raw.password, env, "admin.password", { baseDir });
+    if (!admin.passwordHash.reveal().startsWith("$")) {
+      throw new ConfigError(
+        "admin.password",
+        "must reference a Bun.password hash ($argon2id$… or $2b$…), not a password",
+      );
+    }
+  }
+  return admin;
+}
+
+function checkAdminProvider(name: string, providers: Record<string, ProviderConfig>): string {
+  const provider = providers[name];
+  if (provider === undefined || !Object.hasOwn(providers, name))
+    throw new ConfigError("admin.provider", "names no configured provider");
+  if (
+    !OIDC_KINDS.has(provider.kind) ||
+    (provider.scopes !== undefined && !provider.scopes.includes("openid"))
+  ) {
+    throw new ConfigError(
+      "admin.provider",
+      "must be an OpenID Connect provider (its id_token names the admin)",
+    );
+  }
+  return name;
+}
+
+export async function buildMetrics(raw: Raw<"metrics">, env: Env, baseDir: string) {
+  return raw.bearer === undefined
+    ? {}
+    : { bearer: await resolveSecretRef(raw.bearer, env, "metrics.bearer", { baseDir }) };
+}
+
+export function buildAudit(raw: Raw<"audit">): AuditConfig {
+  return { proxyRequests: raw.proxy_requests ?? "all", sampleRate: raw.sample_rate ?? 0.1 };
+}
