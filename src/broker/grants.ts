@@ -92,6 +92,15 @@ function outcomeOf(error: unknown): string {
   return error instanceof SurrogateError ? error.code : "server_error";
 }
 
+/**
+ * Without `openid` an OIDC provider returns no id_token (OIDC Core §3.1.2.1), and the callback could
+ * never establish who logged in; adding it here means the consent page shows what is really asked.
+ */
+function withOpenId(deps: AgentApiDeps, provider: string, scope: string[]): string[] {
+  const oidc = deps.providers.get(provider)?.oidc === true;
+  return oidc && !scope.includes("openid") ? ["openid", ...scope] : scope;
+}
+
 /** Every attempt is audited, refusals included; the provider only when configured (never raw input). */
 export async function handleGrant(
   deps: AgentApiDeps,
@@ -103,7 +112,11 @@ export async function handleGrant(
   const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: known };
   try {
     const provider = checkProvider(deps, client, requested);
-    const scope = parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []);
+    const scope = withOpenId(
+      deps,
+      provider,
+      parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []),
+    );
     const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));
     deps.logger.audit("grant.created", { ...audit, scope: scope.join(" "), outcome: "created" });
     return grantResponse(deps, grant);

@@ -40,6 +40,7 @@ beforeAll(async () => {
 const providers = new Map<string, ResolvedProvider>([
   ["corp", testProvider({ oauth: scriptedIdp() })],
   ["vault", testProvider({ name: "vault", kind: "static", scopes: [] })],
+  ["gh", testProvider({ name: "gh", kind: "github", scopes: ["repo"], oidc: false, oauth: scriptedIdp() })],
 ]);
 
 let clock: number;
@@ -144,6 +145,17 @@ describe("POST /v1/grants", () => {
     const body = (await response.json()) as GrantBody;
     const record = await store.getByDeviceKey(deviceKeyOf(body.device_code), clock);
     expect(record?.scope).toEqual(["openid", "profile"]);
+  });
+
+  test("an OIDC provider always gets openid (else no id_token), other providers get the scope as asked", async () => {
+    const scopeOf = async (provider: string, scope: string) => {
+      const response = await api(alpha, { target: "/v1/grants", body: form({ provider, scope }) });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as GrantBody;
+      return (await store.getByDeviceKey(deviceKeyOf(body.device_code), clock))?.scope;
+    };
+    expect(await scopeOf("corp", "profile")).toEqual(["openid", "profile"]);
+    expect(await scopeOf("gh", "repo")).toEqual(["repo"]);
   });
 
   test("audits the creation without the device code or user code", async () => {

@@ -90,7 +90,7 @@ export function testConfig(
     },
     providers: {},
     policy: overrides.policy ?? [
-      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault"] },
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
     ],
   };
 }
