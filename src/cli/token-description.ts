@@ -1,0 +1,98 @@
+/**
+ * The human-readable view of a wrapper for `surrogate inspect`. Every value comes from the token,
+ * i.e. from whoever made it: it is escaped so control characters and bidi overrides cannot
+ * rewrite the terminal or disguise what is shown.
+ */
+import type { DecodedWrapper } from "./token-input.ts";
+
+/** C0/C1 controls, DEL, and the Unicode bidi/line controls that reorder or hide text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeForTerminal(text: string): string {
+  return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function pretty(value: unknown): string {
+  return escapeForTerminal(JSON.stringify(value, null, 2));
+}
+
+/** The sealed `tok` is never shown, not even as ciphertext: it says nothing to a reader. */
+function displayedClaims(payload: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(payload).map(([name, value]) => [name, name === "tok" ? "[encrypted]" : value]),
+  );
+}
+
+/** `cnf.x5t#S256` also as colon hex, the way `openssl x509 -fingerprint -sha256` prints it. */
+function bindingLines(payload: Record<string, unknown>): string[] {
+  const cnf = payload.cnf;
+  const thumbprint =
+    typeof cnf === "object" && cnf !== null ? (cnf as Record<string, unknown>)["x5t#S256"] : undefined;
+  if (typeof thumbprint !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(thumbprint)) {
+    return ["binding:    none (no valid cnf x5t#S256)"];
+  }
+  const hex = Buffer.from(thumbprint, "base64url").toString("hex").toUpperCase();
+  return [
+    `binding:    cnf x5t#S256 ${thumbprint}`,
+    `            certificate SHA-256 ${hex.match(/../g)?.join(":") ?? ""}`,
+  ];
+}
+
+const UNITS: readonly (readonly [string, number])[] = [
+  ["d", 86_400],
+  ["h", 3_600],
+  ["m", 60],
+  ["s", 1],
+];
+
+/** "42m", "3d 4h", "1m 5s": the two largest units, zero parts left out. */
+export function formatDuration(seconds: number): string {
+  let rest = Math.max(0, Math.floor(seconds));
+  const counts = UNITS.map(([unit, size]) => {
+    const count = Math.floor(rest / size);
+    rest %= size;
+    return [unit, count] as const;
+  });
+  const first = counts.findIndex(([, count]) => count > 0);
+  if (first === -1) return "0s";
+  return counts
+    .slice(first, first + 2)
+    .filter(([, count]) => count > 0)
+    .map(([unit, count]) => `${count}${unit}`)
+    .join(" ");
+}
+
+export function expiryLine(exp: unknown, now: number): string {
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return "expiry:     none (no numeric exp)";
+  const left = exp - now / 1000;
+  const at = new Date(exp * 1000).toISOString();
+  return left > 0
+    ? `expiry:     expires in ${formatDuration(left)} (${at})`
+    : `expiry:     EXPIRED ${formatDuration(-left)} ago (${at})`;
+}
+
+function textLine(label: string, value: unknown): string[] {
+  return typeof value === "string" ? [`${label.padEnd(11)} ${escapeForTerminal(value)}`] : [];
+}
+
+export function describeWrapper(decoded: DecodedWrapper, now: number): string {
+  const { header, payload } = decoded;
+  const lines = [
+    "header:",
+    pretty(header),
+    "claims:",
+    pretty(displayedClaims(payload)),
+    "",
+    ...textLine("type:", header.typ),
+    ...textLine("provider:", payload.prv),
+    ...textLine("workload:", payload.workload),
+    ...textLine("subject:", payload.sub),
+    ...textLine("email:", payload.email),
+    ...textLine("scope:", payload.scope),
+    ...textLine("issuer:", payload.iss),
+    ...bindingLines(payload),
+    expiryLine(payload.exp, now),
+  ];
+  return `${lines.join("\n")}\n`;
+}

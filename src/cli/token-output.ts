@@ -1,0 +1,74 @@
+/**
+ * Where a login or refresh result goes: stdout, or a file written atomically with mode 0600.
+ * stdout carries only the token (or the JSON), so `$(surrogate login …)` captures exactly it.
+ */
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { TokenResponse } from "./broker-reply.ts";
+import type { CliContext } from "./command.ts";
+import { errnoOf, inputError } from "./input.ts";
+
+export interface OutputOptions {
+  out?: string | undefined;
+  json?: boolean | undefined;
+}
+
+export const OUTPUT_OPTION_SPEC = {
+  out: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+export const OUTPUT_OPTIONS_HELP = `Output:
+  --out FILE     write the result to FILE (mode 0600, replaced atomically) instead of stdout
+  --json         write {access_token, refresh_token?, expires_in, scope, token_type} instead of
+                 only the access wrapper (keep this if you want to run "surrogate refresh" later)
+`;
+
+export function formatTokenResponse(response: TokenResponse, json: boolean): string {
+  if (!json) return `${response.access_token}\n`;
+  const body = {
+    access_token: response.access_token,
+    ...(response.refresh_token === undefined ? {} : { refresh_token: response.refresh_token }),
+    expires_in: response.expires_in,
+    scope: response.scope,
+    token_type: response.token_type,
+  };
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+export async function writeTokenResponse(
+  response: TokenResponse,
+  options: OutputOptions,
+  context: CliContext,
+): Promise<void> {
+  const json = options.json === true;
+  const text = formatTokenResponse(response, json);
+  if (options.out === undefined) context.stdout.write(text);
+  else await writePrivateFile(resolve(context.cwd, options.out), text);
+  if (!json && response.refresh_token !== undefined) {
+    context.stderr.write("note: a refresh wrapper was issued too; use --json to keep it\n");
+  }
+}
+
+/**
+ * Wrappers are credentials (usable with the workload's key): created 0600 from the first byte
+ * under a temporary name, then renamed over the target so a reader never sees half a token and
+ * an existing file's looser mode is not inherited.
+ */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temporary, "wx", 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw inputError(`cannot write --out ${path}: ${errnoOf(error)}`, error);
+  }
+}
