@@ -29,6 +29,12 @@ export function splitCompact(
   parts.forEach((part, index) => {
     if (part === "" && emptyAllowed.includes(index)) return;
     if (!BASE64URL.test(part)) throw invalid(`${what}: part ${index + 1} is not base64url`);
+    // RFC 4648 §3.5: a decoder may reject non-zero pad bits, and we must. jose decodes the
+    // signature leniently, so one wrapper would otherwise have up to 16 valid spellings (a last
+    // character differing only in unused bits), each a different cache key and string identity.
+    if (Buffer.from(part, "base64url").toString("base64url") !== part) {
+      throw invalid(`${what}: part ${index + 1} is not canonical base64url`);
+    }
   });
   return parts;
 }
