@@ -29,6 +29,8 @@ export interface IssueContext {
 export interface IssueOptions {
   issuer: string;
   tokenTtl: number;
+  /** Cap on the refresh wrapper's lifetime, seconds; `tokenTtl` when absent. */
+  refreshTtl?: number;
   /** Epoch milliseconds. */
   now: number;
 }
@@ -108,7 +110,8 @@ export async function issueWrappers(
       // Signed by us, so a later refresh can trust these when the IdP sends no new id_token.
       claims: identityClaims(context.idClaims),
     };
-    body.refresh_token = (await mintWrapper(refresh, keys, options)).token;
+    const refreshOptions = { ...options, tokenTtl: options.refreshTtl ?? options.tokenTtl };
+    body.refresh_token = (await mintWrapper(refresh, keys, refreshOptions)).token;
   }
   return { body, jti: access.jti };
 }

@@ -85,7 +85,8 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
     // Refresh responses rarely carry an id_token; sub/email come from our own signed refresh wrapper.
     idClaims: { ...wrapper.claims },
   };
-  const options = { issuer: deps.config.issuer, tokenTtl: deps.config.tokenTtl, now: deps.now() };
+  const { issuer, tokenTtl, refreshTtl } = deps.config;
+  const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }

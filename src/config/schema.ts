@@ -105,6 +105,7 @@ export const ConfigSchema = Type.Object(
   {
     issuer: nonEmpty(),
     token_ttl: Type.Optional(duration),
+    refresh_ttl: Type.Optional(duration),
     web: Type.Optional(WebSchema),
     agent: AgentSchema,
     keys: KeysSchema,

@@ -9,6 +9,9 @@ import { isSecretRef, resolveSecretRef } from "./secret-ref.ts";
 import type { Config, Env, PolicyRule, ProviderConfig } from "./types.ts";
 import { checkHttpsUrl, parseIssuer } from "./url.ts";
 
+/** 30 days: long enough that an agent used weekly keeps its login, short enough that a lost one dies. */
+const DEFAULT_REFRESH_TTL = 30 * 24 * 3600;
+
 type Raw<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
 
 /** Turns the schema-checked file into a Config: semantic checks, defaults, resolved paths and secrets. */
@@ -17,6 +20,7 @@ export async function buildSections(raw: RawConfig, env: Env, baseDir: string): 
   return {
     issuer: parseIssuer(raw.issuer, "issuer"),
     tokenTtl: parseDuration(raw.token_ttl ?? 3600, "token_ttl"),
+    refreshTtl: parseDuration(raw.refresh_ttl ?? DEFAULT_REFRESH_TTL, "refresh_ttl"),
     web: buildWeb(raw.web ?? {}, baseDir),
     agent: buildAgent(raw.agent, baseDir),
     keys: {

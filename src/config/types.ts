@@ -47,6 +47,11 @@ export interface Config {
   issuer: string;
   /** Cap on wrapper lifetime, seconds (default 3600). */
   tokenTtl: number;
+  /**
+   * Cap on a refresh wrapper's lifetime, seconds (default 30 days). Separate from `tokenTtl`: a refresh
+   * wrapper that died with its access wrapper would force a new browser login every hour.
+   */
+  refreshTtl?: number;
   web: {
     listen: ListenAddress; // default 0.0.0.0:8080
     tlsCert?: string;

@@ -144,7 +144,7 @@ async function exchange(context: WebContext, verified: Verified, code: Secret) {
       ...(idClaims === undefined ? {} : { idClaims }),
     },
     keys(),
-    { issuer: config.issuer, tokenTtl: config.tokenTtl, now: now() },
+    { issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, now: now() },
   );
 }
 

@@ -160,6 +160,24 @@ describe("issueWrappers", () => {
     ).rejects.toThrow();
   });
 
+  test("the refresh wrapper lives for refresh_ttl, the access wrapper for token_ttl", async () => {
+    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const tokens = upstreamTokens("access-2", { refreshToken: new Secret("refresh-2"), expiresIn: 7200 });
+    const { body } = await issueWrappers(tokens, context, keys, { ...options, refreshTtl: 30 * 86400 });
+    expect((await verifyAccess(body.access_token)).exp).toBe(NOW_S + 3600);
+    const refresh = await verifyWrapper(body.refresh_token ?? "", "refresh", keys, {
+      issuer: ISSUER,
+      now: NOW,
+    });
+    expect(refresh.exp).toBe(NOW_S + 30 * 86400);
+    const { body: capped } = await issueWrappers(tokens, context, keys, options);
+    const fallback = await verifyWrapper(capped.refresh_token ?? "", "refresh", keys, {
+      issuer: ISSUER,
+      now: NOW,
+    });
+    expect(fallback.exp).toBe(NOW_S + 3600);
+  });
+
   test("no refresh wrapper without an upstream refresh token", async () => {
     const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
     const { body } = await issueWrappers(upstreamTokens("access-only"), context, keys, options);

@@ -60,6 +60,7 @@ describe("the DESIGN §7 example", () => {
     const config = await parseConfig(DESIGN_EXAMPLE, ENV, { baseDir: "/etc/surrogate" });
     expect(config.issuer).toBe("https://broker.example.com");
     expect(config.tokenTtl).toBe(3600);
+    expect(config.refreshTtl).toBe(30 * 86400);
     expect(config.web).toEqual({ listen: { host: "0.0.0.0", port: 8080 } });
     expect(config.agent).toEqual({
       listen: { host: "0.0.0.0", port: 8443 },
@@ -143,7 +144,7 @@ describe("a minimal file", () => {
 
   test("accepts every optional key with explicit values", async () => {
     const text = doc({
-      root: 'issuer = "http://127.0.0.1:9000/broker/"\ntoken_ttl = 900',
+      root: 'issuer = "http://127.0.0.1:9000/broker/"\ntoken_ttl = 900\nrefresh_ttl = "7d"',
       agent: `[agent]
 listen = "[::1]:0"
 tls_cert = "/a/server.pem"
@@ -184,6 +185,7 @@ base_url = "http://localhost:3000"`,
     const config = await parseConfig(text, { MS: "m", GL: "g" }, { baseDir: "/cfg" });
     expect(config.issuer).toBe("http://127.0.0.1:9000/broker");
     expect(config.tokenTtl).toBe(900);
+    expect(config.refreshTtl).toBe(7 * 86400);
     expect(config.agent).toMatchObject({
       listen: { host: "::1", port: 0 },
       upstreamCa: "/cfg/internal-ca.pem",
