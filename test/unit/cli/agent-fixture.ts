@@ -1,0 +1,131 @@
+/**
+ * Shared setup for the agent-side CLI tests: certificate files on disk (the CLI reads paths), a
+ * real agent server (real TLS, required client certificates) whose handler a test scripts, and an
+ * in-process runner with injectable stdin, TTY flag, sleep and clock.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AgentServer, startAgentServer } from "../../../src/agent/server.ts";
+import type { AgentHandler, AgentRequest } from "../../../src/agent/types.ts";
+import type { CliContext } from "../../../src/cli/command.ts";
+import { runCli } from "../../../src/cli/run.ts";
+import type { Env } from "../../../src/config/types.ts";
+import { createMemoryLogger } from "../../../src/log/logger.ts";
+import { type TestPki, testPki } from "../../helpers/pki.ts";
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type RunOptions = Partial<Omit<CliContext, "env" | "stdout" | "stderr">> & {
+  env?: Env;
+  input?: string;
+};
+
+/** Runs `surrogate <argv>` in-process; `input` becomes stdin. */
+export async function runWith(argv: string[], options: RunOptions = {}): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const { env, input, ...io } = options;
+  const code = await runCli(argv, env ?? {}, {
+    cwd: process.cwd(),
+    ...io,
+    ...(input === undefined ? {} : { stdin: new Blob([input]).stream() }),
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+  });
+  return { code, stdout, stderr };
+}
+
+export interface PkiFiles {
+  dir: string;
+  pki: TestPki;
+  ca: string;
+  otherCa: string;
+  alphaCert: string;
+  alphaKey: string;
+  betaKey: string;
+  otherClientCert: string;
+  otherClientKey: string;
+  expiredCert: string;
+  expiredKey: string;
+  garbage: string;
+  cleanup(): Promise<void>;
+}
+
+export async function writePkiFiles(): Promise<PkiFiles> {
+  const pki = await testPki();
+  const dir = await mkdtemp(join(tmpdir(), "surrogate-cli-"));
+  const file = async (name: string, text: string) => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+  return {
+    dir,
+    pki,
+    ca: await file("ca.pem", pki.ca.certPem),
+    otherCa: await file("other-ca.pem", pki.otherCa.certPem),
+    alphaCert: await file("alpha.pem", pki.alpha.certPem),
+    alphaKey: await file("alpha.key", pki.alpha.keyPem),
+    betaKey: await file("beta.key", pki.beta.keyPem),
+    otherClientCert: await file("other.pem", pki.bad.otherCa.certPem),
+    otherClientKey: await file("other.key", pki.bad.otherCa.keyPem),
+    expiredCert: await file("expired.pem", pki.bad.expired.certPem),
+    expiredKey: await file("expired.key", pki.bad.expired.keyPem),
+    garbage: await file("garbage.txt", "not a pem file\n"),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The agent port with a handler the test swaps; records every request body it saw. */
+export interface ScriptedBroker {
+  server: AgentServer;
+  url: string;
+  bodies: URLSearchParams[];
+  handle: (request: AgentRequest, body: URLSearchParams) => Response | Promise<Response>;
+}
+
+export async function startScriptedBroker(pki: TestPki): Promise<ScriptedBroker> {
+  const broker = {
+    bodies: [] as URLSearchParams[],
+    handle: (() => new Response("{}", { status: 500 })) as ScriptedBroker["handle"],
+  } as ScriptedBroker;
+  const handler: AgentHandler = async (request) => {
+    const body = new URLSearchParams(await new Response(request.body).text());
+    broker.bodies.push(body);
+    return broker.handle(request, body);
+  };
+  broker.server = await startAgentServer({
+    host: "127.0.0.1",
+    port: 0,
+    certPem: pki.server.certPem,
+    keyPem: pki.server.keyPem,
+    clientCaPem: pki.ca.certPem,
+    limits: { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 8192 },
+    logger: createMemoryLogger(),
+    handler,
+  });
+  broker.url = `https://127.0.0.1:${broker.server.port}`;
+  return broker;
+}
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+/** A sleep that advances a fake clock instead of waiting, recording each requested delay. */
+export function fakeTime(start = Date.now()) {
+  const clock = { now: start, sleeps: [] as number[] };
+  return {
+    clock,
+    now: () => clock.now,
+    sleep: async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.now += ms;
+    },
+  };
+}
