@@ -1,0 +1,116 @@
+/**
+ * A minimal Prometheus registry (text exposition format 0.0.4): counters and histograms with
+ * labels. Label values are chosen by the caller from bounded sets (see observer.ts), so the number
+ * of series is fixed by the configuration, never by traffic.
+ */
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** Prometheus text format: backslash, double quote and newline are escaped in label values. */
+function escapeLabel(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+export function formatLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(",")}}`;
+}
+
+function keyOf(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export interface Metric {
+  readonly name: string;
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  readonly #series = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = keyOf(labels);
+    const series = this.#series.get(key);
+    if (series === undefined) this.#series.set(key, { labels, value: by });
+    else series.value += by;
+  }
+
+  value(labels: Labels = {}): number {
+    return this.#series.get(keyOf(labels))?.value ?? 0;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, value } of this.#series.values())
+      lines.push(`${this.name}${formatLabels(labels)} ${value}`);
+    return lines;
+  }
+}
+
+interface HistogramSeries {
+  labels: Labels;
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+export class Histogram implements Metric {
+  readonly #series = new Map<string, HistogramSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    /** Upper bounds, ascending; `+Inf` is implicit. */
+    readonly bounds: readonly number[],
+  ) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = keyOf(labels);
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      series = { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
+      this.#series.set(key, series);
+    }
+    this.bounds.forEach((bound, index) => {
+      if (value <= bound && series.buckets[index] !== undefined) series.buckets[index] += 1;
+    });
+    series.sum += value;
+    series.count += 1;
+  }
+
+  count(labels: Labels): number {
+    return this.#series.get(keyOf(labels))?.count ?? 0;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const series of this.#series.values()) {
+      this.bounds.forEach((bound, index) => {
+        const labels = formatLabels({ ...series.labels, le: String(bound) });
+        lines.push(`${this.name}_bucket${labels} ${series.buckets[index] ?? 0}`);
+      });
+      lines.push(`${this.name}_bucket${formatLabels({ ...series.labels, le: "+Inf" })} ${series.count}`);
+      lines.push(`${this.name}_sum${formatLabels(series.labels)} ${series.sum}`);
+      lines.push(`${this.name}_count${formatLabels(series.labels)} ${series.count}`);
+    }
+    return lines;
+  }
+}
+
+/** A value read when scraped (rendezvous size, process memory, CPU time). */
+export function gaugeLines(
+  name: string,
+  help: string,
+  samples: ReadonlyArray<[Labels, number]>,
+  type: "gauge" | "counter" = "gauge",
+): string[] {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [labels, value] of samples) lines.push(`${name}${formatLabels(labels)} ${value}`);
+  return lines;
+}
