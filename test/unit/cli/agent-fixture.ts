@@ -34,8 +34,16 @@ export async function runWith(argv: string[], options: RunOptions = {}): Promise
     cwd: process.cwd(),
     ...io,
     ...(input === undefined ? {} : { stdin: new Blob([input]).stream() }),
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
+    stdout: {
+      write: (text) => {
+        stdout += text;
+      },
+    },
+    stderr: {
+      write: (text) => {
+        stderr += text;
+      },
+    },
   });
   return { code, stdout, stderr };
 }
