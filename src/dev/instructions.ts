@@ -1,0 +1,76 @@
+import { DEV_AGENT_ID, DEV_HOST, DEV_PROVIDER, type DevPorts, devIssuer } from "./config-text.ts";
+import { DEMO_LABEL } from "./demo-idp-page.ts";
+import type { DevWorkspace } from "./workspace.ts";
+
+/**
+ * How to run `surrogate` again from a second terminal: the compiled binary is its own executable;
+ * from source it is `bun <entry point>`. Bun embeds a compiled program under /$bunfs/ (B:/~BUN/ on
+ * Windows), which is how the two are told apart.
+ */
+export function selfInvocation(main: string = Bun.main, execPath: string = process.execPath): string[] {
+  const compiled = main.startsWith("/$bunfs/") || main.includes("~BUN");
+  if (compiled) return [execPath];
+  return [Bun.which("bun") === null ? execPath : "bun", main];
+}
+
+/** POSIX shell quoting, so a path with spaces or quotes still pastes as one argument. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface DevCommands {
+  login: string;
+  curl: string;
+}
+
+export function devCommands(workspace: DevWorkspace, ports: DevPorts, self: string[]): DevCommands {
+  const { files, tokenPath } = workspace;
+  const login = [
+    ...self,
+    "login",
+    DEV_PROVIDER,
+    "--broker",
+    `https://${DEV_HOST}:${ports.agent}`,
+    ...["--cert", files.agentCert, "--key", files.agentKey, "--ca", files.caCert],
+    ...["--out", tokenPath],
+  ];
+  const curl = ["curl", ...["--cert", files.agentCert, "--key", files.agentKey, "--cacert", files.caCert]];
+  // The header stays double-quoted so the shell runs $(cat …) and the token never sits in history.
+  const header = `-H "Authorization: Bearer $(cat ${shellQuote(tokenPath)})"`;
+  const url = `https://${DEV_HOST}:${ports.agent}/${DEV_HOST}:${ports.upstream}/hello`;
+  return {
+    login: login.map(shellQuote).join(" "),
+    curl: `${curl.map(shellQuote).join(" ")} ${header} ${url}`,
+  };
+}
+
+/** The text printed once everything listens; the commands work as pasted into a second terminal. */
+export function devBanner(workspace: DevWorkspace, ports: DevPorts, commands: DevCommands): string {
+  const reused = workspace.created ? "generated" : "reused";
+  return `
+==============================================================================
+ surrogate dev — a local DEMO. Nothing here is for production.
+==============================================================================
+ workspace   ${workspace.dir}  (${reused}; delete it to start over)
+ web port    ${devIssuer(ports)}         consent pages: ${devIssuer(ports)}/device
+ agent port  https://${DEV_HOST}:${ports.agent}         mTLS; broker API and proxy
+ demo IdP    http://${DEV_HOST}:${ports.idp}          ${DEMO_LABEL}
+ upstream    https://${DEV_HOST}:${ports.upstream}         demo echo API (shows the Authorization it got)
+ agent       ${DEV_AGENT_ID}
+
+In a second terminal:
+
+1. Log in as the demo agent. It prints a URL: open it, click Approve, then "Sign in":
+
+   ${commands.login}
+
+2. Call the demo API through the proxy with the wrapper token:
+
+   ${commands.curl}
+
+   The echo shows "Bearer demo-access-…": the real token, which the agent never held.
+   The file ${workspace.tokenPath} holds only the wrapper, bound to agent.pem.
+
+Stop with Ctrl-C. Logs (JSON lines) follow on stdout.
+`;
+}

@@ -1,0 +1,71 @@
+import { loadConfig } from "../config/load.ts";
+import { resolveSecretRef } from "../config/secret-ref.ts";
+import type { Env } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { type RunningSurrogate, startSurrogate } from "../serve.ts";
+import { DEV_CLIENT_ID, DEV_HOST, type DevPorts, devIssuer } from "./config-text.ts";
+import { type DemoIdp, startDemoIdp } from "./demo-idp.ts";
+import { type DemoUpstream, startDemoUpstream } from "./demo-upstream.ts";
+import { type DevWorkspace, prepareWorkspace } from "./workspace.ts";
+
+export interface DevOptions {
+  /** Absolute path of the workspace directory. */
+  dir: string;
+  ports: DevPorts;
+  env: Env;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface RunningDev extends RunningSurrogate {
+  workspace: DevWorkspace;
+  idp: DemoIdp;
+  upstream: DemoUpstream;
+}
+
+/**
+ * Everything `surrogate dev` runs: the workspace, then the demo IdP and upstream (the broker's
+ * start-up discovers the IdP, so it must already answer), then surrogate itself from the generated
+ * surrogate.toml, exactly as `surrogate serve` would load it. A failure stops what had started.
+ */
+export async function startDev(options: DevOptions): Promise<RunningDev> {
+  const workspace = await prepareWorkspace(options.dir, options.ports, options.now);
+  const secret = await resolveSecretRef(
+    `file:${workspace.files.clientSecret}`,
+    options.env,
+    "providers.demo.client_secret",
+  );
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const idp = await startDemoIdp({
+      host: DEV_HOST,
+      port: options.ports.idp,
+      clientId: DEV_CLIENT_ID,
+      clientSecret: secret,
+      redirectUri: `${devIssuer(options.ports)}/callback`,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    stops.push(idp.stop);
+    const upstream = startDemoUpstream({
+      host: DEV_HOST,
+      port: options.ports.upstream,
+      certPem: await Bun.file(workspace.files.serverCert).text(),
+      keyPem: await Bun.file(workspace.files.serverKey).text(),
+    });
+    stops.push(upstream.stop);
+    const config = await loadConfig(workspace.configPath, options.env);
+    const surrogate = await startSurrogate(config, {
+      env: options.env,
+      logger: options.logger,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    stops.push(surrogate.stop);
+    return { ...surrogate, workspace, idp, upstream, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
