@@ -70,6 +70,21 @@ export async function importSigningKey(jwk: Record<string, unknown>, where: stri
   return { kid, alg, privateKey, verifier: { kid, alg, key: publicKey }, publicJwk };
 }
 
+/**
+ * A public signing key only (a broker's published JWKS, for proxy-only instances). Built from the
+ * public members by name, so a stray private member in the document is never imported.
+ */
+export async function importVerificationKey(
+  jwk: Record<string, unknown>,
+  where: string,
+): Promise<{ verifier: VerificationKey; publicJwk: JWK }> {
+  const kid = readKid(jwk, where);
+  const alg = signingAlgOf(jwk, where);
+  const publicJwk = publicPart(jwk, kid, alg);
+  const key = await importOrFail(publicJwk, alg, where, "public");
+  return { verifier: { kid, alg, key }, publicJwk };
+}
+
 async function importOrFail(jwk: JWK, alg: SigningAlg, where: string, part: string): Promise<CryptoKey> {
   try {
     const key = await importJWK(jwk, alg, { extractable: false });

@@ -3,17 +3,27 @@ import type { Env } from "../config/types.ts";
 import { KeysError } from "../errors.ts";
 import { parseStrictJson } from "../token/strict-json.ts";
 import { importEncryptionKey, importSigningKey } from "./jwk.ts";
+import { fetchRemoteVerifiers, isJwksSource, jwksUrlOf } from "./remote-jwks.ts";
 import { readKeySource } from "./source.ts";
 import type { EncryptionKey, KeySets, VerificationKey } from "./types.ts";
 
 /** Rotation keeps old keys; more than this many is a forgotten clean-up, not a rotation scheme. */
 export const MAX_KEYS_PER_SET = 32;
 
-/** Loads both key sets from their source references (DESIGN §6); throws KeysError naming the source. */
+/**
+ * Loads both key sets from their source references (DESIGN §6); throws KeysError naming the source.
+ * A `jwks:https://…` signing source yields verify-only KeySets (no `signer`), fetched with `fetch`.
+ */
 export async function loadKeySets(
   sources: { signing: string; encryption: string },
   env: Env,
+  deps: { fetch?: typeof fetch } = {},
 ): Promise<KeySets> {
+  if (isJwksSource(sources.signing)) {
+    const url = jwksUrlOf(sources.signing, "keys.signing");
+    const remote = await fetchRemoteVerifiers(url, "keys.signing", deps.fetch ?? fetch);
+    return { ...remote, ...(await loadEncryptionKeys(sources.encryption, env)) };
+  }
   const signingText = await readKeySource("keys.signing", sources.signing, env);
   const encryptionText = await readKeySource("keys.encryption", sources.encryption, env);
   return buildKeySets(
@@ -22,6 +32,19 @@ export async function loadKeySets(
     `keys.signing (${sources.signing})`,
     `keys.encryption (${sources.encryption})`,
   );
+}
+
+/** The encryption half of KeySets, from its source reference. */
+export async function loadEncryptionKeys(
+  source: string,
+  env: Env,
+): Promise<Pick<KeySets, "encrypter" | "decrypters">> {
+  const where = `keys.encryption (${source})`;
+  const set = parseKeySetText(await readKeySource("keys.encryption", source, env), where);
+  const keys = await Promise.all(
+    keysOf(set, where).map((jwk, i) => importEncryptionKey(jwk, keyWhere(where, i))),
+  );
+  return { encrypter: keys[0]!, decrypters: byKid(keys, where) };
 }
 
 /** Builds KeySets from in-memory private JWK Sets (as produced by `generateKeySets`). */

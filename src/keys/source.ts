@@ -10,8 +10,8 @@ const CREDENTIAL_NAME = /^[A-Za-z0-9._@-]+$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 /**
- * Reads the JWK Set text behind a source reference (DESIGN §6). One switch on the prefix: a
- * later `jwks:https://…` source (public verification keys only) slots in as another case.
+ * Reads the JWK Set text behind a source reference (DESIGN §6). One switch on the prefix;
+ * `jwks:https://…` (public verification keys only) is fetched by loadKeySets, not read here.
  * `label` (e.g. `keys.signing`) and the reference itself name the source in errors; neither is secret.
  */
 export async function readKeySource(label: string, source: string, env: Env): Promise<string> {
@@ -26,6 +26,9 @@ export async function readKeySource(label: string, source: string, env: Env): Pr
       return readEnv(rest, env, where);
     case "credential":
       return readCredential(rest, env, where);
+    case "jwks":
+      // Public keys fetched over the network: loadKeySets handles them (src/keys/remote-jwks.ts).
+      throw new KeysError(`${label}: a jwks: source holds public signing keys only`);
     default:
       throw new KeysError(`${label}: source must start with file:, env: or credential:`);
   }
