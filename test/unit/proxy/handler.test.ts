@@ -444,6 +444,34 @@ describe("proxy handler: forwarding", () => {
     }
   });
 
+  test("a client that goes away cancels the upstream transfer", async () => {
+    let cancelled = () => {};
+    const upstreamCancelled = new Promise<void>((resolve) => {
+      cancelled = resolve;
+    });
+    const endless = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull: (controller) => controller.enqueue(new Uint8Array(65536)),
+          cancel: () => cancelled(),
+        }),
+      );
+    await withUpstream(endless, async (target) => {
+      const port = Number(target.split(":")[1]);
+      const client = new AbortController();
+      const request = {
+        ...agentRequest(`${target}/stream`, { token: await wrapper() }),
+        signal: client.signal,
+      };
+      const response = await createProxyHandler(plainDeps(port))(request);
+      const reader = response.body!.getReader();
+      await reader.read();
+      client.abort();
+      await upstreamCancelled;
+      await reader.cancel().catch(() => undefined);
+    });
+  }, 10_000);
+
   test("an upstream that is down → 502 upstream_unreachable", async () => {
     const closed = await startCanary();
     const port = closed.port;
