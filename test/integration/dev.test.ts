@@ -31,8 +31,9 @@ class TextCollector {
 
   async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      this.text += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      this.text += decoder.decode(chunk.value, { stream: true });
       for (const wake of this.#waiters.splice(0)) wake();
     }
     for (const wake of this.#waiters.splice(0)) wake();
