@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatDuration } from "../../../src/cli/token-description.ts";
+import { fingerprintOf, thumbprintOf } from "../../../src/identity/thumbprint.ts";
+import type { KeySets } from "../../../src/keys/types.ts";
+import { Secret } from "../../../src/secret.ts";
+import { mintWrapper } from "../../../src/token/mint.ts";
+import type { MintRequest } from "../../../src/token/types.ts";
+import { testKeySets } from "../../helpers/keys.ts";
+import { testPki } from "../../helpers/pki.ts";
+import { runWith } from "./agent-fixture.ts";
+
+const ISSUER = "https://broker.example.com";
+const NOW = Date.UTC(2026, 0, 1, 12);
+const UPSTREAM = "gho_upstream_token_value";
+
+let keys: KeySets;
+let otherKeys: KeySets;
+let der: Uint8Array;
+let dir: string;
+let jwksFile: string;
+let otherJwksFile: string;
+let jwksServer: ReturnType<typeof Bun.serve>;
+
+async function mint(overrides: Partial<MintRequest> = {}, now = NOW, signWith = keys): Promise<string> {
+  const request: MintRequest = {
+    kind: "access",
+    provider: "github",
+    thumbprint: thumbprintOf(der),
+    secret: { token: new Secret(UPSTREAM), type: "Bearer" },
+    claims: { sub: "octocat", email: "octo@example.com" },
+    scope: "repo read:user",
+    ...overrides,
+  };
+  return (await mintWrapper(request, signWith, { issuer: ISSUER, tokenTtl: 3600, now })).token;
+}
+
+function inspect(args: string[], input?: string, now = NOW) {
+  return runWith(["inspect", ...args], { now: () => now, ...(input === undefined ? {} : { input }) });
+}
+
+beforeAll(async () => {
+  keys = await testKeySets();
+  otherKeys = await testKeySets("EdDSA");
+  der = (await testPki()).alpha.der;
+  dir = await mkdtemp(join(tmpdir(), "surrogate-inspect-"));
+  jwksFile = join(dir, "jwks.json");
+  otherJwksFile = join(dir, "other.json");
+  await writeFile(jwksFile, JSON.stringify(keys.publicJwks));
+  await writeFile(otherJwksFile, JSON.stringify(otherKeys.publicJwks));
+  jwksServer = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json(keys.publicJwks) });
+});
+afterAll(async () => {
+  await jwksServer.stop(true);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("surrogate inspect (offline)", () => {
+  test("shows header, claims with tok hidden, binding, provider, subject, expiry; says it did not verify", async () => {
+    const token = await mint();
+    const result = await inspect([], token);
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain('"typ": "surrogate+jwt"');
+    expect(out).toContain('"tok": "[encrypted]"');
+    expect(out).not.toContain(token.split(".")[1]);
+    expect(out).toContain("provider:   github");
+    expect(out).toContain("subject:    octocat");
+    expect(out).toContain(`binding:    cnf x5t#S256 ${thumbprintOf(der)}`);
+    expect(out).toContain(`certificate SHA-256 ${fingerprintOf(der)}`);
+    expect(out).toContain("expiry:     expires in 1h (2026-01-01T13:00:00.000Z)");
+    expect(out).toContain("signature: NOT verified");
+    expect(out).not.toContain(UPSTREAM);
+  });
+
+  test("an expired wrapper says EXPIRED and how long ago", async () => {
+    const result = await inspect([], await mint(), NOW + 3_780_000);
+    expect(result.stdout).toContain("expiry:     EXPIRED 3m ago");
+  });
+
+  test("reads a file, and the JSON of login --json (its access_token)", async () => {
+    const token = await mint();
+    const file = join(dir, "login.json");
+    await writeFile(
+      file,
+      JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 3600, scope: "" }),
+    );
+    const result = await inspect([file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("provider:   github");
+  });
+
+  test("escapes control and bidi characters from the token", async () => {
+    const result = await inspect([], await mint({ claims: { sub: "evil\u001b[2J\u009b\u202egnp.exe" } }));
+    expect(result.stdout).not.toMatch(/[\u001b\u009b\u202e]/);
+    expect(result.stdout).toContain("subject:    evil\\u001b[2J\\u009b\\u202egnp.exe");
+  });
+
+  test.each([
+    ["not a token", "hello"],
+    ["a JWT with an unknown typ", `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.e30.x`],
+  ])("refuses %s", async (_name, input) => {
+    const result = await inspect(["--jwks", jwksFile], input);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+  });
+});
+
+describe("surrogate inspect --jwks", () => {
+  test("valid against the broker's JWK Set file", async () => {
+    const result = await inspect(["--jwks", jwksFile], await mint());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`signature: valid (access wrapper, kid ${keys.signer?.kid})`);
+    expect(result.stdout).not.toContain("NOT verified");
+  });
+
+  test("valid against a JWKS URL, with --issuer checked", async () => {
+    const url = `http://127.0.0.1:${jwksServer.port}/.well-known/jwks.json`;
+    const result = await inspect(["--jwks", url, "--issuer", ISSUER], await mint());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`, iss ${ISSUER}`);
+  });
+
+  test("a refresh wrapper is verified by the refresh rules (its typ)", async () => {
+    const token = await mint({ kind: "refresh", secret: { token: new Secret("rt"), type: "refresh" } });
+    const result = await inspect(["--jwks", jwksFile], token);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("signature: valid (refresh wrapper");
+  });
+
+  test("a wrapper from other keys is refused", async () => {
+    const result = await inspect(["--jwks", jwksFile], await mint({}, NOW, otherKeys));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe("surrogate inspect: wrapper: unknown kid (invalid_token)\n");
+  });
+
+  test("the right kid with another deployment's key material is refused", async () => {
+    const forged = JSON.stringify({ keys: [{ ...otherKeys.publicJwks.keys[0], kid: keys.signer?.kid }] });
+    const file = join(dir, "forged.json");
+    await writeFile(file, forged);
+    const result = await inspect(["--jwks", file], await mint());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("(invalid_token)");
+  });
+
+  test("a tampered claim is refused", async () => {
+    const [header, payload, signature] = (await mint()).split(".");
+    const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
+    const tampered = Buffer.from(JSON.stringify({ ...claims, prv: "openai" })).toString("base64url");
+    const result = await inspect(["--jwks", jwksFile], `${header}.${tampered}.${signature}`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("surrogate inspect: wrapper: signature verification failed (invalid_token)\n");
+  });
+
+  test("an expired wrapper is refused with the reason", async () => {
+    const result = await inspect(["--jwks", jwksFile], await mint(), NOW + 7_200_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("surrogate inspect: wrapper expired (invalid_token)\n");
+  });
+
+  test("another expected issuer is refused", async () => {
+    const result = await inspect(["--jwks", jwksFile, "--issuer", "https://other.example"], await mint());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("claim iss rejected");
+  });
+
+  test("--jwks over plain http to a non-loopback host is refused", async () => {
+    const result = await inspect(["--jwks", "http://broker.example.com/jwks.json"], await mint());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("--jwks: URL must be https://");
+  });
+
+  test("--issuer without --jwks is a usage error", async () => {
+    expect((await inspect(["--issuer", ISSUER], await mint())).code).toBe(2);
+  });
+});
+
+describe("formatDuration", () => {
+  test.each([
+    [0, "0s"],
+    [45, "45s"],
+    [2520, "42m"],
+    [2525, "42m 5s"],
+    [3600, "1h"],
+    [90_000, "1d 1h"],
+    [86_400 + 59, "1d"],
+  ])("%d s → %s", (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+});
