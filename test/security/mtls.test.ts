@@ -1,0 +1,230 @@
+/**
+ * Client-certificate attacks over the REAL agent server (node:tls → node:http with the in-code
+ * chain check) in front of the real proxy handler. A refused certificate never reaches the handler
+ * (counted), nothing reaches an upstream, and no log line carries the real token.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { AgentServer } from "../../src/agent/server.ts";
+import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import { BAD_SPIFFE_IDS } from "../helpers/pki.ts";
+import { type Forge, forge } from "./forgery.ts";
+import {
+  expectNoLeak,
+  expectNoUpstreamContact,
+  type RawClient,
+  type Rig,
+  rawBody,
+  rawCode,
+  rawExchange,
+  snapshot,
+  startAgent,
+  startRig,
+  wrapperFor,
+} from "./harness.ts";
+
+let rig: Rig;
+let agent: AgentServer;
+let f: Forge;
+
+beforeAll(async () => {
+  rig = await startRig();
+  agent = await startAgent(rig);
+  f = forge(rig);
+});
+
+afterAll(async () => {
+  await agent.close();
+  await rig.stop();
+});
+
+function request(token: string, extra = ""): string {
+  const target = `/127.0.0.1:${rig.upstream.port}/user`;
+  return `GET ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n${extra}Connection: close\r\n\r\n`;
+}
+
+function client(cert: IssuedCertificate & { chainPem?: string }): RawClient {
+  return { certPem: cert.chainPem ?? cert.certPem, keyPem: cert.keyPem };
+}
+
+/** Sends a proxied request as `who`; the handler count and upstream counters must not move. */
+async function expectConnectionRefused(who: RawClient, token: string): Promise<void> {
+  const before = snapshot(rig);
+  const calls = rig.calls();
+  const result = await rawExchange(agent.port, rig.pki.ca.certPem, who, request(token));
+  expect({ status: result.status, raw: result.raw, calls: rig.calls() }).toEqual({
+    status: 0,
+    raw: "",
+    calls,
+  });
+  expectNoUpstreamContact(rig, before);
+  expectNoLeak(rig, [], [token]);
+}
+
+describe("certificates that must not establish an identity", () => {
+  const bad = () => rig.pki.bad;
+  const cases: Array<[string, () => RawClient]> = [
+    ["no client certificate", () => ({})],
+    ["issued by another CA", () => client(bad().otherCa)],
+    ["self-signed", () => client(bad().selfSigned)],
+    ["expired", () => client(bad().expired)],
+    ["not yet valid", () => client(bad().notYetValid)],
+    ["EKU serverAuth only", () => client(bad().wrongEku)],
+    ["a CA:TRUE leaf", () => client(bad().caLeaf)],
+    ["leaf without its intermediate", () => client(bad().missingIntermediate)],
+    ["leaf under an untrusted (rogue) intermediate", () => client(bad().rogueIntermediate)],
+    ["two URI SANs", () => client(bad().twoUris)],
+    ...Object.entries(BAD_SPIFFE_IDS).map(([name, id]): [string, () => RawClient] => [
+      `SPIFFE ID ${name}: ${JSON.stringify(id)}`,
+      () => client(bad().badSpiffe[name] as IssuedCertificate),
+    ]),
+  ];
+  for (const [name, who] of cases) {
+    test(name, async () => {
+      await expectConnectionRefused(who(), await wrapperFor(rig, rig.pki.alpha));
+    });
+  }
+});
+
+describe("identity and binding once the certificate is good", () => {
+  test("control: alpha's wrapper over alpha's certificate reaches the upstream", async () => {
+    const before = rig.upstream.requests.length;
+    const token = await wrapperFor(rig, rig.pki.alpha);
+    const result = await rawExchange(agent.port, rig.pki.ca.certPem, client(rig.pki.alpha), request(token));
+    expect(result.status).toBe(200);
+    expect(rig.upstream.requests.length).toBe(before + 1);
+  });
+
+  test("control: a leaf presented with its intermediate is accepted", async () => {
+    const cert = rig.pki.viaIntermediate;
+    const token = await wrapperFor(rig, cert);
+    const result = await rawExchange(agent.port, rig.pki.ca.certPem, client(cert), request(token));
+    expect(result.status).toBe(200);
+  });
+
+  const refusals: Array<
+    [string, () => Promise<string>, IssuedCertificate | (() => IssuedCertificate), string]
+  > = [
+    [
+      "valid certificate, wrapper bound to another thumbprint",
+      () => wrapperFor(rig, rig.pki.alpha),
+      () => rig.pki.beta,
+      "binding_mismatch",
+    ],
+    [
+      "CN-only certificate, wrapper bound to alpha",
+      () => wrapperFor(rig, rig.pki.alpha),
+      () => rig.pki.cnOnly,
+      "binding_mismatch",
+    ],
+    [
+      "intermediate-issued certificate, wrapper bound to alpha",
+      () => wrapperFor(rig, rig.pki.alpha),
+      () => rig.pki.viaIntermediate,
+      "binding_mismatch",
+    ],
+    [
+      "wrapper without cnf",
+      async () => f.signed(f.header(), { ...(await f.payload()), cnf: undefined }),
+      () => rig.pki.alpha,
+      "invalid_token",
+    ],
+    [
+      "cnf with x5t (SHA-1) instead of x5t#S256",
+      async () => f.signed(f.header(), await f.payload({ cnf: { x5t: "A".repeat(27) } })),
+      () => rig.pki.alpha,
+      "invalid_token",
+    ],
+    [
+      "cnf.x5t#S256 with the hex fingerprint",
+      async () => f.signed(f.header(), await f.payload({ cnf: { "x5t#S256": "AA".repeat(32) } })),
+      () => rig.pki.alpha,
+      "invalid_token",
+    ],
+    [
+      "cnf.x5t#S256 with padding",
+      async () => f.signed(f.header(), await f.payload({ cnf: { "x5t#S256": `${"A".repeat(43)}=` } })),
+      () => rig.pki.alpha,
+      "invalid_token",
+    ],
+    [
+      "cnf a string",
+      async () => f.signed(f.header(), await f.payload({ cnf: "x5t#S256" })),
+      () => rig.pki.alpha,
+      "invalid_token",
+    ],
+  ];
+  for (const [name, build, who, code] of refusals) {
+    test(`${name} → 401 ${code}`, async () => {
+      const token = await build();
+      const cert = typeof who === "function" ? who() : who;
+      const before = snapshot(rig);
+      const result = await rawExchange(agent.port, rig.pki.ca.certPem, client(cert), request(token));
+      expect({ status: result.status, code: rawCode(result.raw) }).toEqual({ status: 401, code });
+      expectNoUpstreamContact(rig, before);
+      expectNoLeak(rig, [result.raw], [token]);
+    });
+  }
+
+  test("X-Forwarded-Client-Cert from the client neither changes the identity nor reaches the upstream", async () => {
+    const beta = encodeURIComponent(rig.pki.beta.certPem);
+    const forged = `X-Forwarded-Client-Cert: By=spiffe://test.example/proxy;URI=spiffe://test.example/agents/beta;Cert="${beta}"\r\nX-SSL-Client-Cert: ${beta}\r\nX-Client-Cert: ${beta}\r\n`;
+    // beta's wrapper, alpha's connection, headers claiming beta: the binding follows the TLS peer.
+    const stolen = await wrapperFor(rig, rig.pki.beta);
+    const refused = await rawExchange(
+      agent.port,
+      rig.pki.ca.certPem,
+      client(rig.pki.alpha),
+      request(stolen, forged),
+    );
+    expect({ status: refused.status, code: rawCode(refused.raw) }).toEqual({
+      status: 401,
+      code: "binding_mismatch",
+    });
+    const before = rig.upstream.requests.length;
+    const own = await wrapperFor(rig, rig.pki.alpha);
+    const ok = await rawExchange(agent.port, rig.pki.ca.certPem, client(rig.pki.alpha), request(own, forged));
+    expect(ok.status).toBe(200);
+    const seen = rig.upstream.requests[before]?.headers;
+    expect([...(seen?.keys() ?? [])].filter((n) => /client-cert|ssl-client/.test(n))).toEqual([]);
+    const access = rig.logger.lines.filter((l) => l.includes('"kind":"access"')).at(-1) ?? "";
+    expect(JSON.parse(access).workload).toBe("spiffe://test.example/agents/alpha");
+    expect(rawBody(ok.raw)).not.toContain("agents/beta");
+  });
+});
+
+describe("handshake flood", () => {
+  test("10,000 bad-certificate handshakes, 50 at a time, mixed kinds: none reaches the handler", async () => {
+    const bad = rig.pki.bad;
+    const kinds: RawClient[] = [
+      {},
+      client(bad.otherCa),
+      client(bad.selfSigned),
+      client(bad.expired),
+      client(bad.wrongEku),
+      client(bad.caLeaf),
+      client(bad.rogueIntermediate),
+      client(bad.twoUris),
+      ...Object.values(bad.badSpiffe).map(client),
+    ];
+    const token = await wrapperFor(rig, rig.pki.alpha);
+    const bytes = request(token);
+    const before = snapshot(rig);
+    const calls = rig.calls();
+    const TOTAL = 10_000;
+    let next = 0;
+    let answered = 0;
+    const worker = async () => {
+      while (next < TOTAL) {
+        const who = kinds[next++ % kinds.length] ?? {};
+        const result = await rawExchange(agent.port, rig.pki.ca.certPem, who, bytes);
+        if (result.raw !== "") answered += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    expect({ answered, calls: rig.calls() - calls }).toEqual({ answered: 0, calls: 0 });
+    expectNoUpstreamContact(rig, before);
+    // The server still serves a good client afterwards.
+    const ok = await rawExchange(agent.port, rig.pki.ca.certPem, client(rig.pki.alpha), bytes);
+    expect(ok.status).toBe(200);
+  }, 180_000);
+});
