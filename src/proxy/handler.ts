@@ -76,6 +76,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     const keys = deps.keys();
     const now = deps.now();
     const cached = cache.get(token, request.client.thumbprint, keys, now);
+    log.cache = cached === undefined ? "miss" : "hit";
     const wrapper =
       cached?.wrapper ?? (await verifyWrapper(token, "access", keys, { issuer: deps.issuer, now }));
     log.jti = wrapper.jti;
