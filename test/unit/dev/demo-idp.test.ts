@@ -143,7 +143,7 @@ describe("authorization endpoint", () => {
   });
 
   test("an unknown client or an unregistered redirect_uri gets an error page, never a redirect", async () => {
-    for (const overrides of [
+    for (const overrides of <Record<string, string | null>[]>[
       { client_id: "someone-else" },
       { redirect_uri: "http://127.0.0.1:18080/callback/../evil" },
       { redirect_uri: "https://evil.example/callback" },
@@ -156,7 +156,7 @@ describe("authorization endpoint", () => {
   });
 
   test("requests without PKCE S256, state or nonce are sent back with invalid_request, state and iss", async () => {
-    for (const overrides of [
+    for (const overrides of <Record<string, string | null>[]>[
       { code_challenge_method: "plain" },
       { code_challenge_method: null },
       { code_challenge: "too-short" },
