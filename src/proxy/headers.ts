@@ -88,15 +88,19 @@ function checkFieldSyntax(rawHeaders: RawHeaders): void {
 function checkFraming(rawHeaders: RawHeaders): string | undefined {
   const lengths = new Set<string>();
   let chunked = false;
+  let hosts = 0;
   for (const [name, value] of rawHeaders) {
     const lower = name.toLowerCase();
     if (lower === "transfer-encoding") chunked = true;
+    if (lower === "host") hosts += 1;
     if (lower === "content-length") {
       const items = splitList(value);
       if (items.length === 0) refuse("Content-Length is empty");
       for (const item of items) lengths.add(item);
     }
   }
+  // RFC 9112 §3.2: a server MUST answer 400 to more than one Host; two hops could each pick one.
+  if (hosts > 1) refuse("more than one Host header");
   if (chunked && lengths.size > 0) refuse("both Content-Length and Transfer-Encoding are present");
   if (lengths.size > 1) refuse("conflicting Content-Length values");
   const [length] = lengths;
