@@ -12,7 +12,12 @@ import { type DeviceGrant, parseDeviceGrant, printable, replyError } from "./bro
 import type { CliContext, Command } from "./command.ts";
 import { pollForToken } from "./device-poll.ts";
 import { renderQr } from "./qr.ts";
-import { OUTPUT_OPTION_SPEC, OUTPUT_OPTIONS_HELP, writeTokenResponse } from "./token-output.ts";
+import {
+  checkOutputDirectory,
+  OUTPUT_OPTION_SPEC,
+  OUTPUT_OPTIONS_HELP,
+  writeTokenResponse,
+} from "./token-output.ts";
 
 /** Provider names as configured: a short identifier, never anything a terminal would interpret. */
 const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -57,6 +62,7 @@ Exit status: 0 token written, 1 refused/denied/expired/connection failed, 2 usag
     }
     const options = resolveAgentOptions(parsed.values, context);
     if (typeof options === "string") return usageError(loginCommand, options, context);
+    await checkOutputDirectory(parsed.values, context);
     const connection = await connectOptions(options, now(context));
     const grant = await createGrant(connection, provider, scope);
     showPrompt(grant, context);

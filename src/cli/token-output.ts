@@ -3,7 +3,7 @@
  * stdout carries only the token (or the JSON), so `$(surrogate login …)` captures exactly it.
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, unlink } from "node:fs/promises";
+import { access, constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { TokenResponse } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
@@ -48,6 +48,20 @@ export async function writeTokenResponse(
   else await writePrivateFile(resolve(context.cwd, options.out), text);
   if (!json && response.refresh_token !== undefined) {
     context.stderr.write("note: a refresh wrapper was issued too; use --json to keep it\n");
+  }
+}
+
+/**
+ * Checked before a grant is created: the result is handed out once, so failing to write it after
+ * the person approved would waste their approval.
+ */
+export async function checkOutputDirectory(options: OutputOptions, context: CliContext): Promise<void> {
+  if (options.out === undefined) return;
+  const directory = dirname(resolve(context.cwd, options.out));
+  try {
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    throw inputError(`cannot write --out ${options.out}: directory ${directory}: ${errnoOf(error)}`, error);
   }
 }
 

@@ -111,6 +111,17 @@ describe("surrogate login", () => {
     expect((await stat(out)).mode & 0o777).toBe(0o600);
   });
 
+  test("an --out directory that cannot be written is refused before a grant is created", async () => {
+    broker.handle = () => json(GRANT);
+    const result = await runWith(
+      ["login", "demo", "--out", join(files.dir, "missing", "t"), ...agentFlags()],
+      fakeTime(),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("cannot write --out");
+    expect(broker.bodies).toHaveLength(0);
+  });
+
   test("waits interval seconds before each poll and 5 s more after each slow_down (RFC 8628 §3.5)", async () => {
     const time = fakeTime();
     const times: number[] = [];
