@@ -22,7 +22,14 @@ import { mintWrapper } from "../../src/token/mint.ts";
 import { sealSecret } from "../../src/token/seal.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
-import { type Canary, startCanary, startUpstream, type Upstream } from "../helpers/upstream.ts";
+import {
+  type Canary,
+  countBytes,
+  type RecordedRequest,
+  startCanary,
+  startUpstream,
+  type Upstream,
+} from "../helpers/upstream.ts";
 
 export const ISSUER = "https://broker.test";
 /** The real upstream token: it must never appear in a response, a header or a log line. */
@@ -53,14 +60,14 @@ export interface Rig {
 }
 
 export async function startRig(): Promise<Rig> {
-  const [pki, keys, retired, canary, upstream, second] = await Promise.all([
+  const [pki, keys, retired, canary, second] = await Promise.all([
     testPki(),
     testKeySets(),
     testKeySets(),
     startCanary(),
     startUpstream(),
-    startUpstream(),
   ]);
+  const upstream = await startUpstream({ handler: redirecting(second.origin) });
   const dials: string[] = [];
   const logger = createMemoryLogger();
   const clock = Math.floor(Date.now() / 1000) * 1000 + 500;
@@ -91,6 +98,21 @@ export async function startRig(): Promise<Rig> {
     stop: async () => {
       await Promise.all([canary.stop(), upstream.stop(), second.stop()]);
     },
+  };
+}
+
+/**
+ * `/status/NNN` answers NNN with a Location on the second upstream (a redirect a careless proxy would
+ * follow, token and all); anything else echoes the Authorization the upstream received.
+ */
+function redirecting(secondOrigin: string) {
+  return async (request: Request, recorded: RecordedRequest): Promise<Response> => {
+    recorded.bodySize = await countBytes(request.body);
+    const status = /^\/status\/(\d{3})$/.exec(recorded.path)?.[1];
+    if (status !== undefined) {
+      return new Response(null, { status: Number(status), headers: { location: `${secondOrigin}/landed` } });
+    }
+    return Response.json({ authorization: request.headers.get("authorization"), path: recorded.path });
   };
 }
 
