@@ -1,6 +1,7 @@
 import { loadConfig } from "../config/load.ts";
 import { resolveSecretRef } from "../config/secret-ref.ts";
 import type { Env } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type RunningSurrogate, startSurrogate } from "../serve.ts";
 import { DEV_CLIENT_ID, DEV_HOST, type DevPorts, devIssuer } from "./config-text.ts";
@@ -66,6 +67,28 @@ export async function startDev(options: DevOptions): Promise<RunningDev> {
     return { ...surrogate, workspace, idp, upstream, stop: stopAll };
   } catch (error) {
     await stopAll();
-    throw error;
+    throw portInUse(error, options.ports) ?? error;
   }
+}
+
+const PORT_FLAGS: Record<keyof DevPorts, string> = {
+  web: "--web-port",
+  agent: "--agent-port",
+  idp: "--idp-port",
+  upstream: "--upstream-port",
+};
+
+/** EADDRINUSE names a port (node:net as `port`, Bun.serve only in its message): say which flag moves it. */
+function portInUse(error: unknown, ports: DevPorts): ConfigError | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error) || error.code !== "EADDRINUSE")
+    return undefined;
+  const text = `${"port" in error ? `port ${String(error.port)}` : ""} ${error instanceof Error ? error.message : ""}`;
+  const named = new Set([...text.matchAll(/(?:port |:)(\d+)/g)].map((match) => match[1]));
+  const entry = Object.entries(ports).find(([, port]) => named.has(String(port)));
+  if (entry === undefined) return undefined;
+  const [name, port] = entry as [keyof DevPorts, number];
+  return new ConfigError(
+    PORT_FLAGS[name],
+    `${DEV_HOST}:${port} is already in use (another surrogate dev?); choose a free port with ${PORT_FLAGS[name]}`,
+  );
 }
