@@ -1,0 +1,104 @@
+import { merged, percentile, type Sample } from "./load.ts";
+
+/** One row of the table: a target at one concurrency, all its alternated slices together. */
+export interface Row {
+  clients: number;
+  target: string;
+  samples: Sample[];
+  /** CPU seconds the target's processes used during the measured slices. */
+  cpu: number;
+  /** Peak resident set of the target's processes so far, bytes. */
+  rss: number;
+}
+
+export interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  cpuPer10k: number;
+  rssMb: number;
+  errors: number;
+  requests: number;
+}
+
+export function figures(row: Row): Figures {
+  const requests = row.samples.reduce((sum, s) => sum + s.requests, 0);
+  const seconds = row.samples.reduce((sum, s) => sum + s.seconds, 0);
+  const sorted = merged(row.samples);
+  return {
+    rps: requests / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    cpuPer10k: requests === 0 ? Number.NaN : (row.cpu / requests) * 10_000,
+    rssMb: row.rss / 2 ** 20,
+    errors: row.samples.reduce((sum, s) => sum + s.errors, 0),
+    requests,
+  };
+}
+
+export function table(rows: Row[]): string {
+  const lines = [
+    "| clients | target | req/s | p50 ms | p99 ms | p99.9 ms | CPU s / 10k req | peak RSS MB | errors |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    const f = figures(row);
+    lines.push(
+      `| ${row.clients} | ${row.target} | ${f.rps.toFixed(0)} | ${f.p50.toFixed(3)} | ${f.p99.toFixed(3)} | ` +
+        `${f.p999.toFixed(3)} | ${f.cpuPer10k.toFixed(2)} | ${f.rssMb.toFixed(1)} | ${f.errors} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** surrogate ÷ nginx throughput and surrogate − direct latency, per concurrency. */
+export function ratios(rows: Row[]): string {
+  const lines = [
+    "| clients | surrogate / nginx req/s | surrogate − direct p50 ms | surrogate − direct p99 ms | nginx − direct p50 ms |",
+    "|---|---|---|---|---|",
+  ];
+  for (const clients of [...new Set(rows.map((r) => r.clients))]) {
+    const at = (target: string) => {
+      const row = rows.find((r) => r.clients === clients && r.target === target);
+      return row === undefined ? undefined : figures(row);
+    };
+    const [direct, nginx, surrogate] = [at("direct"), at("nginx"), at("surrogate")];
+    if (direct === undefined || nginx === undefined || surrogate === undefined) continue;
+    lines.push(
+      `| ${clients} | ${(surrogate.rps / nginx.rps).toFixed(2)} | ${(surrogate.p50 - direct.p50).toFixed(3)} | ` +
+        `${(surrogate.p99 - direct.p99).toFixed(3)} | ${(nginx.p50 - direct.p50).toFixed(3)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The issue's targets, each judged on this run's figures. */
+export function verdicts(rows: Row[]): string[] {
+  const at = (clients: number, target: string) => {
+    const row = rows.find((r) => r.clients === clients && r.target === target);
+    return row === undefined ? undefined : figures(row);
+  };
+  const out: string[] = [];
+  const s64 = at(64, "surrogate");
+  const n64 = at(64, "nginx");
+  if (s64 && n64) out.push(judge("throughput at 64 clients ≥ 0.8× nginx", s64.rps / n64.rps, 0.8, "≥"));
+  const s1 = at(1, "surrogate");
+  const d1 = at(1, "direct");
+  if (s1 && d1) out.push(judge("added p50 at 1 client ≤ 0.3 ms", s1.p50 - d1.p50, 0.3, "≤"));
+  const surrogateRows = rows.filter((r) => r.target === "surrogate").map(figures);
+  if (surrogateRows.length > 0) {
+    const rss = Math.max(...surrogateRows.map((f) => f.rssMb));
+    out.push(judge("peak RSS ≤ 150 MB", rss, 150, "≤"));
+  }
+  const errors = rows.map(figures).reduce((sum, f) => sum + f.errors, 0);
+  out.push(judge("no errors at any level", errors, 0, "≤"));
+  return out;
+}
+
+function judge(name: string, value: number, limit: number, op: "≥" | "≤"): string {
+  const ok = op === "≥" ? value >= limit : value <= limit;
+  const shown = Number.isInteger(value) ? String(value) : value.toFixed(3);
+  return `${ok ? "met   " : "MISSED"} ${name}: ${shown}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * `bun run bench`: the proxy's cost side by side with the alternatives, in one run on one machine.
+ *   direct     client → upstream (TLS, keep-alive): the floor
+ *   nginx      client → nginx (mTLS, static Authorization header) → upstream: what a user would deploy
+ *   surrogate  client → surrogate agent port (mTLS, real wrapper verified, bound, opened, swapped) → upstream
+ * At each concurrency the targets alternate in short slices (a b c a b c …) so machine drift hits all
+ * three equally. The upstream, nginx and surrogate each run in their own processes; this process is
+ * the load generator.
+ *
+ *   bun scripts/bench/run.ts [--duration 10] [--warmup 2] [--rounds 5] [--clients 1,16,64]
+ *                            [--nginx-workers auto] [--profile DIR]
+ * --duration is seconds per target per concurrency (split over --rounds slices); --profile writes the
+ * surrogate process's CPU profile (Bun --cpu-prof) into DIR. Exits 1 if any request failed.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { drive, type LoadTarget } from "./lib/load.ts";
+import { startNginx } from "./lib/nginx.ts";
+import { cpuSeconds, peakRss } from "./lib/proc.ts";
+import { figures, type Row, ratios, table, verdicts } from "./lib/report.ts";
+import { BODY_BYTES, type Child, runSurrogate, runUpstream, spawnRole } from "./lib/roles.ts";
+import { type Material, prepare } from "./lib/setup.ts";
+
+interface Target {
+  name: string;
+  pid: number;
+  load: LoadTarget;
+}
+
+const { values } = parseArgs({
+  options: {
+    role: { type: "string" },
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    rounds: { type: "string", default: "5" },
+    clients: { type: "string", default: "1,16,64" },
+    "nginx-workers": { type: "string", default: "auto" },
+    profile: { type: "string" },
+  },
+  allowPositionals: true,
+});
+
+async function main(): Promise<void> {
+  const duration = Number(values.duration);
+  const warmup = Number(values.warmup);
+  const rounds = Math.max(1, Number(values.rounds));
+  const levels = (values.clients ?? "").split(",").map(Number);
+  const dir = mkdtempSync(join(tmpdir(), "surrogate-bench-"));
+  const children: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const material = await prepare(dir);
+    const targets = await startTargets(material, children);
+    console.log(header(duration, warmup, rounds));
+    const rows: Row[] = [];
+    for (const clients of levels) rows.push(...(await level(targets, clients, duration, warmup, rounds)));
+    console.log(`\n${table(rows)}\n\n${ratios(rows)}\n\n${verdicts(rows).join("\n")}`);
+    if (rows.some((row) => figures(row).errors > 0)) process.exitCode = 1;
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startTargets(material: Material, children: Array<{ stop(): Promise<void> }>) {
+  const { dir } = material;
+  const upstream = await spawnRole(import.meta.path, ["upstream", dir]);
+  children.push(upstream);
+  const nginx = await startNginx(
+    { dir, certFile: join(dir, "server.pem"), keyFile: join(dir, "server.key"), caFile: join(dir, "ca.pem") },
+    {
+      upstreamPort: upstream.port,
+      authorization: material.staticAuthorization,
+      workers: values["nginx-workers"] === "auto" ? "auto" : Number(values["nginx-workers"]),
+    },
+  );
+  children.push(nginx);
+  const surrogate: Child = await spawnRole(
+    import.meta.path,
+    ["surrogate", dir, String(upstream.port)],
+    // Trusting the bench CA this way adds it to Bun's roots; no per-request TLS option (docs/benchmarks.md).
+    { SSL_CERT_FILE: join(dir, "ca.pem") },
+    values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile],
+  );
+  children.push(surrogate);
+  const tls = { cert: material.client.certPem, key: material.client.keyPem, ca: material.caPem };
+  const init = (headers: Record<string, string>) => ({ tls, headers, keepalive: true }) as RequestInit;
+  const targets: Target[] = [
+    { name: "direct", pid: upstream.pid, load: at(`https://localhost:${upstream.port}/items`, init({})) },
+    { name: "nginx", pid: nginx.pid, load: at(`https://localhost:${nginx.port}/items`, init({})) },
+    {
+      name: "surrogate",
+      pid: surrogate.pid,
+      load: at(
+        `https://localhost:${surrogate.port}/127.0.0.1:${upstream.port}/items`,
+        init({ authorization: `Bearer ${material.wrapper}` }),
+      ),
+    },
+  ];
+  return targets;
+}
+
+function at(url: string, init: RequestInit): LoadTarget {
+  return { url, init, expectBytes: BODY_BYTES };
+}
+
+/** Warm-up for each target, then `rounds` alternated slices; CPU measured around each slice. */
+async function level(targets: Target[], clients: number, duration: number, warmup: number, rounds: number) {
+  const rows: Row[] = targets.map((t) => ({ clients, target: t.name, samples: [], cpu: 0, rss: 0 }));
+  for (const target of targets) await drive(target.load, clients, warmup);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const row = rows[i] as Row;
+      const before = cpuSeconds(target.pid);
+      row.samples.push(await drive(target.load, clients, duration / rounds));
+      row.cpu += cpuSeconds(target.pid) - before;
+    }
+  }
+  for (const [i, target] of targets.entries()) (rows[i] as Row).rss = peakRss(target.pid);
+  return rows;
+}
+
+function header(duration: number, warmup: number, rounds: number): string {
+  return (
+    `Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; per target and concurrency: ` +
+    `${warmup} s warm-up, then ${duration} s in ${rounds} alternated slices`
+  );
+}
+
+const [role, dir, port] = process.argv.slice(process.argv.indexOf("--role") + 1);
+if (values.role !== undefined) {
+  // A child stops on SIGTERM through a normal exit, so --cpu-prof gets to write its profile.
+  process.on("SIGTERM", () => process.exit(0));
+  if (role === "upstream" && dir !== undefined) runUpstream(dir);
+  else if (role === "surrogate" && dir !== undefined) await runSurrogate(dir, Number(port));
+} else {
+  await main();
+}
