@@ -42,12 +42,16 @@ const REFRESH_OUTCOMES = new Set([
 ]);
 const AUTH_REASONS = new Set([
   "tls_handshake",
+  "tls_not_authorized",
   "certificate_invalid",
   "spiffe_invalid",
   "no_certificate",
   "admin_password",
   "admin_not_allowed",
   "admin_login_failed",
+  "admin_login_state",
+  "admin_login_refused",
+  "admin_csrf",
   "metrics_bearer",
 ]);
 const UPSTREAM_CODES = new Set(["upstream_unreachable", "upstream_timeout"]);

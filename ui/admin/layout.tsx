@@ -1,0 +1,103 @@
+import type { PropsWithChildren } from "@kitajs/html";
+import { ADMIN_STYLESHEET } from "../../src/admin/static.ts";
+import { HTMX, STYLESHEET } from "../../src/web/static.ts";
+
+const HTMX_CONFIG = "includeIndicatorCSS:false history:false mode:same-origin";
+
+export type AdminSection = "overview" | "grants" | "traffic";
+
+export interface AdminChrome {
+  /** Who is signed in, as shown in the bar. */
+  who: string;
+  csrf: string;
+}
+
+const SECTIONS: ReadonlyArray<[AdminSection, string, string]> = [
+  ["overview", "Overview", "/admin"],
+  ["grants", "Grants", "/admin/grants"],
+  ["traffic", "Traffic", "/admin/traffic"],
+];
+
+/** Every admin page: static assets only (the CSP forbids inline script and style). */
+export function AdminLayout({
+  title,
+  chrome,
+  active,
+  children,
+}: PropsWithChildren<{ title: string; chrome?: AdminChrome; active?: AdminSection }>): JSX.Element {
+  return (
+    <>
+      {"<!doctype html>"}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="htmx-config" content={HTMX_CONFIG} />
+          <title safe>{`${title} · surrogate admin`}</title>
+          <link rel="stylesheet" href={STYLESHEET.url} />
+          <link rel="stylesheet" href={ADMIN_STYLESHEET.url} />
+          <script src={HTMX.url} defer />
+        </head>
+        <body>
+          <main class="admin">
+            <header class="admin-bar">
+              <p class="brand">surrogate admin</p>
+              {chrome === undefined ? "" : <Nav chrome={chrome} active={active} />}
+            </header>
+            {children}
+          </main>
+        </body>
+      </html>
+    </>
+  );
+}
+
+function Nav({ chrome, active }: { chrome: AdminChrome; active: AdminSection | undefined }): JSX.Element {
+  return (
+    <>
+      <nav>
+        {SECTIONS.map(([section, label, href]) =>
+          section === active ? (
+            <a href={href} aria-current="page">
+              {label}
+            </a>
+          ) : (
+            <a href={href}>{label}</a>
+          ),
+        )}
+      </nav>
+      <div class="who">
+        <span safe>{chrome.who}</span>
+        <form method="post" action="/admin/logout">
+          <input type="hidden" name="csrf" value={chrome.csrf} />
+          <button type="submit">Sign out</button>
+        </form>
+      </div>
+    </>
+  );
+}
+
+/** A live panel: htmx replaces it with a fresh copy from `url` every `every`. */
+export function LivePanel({
+  id,
+  url,
+  every,
+  children,
+}: PropsWithChildren<{ id: string; url: string; every: string }>) {
+  return (
+    <div id={id} hx-get={url} hx-trigger={`every ${every}`} hx-swap="outerHTML">
+      {children}
+    </div>
+  );
+}
+
+/** What a panel becomes when the session ended: no trigger, so polling stops. */
+export function SessionEnded({ id }: { id: string }): JSX.Element {
+  return (
+    <div id={id} class="card">
+      <p>
+        Your session has ended. <a href="/admin/login">Sign in again</a>.
+      </p>
+    </div>
+  );
+}
