@@ -60,9 +60,11 @@ Stop with Ctrl-C (SIGINT) or SIGTERM.
     context.stderr.write(`surrogate dev: DEMO mode, preparing ${dir} …\n`);
     const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
     const running = await startDev({ dir, ports, env: context.env, logger });
+    // Handlers first: whoever reads the banner may signal at once (Ctrl-C, or a test's kill).
+    const stopped = waitForSignals(running, logger);
     const commands = devCommands(running.workspace, ports, selfInvocation());
     context.stderr.write(devBanner(running.workspace, ports, commands));
-    return waitForSignals(running, logger);
+    return stopped;
   },
 };
 

@@ -111,7 +111,8 @@ describe("surrogate dev", () => {
     const words = shellWords(loginLine);
     expect(words).toContain(join(work, "dev space", "agent.pem"));
 
-    const login = Bun.spawn(words, { cwd: root, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    // Run from an unrelated directory, as a second terminal would be.
+    const login = Bun.spawn(words, { cwd: work, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const loginErr = new TextCollector(login.stderr);
     const approvalUrl = (
       await loginErr.waitFor(/http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z0-9-]+/)
