@@ -1,18 +1,22 @@
 import { routeAgentRequests } from "./agent/router.ts";
 import type { AgentHandler } from "./agent/types.ts";
 import { createAgentApi } from "./broker/agent-api.ts";
+import { oauthError } from "./broker/oauth-response.ts";
 import type { Config } from "./config/types.ts";
 import type { KeySets } from "./keys/types.ts";
 import type { Logger } from "./log/logger.ts";
 import type { ResolvedProvider } from "./providers/types.ts";
 import { createProxyHandler } from "./proxy/handler.ts";
+import { problem } from "./proxy/problem.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
+import type { Role } from "./role.ts";
 import { createWebApp } from "./web/app.ts";
 
 /** Everything from outside the process, passed in so tests inject clocks, fetch and stores. */
 export interface AppDependencies {
   providers: ReadonlyMap<string, ResolvedProvider>;
-  store: RendezvousStore;
+  /** Required unless the role is `proxy` (the proxy needs no rendezvous). */
+  store?: RendezvousStore;
   /** The current key sets; a function so a reload takes effect without rebuilding anything. */
   keys: () => KeySets;
   fetch: typeof fetch;
@@ -21,31 +25,53 @@ export interface AppDependencies {
   logger: Logger;
   /** PEM of the extra CA for private upstreams (`agent.upstream_ca`), already read. */
   upstreamCa?: string;
+  /** Default `all`. */
+  role?: Role;
+  /** Wraps the proxy handler (e.g. to refresh remote verification keys first). */
+  proxyEntrance?: (proxy: AgentHandler) => AgentHandler;
 }
 
 export interface App {
-  /** The web port: consent, callback, JWKS, health. */
-  web: ReturnType<typeof createWebApp>;
+  /** The web port: consent, callback, JWKS, health. Absent for the `proxy` role. */
+  web?: ReturnType<typeof createWebApp>;
   /** The agent port behind mTLS: `/v1/` broker API, every other path the proxy. */
   agent: AgentHandler;
 }
 
 /** Wires the broker, the proxy and the web pages over one set of dependencies. No I/O happens here. */
 export function createApp(config: Config, deps: AppDependencies): App {
+  const role = deps.role ?? "all";
+  const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
+  if (role === "proxy") return { agent: routeAgentRequests({ broker: notHereBroker, proxy }) };
   const { providers, store, keys, now, logger } = deps;
+  if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const broker = createAgentApi({ config, providers, store, keys, now, logger });
-  const proxy = createProxyHandler({
-    providers,
-    keys,
-    issuer: config.issuer,
-    fetch: deps.fetch,
-    now,
-    logger,
-    upstreamTimeout: config.agent.upstreamTimeout,
-    ...(deps.upstreamCa === undefined ? {} : { upstreamCa: deps.upstreamCa }),
-  });
   return {
     web: createWebApp({ config, providers, store, keys, now, logger }),
     agent: routeAgentRequests({ broker, proxy }),
   };
 }
+
+function proxyOf(config: Config, deps: AppDependencies): AgentHandler {
+  return createProxyHandler({
+    providers: deps.providers,
+    keys: deps.keys,
+    issuer: config.issuer,
+    fetch: deps.fetch,
+    now: deps.now,
+    logger: deps.logger,
+    upstreamTimeout: config.agent.upstreamTimeout,
+    ...(deps.upstreamCa === undefined ? {} : { upstreamCa: deps.upstreamCa }),
+  });
+}
+
+const same = (handler: AgentHandler) => handler;
+
+/** A proxy request reaching a broker-only instance: a deployment mistake, said plainly. */
+const notHereProxy: AgentHandler = async () =>
+  problem(404, "not_found", "this instance runs the broker role: send proxied requests to a proxy instance");
+
+const notHereBroker: AgentHandler = async () =>
+  oauthError("invalid_request", "this instance runs the proxy role: the agent API is on the broker", {
+    status: 404,
+  });

@@ -2,90 +2,154 @@ import { type AgentServer, startAgentServer } from "./agent/server.ts";
 import { createApp } from "./app.ts";
 import type { Config, Env } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
-import { loadKeySets } from "./keys/load.ts";
-import type { KeySets } from "./keys/types.ts";
+import { createKeySetsProvider, type KeySetsProvider } from "./keys/remote.ts";
+import { withKidRefresh } from "./keys/remote-hint.ts";
+import { isJwksSource } from "./keys/remote-jwks.ts";
 import type { Logger } from "./log/logger.ts";
 import { resolveProviders } from "./providers/registry.ts";
 import { openStore } from "./rendezvous/open.ts";
+import type { RendezvousStore } from "./rendezvous/store.ts";
+import { type Role, servesBroker } from "./role.ts";
 
 export interface ServeOptions {
   env: Env;
   logger: Logger;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Default `all`. */
+  role?: Role;
+  /** Longest wait for requests in flight at stop() before their connections are cut (default 30 s). */
+  drainMs?: number;
 }
 
 export interface RunningSurrogate {
-  webPort: number;
+  /** Undefined for the `proxy` role, which has no web port. */
+  webPort: number | undefined;
   agentPort: number;
   /** Re-reads the key sets and the agent port's certificate, key and client CA bundle. */
   reload(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts both ports from a validated configuration. Everything that can fail on bad input (key sets,
- * TLS material, provider discovery, the rendezvous URL) is loaded before anything listens, so a bad
- * deployment stops at start-up instead of failing its first request.
+ * Starts the ports the role needs from a validated configuration. Everything that can fail on bad
+ * input (key sets, TLS material, provider discovery, the rendezvous URL) is loaded before anything
+ * listens, so a bad deployment stops at start-up instead of failing its first request.
  */
 export async function startSurrogate(config: Config, options: ServeOptions): Promise<RunningSurrogate> {
+  const role = options.role ?? "all";
+  checkRole(config, role);
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
-  let keys: KeySets = await loadKeySets(config.keys, options.env);
+  const { logger } = options;
+  const keys = await createKeySetsProvider(config.keys, { env: options.env, fetch: fetchImpl, now, logger });
   const tls = await readAgentTls(config);
   const upstreamCa = config.agent.upstreamCa
     ? await readPem(config.agent.upstreamCa, "agent.upstream_ca")
     : undefined;
-  const providers = await resolveProviders(config, { fetch: fetchImpl, now });
-  const store = await openStore(config.rendezvous.url, config.rendezvous);
-  const app = createApp(config, {
-    providers,
-    store,
-    keys: () => keys,
+  // A proxy only routes and injects: no IdP is contacted, so it starts even when they are down.
+  const providers = await resolveProviders(config, {
     fetch: fetchImpl,
     now,
-    logger: options.logger,
+    routingOnly: !servesBroker(role),
+  });
+  const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
+  const app = createApp(config, {
+    providers,
+    keys: keys.current,
+    fetch: fetchImpl,
+    now,
+    logger,
+    role,
+    proxyEntrance: (proxy) => withKidRefresh(proxy, keys),
+    ...(store === undefined ? {} : { store }),
     ...(upstreamCa === undefined ? {} : { upstreamCa }),
   });
-
   const agent: AgentServer = await startAgentServer({
     host: config.agent.listen.host,
     port: config.agent.listen.port,
     ...tls,
     handler: app.agent,
     limits: config.agent,
-    logger: options.logger,
+    logger,
     now,
   });
-  // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
-  app.web.listen({
-    hostname: config.web.listen.host,
-    port: config.web.listen.port,
-    ...(await webTls(config)),
-  });
-  const web = app.web.server;
-  if (web === null) throw new ConfigError("web.listen", "the web port did not start");
-  options.logger.info("surrogate.listening", { web: web.port, agent: agent.port, rendezvous: store.backend });
-
+  const web = app.web === undefined ? undefined : await listenWeb(app.web, config, agent);
+  logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
   return {
-    webPort: web.port ?? config.web.listen.port,
+    webPort: web?.port,
     agentPort: agent.port,
-    async reload() {
-      const fresh = await loadKeySets(config.keys, options.env);
-      const material = await readAgentTls(config);
-      agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
-      keys = fresh;
-      options.logger.info("surrogate.reloaded", {
-        signing: fresh.signer?.kid,
-        encryption: fresh.encrypter.kid,
-      });
-    },
-    async stop() {
-      await agent.close();
-      await app.web.stop();
-      await store.close();
-    },
+    reload: () => reload(config, agent, keys, logger),
+    stop: () => stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 }),
   };
+}
+
+/**
+ * Signing needs the private key; a `jwks:` source has public keys only, so only a proxy may use it.
+ * The check runs before anything is read, so the error names the real problem.
+ */
+function checkRole(config: Config, role: Role): void {
+  if (servesBroker(role) && isJwksSource(config.keys.signing)) {
+    throw new ConfigError(
+      "keys.signing",
+      `the ${role} role mints wrappers and needs the private signing keys (file:, env: or credential:); jwks: is for --role proxy`,
+    );
+  }
+}
+
+type WebApp = NonNullable<ReturnType<typeof createApp>["web"]>;
+
+async function listenWeb(web: WebApp, config: Config, agent: AgentServer) {
+  try {
+    // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
+    web.listen({ hostname: config.web.listen.host, port: config.web.listen.port, ...(await webTls(config)) });
+  } catch (cause) {
+    await agent.close();
+    throw new ConfigError("web.listen", "the web port did not start", { cause });
+  }
+  if (web.server === null) throw new ConfigError("web.listen", "the web port did not start");
+  return { port: web.server.port ?? config.web.listen.port };
+}
+
+async function reload(config: Config, agent: AgentServer, keys: KeySetsProvider, logger: Logger) {
+  const material = await readAgentTls(config);
+  agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
+  // On failure the provider keeps the current sets; the caller logs why.
+  const fresh = await keys.reload();
+  logger.info("surrogate.reloaded", {
+    signing: fresh.signer?.kid,
+    verifying: [...fresh.verifiers.keys()].join(","),
+    encryption: fresh.encrypter.kid,
+  });
+}
+
+interface Parts {
+  agent: AgentServer;
+  web: WebApp | undefined;
+  store: RendezvousStore | undefined;
+  keys: KeySetsProvider;
+  drainMs: number;
+}
+
+/** Both ports stop accepting at once; each waits for its requests in flight, up to `drainMs`. */
+async function stop(parts: Parts): Promise<void> {
+  await Promise.all([parts.agent.close(), parts.web && drainWeb(parts.web, parts.drainMs)]);
+  await parts.store?.close();
+  parts.keys.close();
+}
+
+async function drainWeb(web: WebApp, drainMs: number): Promise<void> {
+  const server = web.server;
+  if (server === null) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), drainMs);
+  });
+  // Bun's stop(false) closes the listener and resolves once open requests are answered.
+  const outcome = await Promise.race([server.stop(false), deadline]);
+  clearTimeout(timer);
+  if (outcome === "late") await server.stop(true);
 }
 
 async function readAgentTls(config: Config) {

@@ -1,19 +1,23 @@
 import { configPath, loadConfig } from "../config/load.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { parseRole } from "../role.ts";
 import { type RunningSurrogate, startSurrogate } from "../serve.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "Run the broker and the proxy (web port and agent port)",
-  usage: `Usage: surrogate serve [--config FILE]
+  summary: "Run the broker and/or the proxy (web port and agent port)",
+  usage: `Usage: surrogate serve [--config FILE] [--role broker|proxy|all]
 
 Starts the web port (consent pages, callback, JWKS, health) and the agent port (mTLS broker API and
 swapping proxy) as configured.
 
 Options:
   --config FILE   configuration file (default: $SURROGATE_CONFIG, else ./surrogate.toml)
+  --role ROLE     all (default): everything; broker: web port + agent API (/v1/), no proxy;
+                  proxy: the swapping proxy on the agent port only (no web port, no rendezvous, no
+                  identity providers contacted; keys.signing may be jwks:https://broker/.well-known/jwks.json)
 
 Signals: SIGHUP reloads the key sets and the agent port's certificate, key and client CA bundle;
 SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, and exits 0.
@@ -21,13 +25,19 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
   async run(args, context) {
     const parsed = parseCommandArgs(
       serveCommand,
-      { args, options: { config: { type: "string" } }, strict: true, allowPositionals: false },
+      {
+        args,
+        options: { config: { type: "string" }, role: { type: "string" } },
+        strict: true,
+        allowPositionals: false,
+      },
       context,
     );
     if (typeof parsed === "number") return parsed;
+    const role = parseRole(parsed.values.role ?? "all");
     const config = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
     const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
-    const running = await startSurrogate(config, { env: context.env, logger });
+    const running = await startSurrogate(config, { env: context.env, logger, role });
     return waitForSignals(running, logger);
   },
 };

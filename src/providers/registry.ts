@@ -8,7 +8,8 @@ import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
 import type { ResolvedProvider, UpstreamRule } from "./types.ts";
 
-type Deps = { fetch: typeof fetch; now: () => number };
+/** `routingOnly`: upstreams and injection only, no OAuth client and no discovery (proxy-only instances). */
+type Deps = { fetch: typeof fetch; now: () => number; routingOnly?: boolean };
 
 interface Endpoints {
   authorizationEndpoint: string;
@@ -44,7 +45,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
     oidc: isOidc(profile, scopes, `${key}.scopes`),
   };
-  if (profile.endpoints === "none") return provider;
+  if (profile.endpoints === "none" || deps.routingOnly === true) return provider;
   const endpoints = await resolveEndpoints(config, profile, key, deps.fetch);
   const settings = clientSettings(name, config, profile, endpoints, brokerIssuer, provider.oidc, key);
   return { ...provider, oauth: createOAuthClient(settings, deps) };
