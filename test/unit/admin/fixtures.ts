@@ -29,7 +29,12 @@ export function cookieJar(response: Response, jar: Record<string, string> = {}):
 }
 
 export async function adminFixture(
-  options: { admin?: Partial<AdminConfig> | false; issuer?: string; metricsBearer?: string } = {},
+  options: {
+    admin?: Partial<AdminConfig> | false;
+    issuer?: string;
+    metricsBearer?: string;
+    agentListening?: () => boolean;
+  } = {},
 ) {
   const idp = await startStubIdp();
   const issuer = options.issuer ?? "https://broker.test.example";
@@ -73,6 +78,7 @@ export async function adminFixture(
     instance: "test-instance",
     startedAt: now(),
     clientAddress: () => "198.51.100.7",
+    ...(options.agentListening === undefined ? {} : { agentListening: options.agentListening }),
   });
   const app = web.use(admin);
   const send = (path: string, init: RequestInit = {}, jar: Record<string, string> = {}) => {
