@@ -33,6 +33,8 @@ interface PeerSource {
 
 export function createAdminApp(deps: AdminDeps) {
   const context = adminContext(deps);
+  // Probe the IdPs once at start, so the first overview already shows their reachability.
+  if (context.admin !== undefined) context.idp.statuses();
   const guard = (handler: () => Promise<Response> | Response) => async () =>
     secured(await run(context, handler));
   const admin = (handler: () => Promise<Response> | Response) =>

@@ -8,7 +8,11 @@ import type { GrantRecord } from "../rendezvous/store.ts";
 export type GrantView = Pick<
   GrantRecord,
   "id" | "workload" | "provider" | "scope" | "userCode" | "createdAt" | "expiresAt"
-> & { status: "pending" | "approved" | "denied" | "completed" | "expired" };
+> & {
+  status: "pending" | "approved" | "denied" | "expired";
+  /** Approved and the wrapper minted, waiting for the agent to collect it. */
+  issued: boolean;
+};
 
 const MAX_REMEMBERED = 500;
 /** How long an expired grant stays on the page. */
@@ -42,6 +46,7 @@ export class GrantHistory {
 
 function viewOf(grant: GrantRecord): GrantView {
   const { id, workload, provider, scope, userCode, createdAt, expiresAt } = grant;
-  const status = grant.status === "complete" ? "completed" : grant.status;
-  return { id, workload, provider, scope: [...scope], userCode, createdAt, expiresAt, status };
+  const issued = grant.status === "complete";
+  const status = issued ? "approved" : (grant.status as Exclude<GrantRecord["status"], "complete">);
+  return { id, workload, provider, scope: [...scope], userCode, createdAt, expiresAt, status, issued };
 }

@@ -45,6 +45,7 @@ export function GrantsTable({ grants, now }: { grants: GrantView[]; now: number 
                 <span class={`pill ${grant.status}`} safe>
                   {grant.status}
                 </span>
+                {grant.issued ? <div class="small muted">token issued</div> : ""}
               </td>
               <td class="mono wrap" safe>
                 {grant.workload}
