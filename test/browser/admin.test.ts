@@ -96,7 +96,7 @@ describe("admin UI in headless Chromium", () => {
     await consent.goto(grant.verification_uri_complete);
     await consent.getByText("Approve access?").first().waitFor();
     expect(await consent.textContent("body")).toContain(IMG_SCOPE);
-    await consent.screenshot({ path: join(ARTIFACTS, "consent.png"), fullPage: true });
+    await consent.screenshot({ path: join(ARTIFACTS, "consent-approve.png"), fullPage: true });
     await consent.click("button.approve");
     await consent.getByText("You can close this tab").waitFor({ timeout: 10_000 });
     expect(new URL(consent.url()).pathname).toBe("/callback");
