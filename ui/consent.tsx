@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { Layout } from "./layout.tsx";
 import { TimeLeft } from "./time-left.tsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { Html } from "@kitajs/html";
 import { Layout } from "./layout.tsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
 import { HTMX, STYLESHEET } from "../src/web/static.ts";
 

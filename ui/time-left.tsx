@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** How often the consent page refreshes its countdown (htmx `every`). */
 export const TIME_LEFT_POLL = "every 5s";
 
