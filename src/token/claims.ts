@@ -4,6 +4,13 @@ import { ACCESS_AUD, REFRESH_AUD, type VerifiedWrapper, type WrapperKind } from 
 /** Tolerated clock difference between broker and proxy hosts, seconds. */
 export const CLOCK_TOLERANCE = 60;
 
+/**
+ * The longest life any wrapper may claim, seconds: `surrogate seal` and `refresh_ttl` accept at
+ * most 366 days. A longer-lived wrapper (from another implementation, or a leaked signing key) is
+ * refused rather than trusted for as long as it says (RFC 8725 §3.10 spirit: bound what you accept).
+ */
+export const MAX_LIFETIME = 366 * 24 * 3600;
+
 const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 const MAX_NAME_LENGTH = 256;
 
@@ -21,8 +28,10 @@ export function claimsOf(
   if (payload.aud !== (kind === "access" ? ACCESS_AUD : REFRESH_AUD)) throw invalid("wrapper: aud rejected");
   const exp = numericDate(payload, "exp");
   numericDate(payload, "nbf");
+  const iat = numericDate(payload, "iat");
   // A token "issued" in the future beyond tolerated skew was not issued by a sane clock.
-  if (numericDate(payload, "iat") > now / 1000 + CLOCK_TOLERANCE) throw invalid("wrapper: iat in the future");
+  if (iat > now / 1000 + CLOCK_TOLERANCE) throw invalid("wrapper: iat in the future");
+  if (exp - iat > MAX_LIFETIME) throw invalid("wrapper: lifetime longer than 366 days");
   const { tok, ...claims } = payload;
   if (typeof tok !== "string" || tok === "") throw invalid("wrapper: tok missing");
   if (payload.scope !== undefined && typeof payload.scope !== "string")

@@ -200,6 +200,8 @@ const cases: Case[] = [
     ...INVALID,
   ],
   ["exp above 2^53", () => withClaims({ exp: 2 ** 53 + 2 }), ...INVALID],
+  ["exp exactly 2^53 (a lifetime beyond 366 days)", () => withClaims({ exp: 2 ** 53 }), ...INVALID],
+  ["lifetime 366 days and 1 s", () => withClaims({ exp: f.t + 366 * 86400 + 1 }), ...INVALID],
   ["exp negative", () => withClaims({ exp: -1 }), ...INVALID],
   ["exp missing", async () => f.signed(f.header(), { ...(await f.payload()), exp: undefined }), ...INVALID],
   ["nbf missing", async () => f.signed(f.header(), { ...(await f.payload()), nbf: undefined }), ...INVALID],
@@ -373,7 +375,10 @@ describe("the same checks accept what they must (boundaries and controls)", () =
     ["exp 59 s ago (inside tolerance)", () => withClaims({ exp: f.t - 59 })],
     ["nbf 60 s ahead (tolerance edge)", () => withClaims({ nbf: f.t + 60 })],
     ["iat 60 s ahead (tolerance edge)", () => withClaims({ iat: f.t + 60 })],
-    ["exp exactly 2^53", () => withClaims({ exp: 2 ** 53 })],
+    [
+      "lifetime exactly 366 days (the longest seal or refresh_ttl allows)",
+      () => withClaims({ exp: f.t + 366 * 86400 }),
+    ],
   ];
   for (const [name, build] of accepted) {
     test(name, async () => {

@@ -153,6 +153,16 @@ describe("time (exp, nbf, iat) with 60 s tolerance", () => {
   });
 });
 
+describe("lifetime bound", () => {
+  test("a wrapper claiming 366 days is accepted, one claiming more is refused", async () => {
+    const now = NOW / 1000;
+    const longest = validPayload(NOW, { iat: now, exp: now + 366 * 86400 });
+    await verify(await forged(es256, accessHeader(es256), longest), es256, "access");
+    const tooLong = validPayload(NOW, { iat: now, exp: now + 366 * 86400 + 1 });
+    expect(await rejected(await forged(es256, accessHeader(es256), tooLong))).toContain("lifetime");
+  });
+});
+
 describe("explicit typing (RFC 8725 §3.11)", () => {
   test("refresh wrapper where access expected, and the reverse", async () => {
     expect(await rejected(await mint(es256, "refresh"), es256, "access")).toContain("typ");
