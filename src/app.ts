@@ -1,3 +1,5 @@
+import { hostname } from "node:os";
+import { createAdminApp } from "./admin/app.ts";
 import { routeAgentRequests } from "./agent/router.ts";
 import type { AgentHandler } from "./agent/types.ts";
 import { createAgentApi } from "./broker/agent-api.ts";
@@ -5,6 +7,7 @@ import { oauthError } from "./broker/oauth-response.ts";
 import type { Config } from "./config/types.ts";
 import type { KeySets } from "./keys/types.ts";
 import type { Logger } from "./log/logger.ts";
+import { Observer } from "./metrics/observer.ts";
 import type { ResolvedProvider } from "./providers/types.ts";
 import { createProxyHandler } from "./proxy/handler.ts";
 import { problem } from "./proxy/problem.ts";
@@ -29,17 +32,28 @@ export interface AppDependencies {
   role?: Role;
   /** Wraps the proxy handler (e.g. to refresh remote verification keys first). */
   proxyEntrance?: (proxy: AgentHandler) => AgentHandler;
+  /** Shown on the admin overview (default: the host name and process id). */
+  instance?: string;
+  /** Readiness of the agent port for /readyz; absent means not checked. */
+  agentListening?: () => boolean;
 }
 
 export interface App {
-  /** The web port: consent, callback, JWKS, health. Absent for the `proxy` role. */
-  web?: ReturnType<typeof createWebApp>;
+  /** The web port: consent, callback, JWKS, health, admin, metrics. Absent for the `proxy` role. */
+  web?: ReturnType<typeof webPort>;
   /** The agent port behind mTLS: `/v1/` broker API, every other path the proxy. */
   agent: AgentHandler;
 }
 
 /** Wires the broker, the proxy and the web pages over one set of dependencies. No I/O happens here. */
-export function createApp(config: Config, deps: AppDependencies): App {
+export function createApp(config: Config, appDeps: AppDependencies): App {
+  // Metrics and the admin's live views are derived from the log stream (src/metrics/observer.ts).
+  const observer = new Observer({
+    providers: appDeps.providers,
+    now: appDeps.now,
+    ...(config.audit && { audit: config.audit }),
+  });
+  const deps = { ...appDeps, logger: observer.observe(appDeps.logger) };
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
   if (role === "proxy") return { agent: routeAgentRequests({ broker: notHereBroker, proxy }) };
@@ -47,9 +61,28 @@ export function createApp(config: Config, deps: AppDependencies): App {
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const broker = createAgentApi({ config, providers, store, keys, now, logger });
   return {
-    web: createWebApp({ config, providers, store, keys, now, logger }),
+    web: webPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
   };
+}
+
+/** Consent pages plus the operator view (src/admin: /admin, /readyz, /metrics) on one Elysia app. */
+function webPort(config: Config, deps: AppDependencies & { store: RendezvousStore }, observer: Observer) {
+  const { providers, store, keys, now, logger } = deps;
+  const admin = createAdminApp({
+    config,
+    providers,
+    store,
+    keys,
+    fetch: deps.fetch,
+    now,
+    logger,
+    observer,
+    instance: deps.instance ?? `${hostname()}:${process.pid}`,
+    startedAt: now(),
+    ...(deps.agentListening && { agentListening: deps.agentListening }),
+  });
+  return createWebApp({ config, providers, store, keys, now, logger }).use(admin);
 }
 
 function proxyOf(config: Config, deps: AppDependencies): AgentHandler {
