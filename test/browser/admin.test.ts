@@ -74,6 +74,9 @@ describe("admin UI in headless Chromium", () => {
     await admin.getByText("browser-test").first().waitFor();
     await admin.locator(".pill.ok", { hasText: "ok" }).waitFor({ timeout: 10_000 });
     await admin.screenshot({ path: join(ARTIFACTS, "admin-overview.png"), fullPage: true });
+    await admin.setViewportSize({ width: 390, height: 844 });
+    await admin.screenshot({ path: join(ARTIFACTS, "admin-overview-phone.png"), fullPage: true });
+    await admin.setViewportSize({ width: 1280, height: 900 });
 
     await admin.goto(`${h.issuer}/admin/grants`);
     let navigations = 0;
