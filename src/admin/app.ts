@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { Config } from "../config/types.ts";
-import { SurrogateError } from "../errors.ts";
+import { ConfigError, SurrogateError } from "../errors.ts";
 import { resolveProviders } from "../providers/registry.ts";
 import type { ResolvedProvider } from "../providers/types.ts";
 import { createGuessLimiter } from "../web/guess-limiter.ts";
@@ -111,7 +111,7 @@ export async function resolveAdminProvider(
   );
   const admin = resolved.get(name);
   if (admin?.oauth?.validateIdToken === undefined) {
-    throw new SurrogateError("config_invalid", "admin.provider: the provider does not validate id_tokens");
+    throw new ConfigError("admin.provider", "the provider does not validate id_tokens");
   }
   return admin;
 }
