@@ -37,8 +37,14 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
     const role = parseRole(parsed.values.role ?? "all");
     const config = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
     const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
-    const running = await startSurrogate(config, { env: context.env, logger, role });
-    return waitForSignals(running, logger);
+    const signals = captureSignals(logger);
+    const running = await startSurrogate(config, { env: context.env, logger, role }).catch(
+      (error: unknown) => {
+        signals.release();
+        throw error;
+      },
+    );
+    return signals.attach(running);
   },
 };
 
@@ -49,23 +55,69 @@ export function instanceId(): string {
 
 /** Resolves with the exit code once SIGTERM/SIGINT has stopped the servers; SIGHUP reloads in place. */
 export function waitForSignals(running: RunningSurrogate, logger: Logger): Promise<number> {
-  const onHangup = () => {
-    running.reload().catch((error: unknown) => {
+  return captureSignals(logger).attach(running);
+}
+
+export interface CapturedSignals {
+  /** Acts on signals from now on (and on any that arrived before); resolves with the exit code. */
+  attach(running: RunningSurrogate): Promise<number>;
+  /** Removes the handlers (start-up failed). */
+  release(): void;
+}
+
+/**
+ * Installs the handlers at once, before anything listens: a supervisor or test may signal as soon
+ * as it sees `surrogate.listening`, and a signal without a handler takes its default action, which
+ * for SIGHUP is to kill the process. Signals that arrive before `attach` are acted on then.
+ */
+export function captureSignals(logger: Logger): CapturedSignals {
+  let running: RunningSurrogate | undefined;
+  let reloadPending = false;
+  let stopSignal: string | undefined;
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const reload = (target: RunningSurrogate) => {
+    target.reload().catch((error: unknown) => {
       // A bad file on disk must not take a serving instance down: keep the old material.
       logger.error("surrogate.reload_failed", { reason: error instanceof Error ? error.message : "unknown" });
     });
   };
+  const stop = (target: RunningSurrogate, signal: string) => {
+    logger.info("surrogate.stopping", { signal });
+    release();
+    target.stop().then(
+      () => finish(0),
+      () => finish(1),
+    );
+  };
+  const onHangup = () => {
+    if (running === undefined) reloadPending = true;
+    else reload(running);
+  };
+  const onStop = (signal: string) => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    if (running !== undefined) stop(running, signal);
+  };
+  const onTerm = () => onStop("SIGTERM");
+  const onInt = () => onStop("SIGINT");
+  const release = () => {
+    process.off("SIGHUP", onHangup);
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+  };
   process.on("SIGHUP", onHangup);
-  return new Promise((resolve) => {
-    const onStop = (signal: string) => {
-      logger.info("surrogate.stopping", { signal });
-      process.off("SIGHUP", onHangup);
-      running.stop().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once("SIGTERM", () => onStop("SIGTERM"));
-    process.once("SIGINT", () => onStop("SIGINT"));
-  });
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  return {
+    attach(target) {
+      running = target;
+      if (stopSignal !== undefined) stop(target, stopSignal);
+      else if (reloadPending) reload(target);
+      return done;
+    },
+    release,
+  };
 }
