@@ -43,6 +43,8 @@ export interface App {
   web?: ReturnType<typeof webPort>;
   /** The agent port behind mTLS: `/v1/` broker API, every other path the proxy. */
   agent: AgentHandler;
+  /** The observed logger: give it to the agent server too, so its auth failures are counted. */
+  logger: Logger;
 }
 
 /** Wires the broker, the proxy and the web pages over one set of dependencies. No I/O happens here. */
@@ -56,13 +58,15 @@ export function createApp(config: Config, appDeps: AppDependencies): App {
   const deps = { ...appDeps, logger: observer.observe(appDeps.logger) };
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
-  if (role === "proxy") return { agent: routeAgentRequests({ broker: notHereBroker, proxy }) };
+  if (role === "proxy")
+    return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger };
   const { providers, store, keys, now, logger } = deps;
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const broker = createAgentApi({ config, providers, store, keys, now, logger });
   return {
     web: webPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
+    logger,
   };
 }
 

@@ -55,7 +55,9 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     routingOnly: !servesBroker(role),
   });
   const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
+  let agentListening = false;
   const app = createApp(config, {
+    agentListening: () => agentListening,
     providers,
     keys: keys.current,
     fetch: fetchImpl,
@@ -72,9 +74,10 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     ...tls,
     handler: app.agent,
     limits: config.agent,
-    logger,
+    logger: app.logger,
     now,
   });
+  agentListening = true;
   const web = app.web === undefined ? undefined : await listenWeb(app.web, config, agent);
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
   return {
