@@ -15,6 +15,7 @@ import { buildUpstreamHeaders } from "./headers.ts";
 import { applyInjection } from "./inject.ts";
 import { PROBLEM_STATUS, problem, problemFor } from "./problem.ts";
 import { parseTarget, type Target } from "./route.ts";
+import { askForIdentity, scrubResponse } from "./scrub-response.ts";
 
 export interface ProxyDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
@@ -29,6 +30,8 @@ export interface ProxyDeps {
   /** PEM of an extra CA for private upstreams; system CAs always apply. */
   upstreamCa?: string;
   cacheSize?: number;
+  /** Mask the real token in what upstreams answer (`agent.scrub_responses`); default true. */
+  scrubResponses?: boolean;
 }
 
 /**
@@ -47,6 +50,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
   const cache = new WrapperCache(deps.cacheSize);
   const ca = upstreamTrust(deps.upstreamCa);
   const timeoutMs = deps.upstreamTimeout * 1000;
+  const scrubbing = deps.scrubResponses ?? true;
 
   return async (request) => {
     const started = deps.now();
@@ -88,7 +92,8 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     const rule = allowedRule(provider, target);
     const secret = cached?.secret ?? (await openAndCache(token, request.client.thumbprint, keys, wrapper));
     applyInjection(headers, provider.inject, secret.token);
-    return forward(
+    if (scrubbing) askForIdentity(headers);
+    const response = await forward(
       {
         url: upstreamUrl(rule, target),
         method: request.method,
@@ -98,6 +103,8 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
       },
       { fetch: deps.fetch, timeoutMs, ...(ca === undefined ? {} : { ca }) },
     );
+    // An allowed upstream that echoes its request would hand the injected token back (issue #9).
+    return scrubbing ? scrubResponse(response, secret.token) : response;
   }
 
   async function openAndCache(token: string, thumbprint: string, keys: KeySets, wrapper: VerifiedWrapper) {

@@ -138,7 +138,10 @@ describe("proxy over the real agent port (mTLS)", () => {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(response.status).toBe(200);
-      expect(((await response.json()) as { authorization: string }).authorization).toBe(`Bearer ${REAL}`);
+      expect(upstream.requests.at(-1)?.headers.get("authorization")).toBe(`Bearer ${REAL}`);
+      // The echo of it is masked on the way back (response scrubbing, default on).
+      const echoed = ((await response.json()) as { authorization: string }).authorization;
+      expect(echoed).toBe(`Bearer [redacted]${"*".repeat(REAL.length - 10)}`);
       for (const [, value] of response.headers) expect(value).not.toContain(REAL);
     }
     const seen = upstream.requests.slice(before);

@@ -401,7 +401,7 @@ describe("proxy handler: forwarding", () => {
     );
   });
 
-  test("compressed bytes, status and every Set-Cookie pass through untouched", async () => {
+  test("scrubbing off: compressed bytes, status and every Set-Cookie pass through untouched", async () => {
     const compressed = Bun.gzipSync(new TextEncoder().encode("hello ".repeat(1000)));
     await withUpstream(
       () => {
@@ -415,7 +415,7 @@ describe("proxy handler: forwarding", () => {
       },
       async (target) => {
         const port = Number(target.split(":")[1]);
-        const response = await createProxyHandler(plainDeps(port))(
+        const response = await createProxyHandler(plainDeps(port, { scrubResponses: false }))(
           agentRequest(`${target}/`, { token: await wrapper(), headers: [["Accept-Encoding", "gzip"]] }),
         );
         expect(response.status).toBe(201);
