@@ -55,6 +55,8 @@ export async function createKeySetsProvider(
     lastFetch = options.now();
     inFlight ??= load()
       .then((fresh) => {
+        // An unchanged set keeps the current object: the proxy empties its wrapper cache on a new one.
+        if (sameKeys(keys, fresh)) return;
         keys = fresh;
         options.logger.info("keys.refreshed", { reason, kids: [...fresh.verifiers.keys()].join(",") });
       })
@@ -88,4 +90,12 @@ export async function createKeySetsProvider(
     },
     close: () => clearInterval(timer),
   };
+}
+
+/** Same published signing keys and same encryption kids (SIGHUP, not a refetch, swaps key material under a kid). */
+function sameKeys(current: KeySets, fresh: KeySets): boolean {
+  const kids = (set: KeySets) => [...set.decrypters.keys()].join(",");
+  return (
+    JSON.stringify(current.publicJwks) === JSON.stringify(fresh.publicJwks) && kids(current) === kids(fresh)
+  );
 }

@@ -147,6 +147,13 @@ describe("refresh on unknown kid", () => {
     await provider.refreshForKid(newKid); // known now: no fetch
     expect(hits).toBe(before + 1);
 
+    // A refetch that finds the same set keeps the same object (the proxy's cache survives).
+    const current = provider.current();
+    now += 30_000;
+    await provider.refreshForKid("made-up");
+    expect(hits).toBe(before + 2);
+    expect(provider.current()).toBe(current);
+
     published = { status: 500, body: "" };
     now += 60_000;
     await provider.refreshForKid("made-up");
