@@ -1,19 +1,8 @@
-import {
-  createServer as createHttpServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { ConfigError } from "../errors.ts";
-import type { ClientIdentity } from "../identity/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { authenticate } from "./authenticate.ts";
-import { guardConnection } from "./deadlines.ts";
-import { toAgentRequest } from "./request.ts";
-import { writeResponse, writeServerError } from "./response.ts";
+import { serveHttp1 } from "./http1/connection.ts";
 import type { AgentHandler } from "./types.ts";
 
 export interface AgentServerLimits {
@@ -40,12 +29,6 @@ export interface AgentServerOptions {
   now?: () => number;
 }
 
-/** What is known about an authenticated connection: computed once, at the handshake. */
-interface Connection {
-  identity: ClientIdentity;
-  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-}
-
 export interface AgentServer {
   port: number;
   close(): Promise<void>;
@@ -54,17 +37,12 @@ export interface AgentServer {
 }
 
 /**
- * The agent port: node:tls with required client certificates, handing authenticated sockets to
- * node:http (DESIGN §11: the only Bun stack that exposes the peer certificate per connection).
+ * The agent port: node:tls with required client certificates (DESIGN §11: the Bun stack that exposes
+ * the peer certificate per connection), serving HTTP/1.1 on each authenticated socket with the strict
+ * parser in ./http1/ (node:http cost ~2.5× more CPU per request: docs/benchmarks.md).
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const bridge: Bridge = {
-    options,
-    clientCaPem: options.clientCaPem,
-    connections: new WeakMap(),
-    sockets: new Set(),
-    http: createBridgedHttp(options, (socket) => bridge.connections.get(socket)),
-  };
+  const bridge: Bridge = { options, clientCaPem: options.clientCaPem, sockets: new Set() };
   const tls = loadingTls(() =>
     createTlsServer({
       ...secureContext(options.certPem, options.keyPem, options.clientCaPem),
@@ -98,9 +76,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
 interface Bridge {
   options: AgentServerOptions;
   clientCaPem: string;
-  connections: WeakMap<Socket, Connection>;
   sockets: Set<TLSSocket>;
-  http: HttpServer;
 }
 
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
@@ -118,36 +94,19 @@ function admit(bridge: Bridge, socket: TLSSocket): void {
     return;
   }
   const { limits } = options;
-  const deadlines = {
-    headers: limits.headersTimeout * 1000,
-    idle: limits.idleTimeout * 1000,
-    request: limits.requestTimeout * 1000,
-  };
-  bridge.connections.set(socket, {
-    identity: result.identity,
-    onRequest: guardConnection(socket, deadlines),
-  });
   bridge.sockets.add(socket);
   socket.once("close", () => bridge.sockets.delete(socket));
-  bridge.http.emit("connection", socket);
-}
-
-function createBridgedHttp(
-  options: AgentServerOptions,
-  lookup: (socket: Socket) => Connection | undefined,
-): HttpServer {
-  const { limits, logger } = options;
-  const http = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, (req, res) => {
-    const connection = lookup(req.socket);
-    connection?.onRequest(req, res);
-    void serve(req, res, connection?.identity, options.handler, logger);
+  serveHttp1(socket, {
+    handler: options.handler,
+    client: result.identity,
+    maxHeaderSize: limits.maxHeaderSize,
+    deadlines: {
+      headers: limits.headersTimeout * 1000,
+      idle: limits.idleTimeout * 1000,
+      request: limits.requestTimeout * 1000,
+    },
+    logger: options.logger,
   });
-  // Set for when Bun applies them to bridged sockets; ./deadlines.ts enforces them meanwhile.
-  http.headersTimeout = limits.headersTimeout * 1000;
-  http.requestTimeout = limits.requestTimeout * 1000;
-  http.keepAliveTimeout = limits.idleTimeout * 1000;
-  http.on("clientError", (error: NodeJS.ErrnoException, socket) => rejectMalformed(error, socket));
-  return http;
 }
 
 /** OpenSSL errors for unusable PEM become a config error naming the setting. */
@@ -159,51 +118,6 @@ function loadingTls<T>(load: () => T): T {
       cause,
     });
   }
-}
-
-async function serve(
-  req: IncomingMessage,
-  res: ServerResponse,
-  client: ClientIdentity | undefined,
-  handler: AgentHandler,
-  logger: Logger,
-): Promise<void> {
-  // Only authenticated sockets reach node:http; a request without an identity is a bug, not a client.
-  if (client === undefined) {
-    req.socket.destroy();
-    return;
-  }
-  const request = toAgentRequest(req, res, client);
-  let response: Response;
-  try {
-    response = await handler(request);
-  } catch (error) {
-    logger.error("agent.handler_failed", { error: error instanceof Error ? error.name : "unknown" });
-    if (!res.headersSent) writeServerError(res);
-    return;
-  }
-  try {
-    await writeResponse(res, response, request.method);
-  } catch (error) {
-    // Headers are out already: the only honest signal left is cutting the connection.
-    logger.error("agent.response_failed", { error: error instanceof Error ? error.name : "unknown" });
-    res.destroy();
-  }
-}
-
-/** Answers a request node:http could not parse (RFC 9110 §15.5, RFC 6585 §5) and closes. */
-function rejectMalformed(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? "431 Request Header Fields Too Large"
-      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? "408 Request Timeout"
-        : "400 Bad Request";
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 function secureContext(cert: string, key: string, ca: string) {
