@@ -98,6 +98,7 @@ function proxyOf(config: Config, deps: AppDependencies): AgentHandler {
     now: deps.now,
     logger: deps.logger,
     upstreamTimeout: config.agent.upstreamTimeout,
+    scrubResponses: config.agent.scrubResponses ?? true,
     ...(deps.upstreamCa === undefined ? {} : { upstreamCa: deps.upstreamCa }),
   });
 }

@@ -36,6 +36,7 @@ const AgentSchema = Type.Object(
     request_timeout: Type.Optional(duration),
     upstream_timeout: Type.Optional(duration),
     max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
+    scrub_responses: Type.Optional(Type.Boolean()),
   },
   closed,
 );
@@ -49,6 +50,7 @@ const RendezvousSchema = Type.Object(
     interval: Type.Optional(duration),
     max_pending_per_workload: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     max_pending_total: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    create_rate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   },
   closed,
 );

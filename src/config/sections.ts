@@ -60,6 +60,7 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
     upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
     maxHeaderSize: agent.max_header_size ?? 16_384,
+    scrubResponses: agent.scrub_responses ?? true,
   };
 }
 
@@ -104,6 +105,7 @@ async function buildRendezvous(
     interval,
     maxPendingPerWorkload: section.max_pending_per_workload ?? 5,
     maxPendingTotal: section.max_pending_total ?? 10_000,
+    createRate: section.create_rate ?? 10,
   };
 }
 

@@ -70,6 +70,8 @@ export interface Config {
     upstreamTimeout: number;
     /** Bytes; default 16384. */
     maxHeaderSize: number;
+    /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
+    scrubResponses?: boolean;
   };
   keys: {
     /** `file:/path`, `env:VAR`, `credential:NAME` (and `jwks:https://…` for signing on proxy-only instances). */
@@ -83,6 +85,8 @@ export interface Config {
     interval: number;
     maxPendingPerWorkload: number; // default 5
     maxPendingTotal: number; // default 10000
+    /** Grant creations per minute per workload, per process (token bucket); default 10. */
+    createRate?: number;
   };
   providers: Record<string, ProviderConfig>;
   policy: PolicyRule[];

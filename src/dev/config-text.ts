@@ -57,6 +57,9 @@ tls_key = ${q(paths.serverKey)}
 client_ca = ${q(paths.caCert)}
 # The demo upstream's certificate comes from the same demo CA.
 upstream_ca = ${q(paths.caCert)}
+# The demo upstream echoes the injected token on purpose, to show the swap happened; scrubbing
+# (on by default) would mask it. Leave scrubbing on for real upstreams.
+scrub_responses = false
 
 [keys]
 signing = ${q(`file:${paths.signingKeys}`)}

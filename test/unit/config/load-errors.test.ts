@@ -132,6 +132,11 @@ const cases: [string, string, string][] = [
     "agent.max_header_size: must be at least 1024",
   ],
   [
+    "agent scrub_responses not a boolean",
+    doc({ agent: `${AGENT}\nscrub_responses = "yes"` }),
+    "agent.scrub_responses: must be true or false",
+  ],
+  [
     "agent max_header_size float",
     doc({ agent: `${AGENT}\nmax_header_size = 2048.5` }),
     "agent.max_header_size: must be an integer",
@@ -165,6 +170,11 @@ const cases: [string, string, string][] = [
     "keys.signing: file: must name a file (file:/path)",
   ],
   // rendezvous
+  [
+    "rendezvous create_rate zero",
+    doc({ tail: "[rendezvous]\ncreate_rate = 0" }),
+    "rendezvous.create_rate: must be at least 1",
+  ],
   [
     "rendezvous bad scheme",
     doc({ tail: '[rendezvous]\nurl = "http://redis:6379"' }),

@@ -72,6 +72,7 @@ describe("the DESIGN §7 example", () => {
       requestTimeout: 300,
       upstreamTimeout: 30,
       maxHeaderSize: 16_384,
+      scrubResponses: true,
     });
     expect(config.keys).toEqual({
       signing: "credential:signing.jwks",
@@ -83,6 +84,7 @@ describe("the DESIGN §7 example", () => {
       interval: 5,
       maxPendingPerWorkload: 5,
       maxPendingTotal: 10_000,
+      createRate: 10,
     });
     expect(config.policy).toEqual([
       { workload: "spiffe://corp.example/agents/*", providers: ["github", "corp"] },
@@ -155,7 +157,8 @@ headers_timeout = "5s"
 idle_timeout = "2m"
 request_timeout = "1h30m"
 upstream_timeout = 45
-max_header_size = 32768`,
+max_header_size = 32768
+scrub_responses = false`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
       tail: `[web]
 listen = "127.0.0.1:18080"
@@ -167,6 +170,7 @@ grant_ttl = "5m"
 interval = "2s"
 max_pending_per_workload = 3
 max_pending_total = 500
+create_rate = 30
 [providers.ms]
 kind = "microsoft"
 client_id = "app"
@@ -194,6 +198,7 @@ base_url = "http://localhost:3000"`,
       requestTimeout: 5400,
       upstreamTimeout: 45,
       maxHeaderSize: 32_768,
+      scrubResponses: false,
     });
     expect(config.keys).toEqual({
       signing: "jwks:https://broker.example.com/.well-known/jwks.json",
@@ -210,6 +215,7 @@ base_url = "http://localhost:3000"`,
       interval: 2,
       maxPendingPerWorkload: 3,
       maxPendingTotal: 500,
+      createRate: 30,
     });
     expect(config.providers.ms).toMatchObject({ tenant: "contoso", jwtAccessTokens: true });
     expect(config.providers.gl?.baseUrl).toBe("http://localhost:3000");
