@@ -15,9 +15,22 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
+/**
+ * JSON.stringify escapes C0 controls but not DEL, the C1 controls (0x80–0x9f, some terminals act on
+ * them) or U+2028/U+2029 (line breaks to some log viewers): escape those too, so no value from
+ * outside can move the cursor or split a line.
+ */
+const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
+
+function escapeControls(json: string): string {
+  return json.replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export function createLogger(write: (line: string) => void, instance: string): Logger {
   const emit = (kind: string, event: string, fields: LogFields | undefined) =>
-    write(JSON.stringify({ time: new Date().toISOString(), kind, event, instance, ...fields }));
+    write(
+      escapeControls(JSON.stringify({ time: new Date().toISOString(), kind, event, instance, ...fields })),
+    );
   return {
     audit: (event, fields) => emit("audit", event, fields),
     access: (fields) => emit("access", "proxy.request", fields),
@@ -29,5 +42,8 @@ export function createLogger(write: (line: string) => void, instance: string): L
 /** A logger that keeps lines in memory: for tests that assert on (or scan) what was logged. */
 export function createMemoryLogger(instance = "test"): Logger & { lines: string[] } {
   const lines: string[] = [];
-  return Object.assign(createLogger((line) => lines.push(line), instance), { lines });
+  return Object.assign(
+    createLogger((line) => lines.push(line), instance),
+    { lines },
+  );
 }

@@ -131,7 +131,7 @@ export class Observer {
       case "token.collected":
         this.grants.inc({ outcome: "collected" });
         return;
-      case "consent.completed":
+      case "token.minted":
         this.grants.inc({ outcome: "completed" });
         this.minted.inc({ provider });
         return;

@@ -120,7 +120,14 @@ async function complete(context: WebContext, url: URL, verified: Verified): Prom
     return retryLater(context, grant, idpFailure(failure.code));
   }
   if (!(await store.deliver(grant.id, JSON.stringify(issued.body), now()))) return ALREADY_USED;
-  logger.audit("consent.completed", { provider: grant.provider, workload: grant.workload, jti: issued.jti });
+  logger.audit("token.minted", {
+    provider: grant.provider,
+    workload: grant.workload,
+    fingerprint: grant.fingerprint,
+    jti: issued.jti,
+    sub: issued.sub,
+    outcome: "minted",
+  });
   return DONE;
 }
 
@@ -135,7 +142,7 @@ async function exchange(context: WebContext, verified: Verified, code: Secret) {
   const tokens: UpstreamTokens = await provider.oauth.exchangeCode(code, flow.verifier);
   const idClaims = provider.oidc ? await validatedIdClaims(provider, tokens, flow) : undefined;
   const { config, keys, now } = context.deps;
-  return issueWrappers(
+  const issued = await issueWrappers(
     tokens,
     {
       provider,
@@ -146,6 +153,9 @@ async function exchange(context: WebContext, verified: Verified, code: Secret) {
     keys(),
     { issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, now: now() },
   );
+  // Who logged in, for the audit line only: the id_token's subject when the provider is OIDC.
+  const sub = typeof idClaims?.sub === "string" ? idClaims.sub : undefined;
+  return { ...issued, sub };
 }
 
 /** OIDC Core §3.1.3.7: an OIDC provider must return an id_token, and its nonce must be ours. */

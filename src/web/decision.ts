@@ -40,7 +40,7 @@ async function decidedGrant(context: WebContext, request: Request): Promise<Gran
 }
 
 function auditFields(grant: GrantRecord) {
-  return { provider: grant.provider, workload: grant.workload, thumbprint: grant.thumbprint };
+  return { provider: grant.provider, workload: grant.workload, fingerprint: grant.fingerprint };
 }
 
 export async function denyRoute(context: WebContext, request: Request): Promise<Response> {

@@ -54,7 +54,7 @@ describe("Observer", () => {
     logger.audit("grant.created", { outcome: "something-new" });
     logger.audit("consent.approved", { provider: "github" });
     logger.audit("consent.denied", { provider: "github" });
-    logger.audit("consent.completed", { provider: "github", jti: "j1" });
+    logger.audit("token.minted", { provider: "github", jti: "j1" });
     logger.audit("token.collected", { provider: "github" });
     logger.audit("token.refreshed", { outcome: "refreshed" });
     logger.audit("auth.failed", { reason: "no_certificate" });

@@ -47,7 +47,7 @@ describe("GET /callback: success", () => {
     expect(wrapper.provider).toBe("stub");
     expect(wrapper.claims.sub).toBe(fx.idp.subject);
     expect((await openWrapper(wrapper, fx.keys)).token.reveal()).toBe(real);
-    expect(fx.logger.lines.some((line) => line.includes('"event":"consent.completed"'))).toBe(true);
+    expect(fx.logger.lines.some((line) => line.includes('"event":"token.minted"'))).toBe(true);
     expect(fx.logger.lines.join("\n")).not.toContain(real);
   });
 
