@@ -133,8 +133,8 @@ describe("two instances, one Redis", () => {
   test("grant on A, consent and callback on B, collected on A, proxied through B", async () => {
     const grant = await createGrant(a);
     await approve(grant, b);
-    expect(b.lines.some((line) => line.includes("consent.completed"))).toBe(true);
-    expect(a.lines.some((line) => line.includes("consent.completed"))).toBe(false);
+    expect(b.lines.some((line) => line.includes("token.minted"))).toBe(true);
+    expect(a.lines.some((line) => line.includes("token.minted"))).toBe(false);
 
     const collected = await collect(grant, a);
     expect(collected.status).toBe(200);
