@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /** Sign-in and sign-out routes: password, provider (start and callback), logout. */
 import { LoginPage } from "../../ui/admin/login.tsx";
 import { constantTimeEqual } from "../secret.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 /**
  * The admin's route handlers. Pages need a session (else a redirect to the login page); live
  * fragments polled by htmx need one too, but a fragment never extends the session (see session.ts)

@@ -1,4 +1,3 @@
-import { dirname } from "node:path";
 import { DEV_AGENT_ID, DEV_HOST, DEV_PROVIDER, type DevPorts, devIssuer } from "./config-text.ts";
 import { DEMO_LABEL } from "./demo-idp-page.ts";
 import type { DevWorkspace } from "./workspace.ts";
@@ -6,14 +5,13 @@ import type { DevWorkspace } from "./workspace.ts";
 /**
  * How to run `surrogate` again from a second terminal: the compiled binary is its own executable;
  * from source it is `bun <entry point>`. Bun embeds a compiled program under /$bunfs/ (B:/~BUN/ on
- * Windows), which is how the two are told apart. From source, `--cwd` points at the checkout
- * (src/main.ts's parent's parent): Bun reads tsconfig.json (the JSX settings of the web pages) from
- * the working directory, so a second terminal opened elsewhere would otherwise fail to load them.
+ * Windows), which is how the two are told apart. The JSX files name their import source
+ * themselves, so from source the entry point runs from any working directory.
  */
 export function selfInvocation(main: string = Bun.main, execPath: string = process.execPath): string[] {
   const compiled = main.startsWith("/$bunfs/") || main.includes("~BUN");
   if (compiled) return [execPath];
-  return [Bun.which("bun") === null ? execPath : "bun", "--cwd", dirname(dirname(main)), main];
+  return [Bun.which("bun") === null ? execPath : "bun", main];
 }
 
 /** POSIX shell quoting, so a path with spaces or quotes still pastes as one argument. */

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { GrantView } from "../../src/admin/grant-history.ts";
 import { formatUserCode } from "../../src/broker/codes.ts";
 import { formatAge } from "./format.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
 import { ADMIN_STYLESHEET } from "../../src/admin/static.ts";
 import { HTMX, STYLESHEET } from "../../src/web/static.ts";

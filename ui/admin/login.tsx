@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { AdminLayout } from "./layout.tsx";
 
 export interface LoginProps {

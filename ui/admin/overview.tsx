@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { IdpStatus } from "../../src/admin/idp-status.ts";
 import type { KeyAge } from "../../src/admin/key-ages.ts";
 import { formatAge } from "./format.ts";

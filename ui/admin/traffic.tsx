@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { RecentEvent } from "../../src/metrics/recent.ts";
 import type { TrafficRow } from "../../src/metrics/traffic.ts";
 import { formatPercent, formatRate, formatTime } from "./format.ts";

@@ -46,9 +46,9 @@ describe("shellQuote", () => {
 });
 
 describe("selfInvocation", () => {
-  test("from source: bun, the checkout as working directory, and the entry point", () => {
+  test("from source: bun and the entry point", () => {
     const [runner, ...rest] = selfInvocation("/repo/src/main.ts", "/usr/local/bin/bun");
-    expect(rest).toEqual(["--cwd", "/repo", "/repo/src/main.ts"]);
+    expect(rest).toEqual(["/repo/src/main.ts"]);
     expect(["bun", "/usr/local/bin/bun"]).toContain(runner ?? "");
   });
 
