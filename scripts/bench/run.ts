@@ -4,19 +4,20 @@
  *   nginx      client → nginx (mTLS, static Authorization header) → upstream: what a user would deploy
  *   surrogate  client → surrogate agent port (mTLS, real wrapper verified, bound, opened, swapped) → upstream
  * At each concurrency the targets alternate in short slices (a b c a b c …) so machine drift hits all
- * three equally. The upstream, nginx and surrogate each run in their own processes; this process is
- * the load generator.
+ * three equally. The upstream, nginx and surrogate each run in their own processes, and so does each
+ * target's load generator (./lib/driver.ts: keeps every target's keep-alive connections warm).
  *
  *   bun scripts/bench/run.ts [--duration 10] [--warmup 2] [--rounds 5] [--clients 1,16,64]
  *                            [--nginx-workers auto] [--profile DIR]
  * --duration is seconds per target per concurrency (split over --rounds slices); --profile writes the
  * surrogate process's CPU profile (Bun --cpu-prof) into DIR. Exits 1 if any request failed.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { drive, type LoadTarget } from "./lib/load.ts";
+import { type Driver, serveDriver, startDriver } from "./lib/driver.ts";
+import type { LoadTarget } from "./lib/load.ts";
 import { startNginx } from "./lib/nginx.ts";
 import { cpuSeconds, peakRss } from "./lib/proc.ts";
 import { figures, type Row, ratios, table, verdicts } from "./lib/report.ts";
@@ -26,7 +27,7 @@ import { type Material, prepare } from "./lib/setup.ts";
 interface Target {
   name: string;
   pid: number;
-  load: LoadTarget;
+  driver: Driver;
 }
 
 const { values } = parseArgs({
@@ -86,19 +87,25 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
   children.push(surrogate);
   const tls = { cert: material.client.certPem, key: material.client.keyPem, ca: material.caPem };
   const init = (headers: Record<string, string>) => ({ tls, headers, keepalive: true }) as RequestInit;
-  const targets: Target[] = [
-    { name: "direct", pid: upstream.pid, load: at(`https://localhost:${upstream.port}/items`, init({})) },
-    { name: "nginx", pid: nginx.pid, load: at(`https://localhost:${nginx.port}/items`, init({})) },
-    {
-      name: "surrogate",
-      pid: surrogate.pid,
-      load: at(
+  const loads: Array<[string, number, LoadTarget]> = [
+    ["direct", upstream.pid, at(`https://localhost:${upstream.port}/items`, init({}))],
+    ["nginx", nginx.pid, at(`https://localhost:${nginx.port}/items`, init({}))],
+    [
+      "surrogate",
+      surrogate.pid,
+      at(
         `https://localhost:${surrogate.port}/127.0.0.1:${upstream.port}/items`,
         init({ authorization: `Bearer ${material.wrapper}` }),
       ),
-    },
+    ],
   ];
-  return targets;
+  return loads.map(([name, pid, load]) => {
+    const file = join(dir, `load-${name}.json`);
+    writeFileSync(file, JSON.stringify(load));
+    const driver = startDriver(import.meta.path, file);
+    children.push(driver);
+    return { name, pid, driver };
+  });
 }
 
 function at(url: string, init: RequestInit): LoadTarget {
@@ -108,12 +115,12 @@ function at(url: string, init: RequestInit): LoadTarget {
 /** Warm-up for each target, then `rounds` alternated slices; CPU measured around each slice. */
 async function level(targets: Target[], clients: number, duration: number, warmup: number, rounds: number) {
   const rows: Row[] = targets.map((t) => ({ clients, target: t.name, samples: [], cpu: 0, rss: 0 }));
-  for (const target of targets) await drive(target.load, clients, warmup);
+  for (const target of targets) await target.driver.run(clients, warmup);
   for (let round = 0; round < rounds; round++) {
     for (const [i, target] of targets.entries()) {
       const row = rows[i] as Row;
       const before = cpuSeconds(target.pid);
-      row.samples.push(await drive(target.load, clients, duration / rounds));
+      row.samples.push(await target.driver.run(clients, duration / rounds));
       row.cpu += cpuSeconds(target.pid) - before;
     }
   }
@@ -134,6 +141,7 @@ if (values.role !== undefined) {
   process.on("SIGTERM", () => process.exit(0));
   if (role === "upstream" && dir !== undefined) runUpstream(dir);
   else if (role === "surrogate" && dir !== undefined) await runSurrogate(dir, Number(port));
+  else if (role === "driver" && dir !== undefined) await serveDriver(JSON.parse(readFileSync(dir, "utf8")));
 } else {
   await main();
 }
