@@ -57,6 +57,10 @@ export async function writeResponse(socket: Duplex, response: Response, context:
     socket.write(`${head}${!bodiless && chunked ? "\r\n0\r\n\r\n" : "\r\n"}`);
     return keepAlive;
   }
+  // Head and first chunk leave as one TLS record when the body is already there (one turn later at
+  // most otherwise): each socket write costs a record, an encryption and a syscall.
+  socket.cork();
+  setImmediate(() => socket.uncork());
   socket.write(`${head}\r\n`);
   const written = await pump(response.body, socket, chunked);
   if (length !== undefined && written !== length) throw new Error("response body length mismatch");
