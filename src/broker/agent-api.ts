@@ -12,6 +12,7 @@ import type { RendezvousStore } from "../rendezvous/store.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
+import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
 import { readParams } from "./request-body.ts";
 
@@ -45,8 +46,8 @@ async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: Agent
   throw new OAuthError("unsupported_grant_type", "grant_type: not supported here");
 }
 
-async function grants(deps: AgentApiDeps, request: AgentRequest): Promise<Response> {
-  return handleGrant(deps, request.client, await readParams(request.headers, request.body));
+async function grants(deps: AgentApiDeps, limiter: RateLimiter, request: AgentRequest): Promise<Response> {
+  return handleGrant(deps, request.client, await readParams(request.headers, request.body), limiter);
 }
 
 /** A cap or store outage passes with time, so the answer says when trying again makes sense. */
@@ -67,8 +68,12 @@ function failure(deps: AgentApiDeps, error: unknown): Response {
 
 export function createAgentApi(deps: AgentApiDeps): AgentHandler {
   const refresh = createRefreshHandler(deps);
+  const limiter = new RateLimiter({
+    perMinute: deps.config.rendezvous.createRate ?? DEFAULT_CREATE_RATE,
+    now: deps.now,
+  });
   const routes: Record<string, (request: AgentRequest) => Promise<Response>> = {
-    "/v1/grants": (request) => grants(deps, request),
+    "/v1/grants": (request) => grants(deps, limiter, request),
     "/v1/token": (request) => token(deps, refresh, request),
   };
   return async (request) => {

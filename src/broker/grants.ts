@@ -13,6 +13,7 @@ import {
 } from "./codes.ts";
 import { jsonResponse, oauthError } from "./oauth-response.ts";
 import { isAllowed } from "./policy.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 import type { RequestParams } from "./request-body.ts";
 import { parseScope } from "./scope.ts";
 
@@ -106,10 +107,19 @@ export async function handleGrant(
   deps: AgentApiDeps,
   client: ClientIdentity,
   params: RequestParams,
+  limiter: RateLimiter,
 ): Promise<Response> {
   const requested = params.get("provider");
   const known = requested !== undefined && deps.providers.has(requested) ? requested : undefined;
   const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: known };
+  // Counted before anything else, refused attempts included: each one costs an audit line.
+  const decision = limiter.take(client.workload);
+  if (!decision.allowed) {
+    deps.logger.audit("grant.created", { ...audit, outcome: "rate_limited" });
+    return oauthError("rate_limited", "grants: too many created by this workload, retry later", {
+      retryAfter: decision.retryAfter,
+    });
+  }
   try {
     const provider = checkProvider(deps, client, requested);
     const scope = withOpenId(
