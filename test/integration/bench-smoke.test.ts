@@ -1,0 +1,39 @@
+import { expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { NGINX } from "../../scripts/bench/lib/nginx.ts";
+
+/**
+ * Keeps `bun run bench` working: the whole harness (upstream, nginx, surrogate agent port, one load
+ * generator per target) runs for a fraction of a second per slice and must print its tables with no
+ * failed request. No timing is asserted: this machine is shared and noisy.
+ */
+const script = join(import.meta.dir, "../../scripts/bench/run.ts");
+
+test.skipIf(!existsSync(NGINX))(
+  "the benchmark harness prints its table with no errors",
+  async () => {
+    const child = Bun.spawn(
+      ["bun", script, "--duration", "0.2", "--warmup", "0.1", "--rounds", "2", "--clients", "1,4"],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    for (const clients of [1, 4]) {
+      for (const target of ["direct", "nginx", "surrogate"]) {
+        const row = stdout.split("\n").find((line) => line.startsWith(`| ${clients} | ${target} |`));
+        expect(row).toBeDefined();
+        // The last column is the error count.
+        expect(row?.trim().split("|").at(-2)?.trim()).toBe("0");
+      }
+    }
+    expect(stdout).toContain("| clients | surrogate / nginx req/s |");
+    expect(stdout).toContain("no errors at any level: 0");
+  },
+  60_000,
+);
