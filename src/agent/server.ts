@@ -59,6 +59,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       detail: error.code,
       remote: socket.remoteAddress,
     });
+    // Bun 1.4.5 reports ERR_TLS_HANDSHAKE_TIMEOUT here but leaves the socket open (verified): a
+    // client that never completes its handshake would otherwise hold a connection forever.
+    socket.destroy();
   });
   await listen(tls, options.host, options.port);
   return {
