@@ -13,6 +13,30 @@ function run(argv: string[], cwd: string) {
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
+/** Distinct free loopback ports: each bound on port 0, read, and released. */
+function freePorts(count: number): number[] {
+  const servers = Array.from({ length: count }, () =>
+    Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() }),
+  );
+  const ports = servers.map((server) => server.port ?? 0);
+  for (const server of servers) server.stop(true);
+  return ports;
+}
+
+/** Reads a process stream until `marker` has appeared; returns everything read. */
+async function readUntil(stream: ReadableStream<Uint8Array>, marker: string): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before ${JSON.stringify(marker)}:\n${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return text;
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "surrogate-build-"));
   binary = join(work, "bin", "surrogate");
@@ -49,6 +73,40 @@ describe("the release binary", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain("PRELOADED");
     expect(result.stdout).toStartWith(`surrogate ${packageJson.version} (`);
+  });
+
+  test("runs `dev` from an empty directory: pages, htmx and CSS come from inside the binary", async () => {
+    const empty = join(work, "empty-dev");
+    await mkdir(empty);
+    const [web, agent, idp, upstream] = freePorts(4);
+    const ports = ["--web-port", web, "--agent-port", agent, "--idp-port", idp, "--upstream-port", upstream];
+    const dev = Bun.spawn([binary, "dev", ...ports.map(String)], {
+      cwd: empty,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const banner = await readUntil(dev.stderr, "Stop with Ctrl-C");
+      // The printed commands call the binary itself, not `bun src/main.ts`.
+      expect(banner).toContain(`${binary} login demo`);
+      const device = await fetch(`http://127.0.0.1:${web}/device`);
+      expect(device.status).toBe(200);
+      const html = await device.text();
+      const assets = [...html.matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)].map((m) => m[1] ?? "");
+      expect(assets.some((path) => path.includes("htmx"))).toBe(true);
+      expect(assets.some((path) => path.includes(".css"))).toBe(true);
+      for (const path of assets) {
+        const asset = await fetch(`http://127.0.0.1:${web}${path}`);
+        expect(asset.status).toBe(200);
+        expect((await asset.text()).length).toBeGreaterThan(100);
+      }
+      expect((await fetch(`http://127.0.0.1:${web}/healthz`)).status).toBe(200);
+    } finally {
+      dev.kill("SIGINT");
+    }
+    expect(await dev.exited).toBe(0);
   });
 
   test("an unknown command exits 2 with usage on stderr", () => {
