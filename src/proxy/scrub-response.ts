@@ -51,7 +51,7 @@ export async function scrubResponse(response: Response, token: Secret): Promise<
     headers.delete("content-encoding");
     headers.delete("content-length");
   }
-  return new Response(body.pipeThrough(scrubStream(patterns)), init);
+  return new Response(scrubStream(body, patterns), init);
 }
 
 /** Decoders to apply, outermost coding first (codings are listed in the order applied). */

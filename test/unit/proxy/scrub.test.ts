@@ -196,7 +196,23 @@ function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 describe("scrubStream", () => {
   test("a stream split inside the token comes out masked", async () => {
     const body = `echo: ${TOKEN}.`;
-    const out = await read(streamOf(splitAt(body, 10, 11, 30)).pipeThrough(scrubStream(PATTERNS)));
+    const out = await read(scrubStream(streamOf(splitAt(body, 10, 11, 30)), PATTERNS));
     expect(out).toBe(`echo: ${MASK}.`);
+  });
+
+  test("cancelling the scrubbed stream cancels the source", async () => {
+    let cancelled: unknown;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(bytes("x".repeat(100)));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const reader = scrubStream(source, PATTERNS).getReader();
+    await reader.read();
+    await reader.cancel("agent left");
+    expect(cancelled).toBe("agent left");
   });
 });
