@@ -1,23 +1,9 @@
 import { ProxyError } from "../errors.ts";
+import { FIELD_NAME, FIELD_VALUE, HOP_BY_HOP } from "../http/fields.ts";
 
 type RawHeaders = ReadonlyArray<readonly [string, string]>;
 
-/** RFC 9110 §5.6.2 `token`. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/i;
-/** RFC 9110 §5.5: field values are visible characters, SP, HTAB and obs-text; never CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DECIMAL = /^\d{1,15}$/;
-
-/** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones still seen in the wild. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 /**
  * Request fields that never travel upstream: the wrapper and proxy credentials (DESIGN §2: the proxy
@@ -75,7 +61,7 @@ function isStrippedRequest(name: string): boolean {
 
 function checkFieldSyntax(rawHeaders: RawHeaders): void {
   for (const [name, value] of rawHeaders) {
-    if (!HEADER_NAME.test(name)) refuse("a header name is not a valid HTTP token");
+    if (!FIELD_NAME.test(name)) refuse("a header name is not a valid HTTP token");
     if (!FIELD_VALUE.test(value)) refuse(`header ${name.toLowerCase()} contains a control character`);
   }
 }

@@ -1,10 +1,9 @@
 import { ConfigError, ProxyError } from "../errors.ts";
+import { FIELD_NAME } from "../http/fields.ts";
 import type { Injection } from "../providers/types.ts";
 import type { Secret } from "../secret.ts";
 
 const PLACEHOLDER = "{token}";
-/** RFC 9110 §5.6.2 `token`: the only valid header names. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/i;
 /** RFC 9110 §5.5 field-value text without CR, LF or NUL (obs-text excluded: templates are ASCII). */
 const FIELD_TEXT = /^[\x20-\x7e\t]*$/;
 /** A token goes into a header verbatim: visible ASCII only, or it could split or fold the header. */
@@ -38,7 +37,7 @@ export function parseInjection(template: string, key: string): Injection {
   if (colon === -1) throw new ConfigError(key, 'an injection is "Header-Name: value with {token}"');
   const header = template.slice(0, colon).toLowerCase();
   const value = template.slice(colon + 1).trim();
-  if (!HEADER_NAME.test(header)) throw new ConfigError(key, "the header name is not a valid HTTP token");
+  if (!FIELD_NAME.test(header)) throw new ConfigError(key, "the header name is not a valid HTTP token");
   if (FORBIDDEN_TARGETS.has(header))
     throw new ConfigError(key, `the token may not be injected into ${header}`);
   const parts = value.split(PLACEHOLDER);

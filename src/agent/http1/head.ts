@@ -5,6 +5,8 @@
  * Authorization header) is left to the handler, which owns those rules and their error codes.
  */
 
+import { FIELD_NAME, FIELD_VALUE } from "../../http/fields.ts";
+
 export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
 
 export interface RequestHead {
@@ -30,15 +32,11 @@ export class HeadError extends Error {
   }
 }
 
-/** RFC 9110 §5.6.2 `token`, used for methods and field names. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, nothing else. The target is
  * any run of visible ASCII (§3.2); which forms are acceptable is the router's decision.
  */
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
-/** RFC 9110 §5.5: VCHAR, SP, HTAB and obs-text; never CR, LF, NUL or other controls. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** RFC 9110 §8.6: 1*DIGIT; 15 digits keeps the number exact in a double. */
 const DECIMAL = /^\d{1,15}$/;
 
@@ -80,7 +78,7 @@ function parseField(line: string): readonly [string, string] {
   const colon = line.indexOf(":");
   const name = colon < 0 ? "" : line.slice(0, colon);
   // RFC 9112 §5.1: whitespace between name and colon MUST be refused; the token check covers it.
-  if (!TOKEN.test(name)) throw new HeadError(400, "malformed header field name");
+  if (!FIELD_NAME.test(name)) throw new HeadError(400, "malformed header field name");
   // RFC 9112 §5.1: OWS around the value is not part of it.
   const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
   if (!FIELD_VALUE.test(value)) throw new HeadError(400, "control character in a header field value");

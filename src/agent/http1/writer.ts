@@ -1,19 +1,9 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { HOP_BY_HOP } from "../../http/fields.ts";
 
-/**
- * Connection-level fields belong to each hop (RFC 9110 §7.6.1): this writer frames the body itself,
- * and a handler's copy (e.g. an upstream's `transfer-encoding`) would corrupt the framing.
- */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+// Connection-level fields belong to each hop (RFC 9110 §7.6.1): this writer frames the body itself,
+// and a handler's copy (e.g. an upstream's `transfer-encoding`) would corrupt the framing.
 /** RFC 9110 §5.5: a CR, LF or NUL in a field would let a value start a new field (response splitting). */
 const UNSAFE_VALUE = /[\r\n\0]/;
 const CRLF = Buffer.from("\r\n");
