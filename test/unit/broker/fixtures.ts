@@ -9,6 +9,7 @@ import { IdpError } from "../../../src/errors.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/providers/types.ts";
 import { Secret } from "../../../src/secret.ts";
+import { baseConfig } from "../../helpers/config.ts";
 
 export const ISSUER = "https://broker.test.example";
 
@@ -64,35 +65,13 @@ export function upstreamTokens(access: string, extra: Partial<UpstreamTokens> = 
 export function testConfig(
   overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]> } = {},
 ): Config {
-  return {
+  return baseConfig({
     issuer: ISSUER,
-    tokenTtl: 3600,
-    web: { listen: { host: "127.0.0.1", port: 0 } },
-    agent: {
-      listen: { host: "127.0.0.1", port: 0 },
-      tlsCert: "/dev/null",
-      tlsKey: "/dev/null",
-      clientCa: "/dev/null",
-      headersTimeout: 10,
-      idleTimeout: 60,
-      requestTimeout: 300,
-      upstreamTimeout: 30,
-      maxHeaderSize: 16384,
-    },
-    keys: { signing: "env:UNUSED", encryption: "env:UNUSED" },
-    rendezvous: {
-      url: "memory:",
-      grantTtl: 600,
-      interval: 5,
-      maxPendingPerWorkload: 5,
-      maxPendingTotal: 100,
-      ...overrides.rendezvous,
-    },
-    providers: {},
+    rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
       { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
     ],
-  };
+  });
 }
 
 export interface RequestInit {

@@ -4,6 +4,7 @@ import { ConfigError } from "../../../src/errors.ts";
 import { resolveProviders } from "../../../src/providers/registry.ts";
 import type { ResolvedProvider } from "../../../src/providers/types.ts";
 import { Secret } from "../../../src/secret.ts";
+import { baseConfig } from "../../helpers/config.ts";
 import { type StubIdp, startStubIdp } from "../../helpers/stub-idp.ts";
 
 const BROKER = "https://broker.example.test";
@@ -35,32 +36,11 @@ function config(providers: Record<string, ProviderInput>): Config {
       provider.kind === "static" ? {} : { clientId: "client-1", clientSecret: new Secret("s3cret") };
     return [name, { name, ...oauth, ...provider }];
   });
-  return {
+  return baseConfig({
     issuer: BROKER,
-    tokenTtl: 3600,
-    web: { listen: { host: "127.0.0.1", port: 0 } },
-    agent: {
-      listen: { host: "127.0.0.1", port: 0 },
-      tlsCert: "unused",
-      tlsKey: "unused",
-      clientCa: "unused",
-      headersTimeout: 10,
-      idleTimeout: 60,
-      requestTimeout: 300,
-      upstreamTimeout: 30,
-      maxHeaderSize: 16384,
-    },
-    keys: { signing: "env:UNUSED", encryption: "env:UNUSED" },
-    rendezvous: {
-      url: "memory:",
-      grantTtl: 600,
-      interval: 5,
-      maxPendingPerWorkload: 5,
-      maxPendingTotal: 10000,
-    },
     providers: Object.fromEntries(entries),
     policy: [],
-  };
+  });
 }
 
 const deps = { fetch, now: Date.now };

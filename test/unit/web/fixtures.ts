@@ -19,6 +19,7 @@ import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
 import type { GrantRecord, RendezvousStore } from "../../../src/rendezvous/store.ts";
 import { Secret } from "../../../src/secret.ts";
 import { createWebApp } from "../../../src/web/app.ts";
+import { baseConfig } from "../../helpers/config.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { type StubIdp, startStubIdp } from "../../helpers/stub-idp.ts";
 
@@ -27,32 +28,11 @@ export const CSRF_COOKIE = "__Host-surrogate-csrf";
 export const FLOW_COOKIE = "__Host-surrogate-flow";
 
 export function webConfig(issuer: string, providers: Record<string, ProviderConfig>): Config {
-  return {
+  return baseConfig({
     issuer,
-    tokenTtl: 3600,
-    web: { listen: { host: "127.0.0.1", port: 0 } },
-    agent: {
-      listen: { host: "127.0.0.1", port: 0 },
-      tlsCert: "/dev/null",
-      tlsKey: "/dev/null",
-      clientCa: "/dev/null",
-      headersTimeout: 10,
-      idleTimeout: 60,
-      requestTimeout: 300,
-      upstreamTimeout: 30,
-      maxHeaderSize: 16384,
-    },
-    keys: { signing: "env:UNUSED", encryption: "env:UNUSED" },
-    rendezvous: {
-      url: "memory:",
-      grantTtl: 600,
-      interval: 5,
-      maxPendingPerWorkload: 5,
-      maxPendingTotal: 100,
-    },
     providers,
     policy: [{ workload: "spiffe://test.example/**", providers: ["stub"] }],
-  };
+  });
 }
 
 export function stubProviderConfig(idp: StubIdp, extra: Partial<ProviderConfig> = {}): ProviderConfig {
