@@ -5,7 +5,6 @@
  * (browser and canary) that need everything at once.
  */
 import { createAdminApp } from "../../src/admin/app.ts";
-import type { AgentRequest } from "../../src/agent/types.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import type { Config } from "../../src/config/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
@@ -17,6 +16,7 @@ import { createMemoryStore } from "../../src/rendezvous/memory.ts";
 import { Secret } from "../../src/secret.ts";
 import { createWebApp } from "../../src/web/app.ts";
 import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
+import { formRequest } from "./agent-request.ts";
 import { testKeySets } from "./keys.ts";
 import { testPki } from "./pki.ts";
 import { type StubIdp, type StubIdpOptions, startStubIdp } from "./stub-idp.ts";
@@ -74,19 +74,8 @@ export async function startAdminHarness(options: {
   handle = (request) => app.handle(request);
   const api = createAgentApi(deps);
   const client = describeCertificate((await testPki()).alpha.der);
-  const agent = (target: string, form: Record<string, string>, extra: Record<string, string> = {}) => {
-    const headers = new Headers({ "content-type": "application/x-www-form-urlencoded", ...extra });
-    const request: AgentRequest = {
-      method: "POST",
-      target,
-      rawHeaders: [...headers.entries()],
-      headers,
-      body: new Response(new URLSearchParams(form).toString()).body,
-      signal: new AbortController().signal,
-      client,
-    };
-    return api(request);
-  };
+  const agent = (target: string, form: Record<string, string>, extra: Record<string, string> = {}) =>
+    api(formRequest(client, target, form, extra));
   return {
     issuer,
     idp,

@@ -5,7 +5,6 @@
  * collects a wrapper that verifies, is bound to its certificate, and opens to the IdP's real token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentRequest } from "../../src/agent/types.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import type { Config } from "../../src/config/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
@@ -16,6 +15,7 @@ import { createMemoryStore } from "../../src/rendezvous/memory.ts";
 import { openWrapper } from "../../src/token/open.ts";
 import { verifyWrapper } from "../../src/token/verify.ts";
 import { createWebApp } from "../../src/web/app.ts";
+import { formRequest } from "../helpers/agent-request.ts";
 import { Browser } from "../helpers/browser.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { testPki } from "../helpers/pki.ts";
@@ -48,19 +48,7 @@ async function harness(): Promise<Harness> {
   handle = (request) => app.handle(request);
   const api = createAgentApi(deps);
   const client = describeCertificate((await testPki()).alpha.der);
-  const agent = (target: string, form: Record<string, string>) => {
-    const headers = new Headers({ "content-type": "application/x-www-form-urlencoded" });
-    const request: AgentRequest = {
-      method: "POST",
-      target,
-      rawHeaders: [...headers.entries()],
-      headers,
-      body: new Response(new URLSearchParams(form).toString()).body,
-      signal: new AbortController().signal,
-      client,
-    };
-    return api(request);
-  };
+  const agent = (target: string, form: Record<string, string>) => api(formRequest(client, target, form));
   const close = async () => {
     await web.stop(true);
     await idp.close();

@@ -10,7 +10,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import type { AgentRequest } from "../../src/agent/types.ts";
 import { createAgentApi, DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
 import type { Config } from "../../src/config/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
@@ -18,6 +17,7 @@ import { createMemoryLogger } from "../../src/log/logger.ts";
 import { resolveProviders } from "../../src/providers/registry.ts";
 import { createMemoryStore } from "../../src/rendezvous/memory.ts";
 import { createWebApp } from "../../src/web/app.ts";
+import { formRequest } from "../helpers/agent-request.ts";
 import { Browser, type Page } from "../helpers/browser.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { testPki } from "../helpers/pki.ts";
@@ -106,19 +106,7 @@ async function harness(): Promise<Harness> {
   handle = (request) => app.handle(request);
   const api = createAgentApi(deps);
   const client = describeCertificate((await testPki()).alpha.der);
-  const agent = (target: string, form: Record<string, string>) => {
-    const headers = new Headers({ "content-type": "application/x-www-form-urlencoded" });
-    const request: AgentRequest = {
-      method: "POST",
-      target,
-      rawHeaders: [...headers.entries()],
-      headers,
-      body: new Response(new URLSearchParams(form).toString()).body,
-      signal: new AbortController().signal,
-      client,
-    };
-    return api(request);
-  };
+  const agent = (target: string, form: Record<string, string>) => api(formRequest(client, target, form));
   for (const stub of [idp, other]) secrets.add(stub.clientSecret);
   const close = async () => {
     await web.stop(true);

@@ -1,0 +1,24 @@
+import type { AgentRequest } from "../../src/agent/types.ts";
+import type { ClientIdentity } from "../../src/identity/types.ts";
+
+/**
+ * What the agent port hands a handler for a form POST from `client` (RFC 8628 requests are forms):
+ * for tests that call the broker API as a function, without TLS.
+ */
+export function formRequest(
+  client: ClientIdentity,
+  target: string,
+  form: Record<string, string>,
+  extraHeaders: Record<string, string> = {},
+): AgentRequest {
+  const headers = new Headers({ "content-type": "application/x-www-form-urlencoded", ...extraHeaders });
+  return {
+    method: "POST",
+    target,
+    rawHeaders: [...headers.entries()],
+    headers,
+    body: new Response(new URLSearchParams(form).toString()).body,
+    signal: new AbortController().signal,
+    client,
+  };
+}
