@@ -27,6 +27,8 @@ export interface AgentServerOptions {
   limits: AgentServerLimits;
   logger: Logger;
   now?: () => number;
+  /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/workers.ts). */
+  reusePort?: boolean;
 }
 
 export interface AgentServer {
@@ -63,7 +65,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     // client that never completes its handshake would otherwise hold a connection forever.
     socket.destroy();
   });
-  await listen(tls, options.host, options.port);
+  await listen(tls, options.host, options.port, options.reusePort === true);
   return {
     port: boundPort(tls),
     close: () => close(tls, bridge.sockets),
@@ -129,10 +131,15 @@ function secureContext(cert: string, key: string, ca: string) {
   return { cert, key, ca, minVersion: "TLSv1.2" as const };
 }
 
-function listen(server: ReturnType<typeof createTlsServer>, host: string, port: number): Promise<void> {
+function listen(
+  server: ReturnType<typeof createTlsServer>,
+  host: string,
+  port: number,
+  reusePort: boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off("error", reject);
       resolve();
     });
