@@ -20,6 +20,8 @@ export interface ServeOptions {
   role?: Role;
   /** Longest wait for requests in flight at stop() before their connections are cut (default 30 s). */
   drainMs?: number;
+  /** SO_REUSEPORT on both ports, for `--workers` (src/workers.ts). */
+  reusePort?: boolean;
 }
 
 export interface RunningSurrogate {
@@ -76,9 +78,11 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     limits: config.agent,
     logger: app.logger,
     now,
+    reusePort: options.reusePort === true,
   });
   agentListening = true;
-  const web = app.web === undefined ? undefined : await listenWeb(app.web, config, agent);
+  const web =
+    app.web === undefined ? undefined : await listenWeb(app.web, config, agent, options.reusePort === true);
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
   return {
     webPort: web?.port,
@@ -103,10 +107,11 @@ function checkRole(config: Config, role: Role): void {
 
 type WebApp = NonNullable<ReturnType<typeof createApp>["web"]>;
 
-async function listenWeb(web: WebApp, config: Config, agent: AgentServer) {
+async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reusePort: boolean) {
   try {
     // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
-    web.listen({ hostname: config.web.listen.host, port: config.web.listen.port, ...(await webTls(config)) });
+    const { host, port } = config.web.listen;
+    web.listen({ hostname: host, port, reusePort, ...(await webTls(config)) });
   } catch (cause) {
     await agent.close();
     throw new ConfigError("web.listen", "the web port did not start", { cause });
