@@ -1,14 +1,25 @@
+import { availableParallelism } from "node:os";
 import { configPath, loadConfig } from "../config/load.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { parseRole } from "../role.ts";
 import { type RunningSurrogate, startSurrogate } from "../serve.ts";
+import {
+  checkWorkers,
+  parseWorkers,
+  selfCommand,
+  startWorkers,
+  supervising,
+  watchParent,
+  workerConfig,
+  workerMarker,
+} from "../workers.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "Run the broker and/or the proxy (web port and agent port)",
-  usage: `Usage: surrogate serve [--config FILE] [--role broker|proxy|all]
+  usage: `Usage: surrogate serve [--config FILE] [--role broker|proxy|all] [--workers N|auto]
 
 Starts the web port (consent pages, callback, JWKS, health) and the agent port (mTLS broker API and
 swapping proxy) as configured.
@@ -18,16 +29,20 @@ Options:
   --role ROLE     all (default): everything; broker: web port + agent API (/v1/), no proxy;
                   proxy: the swapping proxy on the agent port only (no web port, no rendezvous, no
                   identity providers contacted; keys.signing may be jwks:https://broker/.well-known/jwks.json)
+  --workers N     processes sharing the ports through SO_REUSEPORT (default 1; auto: one per core).
+                  This process starts N-1 copies of itself, passes signals on, restarts a copy that
+                  dies (with backoff). Roles with the broker need rendezvous.url = redis:// for N > 1.
 
 Signals: SIGHUP reloads the key sets and the agent port's certificate, key and client CA bundle;
-SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, and exits 0.
+SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, and exits 0 (with
+--workers, once every worker has).
 `,
   async run(args, context) {
     const parsed = parseCommandArgs(
       serveCommand,
       {
         args,
-        options: { config: { type: "string" }, role: { type: "string" } },
+        options: { config: { type: "string" }, role: { type: "string" }, workers: { type: "string" } },
         strict: true,
         allowPositionals: false,
       },
@@ -35,16 +50,38 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
     );
     if (typeof parsed === "number") return parsed;
     const role = parseRole(parsed.values.role ?? "all");
-    const config = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
+    // A worker started by --workers runs one process's share; the first process supervises.
+    const marker = workerMarker(context.env);
+    const workers = marker ? 1 : parseWorkers(parsed.values.workers ?? "1", availableParallelism());
+    const loaded = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
+    checkWorkers(loaded, role, workers);
+    const config = marker ? workerConfig(loaded, marker) : loaded;
     const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
     const signals = captureSignals(logger);
-    const running = await startSurrogate(config, { env: context.env, logger, role }).catch(
+    const reusePort = marker !== undefined || workers > 1;
+    const running = await startSurrogate(config, { env: context.env, logger, role, reusePort }).catch(
       (error: unknown) => {
         signals.release();
         throw error;
       },
     );
-    return signals.attach(running);
+    if (marker) {
+      const release = watchParent(context.stdin ?? Bun.stdin.stream(), () =>
+        process.kill(process.pid, "SIGTERM"),
+      );
+      return signals.attach(running).finally(release);
+    }
+    if (workers === 1) return signals.attach(running);
+    const { agentPort, webPort } = running;
+    const pool = startWorkers({
+      count: workers,
+      command: selfCommand(),
+      env: context.env,
+      agentPort,
+      webPort,
+      logger,
+    });
+    return signals.attach(supervising(running, pool));
   },
 };
 

@@ -35,11 +35,14 @@ export interface SpawnOptions {
   configPath: string;
   role?: "broker" | "proxy" | "all";
   env?: Record<string, string>;
+  /** More `serve` arguments (e.g. `--workers 2`). */
+  args?: string[];
 }
 
 export async function spawnSurrogate(options: SpawnOptions): Promise<SurrogateProcess> {
   const args = ["bun", "src/main.ts", "serve", "--config", options.configPath];
   if (options.role !== undefined) args.push("--role", options.role);
+  args.push(...(options.args ?? []));
   const child = Bun.spawn(args, {
     cwd: ROOT,
     env: { PATH: Bun.env.PATH ?? "/usr/bin:/bin", HOME: Bun.env.HOME ?? "/tmp", ...options.env },
