@@ -2,7 +2,8 @@
  * `bun run bench`: the proxy's cost side by side with the alternatives, in one run on one machine.
  *   direct     client → upstream (TLS, keep-alive): the floor
  *   nginx      client → nginx (mTLS, static Authorization header) → upstream: what a user would deploy
- *   surrogate  client → surrogate agent port (mTLS, real wrapper verified, bound, opened, swapped) → upstream
+ *   surrogate  client → `surrogate serve --role proxy` (mTLS, real wrapper verified, bound, opened,
+ *              swapped) → upstream; surrogate-2w: the same with --workers 2 (SO_REUSEPORT)
  * At each concurrency the targets alternate in short slices (a b c a b c …) so machine drift hits all
  * three equally. The upstream, nginx and surrogate each run in their own processes, and so does each
  * target's load generator (./lib/driver.ts: keeps every target's keep-alive connections warm).
@@ -10,7 +11,7 @@
  *   bun scripts/bench/run.ts [--duration 10] [--warmup 2] [--rounds 5] [--clients 1,16,64]
  *                            [--nginx-workers auto] [--profile DIR]
  * --duration is seconds per target per concurrency (split over --rounds slices); --profile writes the
- * surrogate process's CPU profile (Bun --cpu-prof) into DIR. Exits 1 if any request failed.
+ * surrogate processes' CPU profiles (Bun --cpu-prof, one file per process) into DIR. Exits 1 if any request failed.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,8 @@ import type { LoadTarget } from "./lib/load.ts";
 import { startNginx } from "./lib/nginx.ts";
 import { cpuSeconds, peakRss } from "./lib/proc.ts";
 import { figures, type Row, ratios, table, verdicts } from "./lib/report.ts";
-import { BODY_BYTES, type Child, runSurrogate, runUpstream, spawnRole } from "./lib/roles.ts";
+import { BODY_BYTES, runUpstream, spawnRole } from "./lib/roles.ts";
+import { type ServeTarget, startServe } from "./lib/serve.ts";
 import { type Material, prepare } from "./lib/setup.ts";
 
 interface Target {
@@ -77,27 +79,26 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
     },
   );
   children.push(nginx);
-  const surrogate: Child = await spawnRole(
-    import.meta.path,
-    ["surrogate", dir, String(upstream.port)],
-    // Trusting the bench CA this way adds it to Bun's roots; no per-request TLS option (docs/benchmarks.md).
-    { SSL_CERT_FILE: join(dir, "ca.pem") },
-    values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile],
-  );
-  children.push(surrogate);
+  const profile = values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile];
+  const surrogates: Array<[string, ServeTarget]> = [];
+  for (const workers of [1, 2]) {
+    const serve = await startServe(dir, upstream.port, workers, profile);
+    children.push(serve);
+    surrogates.push([workers === 1 ? "surrogate" : `surrogate-${workers}w`, serve]);
+  }
   const tls = { cert: material.client.certPem, key: material.client.keyPem, ca: material.caPem };
   const init = (headers: Record<string, string>) => ({ tls, headers, keepalive: true }) as RequestInit;
   const loads: Array<[string, number, LoadTarget]> = [
     ["direct", upstream.pid, at(`https://localhost:${upstream.port}/items`, init({}))],
     ["nginx", nginx.pid, at(`https://localhost:${nginx.port}/items`, init({}))],
-    [
-      "surrogate",
-      surrogate.pid,
+    ...surrogates.map(([name, serve]): [string, number, LoadTarget] => [
+      name,
+      serve.pid,
       at(
-        `https://localhost:${surrogate.port}/127.0.0.1:${upstream.port}/items`,
+        `https://localhost:${serve.port}/127.0.0.1:${upstream.port}/items`,
         init({ authorization: `Bearer ${material.wrapper}` }),
       ),
-    ],
+    ]),
   ];
   return loads.map(([name, pid, load]) => {
     const file = join(dir, `load-${name}.json`);
@@ -135,12 +136,11 @@ function header(duration: number, warmup: number, rounds: number): string {
   );
 }
 
-const [role, dir, port] = process.argv.slice(process.argv.indexOf("--role") + 1);
+const [role, dir] = process.argv.slice(process.argv.indexOf("--role") + 1);
 if (values.role !== undefined) {
   // A child stops on SIGTERM through a normal exit, so --cpu-prof gets to write its profile.
   process.on("SIGTERM", () => process.exit(0));
   if (role === "upstream" && dir !== undefined) runUpstream(dir);
-  else if (role === "surrogate" && dir !== undefined) await runSurrogate(dir, Number(port));
   else if (role === "driver" && dir !== undefined) await serveDriver(JSON.parse(readFileSync(dir, "utf8")));
 } else {
   await main();

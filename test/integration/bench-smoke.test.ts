@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { NGINX } from "../../scripts/bench/lib/nginx.ts";
 
 /**
- * Keeps `bun run bench` working: the whole harness (upstream, nginx, surrogate agent port, one load
+ * Keeps `bun run bench` working: the whole harness (upstream, nginx, `surrogate serve` with 1 and 2 workers, one load
  * generator per target) runs for a fraction of a second per slice and must print its tables with no
  * failed request. No timing is asserted: this machine is shared and noisy.
  */
@@ -25,14 +25,14 @@ test.skipIf(!existsSync(NGINX))(
     expect(stderr).toBe("");
     expect(code).toBe(0);
     for (const clients of [1, 4]) {
-      for (const target of ["direct", "nginx", "surrogate"]) {
+      for (const target of ["direct", "nginx", "surrogate", "surrogate-2w"]) {
         const row = stdout.split("\n").find((line) => line.startsWith(`| ${clients} | ${target} |`));
         expect(row).toBeDefined();
         // The last column is the error count.
         expect(row?.trim().split("|").at(-2)?.trim()).toBe("0");
       }
     }
-    expect(stdout).toContain("| clients | surrogate / nginx req/s |");
+    expect(stdout).toContain("| clients | target | ÷ nginx req/s |");
     expect(stdout).toContain("no errors at any level: 0");
   },
   60_000,

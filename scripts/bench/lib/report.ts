@@ -53,44 +53,47 @@ export function table(rows: Row[]): string {
   return lines.join("\n");
 }
 
-/** surrogate ÷ nginx throughput and surrogate − direct latency, per concurrency. */
+/** The surrogate targets present in this run (`surrogate`, `surrogate-2w`). */
+function surrogates(rows: Row[]): string[] {
+  return [...new Set(rows.map((r) => r.target).filter((t) => t.startsWith("surrogate")))];
+}
+
+function at(rows: Row[], clients: number, target: string): Figures | undefined {
+  const row = rows.find((r) => r.clients === clients && r.target === target);
+  return row === undefined ? undefined : figures(row);
+}
+
+/** Each surrogate target ÷ nginx throughput and − direct latency, per concurrency. */
 export function ratios(rows: Row[]): string {
   const lines = [
-    "| clients | surrogate / nginx req/s | surrogate − direct p50 ms | surrogate − direct p99 ms | nginx − direct p50 ms |",
-    "|---|---|---|---|---|",
+    "| clients | target | ÷ nginx req/s | − direct p50 ms | − direct p99 ms | nginx − direct p50 ms |",
+    "|---|---|---|---|---|---|",
   ];
   for (const clients of [...new Set(rows.map((r) => r.clients))]) {
-    const at = (target: string) => {
-      const row = rows.find((r) => r.clients === clients && r.target === target);
-      return row === undefined ? undefined : figures(row);
-    };
-    const [direct, nginx, surrogate] = [at("direct"), at("nginx"), at("surrogate")];
-    if (direct === undefined || nginx === undefined || surrogate === undefined) continue;
-    lines.push(
-      `| ${clients} | ${(surrogate.rps / nginx.rps).toFixed(2)} | ${(surrogate.p50 - direct.p50).toFixed(3)} | ` +
-        `${(surrogate.p99 - direct.p99).toFixed(3)} | ${(nginx.p50 - direct.p50).toFixed(3)} |`,
-    );
+    const [direct, nginx] = [at(rows, clients, "direct"), at(rows, clients, "nginx")];
+    for (const target of surrogates(rows)) {
+      const s = at(rows, clients, target);
+      if (direct === undefined || nginx === undefined || s === undefined) continue;
+      lines.push(
+        `| ${clients} | ${target} | ${(s.rps / nginx.rps).toFixed(2)} | ${(s.p50 - direct.p50).toFixed(3)} | ` +
+          `${(s.p99 - direct.p99).toFixed(3)} | ${(nginx.p50 - direct.p50).toFixed(3)} |`,
+      );
+    }
   }
   return lines.join("\n");
 }
 
-/** The issue's targets, each judged on this run's figures. */
+/** The issue's targets, each judged on this run's figures for every surrogate target. */
 export function verdicts(rows: Row[]): string[] {
-  const at = (clients: number, target: string) => {
-    const row = rows.find((r) => r.clients === clients && r.target === target);
-    return row === undefined ? undefined : figures(row);
-  };
   const out: string[] = [];
-  const s64 = at(64, "surrogate");
-  const n64 = at(64, "nginx");
-  if (s64 && n64) out.push(judge("throughput at 64 clients ≥ 0.8× nginx", s64.rps / n64.rps, 0.8, "≥"));
-  const s1 = at(1, "surrogate");
-  const d1 = at(1, "direct");
-  if (s1 && d1) out.push(judge("added p50 at 1 client ≤ 0.3 ms", s1.p50 - d1.p50, 0.3, "≤"));
-  const surrogateRows = rows.filter((r) => r.target === "surrogate").map(figures);
-  if (surrogateRows.length > 0) {
-    const rss = Math.max(...surrogateRows.map((f) => f.rssMb));
-    out.push(judge("peak RSS ≤ 150 MB", rss, 150, "≤"));
+  for (const target of surrogates(rows)) {
+    const [s64, n64] = [at(rows, 64, target), at(rows, 64, "nginx")];
+    if (s64 && n64)
+      out.push(judge(`${target}: throughput at 64 clients ≥ 0.8× nginx`, s64.rps / n64.rps, 0.8, "≥"));
+    const [s1, d1] = [at(rows, 1, target), at(rows, 1, "direct")];
+    if (s1 && d1) out.push(judge(`${target}: added p50 at 1 client ≤ 0.3 ms`, s1.p50 - d1.p50, 0.3, "≤"));
+    const rss = Math.max(...rows.filter((r) => r.target === target).map((r) => figures(r).rssMb));
+    out.push(judge(`${target}: peak RSS (all its processes) ≤ 150 MB`, rss, 150, "≤"));
   }
   const errors = rows.map(figures).reduce((sum, f) => sum + f.errors, 0);
   out.push(judge("no errors at any level", errors, 0, "≤"));

@@ -1,17 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { routeAgentRequests } from "../../../src/agent/router.ts";
-import { startAgentServer } from "../../../src/agent/server.ts";
-import { keySetsFromJwks } from "../../../src/keys/load.ts";
-import { createLogger } from "../../../src/log/logger.ts";
-import { parseUpstream } from "../../../src/proxy/allowlist.ts";
-import { createProxyHandler } from "../../../src/proxy/handler.ts";
-import { parseInjection } from "../../../src/proxy/inject.ts";
-import { problem } from "../../../src/proxy/problem.ts";
 
 /**
  * The processes a bench run starts (each its own event loop, so none shares a thread with the load
- * generator): the upstream and the surrogate agent port. Each prints its port on stdout when ready.
+ * generator): the upstream and the load drivers (the surrogate targets: ./serve.ts). Each prints its port on stdout when ready.
  */
 
 export const ISSUER = "https://broker.bench";
@@ -29,48 +21,6 @@ export function runUpstream(dir: string): void {
     port: 0,
     tls: { cert: read(dir, "server.pem"), key: read(dir, "server.key") },
     fetch: () => new Response(body, { headers: { "content-type": "text/plain" } }),
-  });
-  console.log(server.port);
-}
-
-/**
- * The agent port as `surrogate serve` assembles it for a proxy: mTLS with the in-code chain check,
- * the /v1/ router, the proxy handler (verify, binding, allowlist, open, inject, forward). The upstream
- * CA is trusted through SSL_CERT_FILE (set by the parent), the cheap way (docs/benchmarks.md).
- * Access lines are formatted as in production, then dropped instead of written to stdout.
- */
-export async function runSurrogate(dir: string, upstreamPort: number): Promise<void> {
-  const jwks = JSON.parse(read(dir, "keys.json"));
-  const keys = await keySetsFromJwks(jwks.signing, jwks.encryption);
-  const provider = {
-    name: PROVIDER,
-    kind: "oidc" as const,
-    upstreams: [parseUpstream(`127.0.0.1:${upstreamPort}`, "upstreams")],
-    inject: parseInjection("Authorization: Bearer {token}", "inject"),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: true,
-  };
-  const logger = createLogger(() => {}, "bench");
-  const proxy = createProxyHandler({
-    providers: new Map([[PROVIDER, provider]]),
-    keys: () => keys,
-    issuer: ISSUER,
-    fetch,
-    now: Date.now,
-    logger,
-    upstreamTimeout: 30,
-  });
-  const broker = async () => problem(404, "invalid_request", "bench: no broker here");
-  const server = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: read(dir, "server.pem"),
-    keyPem: read(dir, "server.key"),
-    clientCaPem: read(dir, "ca.pem"),
-    handler: routeAgentRequests({ broker, proxy }),
-    limits: { headersTimeout: 10, idleTimeout: 60, requestTimeout: 300, maxHeaderSize: 16384 },
-    logger,
   });
   console.log(server.port);
 }
