@@ -142,7 +142,7 @@ interface Parts {
 
 /** Both ports stop accepting at once; each waits for its requests in flight, up to `drainMs`. */
 async function stop(parts: Parts): Promise<void> {
-  await Promise.all([parts.agent.close(), parts.web && drainWeb(parts.web, parts.drainMs)]);
+  await Promise.all([parts.agent.close(parts.drainMs), parts.web && drainWeb(parts.web, parts.drainMs)]);
   await parts.store?.close();
   parts.keys.close();
 }

@@ -2,6 +2,7 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { authenticate } from "./authenticate.ts";
+import { createDrain, type Drain } from "./drain.ts";
 import { serveHttp1 } from "./http1/connection.ts";
 import type { AgentHandler } from "./types.ts";
 
@@ -33,7 +34,11 @@ export interface AgentServerOptions {
 
 export interface AgentServer {
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting at once. Idle connections close; a request in flight gets up to `drainMs`
+   * (default 0) to be answered, its connection closing right after; then every connection is cut.
+   */
+  close(drainMs?: number): Promise<void>;
   /** New connections use the new material; established ones keep theirs. */
   reloadTls(certPem: string, keyPem: string, clientCaPem: string): void;
 }
@@ -44,7 +49,12 @@ export interface AgentServer {
  * parser in ./http1/ (node:http cost ~2.5× more CPU per request: docs/benchmarks.md).
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const bridge: Bridge = { options, clientCaPem: options.clientCaPem, sockets: new Set() };
+  const bridge: Bridge = {
+    options,
+    clientCaPem: options.clientCaPem,
+    sockets: new Set(),
+    drain: createDrain(),
+  };
   const tls = loadingTls(() =>
     createTlsServer({
       ...secureContext(options.certPem, options.keyPem, options.clientCaPem),
@@ -68,7 +78,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   await listen(tls, options.host, options.port, options.reusePort === true);
   return {
     port: boundPort(tls),
-    close: () => close(tls, bridge.sockets),
+    close: (drainMs = 0) => close(tls, bridge, drainMs),
     reloadTls(certPem, keyPem, clientCaPem) {
       const context = secureContext(certPem, keyPem, clientCaPem);
       loadingTls(() => tls.setSecureContext(context));
@@ -82,6 +92,7 @@ interface Bridge {
   options: AgentServerOptions;
   clientCaPem: string;
   sockets: Set<TLSSocket>;
+  drain: Drain;
 }
 
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
@@ -111,6 +122,7 @@ function admit(bridge: Bridge, socket: TLSSocket): void {
       request: limits.requestTimeout * 1000,
     },
     logger: options.logger,
+    onRequest: bridge.drain.watch(socket),
   });
 }
 
@@ -151,10 +163,9 @@ function boundPort(server: ReturnType<typeof createTlsServer>): number {
   return typeof address === "object" && address !== null ? address.port : 0;
 }
 
-/** Stops accepting and cuts open connections: shutdown drains at the load balancer, not here. */
-function close(server: ReturnType<typeof createTlsServer>, sockets: Set<TLSSocket>): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  });
+/** Stops accepting, lets requests in flight finish within `drainMs` (./drain.ts), then cuts the rest. */
+async function close(server: ReturnType<typeof createTlsServer>, bridge: Bridge, drainMs: number) {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await bridge.drain.close(bridge.sockets, drainMs);
+  await closed;
 }
