@@ -3,6 +3,8 @@
  * - SIGHUP swaps the agent port's server certificate, client CA bundle and the key sets: a new
  *   connection sees the new certificate and may use a client certificate from the new bundle,
  *   wrappers under the new key verify, and a keep-alive connection established before keeps working;
+ * - SIGTERM with a request in flight to a slow upstream: new connections are refused, the request
+ *   completes, and the process exits 0.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type TLSSocket } from "node:tls";
@@ -206,5 +208,34 @@ describe("SIGHUP", () => {
     } finally {
       await instance.stop();
     }
+  }, 30_000);
+});
+
+describe("SIGTERM", () => {
+  test("in-flight request completes, new connections are refused, exit code 0", async () => {
+    const instance = await spawn("term");
+    const connection = await Connection.open(instance.agentPort, pki.alpha, pki.ca.certPem);
+    const seen = upstream.requests.length;
+    const inFlight = connection.get(path("/slow"), await wrapper(k1, pki.alpha));
+    while (upstream.requests.length === seen) await Bun.sleep(10);
+
+    instance.signal("SIGTERM");
+    await instance.waitForLine("surrogate.stopping");
+    let refused = false;
+    for (let attempt = 0; attempt < 100 && !refused; attempt += 1) {
+      refused = await Connection.open(instance.agentPort, pki.alpha, pki.ca.certPem).then(
+        (accepted) => {
+          accepted.socket.destroy();
+          return false;
+        },
+        (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED",
+      );
+      if (!refused) await Bun.sleep(20);
+    }
+    expect(refused).toBe(true);
+
+    release();
+    expect(await inFlight).toBe(200);
+    expect(await instance.exited).toBe(0);
   }, 30_000);
 });
