@@ -21,6 +21,9 @@ export interface WrittenKeySets {
   /** The kids of the keys now used to sign and encrypt. */
   signingKid: string;
   encryptionKid: string;
+  /** Every kid of each set, in order (the first is the one in use). */
+  signingKids: string[];
+  encryptionKids: string[];
 }
 
 /** `surrogate keys generate`: writes fresh sets, refusing to overwrite (existing keys may be in use). */
@@ -36,23 +39,79 @@ export async function writeKeySetsToDir(dir: string, alg: SigningAlg = "ES256"):
   return { ...paths, ...kidsOf(sets.signing, sets.encryption) };
 }
 
+type KeySetPair = { signing: JSONWebKeySet; encryption: JSONWebKeySet };
+
 /**
  * `surrogate keys rotate`: prepends a fresh key to each set and keeps the old ones, so wrappers
- * already out keep verifying and decrypting (DESIGN §6). Each file is replaced atomically.
+ * already out keep verifying and decrypting (DESIGN §6). With `stage`, the fresh key goes second
+ * instead: every instance can learn it (and accept wrappers made with it) before any signs with it,
+ * which is what a rotation across several instances needs (docs/operations.md).
  */
-export async function rotateKeySetsInDir(dir: string, alg: SigningAlg = "ES256"): Promise<WrittenKeySets> {
+export async function rotateKeySetsInDir(
+  dir: string,
+  alg: SigningAlg = "ES256",
+  options: { stage?: boolean } = {},
+): Promise<WrittenKeySets> {
+  const at = options.stage === true ? 1 : 0;
+  return editKeySetsInDir(dir, async ({ signing, encryption }) => {
+    if (signing.keys.length >= MAX_KEYS_PER_SET || encryption.keys.length >= MAX_KEYS_PER_SET) {
+      throw new KeysError(`${dir}: already ${MAX_KEYS_PER_SET} keys in a set; retire old keys first`);
+    }
+    return {
+      signing: { keys: signing.keys.toSpliced(at, 0, await generateSigningJwk(alg)) },
+      encryption: { keys: encryption.keys.toSpliced(at, 0, generateEncryptionJwk()) },
+    };
+  });
+}
+
+/** `surrogate keys promote`: the staged (second) key of each set becomes the one that signs/encrypts. */
+export function promoteKeySetsInDir(dir: string): Promise<WrittenKeySets> {
+  return editKeySetsInDir(dir, async ({ signing, encryption }) => {
+    if (signing.keys.length < 2 || encryption.keys.length < 2) {
+      throw new KeysError(`${dir}: nothing staged to promote (a set has a single key)`);
+    }
+    const swap = (set: JSONWebKeySet) => ({ keys: [set.keys[1]!, set.keys[0]!, ...set.keys.slice(2)] });
+    return { signing: swap(signing), encryption: swap(encryption) };
+  });
+}
+
+/**
+ * `surrogate keys retire`: removes the key `kid` from whichever set holds it. The first key of a set
+ * is the one in use and cannot be retired: promote another first.
+ */
+export function retireKeyInDir(dir: string, kid: string): Promise<WrittenKeySets> {
+  return editKeySetsInDir(dir, async ({ signing, encryption }) => {
+    const without = (set: JSONWebKeySet) => ({ keys: set.keys.filter((key) => key.kid !== kid) });
+    if (signing.keys[0]?.kid === kid || encryption.keys[0]?.kid === kid) {
+      throw new KeysError(`${dir}: key ${kid} is in use (first in its set); promote another key first`);
+    }
+    const next = { signing: without(signing), encryption: without(encryption) };
+    if (
+      next.signing.keys.length === signing.keys.length &&
+      next.encryption.keys.length === encryption.keys.length
+    ) {
+      throw new KeysError(`${dir}: no key with kid ${kid}`);
+    }
+    return next;
+  });
+}
+
+/**
+ * Reads both sets, validates them, applies `edit`, validates the result and replaces each file
+ * atomically: a key directory is never left broken or half-edited.
+ */
+async function editKeySetsInDir(
+  dir: string,
+  edit: (sets: KeySetPair) => Promise<KeySetPair>,
+): Promise<WrittenKeySets> {
   const paths = pathsIn(dir);
-  const signing = await readSet(paths.signingPath);
-  const encryption = await readSet(paths.encryptionPath);
-  // Validate what is on disk before touching it: rotation must not bless a broken set.
-  await keySetsFromJwks(signing, encryption);
-  if (signing.keys.length >= MAX_KEYS_PER_SET || encryption.keys.length >= MAX_KEYS_PER_SET) {
-    throw new KeysError(`${dir}: already ${MAX_KEYS_PER_SET} keys in a set; remove retired keys first`);
-  }
-  const next = {
-    signing: { keys: [await generateSigningJwk(alg), ...signing.keys] },
-    encryption: { keys: [generateEncryptionJwk(), ...encryption.keys] },
+  const current = {
+    signing: await readSet(paths.signingPath),
+    encryption: await readSet(paths.encryptionPath),
   };
+  await keySetsFromJwks(current.signing, current.encryption);
+  const next = await edit(current);
+  await keySetsFromJwks(next.signing, next.encryption);
   await replaceAtomically(paths.signingPath, next.signing);
   await replaceAtomically(paths.encryptionPath, next.encryption);
   return { ...paths, ...kidsOf(next.signing, next.encryption) };
@@ -63,7 +122,14 @@ function pathsIn(dir: string): { signingPath: string; encryptionPath: string } {
 }
 
 function kidsOf(signing: JSONWebKeySet, encryption: JSONWebKeySet) {
-  return { signingKid: String(signing.keys[0]?.kid), encryptionKid: String(encryption.keys[0]?.kid) };
+  const signingKids = signing.keys.map((key) => String(key.kid));
+  const encryptionKids = encryption.keys.map((key) => String(key.kid));
+  return {
+    signingKid: signingKids[0] ?? "",
+    encryptionKid: encryptionKids[0] ?? "",
+    signingKids,
+    encryptionKids,
+  };
 }
 
 async function exists(path: string): Promise<boolean> {

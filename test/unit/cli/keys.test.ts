@@ -33,7 +33,7 @@ describe("surrogate keys generate", () => {
     const encryption = await readSet(encryptionPath);
     expect(signing.keys[0]?.alg).toBe("ES256");
     expect(result.stdout).toContain(`signing = "file:${signingPath}"`);
-    expect(result.stdout).toContain(`(signing kid ${signing.keys[0]?.kid})`);
+    expect(result.stdout).toContain(`(signing kids, first in use: ${signing.keys[0]?.kid})`);
     expect(result.stdout).not.toContain(String(signing.keys[0]?.d));
     expect(result.stdout).not.toContain(String(encryption.keys[0]?.k));
     const keys = await loadKeySets(
@@ -88,7 +88,44 @@ describe("surrogate keys rotate", () => {
     expect(after.keys[0]?.alg).toBe("EdDSA");
     expect(after.keys[1]).toEqual(before.keys[0] ?? {});
     expect((await readSet(join(dir, "encryption.jwks"))).keys).toHaveLength(2);
-    expect(result.stdout).toContain(`(signing kid ${after.keys[0]?.kid})`);
+    expect(result.stdout).toContain(
+      `(signing kids, first in use: ${after.keys[0]?.kid}, ${before.keys[0]?.kid})`,
+    );
+  });
+
+  test("stage → promote → retire: the multi-instance rotation, each step validated", async () => {
+    await cli(["keys", "generate", "--out", "staged"], { cwd });
+    const dir = join(cwd, "staged");
+    const kids = async (file: string) => (await readSet(join(dir, file))).keys.map((key) => String(key.kid));
+    const [k1] = await kids("signing.jwks");
+    const [e1] = await kids("encryption.jwks");
+
+    expect((await cli(["keys", "rotate", "--dir", dir, "--stage"], { cwd })).code).toBe(0);
+    const [first, k2] = await kids("signing.jwks");
+    expect(first).toBe(k1!);
+    expect(k2).not.toBe(k1!);
+    const [, e2] = await kids("encryption.jwks");
+    expect((await kids("encryption.jwks"))[0]).toBe(e1!);
+
+    expect((await cli(["keys", "promote", "--dir", dir], { cwd })).code).toBe(0);
+    expect(await kids("signing.jwks")).toEqual([k2!, k1!]);
+    expect(await kids("encryption.jwks")).toEqual([e2!, e1!]);
+
+    const inUse = await cli(["keys", "retire", "--dir", dir, "--kid", k2!], { cwd });
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toContain("in use");
+    const unknown = await cli(["keys", "retire", "--dir", dir, "--kid", "nope"], { cwd });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no key with kid nope");
+
+    expect((await cli(["keys", "retire", "--dir", dir, "--kid", k1!], { cwd })).code).toBe(0);
+    expect(await kids("signing.jwks")).toEqual([k2!]);
+    expect((await cli(["keys", "retire", "--dir", dir, "--kid", e1!], { cwd })).code).toBe(0);
+    expect(await kids("encryption.jwks")).toEqual([e2!]);
+
+    const nothingStaged = await cli(["keys", "promote", "--dir", dir], { cwd });
+    expect(nothingStaged.code).toBe(1);
+    expect(nothingStaged.stderr).toContain("nothing staged");
   });
 
   test("a directory without key sets fails without creating any", async () => {
