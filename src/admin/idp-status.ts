@@ -74,7 +74,10 @@ export class IdpProbe {
       const body: unknown = await response.json();
       const keys = typeof body === "object" && body !== null ? (body as { keys?: unknown }).keys : undefined;
       if (!Array.isArray(keys)) return { state: "failing", detail: "JWKS: no keys array" };
-      return { state: "ok", detail: `discovery and JWKS reachable (${keys.length} keys)` };
+      return {
+        state: "ok",
+        detail: `discovery and JWKS reachable (${keys.length} key${keys.length === 1 ? "" : "s"})`,
+      };
     } catch {
       return { state: "failing", detail: "JWKS: unreachable or unreadable" };
     }
