@@ -1,5 +1,6 @@
 import { IdentityError } from "../errors.ts";
 import { SubjectAlternativeNameExtension, X509Certificate } from "../pki/x509.ts";
+import { keyThumbprintOf } from "./key-thumbprint.ts";
 import { parseSpiffeId } from "./spiffe.ts";
 import { fingerprintOf, thumbprintOf } from "./thumbprint.ts";
 import type { ClientIdentity } from "./types.ts";
@@ -20,6 +21,7 @@ export function describeCertificate(der: Uint8Array): ClientIdentity {
   return {
     der,
     thumbprint: thumbprintOf(der),
+    keyThumbprint: keyThumbprintOf(new Uint8Array(cert.publicKey.rawData), "client certificate"),
     fingerprint: fingerprintOf(der),
     ...(spiffeId === undefined ? {} : { spiffeId }),
     ...(commonName === undefined ? {} : { commonName }),

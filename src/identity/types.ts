@@ -4,6 +4,11 @@ export interface ClientIdentity {
   der: Uint8Array;
   /** base64url(SHA-256(DER)): RFC 8705 §3.1 `x5t#S256`. */
   thumbprint: string;
+  /**
+   * base64url SHA-256 JWK thumbprint (RFC 7638) of the certificate's public key: the `jkt` of a
+   * wrapper bound to the key pair rather than to one certificate, so it survives renewal.
+   */
+  keyThumbprint: string;
   /** Upper-case hex SHA-256 with colons, for people (consent page, logs). */
   fingerprint: string;
   /** The X509-SVID SPIFFE ID, when the certificate carries exactly one valid URI SAN. */

@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -21,6 +22,7 @@ import {
  */
 
 export type CaKeyAlg = "P-256" | "P-384";
+export type LeafKeyAlg = "P-256" | "Ed25519";
 
 export interface CaOptions {
   commonName: string;
@@ -43,6 +45,10 @@ export interface IssueOptions {
   pathLength?: number;
   /** Overrides the EKU implied by `usage`; an empty list omits the extension. */
   extKeyUsage?: ReadonlyArray<"serverAuth" | "clientAuth">;
+  /** Key type of a freshly generated key pair (default P-256). */
+  keyAlg?: LeafKeyAlg;
+  /** PKCS#8 PEM (P-256 or Ed25519) to certify instead of a new key: a renewal that keeps the key pair. */
+  keyPem?: string;
 }
 
 export interface IssuedCertificate {
@@ -85,7 +91,10 @@ export async function issueCertificate(
   ca: CertificateAuthority,
   options: IssueOptions,
 ): Promise<IssuedCertificate> {
-  const keys = await generateKeyPair("P-256");
+  const keys =
+    options.keyPem === undefined
+      ? await generateLeafKeyPair(options.keyAlg)
+      : await importKeyPair(options.keyPem);
   const cert = await X509CertificateGenerator.create({
     subject: options.commonName === undefined ? "" : `CN=${escapeDnValue(options.commonName)}`,
     issuer: ca.subject,
@@ -186,6 +195,24 @@ async function issuerKeyOf(ca: CertificateAuthority): Promise<CryptoKey> {
 async function generateKeyPair(curve: CaKeyAlg): Promise<CryptoKeyPair> {
   // Extractable: the private key is handed out as PKCS#8 PEM for the TLS stacks that use it.
   return crypto.subtle.generateKey({ name: "ECDSA", namedCurve: curve }, true, ["sign", "verify"]);
+}
+
+async function generateLeafKeyPair(alg: LeafKeyAlg = "P-256"): Promise<CryptoKeyPair> {
+  if (alg !== "Ed25519") return generateKeyPair(alg);
+  // The WebCrypto typings describe Ed25519 generateKey as returning CryptoKey | CryptoKeyPair.
+  return (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+/** The pair behind a PKCS#8 PEM; the public half is rebuilt from the private JWK's public members. */
+async function importKeyPair(keyPem: string): Promise<CryptoKeyPair> {
+  const jwk = createPrivateKey(keyPem).export({ format: "jwk" });
+  const algorithm =
+    jwk.kty === "EC" ? { name: "ECDSA", namedCurve: String(jwk.crv) } : { name: String(jwk.crv) };
+  const { d: _private, ...publicJwk } = jwk;
+  return {
+    privateKey: await crypto.subtle.importKey("jwk", jwk, algorithm, true, ["sign"]),
+    publicKey: await crypto.subtle.importKey("jwk", publicJwk, algorithm, true, ["verify"]),
+  };
 }
 
 async function material(cert: X509Certificate, privateKey: CryptoKey): Promise<IssuedCertificate> {

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from "node:crypto";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { IdentityError } from "../../../src/errors.ts";
 import { describeCertificate } from "../../../src/identity/certificate.ts";
+import { keyThumbprintOf } from "../../../src/identity/key-thumbprint.ts";
 import { fingerprintOf, thumbprintOf } from "../../../src/identity/thumbprint.ts";
 import { createCa, issueCertificate } from "../../../src/pki/issue.ts";
 import { ALPHA_ID, testPki } from "../../helpers/pki.ts";
@@ -83,5 +86,52 @@ describe("describeCertificate", () => {
     );
     expect(codeOf(() => describeCertificate(new Uint8Array(0)))).toBe("certificate_invalid");
     expect(codeOf(() => describeCertificate(new Uint8Array(70_000)))).toBe("certificate_invalid");
+  });
+});
+
+/** jose's RFC 7638 implementation over the certificate's key exported as a JWK: an independent reference. */
+async function joseThumbprint(certPem: string): Promise<string> {
+  return calculateJwkThumbprint(new X509Certificate(certPem).publicKey.export({ format: "jwk" }) as JWK);
+}
+
+describe("keyThumbprint (RFC 7638 over the certificate's public key)", () => {
+  test("EC P-256 and Ed25519 certificates: equal to jose's calculateJwkThumbprint", async () => {
+    const { ca, alpha } = await testPki();
+    const ed = await issueCertificate(ca, { usage: "client", commonName: "ed", keyAlg: "Ed25519" });
+    expect(describeCertificate(alpha.der).keyThumbprint).toBe(await joseThumbprint(alpha.certPem));
+    expect(describeCertificate(ed.der).keyThumbprint).toBe(await joseThumbprint(ed.certPem));
+    expect(describeCertificate(ed.der).keyThumbprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  test("a renewed certificate for the same key keeps it; another key changes it", async () => {
+    const { ca, alpha, beta } = await testPki();
+    const renewed = await issueCertificate(ca, {
+      usage: "client",
+      commonName: "alpha",
+      keyPem: alpha.keyPem,
+    });
+    const before = describeCertificate(alpha.der);
+    const after = describeCertificate(renewed.der);
+    expect(after.thumbprint).not.toBe(before.thumbprint);
+    expect(after.keyThumbprint).toBe(before.keyThumbprint);
+    expect(describeCertificate(beta.der).keyThumbprint).not.toBe(before.keyThumbprint);
+  });
+
+  test("P-384 and RSA keys (as SPKI) match jose too", async () => {
+    const keys: KeyObject[] = [
+      generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey,
+      generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey,
+    ];
+    for (const publicKey of keys) {
+      const spki = publicKey.export({ format: "der", type: "spki" });
+      const jwk = createPublicKey({ key: spki, format: "der", type: "spki" }).export({ format: "jwk" });
+      expect(keyThumbprintOf(spki, "test")).toBe(await calculateJwkThumbprint(jwk as JWK));
+    }
+  });
+
+  test("bytes that are not a public key are certificate_invalid", () => {
+    expect(codeOf(() => keyThumbprintOf(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]), "test"))).toBe(
+      "certificate_invalid",
+    );
   });
 });

@@ -68,4 +68,27 @@ describe("createCa / issueCertificate", () => {
     expect(parsed.verify(parsed.publicKey)).toBe(true);
     expect(parsed.ca).toBe(false);
   });
+
+  test("keyPem certifies an existing key (a renewal keeping the key pair); keyAlg picks a new key's type", async () => {
+    const ca = await createCa({ commonName: "unit CA" });
+    const first = await issueCertificate(ca, { usage: "client", commonName: "renewed" });
+    const renewed = await issueCertificate(ca, {
+      usage: "client",
+      commonName: "renewed",
+      keyPem: first.keyPem,
+    });
+    const other = await issueCertificate(ca, { usage: "client", commonName: "renewed" });
+    const spki = (pem: string) => new X509Certificate(pem).publicKey.export({ format: "der", type: "spki" });
+    expect(Buffer.from(renewed.der).equals(Buffer.from(first.der))).toBe(false);
+    expect(spki(renewed.certPem).equals(spki(first.certPem))).toBe(true);
+    expect(spki(other.certPem).equals(spki(first.certPem))).toBe(false);
+    expect(new X509Certificate(renewed.certPem).checkPrivateKey(createPrivateKey(first.keyPem))).toBe(true);
+    const ed = await issueCertificate(ca, { usage: "client", commonName: "ed", keyAlg: "Ed25519" });
+    expect(new X509Certificate(ed.certPem).publicKey.asymmetricKeyType).toBe("ed25519");
+    const edRenewed = await issueCertificate(ca, { usage: "client", commonName: "ed", keyPem: ed.keyPem });
+    expect(spki(edRenewed.certPem).equals(spki(ed.certPem))).toBe(true);
+    expect(new X509Certificate(edRenewed.certPem).verify(new X509Certificate(ca.certPem).publicKey)).toBe(
+      true,
+    );
+  });
 });
