@@ -138,7 +138,11 @@ async function proxyRates(seconds: number) {
     { signing: `file:${written.signingPath}`, encryption: `file:${written.encryptionPath}` },
     {},
   );
-  const request = { kind: "access" as const, provider: "stub", thumbprint: thumbprintOf(pki.alpha.der) };
+  const request = {
+    kind: "access" as const,
+    provider: "stub",
+    binding: { kind: "x5t#S256" as const, value: thumbprintOf(pki.alpha.der) },
+  };
   const secret = { token: new Secret(`gho_${"x".repeat(36)}`), type: "Bearer" };
   const { token } = await mintWrapper({ ...request, secret }, keys, {
     issuer: "https://broker.bench",

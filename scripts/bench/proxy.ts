@@ -148,7 +148,10 @@ async function main(seconds: number): Promise<void> {
       {
         kind: "access",
         provider: "bench",
-        thumbprint: new Bun.CryptoHasher("sha256").update(pki.alpha.der).digest("base64url"),
+        binding: {
+          kind: "x5t#S256",
+          value: new Bun.CryptoHasher("sha256").update(pki.alpha.der).digest("base64url"),
+        },
         secret: { token: new Secret(`gho_${"x".repeat(36)}`), type: "Bearer" },
       },
       keys,

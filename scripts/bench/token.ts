@@ -18,7 +18,7 @@ const ISSUER = "https://broker.example.com";
 const request: MintRequest = {
   kind: "access",
   provider: "github",
-  thumbprint: "q".repeat(43),
+  binding: { kind: "x5t#S256", value: "q".repeat(43) },
   secret: { token: new Secret(`gho_${"x".repeat(36)}`), type: "Bearer" },
   claims: { sub: "1234567", login: "octocat", email: "octocat@example.com" },
   scope: "repo read:user",

@@ -84,7 +84,9 @@ export async function issueWrappers(
   options: IssueOptions,
 ): Promise<{ body: TokenResponseBody; jti: string }> {
   const scope = tokens.scope ?? context.requestedScope.join(" ");
-  const common = { provider: context.provider.name, thumbprint: context.thumbprint, scope };
+  // Broker-minted wrappers always bind the certificate that asked (DESIGN §4.1); `jkt` is for seal only.
+  const binding = { kind: "x5t#S256", value: context.thumbprint } as const;
+  const common = { provider: context.provider.name, binding, scope };
   const access = await mintWrapper(
     {
       ...common,

@@ -37,8 +37,10 @@ async function checkWrapper(
     if (error instanceof TokenError) throw invalidGrant(error.message);
     throw error;
   }
-  // RFC 8705 §3: a refresh wrapper is usable only with the certificate it was bound to.
-  if (!constantTimeEqual(wrapper.thumbprint, client.thumbprint))
+  // RFC 8705 §3: a refresh wrapper is usable only with the certificate it was bound to. The broker
+  // never mints a key-bound (jkt) refresh wrapper, so one arriving here was not made by our rules.
+  if (wrapper.binding.kind !== "x5t#S256") throw invalidGrant("not bound to a certificate");
+  if (!constantTimeEqual(wrapper.binding.value, client.thumbprint))
     throw invalidGrant("bound to another certificate");
   const provider = deps.providers.get(wrapper.provider);
   if (provider?.oauth === undefined) throw invalidGrant("provider no longer configured for OAuth");

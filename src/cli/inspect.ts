@@ -17,8 +17,9 @@ export const inspectCommand: Command = {
   usage: `Usage: surrogate inspect [FILE|-] [--jwks URL|FILE] [--issuer URL]
 
 Decodes a wrapper token (or the JSON written by "surrogate login --json": its access_token) and
-prints its header, claims (the sealed upstream token shown as "[encrypted]"), the certificate it
-is bound to (cnf x5t#S256, also as a SHA-256 fingerprint), provider, subject and time to expiry.
+prints its header, claims (the sealed upstream token shown as "[encrypted]"), what it is bound to
+(cnf x5t#S256: a certificate, also shown as its SHA-256 fingerprint; or cnf jkt: a public key's
+RFC 7638 thumbprint), provider, subject and time to expiry.
 Works offline and never decrypts anything. Reads stdin when FILE is absent or -.
 
 Without --jwks the signature is NOT verified: the output is what the token claims, nothing more.

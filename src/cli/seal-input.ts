@@ -1,10 +1,12 @@
 /**
- * What `surrogate seal` binds and wraps: the workload's certificate (PEM or DER) and the static
- * API key, read from stdin only.
+ * What `surrogate seal` binds and wraps: the workload's certificate (PEM or DER) or public key,
+ * and the static API key, read from stdin only.
  */
 import { describeCertificate } from "../identity/certificate.ts";
+import { keyThumbprintOf } from "../identity/key-thumbprint.ts";
 import type { ClientIdentity } from "../identity/types.ts";
 import { Secret } from "../secret.ts";
+import type { Binding } from "../token/types.ts";
 import type { CliContext } from "./command.ts";
 import { inputError, readFileBytes, readStreamBytes, stdinOf, utf8Of } from "./input.ts";
 
@@ -12,6 +14,14 @@ import { inputError, readFileBytes, readStreamBytes, stdinOf, utf8Of } from "./i
 export const MAX_SECRET_BYTES = 8 * 1024;
 const MAX_CERT_FILE_BYTES = 64 * 1024;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/;
+const PEM_PUBLIC_KEY = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+?)-----END PUBLIC KEY-----/;
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+/** The `cnf` member a sealed wrapper gets, and how to name it to the operator. */
+export interface SealBinding {
+  binding: Binding;
+  description: string;
+}
 
 /**
  * The key comes from stdin, never argv: arguments land in shell history and are visible to every
@@ -32,15 +42,59 @@ export async function readSecretFromStdin(context: CliContext): Promise<Secret> 
   return new Secret(key);
 }
 
-/** The certificate the wrapper is bound to: the first PEM block, or the whole file as DER. */
-export async function readBindingCertificate(path: string): Promise<ClientIdentity> {
+/** `--cert`: bound to that one certificate (RFC 8705 §3.1 `x5t#S256`). */
+export async function readCertificateBinding(path: string): Promise<SealBinding> {
   const bytes = await readFileBytes(path, MAX_CERT_FILE_BYTES, "--cert");
-  const pem = PEM_CERTIFICATE.exec(new TextDecoder().decode(bytes));
-  const der =
-    pem === null ? bytes : new Uint8Array(Buffer.from((pem[1] ?? "").replace(/\s+/g, ""), "base64"));
-  try {
-    return describeCertificate(der);
-  } catch (error) {
-    throw inputError(`--cert ${path}: not a usable X.509 certificate (PEM or DER)`, error);
+  const identity = certificateOf(bytes, `--cert ${path}: not a usable X.509 certificate (PEM or DER)`);
+  return {
+    binding: { kind: "x5t#S256", value: identity.thumbprint },
+    description: `${identity.workload} (certificate SHA-256 ${identity.fingerprint})`,
+  };
+}
+
+/**
+ * `--public-key`: bound to a key pair (RFC 7638 `jkt`), so renewing the certificate for the same
+ * key keeps the wrapper usable. A PEM "PUBLIC KEY" (SPKI), or a certificate whose key is taken.
+ * A private key is refused: seal never needs one, and copying it around is how it leaks.
+ */
+export async function readPublicKeyBinding(path: string): Promise<SealBinding> {
+  const where = `--public-key ${path}`;
+  const bytes = await readFileBytes(path, MAX_CERT_FILE_BYTES, "--public-key");
+  const text = new TextDecoder().decode(bytes);
+  if (PEM_PRIVATE_KEY.test(text)) {
+    throw inputError(
+      `${where}: holds a private key; give the public key (openssl pkey -pubout) or a certificate`,
+    );
   }
+  const spki = PEM_PUBLIC_KEY.exec(text);
+  if (spki === null) {
+    const identity = certificateOf(
+      bytes,
+      `${where}: neither a PEM PUBLIC KEY nor a certificate (PEM or DER)`,
+    );
+    return jktBinding(identity.keyThumbprint, `${identity.workload}'s public key`);
+  }
+  try {
+    return jktBinding(keyThumbprintOf(base64Of(spki[1]), where), "public key");
+  } catch (error) {
+    throw inputError(`${where}: not a usable public key (EC, Ed25519 or RSA)`, error);
+  }
+}
+
+function jktBinding(value: string, what: string): SealBinding {
+  return { binding: { kind: "jkt", value }, description: `${what} (RFC 7638 thumbprint ${value})` };
+}
+
+/** The first PEM certificate block, or the whole file as DER. */
+function certificateOf(bytes: Uint8Array, failure: string): ClientIdentity {
+  const pem = PEM_CERTIFICATE.exec(new TextDecoder().decode(bytes));
+  try {
+    return describeCertificate(pem === null ? bytes : base64Of(pem[1]));
+  } catch (error) {
+    throw inputError(failure, error);
+  }
+}
+
+function base64Of(body: string | undefined): Uint8Array {
+  return new Uint8Array(Buffer.from((body ?? "").replace(/\s+/g, ""), "base64"));
 }

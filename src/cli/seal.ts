@@ -7,28 +7,34 @@ import { mintWrapper } from "../token/mint.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { CliContext, Command } from "./command.ts";
 import { inputError } from "./input.ts";
-import { readBindingCertificate, readSecretFromStdin } from "./seal-input.ts";
+import { readCertificateBinding, readPublicKeyBinding, readSecretFromStdin } from "./seal-input.ts";
 
 const DEFAULT_TTL = "30d";
 const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export const sealCommand: Command = {
   name: "seal",
-  summary: "Wrap a static API key (read from stdin) for one workload's certificate",
+  summary: "Wrap a static API key (read from stdin) for one workload's certificate or public key",
   usage: `Usage:
-  surrogate seal --provider NAME --cert FILE [--ttl 30d] [--config FILE] < key.txt
-  surrogate seal --provider NAME --cert FILE [--ttl 30d] --signing SRC --encryption SRC --issuer URL < key.txt
+  surrogate seal --provider NAME (--cert FILE | --public-key FILE) [--ttl 30d] [--config FILE] < key.txt
+  surrogate seal --provider NAME (--cert FILE | --public-key FILE) [--ttl 30d]
+                 --signing SRC --encryption SRC --issuer URL < key.txt
 
-Mints an access wrapper (DESIGN §4.4) holding a long-lived API key, bound to the certificate in
---cert (PEM or DER; its x5t#S256), and prints it on stdout. The key is read from STDIN only,
-never from the command line (arguments end up in shell history and in ps); one trailing newline
-is removed, and empty input or a key containing CR/LF is refused.
+Mints an access wrapper (DESIGN §4.4) holding a long-lived API key, bound to one workload, and
+prints it on stdout. The key is read from STDIN only, never from the command line (arguments end
+up in shell history and in ps); one trailing newline is removed, and empty input or a key
+containing CR/LF is refused.
 
-The wrapper works only with that exact certificate: when the certificate is renewed (SPIFFE
-SVIDs rotate often), seal again for the new one.
+Give exactly one binding:
+  --cert FILE        bind to this certificate (PEM or DER; cnf x5t#S256). The wrapper works only
+                     with that exact certificate: when it is renewed, seal again.
+  --public-key FILE  bind to a key pair (cnf jkt, the RFC 7638 JWK thumbprint): a PEM "PUBLIC KEY"
+                     (openssl pkey -pubout), or a certificate (PEM or DER) whose key is taken. The
+                     wrapper keeps working when the certificate is renewed for the SAME key pair
+                     (it stops when the key changes, e.g. SPIFFE SVIDs that rotate their keys).
+                     Private keys are refused.
 
   --provider NAME   provider the wrapper is for; with a config it must be kind "static"
-  --cert FILE       the workload certificate to bind to (PEM or DER)
   --ttl DURATION    lifetime, e.g. 90d, 12h (default ${DEFAULT_TTL}, at most 366d). The config's
                     token_ttl does NOT cap sealed wrappers: it caps tokens minted by the broker.
   --config FILE     take issuer and [keys] from this surrogate.toml      [SURROGATE_CONFIG]
@@ -47,6 +53,7 @@ Exit status: 0 wrapper printed, 1 failure, 2 usage error.
         options: {
           provider: { type: "string" },
           cert: { type: "string" },
+          "public-key": { type: "string" },
           ttl: { type: "string" },
           config: { type: "string" },
           signing: { type: "string" },
@@ -57,15 +64,19 @@ Exit status: 0 wrapper printed, 1 failure, 2 usage error.
       context,
     );
     if (typeof parsed === "number") return parsed;
-    const { provider, cert } = parsed.values;
+    const { provider, cert, "public-key": publicKey } = parsed.values;
     if (provider === undefined || !PROVIDER.test(provider)) {
       return usageError(sealCommand, "missing or invalid --provider NAME", context);
     }
-    if (cert === undefined) return usageError(sealCommand, "missing --cert FILE", context);
+    const bindingFile = cert ?? publicKey;
+    if (bindingFile === undefined || (cert !== undefined && publicKey !== undefined)) {
+      return usageError(sealCommand, "give exactly one of --cert FILE, --public-key FILE", context);
+    }
     const source = keySource(parsed.values, context);
     if (typeof source === "string") return usageError(sealCommand, source, context);
     const tokenTtl = parseDuration(parsed.values.ttl ?? DEFAULT_TTL, "--ttl");
-    const identity = await readBindingCertificate(resolve(context.cwd, cert));
+    const path = resolve(context.cwd, bindingFile);
+    const target = cert === undefined ? await readPublicKeyBinding(path) : await readCertificateBinding(path);
     const { keys, issuer } = await loadSource(source, provider, context);
     const secret = await readSecretFromStdin(context);
     const now = (context.now ?? Date.now)();
@@ -73,7 +84,7 @@ Exit status: 0 wrapper printed, 1 failure, 2 usage error.
       {
         kind: "access",
         provider,
-        thumbprint: identity.thumbprint,
+        binding: target.binding,
         secret: { token: secret, type: "Bearer" },
       },
       keys,
@@ -81,7 +92,7 @@ Exit status: 0 wrapper printed, 1 failure, 2 usage error.
     );
     context.stdout.write(`${minted.token}\n`);
     context.stderr.write(
-      `sealed for ${identity.workload} (certificate SHA-256 ${identity.fingerprint}), ` +
+      `sealed for ${target.description}, ` +
         `provider ${provider}, expires ${new Date(minted.exp * 1000).toISOString()}\n`,
     );
     return 0;

@@ -24,17 +24,24 @@ function displayedClaims(payload: Record<string, unknown>): Record<string, unkno
   );
 }
 
-/** `cnf.x5t#S256` also as colon hex, the way `openssl x509 -fingerprint -sha256` prints it. */
+/**
+ * The one `cnf` member, as the proxy would read it (exactly one of x5t#S256, jkt). `x5t#S256` also
+ * as colon hex, the way `openssl x509 -fingerprint -sha256` prints it.
+ */
 function bindingLines(payload: Record<string, unknown>): string[] {
   const cnf = payload.cnf;
-  const thumbprint =
-    typeof cnf === "object" && cnf !== null ? (cnf as Record<string, unknown>)["x5t#S256"] : undefined;
-  if (typeof thumbprint !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(thumbprint)) {
-    return ["binding:    none (no valid cnf x5t#S256)"];
+  const members = typeof cnf === "object" && cnf !== null ? Object.entries(cnf) : [];
+  const [kind, value] = members[0] ?? [];
+  const valid = typeof value === "string" && /^[A-Za-z0-9_-]{43}$/.test(value);
+  if (members.length !== 1 || !valid || (kind !== "x5t#S256" && kind !== "jkt")) {
+    return ["binding:    none (cnf must hold exactly one valid x5t#S256 or jkt)"];
   }
-  const hex = Buffer.from(thumbprint, "base64url").toString("hex").toUpperCase();
+  if (kind === "jkt") {
+    return [`binding:    cnf jkt ${value}`, "            public key (RFC 7638 JWK SHA-256 thumbprint)"];
+  }
+  const hex = Buffer.from(value, "base64url").toString("hex").toUpperCase();
   return [
-    `binding:    cnf x5t#S256 ${thumbprint}`,
+    `binding:    cnf x5t#S256 ${value}`,
     `            certificate SHA-256 ${hex.match(/../g)?.join(":") ?? ""}`,
   ];
 }

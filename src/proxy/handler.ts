@@ -1,5 +1,6 @@
 import type { AgentHandler, AgentRequest } from "../agent/types.ts";
 import { ProxyError, SurrogateError } from "../errors.ts";
+import type { ClientIdentity } from "../identity/types.ts";
 import type { KeySets } from "../keys/types.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 import type { ResolvedProvider, UpstreamRule } from "../providers/types.ts";
@@ -85,7 +86,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
       cached?.wrapper ?? (await verifyWrapper(token, "access", keys, { issuer: deps.issuer, now }));
     log.jti = wrapper.jti;
     log.provider = wrapper.provider;
-    checkBinding(wrapper, request.client.thumbprint);
+    checkBinding(wrapper, request.client);
     const provider = deps.providers.get(wrapper.provider);
     if (provider === undefined)
       throw new ProxyError("invalid_token", "proxy: the wrapper's provider is not configured");
@@ -114,10 +115,17 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
   }
 }
 
-/** RFC 8705 §3: the certificate presented on this connection must be the one in `cnf.x5t#S256`. */
-function checkBinding(wrapper: VerifiedWrapper, thumbprint: string): void {
-  if (!constantTimeEqual(wrapper.thumbprint, thumbprint)) {
-    throw new ProxyError("binding_mismatch", "proxy: the wrapper is bound to a different client certificate");
+/**
+ * Runs on every request, cache hit or not. `x5t#S256`: the certificate on this connection must be
+ * the one in `cnf` (RFC 8705 §3). `jkt`: its public key must be the bound one (RFC 7638), so a
+ * renewed certificate for the same key pair still works; TLS already proved possession of that key.
+ */
+function checkBinding(wrapper: VerifiedWrapper, client: ClientIdentity): void {
+  const { kind, value } = wrapper.binding;
+  const presented = kind === "jkt" ? client.keyThumbprint : client.thumbprint;
+  if (!constantTimeEqual(value, presented)) {
+    const bound = kind === "jkt" ? "public key" : "client certificate";
+    throw new ProxyError("binding_mismatch", `proxy: the wrapper is bound to a different ${bound}`);
   }
 }
 

@@ -1,5 +1,13 @@
 import { invalid, isRecord } from "./compact.ts";
-import { ACCESS_AUD, REFRESH_AUD, type VerifiedWrapper, type WrapperKind } from "./types.ts";
+import {
+  ACCESS_AUD,
+  BINDING_KINDS,
+  type Binding,
+  type BindingKind,
+  REFRESH_AUD,
+  type VerifiedWrapper,
+  type WrapperKind,
+} from "./types.ts";
 
 /** Tolerated clock difference between broker and proxy hosts, seconds. */
 export const CLOCK_TOLERANCE = 60;
@@ -42,7 +50,7 @@ export function claimsOf(
     provider: name(payload, "prv"),
     jti: name(payload, "jti"),
     exp,
-    thumbprint: thumbprintOf(payload.cnf),
+    binding: bindingOf(payload.cnf),
     ...(payload.scope === undefined ? {} : { scope: payload.scope }),
     claims: Object.freeze(claims),
     sealed: tok,
@@ -65,10 +73,22 @@ function name(payload: Record<string, unknown>, claim: string): string {
   return value;
 }
 
-function thumbprintOf(cnf: unknown): string {
+/**
+ * `cnf` holds exactly one known member. Two would leave the choice of rule to whoever checks
+ * (RFC 8725 §2.8 spirit: one validation rule per token); an unknown member is a binding we cannot
+ * check, and ignoring it would turn a bound token into a bearer token (RFC 7800 §3.1).
+ */
+function bindingOf(cnf: unknown): Binding {
   if (!isRecord(cnf)) throw invalid("wrapper: cnf missing");
-  const thumbprint = cnf["x5t#S256"];
-  if (typeof thumbprint !== "string" || !THUMBPRINT.test(thumbprint))
-    throw invalid("wrapper: cnf.x5t#S256 invalid");
-  return thumbprint;
+  const members = Object.keys(cnf);
+  const kind = members[0];
+  if (members.length !== 1 || !isBindingKind(kind))
+    throw invalid("wrapper: cnf must hold exactly one of x5t#S256, jkt");
+  const value = cnf[kind];
+  if (typeof value !== "string" || !THUMBPRINT.test(value)) throw invalid(`wrapper: cnf.${kind} invalid`);
+  return { kind, value };
+}
+
+function isBindingKind(member: string | undefined): member is BindingKind {
+  return BINDING_KINDS.some((kind) => kind === member);
 }

@@ -6,6 +6,7 @@ import { sealSecret } from "./seal.ts";
 import {
   ACCESS_AUD,
   ACCESS_TYP,
+  BINDING_KINDS,
   type MintedWrapper,
   type MintOptions,
   type MintRequest,
@@ -47,7 +48,7 @@ export async function mintWrapper(
     exp,
     jti,
     prv: request.provider,
-    cnf: { "x5t#S256": request.thumbprint },
+    cnf: { [request.binding.kind]: request.binding.value },
     tok: await sealSecret(request.secret, keys),
   };
   const token = await new CompactSign(encoder.encode(JSON.stringify(payload)))
@@ -77,10 +78,18 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
   }
   if (request.expiresAt !== undefined && !Number.isFinite(request.expiresAt)) throw failure("bad expiresAt");
   if (request.provider === "") throw failure("empty provider name");
-  if (!THUMBPRINT.test(request.thumbprint)) throw failure("thumbprint is not a base64url SHA-256");
+  checkBinding(request);
   if (request.secret.type === "" || (request.kind === "refresh") !== (request.secret.type === "refresh")) {
     throw failure('secret type must be "refresh" exactly for refresh wrappers');
   }
+}
+
+function checkBinding(request: MintRequest): void {
+  const { kind, value } = request.binding;
+  if (!BINDING_KINDS.includes(kind)) throw failure("unknown binding kind");
+  if (!THUMBPRINT.test(value)) throw failure(`binding ${kind} is not a base64url SHA-256`);
+  // The token endpoint accepts only certificate-bound refresh wrappers; never mint one it refuses.
+  if (request.kind === "refresh" && kind !== "x5t#S256") throw failure("refresh wrappers bind x5t#S256");
 }
 
 /** Object.fromEntries defines own properties, so a copied "__proto__" claim stays data, not a prototype. */

@@ -8,6 +8,20 @@ export const REFRESH_AUD = "surrogate-broker";
 
 export type WrapperKind = "access" | "refresh";
 
+/**
+ * What a wrapper is bound to: the one `cnf` member it carries (DESIGN §5). `x5t#S256` names one
+ * certificate (RFC 8705 §3.1); `jkt` names a key pair, so it survives certificate renewal (the
+ * RFC 7638 thumbprint, as DPoP uses it: RFC 9449 §6.1). Exactly one per wrapper, never both.
+ */
+export type BindingKind = "x5t#S256" | "jkt";
+export const BINDING_KINDS: readonly BindingKind[] = ["x5t#S256", "jkt"];
+
+export interface Binding {
+  kind: BindingKind;
+  /** base64url SHA-256: of the certificate's DER, or of the public key's RFC 7638 JWK members. */
+  value: string;
+}
+
 /** The plaintext of `tok` (DESIGN §5). */
 export interface SealedSecret {
   token: Secret;
@@ -19,8 +33,8 @@ export interface MintRequest {
   kind: WrapperKind;
   /** Provider name (`prv`). */
   provider: string;
-  /** base64url(SHA-256(DER)) of the client certificate the wrapper is bound to (`cnf.x5t#S256`). */
-  thumbprint: string;
+  /** The `cnf` member to write; refresh wrappers are always `x5t#S256`. */
+  binding: Binding;
   secret: SealedSecret;
   /** Claims copied from the original token (decoded, not trusted); broker-owned claims override them. */
   claims?: Record<string, unknown>;
@@ -52,7 +66,7 @@ export interface VerifiedWrapper {
   provider: string;
   jti: string;
   exp: number;
-  thumbprint: string;
+  binding: Binding;
   scope?: string;
   claims: Readonly<Record<string, unknown>>;
   /** The compact JWE from `tok`; open it with `openWrapper` only after the binding has been checked. */

@@ -256,7 +256,7 @@ async function wrapperFixture(): Promise<{ token: string; keys: KeySets; now: nu
     {
       kind: "access",
       provider: "corp",
-      thumbprint: "A".repeat(43),
+      binding: { kind: "x5t#S256", value: "A".repeat(43) },
       secret: { token: new Secret("fuzz-real-token"), type: "Bearer" },
     },
     keys,

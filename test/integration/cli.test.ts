@@ -158,7 +158,7 @@ describe("surrogate login (real process, real agent port)", () => {
       issuer: ISSUER,
       now: Date.now(),
     });
-    expect(verified.thumbprint).toBe(thumbprintOf(pki.alpha.der));
+    expect(verified.binding).toEqual({ kind: "x5t#S256", value: thumbprintOf(pki.alpha.der) });
     expect((await openWrapper(verified, keys)).token.reveal()).toBe("upstream-access");
   });
 

@@ -107,7 +107,10 @@ describe("consent flow through a browser and the stub IdP", () => {
       issuer: h.issuer,
       now: Date.now(),
     });
-    expect(wrapper.thumbprint).toBe(describeCertificate((await testPki()).alpha.der).thumbprint);
+    expect(wrapper.binding).toEqual({
+      kind: "x5t#S256",
+      value: describeCertificate((await testPki()).alpha.der).thumbprint,
+    });
     expect((await openWrapper(wrapper, h.keys)).token.reveal()).toBe(real);
 
     for (const page of browser.pages) {

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createPublicKey } from "node:crypto";
 import { connect } from "node:tls";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
 import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import type { KeySets } from "../../src/keys/types.ts";
 import { createMemoryLogger } from "../../src/log/logger.ts";
-import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import { type IssuedCertificate, issueCertificate } from "../../src/pki/issue.ts";
 import type { ResolvedProvider } from "../../src/providers/types.ts";
 import { parseUpstream } from "../../src/proxy/allowlist.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
@@ -12,7 +14,7 @@ import { parseInjection } from "../../src/proxy/inject.ts";
 import { Secret } from "../../src/secret.ts";
 import { mintWrapper } from "../../src/token/mint.ts";
 import { testKeySets } from "../helpers/keys.ts";
-import { type TestPki, testPki } from "../helpers/pki.ts";
+import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { type Canary, countBytes, startCanary, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const ISSUER = "https://broker.test";
@@ -86,12 +88,17 @@ function zeros(size: number): ReadableStream<Uint8Array> {
   });
 }
 
-async function wrapperFor(cert: IssuedCertificate): Promise<string> {
+/** Bound to the certificate (x5t#S256), or with `byKey` to its key pair (jkt, computed here by jose). */
+async function wrapperFor(cert: IssuedCertificate, byKey = false): Promise<string> {
+  const jwk = createPublicKey(cert.keyPem).export({ format: "jwk" }) as JWK;
+  const binding = byKey
+    ? ({ kind: "jkt", value: await calculateJwkThumbprint(jwk) } as const)
+    : ({ kind: "x5t#S256", value: thumbprintOf(cert.der) } as const);
   const minted = await mintWrapper(
     {
       kind: "access",
       provider: "corp",
-      thumbprint: thumbprintOf(cert.der),
+      binding,
       secret: { token: new Secret(REAL), type: "Bearer" },
     },
     keys,
@@ -161,6 +168,55 @@ describe("proxy over the real agent port (mTLS)", () => {
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
     expect(((await response.json()) as { code: string }).code).toBe("binding_mismatch");
+    expect(canary.connections()).toBe(0);
+  });
+
+  test("a key-bound (jkt) wrapper works with its certificate AND a renewed one for the same key pair", async () => {
+    const renewed = await issueCertificate(pki.ca, {
+      usage: "client",
+      commonName: "alpha",
+      uris: [ALPHA_ID],
+      keyPem: pki.alpha.keyPem,
+    });
+    expect(thumbprintOf(renewed.der)).not.toBe(thumbprintOf(pki.alpha.der));
+    const token = await wrapperFor(pki.alpha, true);
+    for (const cert of [pki.alpha, renewed, pki.alpha, renewed]) {
+      const before = upstream.requests.length;
+      const response = await viaProxy(`/127.0.0.1:${upstream.port}/user`, cert, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      expect(upstream.requests[before]?.headers.get("authorization")).toBe(`Bearer ${REAL}`);
+    }
+    // Control: a certificate-bound wrapper does not survive the renewal.
+    const certBound = await viaProxy(`/127.0.0.1:${canary.port}/`, renewed, {
+      headers: { authorization: `Bearer ${await wrapperFor(pki.alpha)}` },
+    });
+    expect(certBound.status).toBe(401);
+    expect(((await certBound.json()) as { code: string }).code).toBe("binding_mismatch");
+    expect(canary.connections()).toBe(0);
+  });
+
+  test("a key-bound (jkt) wrapper over a certificate for another key → 401 binding_mismatch, no upstream", async () => {
+    const token = await wrapperFor(pki.alpha, true);
+    // beta is refused before and after alpha's success was cached.
+    for (const cert of [pki.beta, pki.alpha, pki.beta]) {
+      const target = cert === pki.alpha ? upstream.port : canary.port;
+      const response = await viaProxy(`/127.0.0.1:${target}/`, cert, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (cert === pki.alpha) {
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+        continue;
+      }
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+      const body = (await response.json()) as { code: string; detail: string };
+      expect(body.code).toBe("binding_mismatch");
+      expect(body.detail).toContain("different public key");
+    }
     expect(canary.connections()).toBe(0);
   });
 

@@ -43,7 +43,11 @@ async function writeKeys(...pairs: Array<{ signing: JWK; encryption: JWK }>) {
 
 async function wrapper(pair: { signing: JWK; encryption: JWK }, cert: IssuedCertificate): Promise<string> {
   const keys = await keySetsFromJwks({ keys: [pair.signing] }, { keys: [pair.encryption] });
-  const request = { kind: "access" as const, provider: "stub", thumbprint: thumbprintOf(cert.der) };
+  const request = {
+    kind: "access" as const,
+    provider: "stub",
+    binding: { kind: "x5t#S256" as const, value: thumbprintOf(cert.der) },
+  };
   const secret = { token: new Secret("real-static-token"), type: "Bearer" };
   return (await mintWrapper({ ...request, secret }, keys, { issuer: ISSUER, tokenTtl: 600, now: Date.now() }))
     .token;

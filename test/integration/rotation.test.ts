@@ -59,7 +59,11 @@ async function writeKeys(name: string, ...pairs: KeyPair[]) {
 async function wrapperFrom(...pairs: KeyPair[]): Promise<string> {
   const { signing, encryption } = sets(...pairs);
   const keys = await keySetsFromJwks(signing, encryption);
-  const request = { kind: "access" as const, provider: "stub", thumbprint: thumbprintOf(pki.alpha.der) };
+  const request = {
+    kind: "access" as const,
+    provider: "stub",
+    binding: { kind: "x5t#S256" as const, value: thumbprintOf(pki.alpha.der) },
+  };
   const secret = { token: new Secret("real-static-token"), type: "Bearer" };
   const minted = await mintWrapper({ ...request, secret }, keys, {
     issuer: ISSUER,

@@ -148,7 +148,7 @@ export async function wrapperFor(rig: Rig, cert: IssuedCertificate, keys = rig.k
     {
       kind: "access",
       provider: PROVIDER,
-      thumbprint: thumbprintOf(cert.der),
+      binding: { kind: "x5t#S256", value: thumbprintOf(cert.der) },
       secret: { token: new Secret(REAL), type: "Bearer" },
     },
     keys,

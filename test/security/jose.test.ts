@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK } from "jose";
+import { describeCertificate } from "../../src/identity/certificate.ts";
 import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import { generateKeySets } from "../../src/keys/generate.ts";
 import { keySetsFromJwks } from "../../src/keys/load.ts";
@@ -61,6 +62,10 @@ const canaryUrl = () => `http://127.0.0.1:${rig.canary.port}/jwks.json`;
 const valid = () => wrapperFor(rig, rig.pki.alpha);
 const withHeader = async (extra: Record<string, unknown>) => f.signed(f.header(extra), await f.payload());
 const withClaims = async (extra: Record<string, unknown>) => f.signed(f.header(), await f.payload(extra));
+/** alpha's two binding values: its certificate's x5t#S256 and its key's RFC 7638 thumbprint. */
+const alphaX5t = () => thumbprintOf(rig.pki.alpha.der);
+const alphaJkt = () => describeCertificate(rig.pki.alpha.der).keyThumbprint;
+const withCnf = (cnf: () => Record<string, unknown>) => () => withClaims({ cnf: cnf() });
 const unsigned = async (alg: string, signature = "") =>
   `${b64url(json(f.header({ alg })))}.${b64url(json(await f.payload()))}.${signature}`;
 
@@ -317,6 +322,41 @@ const cases: Case[] = [
       rawPayload(json(await f.payload()).replace('"cnf":{', `"cnf":{"x5t#S256":"${"B".repeat(43)}",`)),
     ...INVALID,
   ],
+  // cnf holds exactly one of x5t#S256, jkt (one binding rule per token, RFC 8725 §2.8 spirit).
+  [
+    "cnf with both x5t#S256 and jkt, each valid for alpha",
+    withCnf(() => ({ "x5t#S256": alphaX5t(), jkt: alphaJkt() })),
+    ...INVALID,
+  ],
+  ["cnf with neither member", withCnf(() => ({})), ...INVALID],
+  ["cnf with only an unknown member (jwk)", withCnf(() => ({ jwk: { kty: "EC" } })), ...INVALID],
+  ["cnf x5t#S256 plus an unknown member", withCnf(() => ({ "x5t#S256": alphaX5t(), kid: "x" })), ...INVALID],
+  ["cnf jkt malformed (42 characters)", withCnf(() => ({ jkt: alphaJkt().slice(1) })), ...INVALID],
+  ["cnf jkt not a string", withCnf(() => ({ jkt: [alphaJkt()] })), ...INVALID],
+  [
+    "duplicate jkt inside cnf",
+    async () =>
+      rawPayload(
+        json(await f.payload({ cnf: { jkt: alphaJkt() } })).replace(
+          '"cnf":{',
+          `"cnf":{"jkt":"${"B".repeat(43)}",`,
+        ),
+      ),
+    ...INVALID,
+  ],
+  // Kind confusion: the certificate's x5t#S256 under jkt is compared with the key thumbprint.
+  [
+    "cnf jkt holding alpha's certificate x5t#S256",
+    withCnf(() => ({ jkt: alphaX5t() })),
+    401,
+    "binding_mismatch",
+  ],
+  [
+    "cnf x5t#S256 holding alpha's key thumbprint",
+    withCnf(() => ({ "x5t#S256": alphaJkt() })),
+    401,
+    "binding_mismatch",
+  ],
   ["one bit flipped in the payload", async () => flip(await valid(), 1), ...INVALID],
   ["missing Authorization", async () => "!", 401, "missing_token"],
   ["Basic instead of Bearer", async () => `!Basic ${btoa("user:pass")}`, 401, "missing_token"],
@@ -327,7 +367,7 @@ async function refreshWrapper(): Promise<string> {
     {
       kind: "refresh",
       provider: PROVIDER,
-      thumbprint: thumbprintOf(rig.pki.alpha.der),
+      binding: { kind: "x5t#S256", value: thumbprintOf(rig.pki.alpha.der) },
       secret: { token: new Secret(REAL), type: "refresh" },
     },
     rig.keys,
@@ -372,6 +412,7 @@ describe("the same checks accept what they must (boundaries and controls)", () =
   const accepted: Array<[string, Build]> = [
     ["a minted wrapper", valid],
     ["a hand-forged wrapper with our key (the forge itself is sound)", () => withClaims({})],
+    ["a hand-forged wrapper bound to alpha's key (cnf jkt)", withCnf(() => ({ jkt: alphaJkt() }))],
     ["exp 59 s ago (inside tolerance)", () => withClaims({ exp: f.t - 59 })],
     ["nbf 60 s ahead (tolerance edge)", () => withClaims({ nbf: f.t + 60 })],
     ["iat 60 s ahead (tolerance edge)", () => withClaims({ iat: f.t + 60 })],

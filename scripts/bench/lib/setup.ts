@@ -49,7 +49,7 @@ export async function prepare(dir: string): Promise<Material> {
     {
       kind: "access",
       provider: PROVIDER,
-      thumbprint: thumbprintOf(client.der),
+      binding: { kind: "x5t#S256", value: thumbprintOf(client.der) },
       secret: { token: new Secret(UPSTREAM_TOKEN), type: "Bearer" },
     },
     keys,

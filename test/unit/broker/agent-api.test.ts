@@ -305,7 +305,7 @@ describe("POST /v1/token, device_code grant", () => {
     expect(text).toBe(result);
     const body = JSON.parse(text) as { access_token: string };
     const wrapper = await verifyWrapper(body.access_token, "access", keys, { issuer: ISSUER, now: clock });
-    expect(wrapper.thumbprint).toBe(alpha.thumbprint);
+    expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: alpha.thumbprint });
     expect(text).not.toContain("upstream-access");
     clock += 5000;
     await expectError(await poll(alpha, grant.device_code), 400, "invalid_grant");
@@ -359,6 +359,6 @@ describe("refresh wrappers minted for the device flow", () => {
       issuer: ISSUER,
       now: clock,
     });
-    expect(refresh.thumbprint).toBe(alpha.thumbprint);
+    expect(refresh.binding).toEqual({ kind: "x5t#S256", value: alpha.thumbprint });
   });
 });

@@ -57,7 +57,7 @@ describe("issueWrappers", () => {
     expect(wrapper.claims.aud).toBe("surrogate");
     expect(wrapper.jti).toBe(jti);
     expect(wrapper.jti).not.toBe("idp-jti");
-    expect(wrapper.thumbprint).toBe(THUMBPRINT);
+    expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: THUMBPRINT });
     expect(wrapper.provider).toBe("corp");
     expect(wrapper.scope).toBe("openid email");
     expect(wrapper.exp).toBe(NOW_S + 600);
@@ -146,7 +146,7 @@ describe("issueWrappers", () => {
       issuer: ISSUER,
       now: NOW,
     });
-    expect(refresh.thumbprint).toBe(THUMBPRINT);
+    expect(refresh.binding).toEqual({ kind: "x5t#S256", value: THUMBPRINT });
     expect(refresh.provider).toBe("corp");
     expect(refresh.claims.sub).toBe("user-4");
     expect(refresh.claims.aud).toBe("surrogate-broker");

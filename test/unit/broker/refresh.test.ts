@@ -12,6 +12,7 @@ import { openWrapper } from "../../../src/token/open.ts";
 import { verifyWrapper } from "../../../src/token/verify.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { testPki } from "../../helpers/pki.ts";
+import { signRaw } from "../token/forge.ts";
 import {
   agentRequest,
   form,
@@ -87,7 +88,7 @@ async function expectError(response: Response, status: number, error: string): P
 
 async function opened(token: string, kind: "access" | "refresh"): Promise<string> {
   const wrapper = await verifyWrapper(token, kind, keys, { issuer: ISSUER, now: clock });
-  expect(wrapper.thumbprint).toBe(alpha.thumbprint);
+  expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: alpha.thumbprint });
   return (await openWrapper(wrapper, keys)).token.reveal();
 }
 
@@ -142,6 +143,27 @@ describe("POST /v1/token, refresh_token grant", () => {
     idp.script.push(upstreamTokens("never"));
     await expectError(await refresh(beta, held.refresh_token!), 400, "invalid_grant");
     expect(idp.received).toEqual([]);
+  });
+
+  test("a key-bound (cnf jkt) refresh wrapper → invalid_grant even for the right key; the IdP is never called", async () => {
+    const held = await loggedIn();
+    const [header = "", payload = ""] = held.refresh_token!.split(".");
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
+    const resigned = (cnf: Record<string, string>) =>
+      signRaw(keys, Buffer.from(header, "base64url").toString(), JSON.stringify({ ...claims, cnf }));
+    idp.script.push(upstreamTokens("never"));
+    // The second value is the certificate's own x5t#S256 under the other member: kind confusion.
+    for (const value of [alpha.keyThumbprint, alpha.thumbprint]) {
+      const response = await refresh(alpha, await resigned({ jkt: value }));
+      expect(((await response.clone().json()) as { error_description: string }).error_description).toContain(
+        "not bound to a certificate",
+      );
+      await expectError(response, 400, "invalid_grant");
+    }
+    expect(idp.received).toEqual([]);
+    // Control: the same re-signing with the certificate binding is accepted.
+    const certBound = await resigned({ "x5t#S256": alpha.thumbprint });
+    expect((await refresh(alpha, certBound)).status).toBe(200);
   });
 
   test("not a refresh wrapper → invalid_grant without calling the IdP", async () => {

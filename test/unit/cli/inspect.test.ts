@@ -28,7 +28,7 @@ async function mint(overrides: Partial<MintRequest> = {}, now = NOW, signWith = 
   const request: MintRequest = {
     kind: "access",
     provider: "github",
-    thumbprint: thumbprintOf(der),
+    binding: { kind: "x5t#S256", value: thumbprintOf(der) },
     secret: { token: new Secret(UPSTREAM), type: "Bearer" },
     claims: { sub: "octocat", email: "octo@example.com" },
     scope: "repo read:user",
@@ -90,6 +90,28 @@ describe("surrogate inspect (offline)", () => {
     const result = await inspect([file]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("provider:   github");
+  });
+
+  test("a jkt-bound wrapper shows the public key binding", async () => {
+    const jkt = "k".repeat(43);
+    const result = await inspect([], await mint({ binding: { kind: "jkt", value: jkt } }));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`binding:    cnf jkt ${jkt}`);
+    expect(result.stdout).toContain("public key (RFC 7638 JWK SHA-256 thumbprint)");
+    expect(result.stdout).not.toContain("certificate SHA-256");
+  });
+
+  test.each([
+    ["both members", { "x5t#S256": "A".repeat(43), jkt: "B".repeat(43) }],
+    ["neither member", {}],
+    ["an unknown member", { jwk: "A".repeat(43) }],
+    ["a malformed jkt", { jkt: "short" }],
+  ])("cnf with %s is shown as no valid binding", async (_name, cnf) => {
+    const header = Buffer.from('{"alg":"ES256","kid":"k","typ":"surrogate+jwt"}').toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ prv: "p", cnf, tok: "x" })).toString("base64url");
+    const result = await inspect([], `${header}.${payload}.c2ln`);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("binding:    none (cnf must hold exactly one valid x5t#S256 or jkt)");
   });
 
   test("escapes control and bidi characters from the token", async () => {

@@ -27,7 +27,12 @@ async function mint(kind: WrapperKind): Promise<string> {
     kind === "refresh"
       ? { token: new Secret("rt"), type: "refresh" }
       : { token: new Secret("at"), type: "Bearer" };
-  const request = { kind, provider: "demo", thumbprint: thumbprintOf(files.pki.alpha.der), secret };
+  const request = {
+    kind,
+    provider: "demo",
+    binding: { kind: "x5t#S256" as const, value: thumbprintOf(files.pki.alpha.der) },
+    secret,
+  };
   return (await mintWrapper(request, keys, { issuer: "https://b.example", tokenTtl: 60, now: Date.now() }))
     .token;
 }

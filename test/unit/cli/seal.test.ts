@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { thumbprintOf } from "../../../src/identity/thumbprint.ts";
 import { type WrittenKeySets, writeKeySetsToDir } from "../../../src/keys/files.ts";
 import { loadKeySets } from "../../../src/keys/load.ts";
@@ -74,7 +76,7 @@ describe("surrogate seal", () => {
     const { verified, secret } = await opened(token);
     expect(secret.token.reveal()).toBe(API_KEY);
     expect(secret.type).toBe("Bearer");
-    expect(verified.thumbprint).toBe(thumbprintOf(files.pki.alpha.der));
+    expect(verified.binding).toEqual({ kind: "x5t#S256", value: thumbprintOf(files.pki.alpha.der) });
     expect(verified.provider).toBe("openai");
     // Default 30 days, not capped by the config's token_ttl of 1h.
     expect(verified.exp).toBe(NOW / 1000 + 30 * 86_400);
@@ -103,8 +105,42 @@ describe("surrogate seal", () => {
     expect(result.code).toBe(0);
     const { verified, secret } = await opened(result.stdout.trimEnd());
     expect(secret.token.reveal()).toBe(API_KEY);
-    expect(verified.thumbprint).toBe(thumbprintOf(files.pki.alpha.der));
+    expect(verified.binding).toEqual({ kind: "x5t#S256", value: thumbprintOf(files.pki.alpha.der) });
     expect(verified.exp).toBe(NOW / 1000 + 90 * 86_400);
+  });
+
+  test("--public-key: a PEM PUBLIC KEY or a certificate binds cnf jkt, the RFC 7638 thumbprint", async () => {
+    const publicKey = createPublicKey(files.pki.alpha.keyPem);
+    const expected = await calculateJwkThumbprint(publicKey.export({ format: "jwk" }) as JWK);
+    const spkiPem = join(files.dir, "alpha.pub");
+    await writeFile(spkiPem, publicKey.export({ format: "pem", type: "spki" }));
+    for (const path of [spkiPem, files.alphaCert, derCert]) {
+      const result = await seal(["--provider", "openai", "--public-key", path, "--config", config], API_KEY);
+      expect(result.code).toBe(0);
+      const { verified, secret } = await opened(result.stdout.trimEnd());
+      expect(verified.binding).toEqual({ kind: "jkt", value: expected });
+      expect(secret.token.reveal()).toBe(API_KEY);
+      expect(result.stderr).toContain(`RFC 7638 thumbprint ${expected}`);
+    }
+  });
+
+  test.each([
+    ["a private key", "alphaKey", "holds a private key"],
+    ["garbage", "garbage", "neither a PEM PUBLIC KEY nor a certificate"],
+  ] as const)("--public-key refuses %s", async (_name, file, message) => {
+    const path = files[file];
+    const result = await seal(["--provider", "openai", "--public-key", path, "--config", config], API_KEY);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(message);
+  });
+
+  test("--public-key refuses a PUBLIC KEY block that is not a key", async () => {
+    const path = join(files.dir, "bad.pub");
+    await writeFile(path, "-----BEGIN PUBLIC KEY-----\nMAMCAQA=\n-----END PUBLIC KEY-----\n");
+    const result = await seal(["--provider", "openai", "--public-key", path, "--config", config], API_KEY);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("not a usable public key");
   });
 
   test("removes exactly one trailing newline (LF or CRLF)", async () => {
@@ -165,7 +201,11 @@ describe("surrogate seal", () => {
 
   test.each([
     [["--cert", "c.pem", "--config", "x"], "missing or invalid --provider NAME"],
-    [["--provider", "openai", "--config", "x"], "missing --cert FILE"],
+    [["--provider", "openai", "--config", "x"], "give exactly one of --cert FILE, --public-key FILE"],
+    [
+      ["--provider", "openai", "--cert", "c.pem", "--public-key", "k.pem", "--config", "x"],
+      "give exactly one of --cert FILE, --public-key FILE",
+    ],
     [["--provider", "openai", "--cert", "c.pem"], "missing --config FILE (or SURROGATE_CONFIG)"],
     [
       ["--provider", "openai", "--cert", "c.pem", "--config", "x", "--issuer", ISSUER],

@@ -70,7 +70,7 @@ describe("rotateKeySetsInDir", () => {
     const request = {
       kind: "access" as const,
       provider: "github",
-      thumbprint: "A".repeat(43),
+      binding: { kind: "x5t#S256" as const, value: "A".repeat(43) },
       secret: { token: new Secret("old-token"), type: "Bearer" },
     };
     const old = await mintWrapper(request, before, OPTIONS);

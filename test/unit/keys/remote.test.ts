@@ -52,7 +52,11 @@ function publish(keys: KeySets) {
 }
 
 async function wrapper(keys: KeySets): Promise<string> {
-  const request = { kind: "access" as const, provider: "p", thumbprint: "t".repeat(43) };
+  const request = {
+    kind: "access" as const,
+    provider: "p",
+    binding: { kind: "x5t#S256" as const, value: "t".repeat(43) },
+  };
   const secret = { token: new Secret("real"), type: "Bearer" };
   return (await mintWrapper({ ...request, secret }, keys, { issuer: ISSUER, tokenTtl: 60, now: Date.now() }))
     .token;

@@ -9,7 +9,16 @@ const EXP = NOW / 1000 + 60;
 
 function entry(jti: string, exp = EXP): OpenedWrapper {
   return {
-    wrapper: { kind: "access", kid: "k", provider: "p", jti, exp, thumbprint: "tp", claims: {}, sealed: "x" },
+    wrapper: {
+      kind: "access",
+      kid: "k",
+      provider: "p",
+      jti,
+      exp,
+      binding: { kind: "x5t#S256", value: "tp" },
+      claims: {},
+      sealed: "x",
+    },
     secret: { token: new Secret(`real-${jti}`), type: "Bearer" },
   };
 }

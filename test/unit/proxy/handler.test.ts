@@ -88,7 +88,7 @@ async function wrapper(
     {
       kind: options.kind ?? "access",
       provider: options.provider ?? "corp",
-      thumbprint: (options.client ?? alpha).thumbprint,
+      binding: { kind: "x5t#S256", value: (options.client ?? alpha).thumbprint },
       secret: { token: new Secret(REAL), type: options.kind === "refresh" ? "refresh" : "Bearer" },
     },
     options.keys ?? keys,

@@ -192,7 +192,7 @@ async function request(path: string): Promise<AgentRequest> {
     {
       kind: "access",
       provider: "corp",
-      thumbprint: client.thumbprint,
+      binding: { kind: "x5t#S256", value: client.thumbprint },
       secret: { token: new Secret(TOKEN), type: "Bearer" },
     },
     keys,

@@ -17,7 +17,7 @@ function request(extra: Partial<MintRequest> = {}): MintRequest {
   return {
     kind: "access",
     provider: "github",
-    thumbprint: THUMB,
+    binding: { kind: "x5t#S256", value: THUMB },
     secret: { token: new Secret("gho_SECRETVALUE"), type: "Bearer" },
     ...extra,
   };
@@ -124,7 +124,7 @@ describe("mintWrapper", () => {
   });
 
   test("refuses bad requests", async () => {
-    expect(await mintFails(request({ thumbprint: "short" }))).toContain("thumbprint");
+    expect(await mintFails(request({ binding: { kind: "x5t#S256", value: "short" } }))).toContain("x5t#S256");
     expect(await mintFails(request({ provider: "" }))).toContain("provider");
     expect(
       await mintFails(request({ secret: { token: new Secret("SECRETVALUE"), type: "refresh" } })),

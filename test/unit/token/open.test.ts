@@ -61,7 +61,7 @@ describe("openWrapper", () => {
       {
         kind: "access",
         provider: "p",
-        thumbprint: "A".repeat(43),
+        binding: { kind: "x5t#S256", value: "A".repeat(43) },
         secret: { token: new Secret("real"), type: "Bearer" },
       },
       { ...keys, encrypter: other.encrypter },

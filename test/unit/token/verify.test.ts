@@ -22,7 +22,14 @@ function request(kind: WrapperKind = "access", extra: Partial<MintRequest> = {})
     token: new Secret(kind === "access" ? "gho_real" : "ghr_real"),
     type: kind === "access" ? "Bearer" : "refresh",
   };
-  return { kind, provider: "github", thumbprint: THUMB, secret, scope: "repo", ...extra };
+  return {
+    kind,
+    provider: "github",
+    binding: { kind: "x5t#S256", value: THUMB },
+    secret,
+    scope: "repo",
+    ...extra,
+  };
 }
 
 async function mint(keys: KeySets, kind: WrapperKind = "access", now = NOW): Promise<string> {
@@ -61,7 +68,7 @@ describe("round trip", () => {
         kind: "access",
         kid: keys.signer!.kid,
         provider: "github",
-        thumbprint: THUMB,
+        binding: { kind: "x5t#S256", value: THUMB },
       });
       expect(verified.scope).toBe("repo");
       expect(verified.exp).toBe(NOW / 1000 + 3600);
@@ -310,6 +317,24 @@ describe("claim types", () => {
     ["cnf string", { cnf: "A".repeat(43) }, "cnf"],
     ["thumbprint too short", { cnf: { "x5t#S256": "A".repeat(42) } }, "x5t#S256"],
     ["thumbprint not base64url", { cnf: { "x5t#S256": `${"A".repeat(42)}=` } }, "x5t#S256"],
+    ["cnf empty (neither member)", { cnf: {} }, "exactly one of x5t#S256, jkt"],
+    ["cnf array", { cnf: [{ jkt: "A".repeat(43) }] }, "cnf"],
+    [
+      "cnf with both x5t#S256 and jkt",
+      { cnf: { "x5t#S256": "A".repeat(43), jkt: "B".repeat(43) } },
+      "exactly one of x5t#S256, jkt",
+    ],
+    ["cnf with an unknown member (jwk)", { cnf: { jwk: { kty: "EC" } } }, "exactly one of x5t#S256, jkt"],
+    [
+      "cnf x5t#S256 next to an unknown member",
+      { cnf: { "x5t#S256": "A".repeat(43), kid: "k" } },
+      "exactly one of x5t#S256, jkt",
+    ],
+    ["cnf with x5t (SHA-1)", { cnf: { x5t: "A".repeat(27) } }, "exactly one of x5t#S256, jkt"],
+    ["jkt too short", { cnf: { jkt: "A".repeat(42) } }, "cnf.jkt"],
+    ["jkt not base64url", { cnf: { jkt: `${"A".repeat(42)}+` } }, "cnf.jkt"],
+    ["jkt padded", { cnf: { jkt: `${"A".repeat(43)}=` } }, "cnf.jkt"],
+    ["jkt number", { cnf: { jkt: 1 } }, "cnf.jkt"],
     ["tok number", { tok: 1 }, "tok"],
     ["tok missing", { tok: undefined }, "tok"],
     ["scope array", { scope: ["repo"] }, "scope"],
@@ -321,4 +346,46 @@ describe("claim types", () => {
       );
     });
   }
+});
+
+describe("binding (cnf)", () => {
+  const JKT = "j".repeat(43);
+
+  test("a jkt-bound access wrapper round-trips with its binding kind", async () => {
+    const token = (
+      await mintWrapper(request("access", { binding: { kind: "jkt", value: JKT } }), es256, {
+        issuer: ISSUER,
+        tokenTtl: 3600,
+        now: NOW,
+      })
+    ).token;
+    const payload = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(payload.cnf).toEqual({ jkt: JKT });
+    expect((await verify(token)).binding).toEqual({ kind: "jkt", value: JKT });
+  });
+
+  test("a forged payload with a single valid jkt member verifies", async () => {
+    const token = await forged(es256, accessHeader(es256), validPayload(NOW, { cnf: { jkt: JKT } }));
+    expect((await verify(token)).binding).toEqual({ kind: "jkt", value: JKT });
+  });
+
+  test("mint refuses a jkt-bound refresh wrapper, an unknown kind and a malformed value", async () => {
+    const options = { issuer: ISSUER, tokenTtl: 3600, now: NOW };
+    const refused = async (extra: Partial<MintRequest>, kind: WrapperKind = "access") => {
+      const error = await mintWrapper(request(kind, extra), es256, options).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TokenError);
+      expect((error as TokenError).code).toBe("server_error");
+      return (error as TokenError).message;
+    };
+    expect(await refused({ binding: { kind: "jkt", value: JKT } }, "refresh")).toContain("x5t#S256");
+    const unknownKind = { kind: "jwk", value: JKT } as unknown as MintRequest["binding"];
+    expect(await refused({ binding: unknownKind })).toContain("unknown binding");
+    expect(await refused({ binding: { kind: "jkt", value: "short" } })).toContain("jkt");
+  });
 });

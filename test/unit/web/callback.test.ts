@@ -43,7 +43,7 @@ describe("GET /callback: success", () => {
       issuer: ISSUER,
       now: fx.now(),
     });
-    expect(wrapper.thumbprint).toBe(grant.thumbprint);
+    expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: grant.thumbprint });
     expect(wrapper.provider).toBe("stub");
     expect(wrapper.claims.sub).toBe(fx.idp.subject);
     expect((await openWrapper(wrapper, fx.keys)).token.reveal()).toBe(real);
