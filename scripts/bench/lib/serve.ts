@@ -35,12 +35,16 @@ upstreams = ["127.0.0.1:${upstreamPort}"]
 `;
 }
 
-/** Starts `surrogate serve --role proxy --workers N` and waits until all N processes listen. */
+/**
+ * Starts `surrogate serve --role proxy --workers N` and waits until all N processes listen. `entry`
+ * replaces `bun [bunFlags] src/main.ts` (the soak test runs the same CLI under a heap sampler).
+ */
 export async function startServe(
   dir: string,
   upstreamPort: number,
   workers: number,
   bunFlags: string[],
+  entry: string[] = ["bun", ...bunFlags, MAIN],
 ): Promise<ServeTarget> {
   const keys = JSON.parse(readFileSync(join(dir, "keys.json"), "utf8"));
   writeFileSync(join(dir, "signing.jwks"), JSON.stringify(keys.signing));
@@ -49,7 +53,7 @@ export async function startServe(
   writeFileSync(configFile, serveConfig(dir, upstreamPort));
   const logFile = join(dir, `surrogate-${workers}.log`);
   writeFileSync(logFile, "");
-  const command = ["bun", ...bunFlags, MAIN, "serve", "--config", configFile, "--role", "proxy"];
+  const command = [...entry, "serve", "--config", configFile, "--role", "proxy"];
   const child = Bun.spawn([...command, "--workers", String(workers)], {
     stdout: Bun.file(logFile),
     stderr: "inherit",
