@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { configPath, loadConfig } from "../config/load.ts";
+import { createLineBatcher } from "../log/batch.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { parseRole } from "../role.ts";
 import { type RunningSurrogate, startSurrogate } from "../serve.ts";
@@ -56,7 +57,8 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
     const loaded = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
     checkWorkers(loaded, role, workers);
     const config = marker ? workerConfig(loaded, marker) : loaded;
-    const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
+    const lines = createLineBatcher((text) => context.stdout.write(text));
+    const logger = createLogger(lines.line, instanceId());
     const signals = captureSignals(logger);
     const reusePort = marker !== undefined || workers > 1;
     const running = await startSurrogate(config, { env: context.env, logger, role, reusePort }).catch(
