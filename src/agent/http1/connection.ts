@@ -68,7 +68,8 @@ class Http1Connection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#phase === "closing") return;
+    // Ended by us (drain, or after a last response): a request read now could never be answered.
+    if (this.#phase === "closing" || this.socket.writableEnded) return;
     if (this.#phase === "body") {
       this.#feedBody(chunk);
       return;
@@ -163,14 +164,18 @@ class Http1Connection {
   }
 
   async #serve(request: AgentRequest, head: RequestHead): Promise<void> {
+    let keepAlive: boolean | undefined;
     try {
-      await this.#respond(request, head);
+      keepAlive = await this.#respond(request, head);
     } finally {
+      // Before the next pipelined request starts, so the drain never sees this one's end as its end.
       this.options.onRequest?.(false);
     }
+    if (keepAlive !== undefined) this.#finish(keepAlive);
   }
 
-  async #respond(request: AgentRequest, head: RequestHead): Promise<void> {
+  /** Returns whether the connection may carry another request; undefined once it was closed. */
+  async #respond(request: AgentRequest, head: RequestHead): Promise<boolean | undefined> {
     const { socket, options } = this;
     let response: Response;
     try {
@@ -181,7 +186,7 @@ class Http1Connection {
       });
       this.#phase = "closing";
       if (!socket.destroyed) socket.end(serverErrorBytes());
-      return;
+      return undefined;
     }
     let keepAlive: boolean;
     try {
@@ -193,16 +198,16 @@ class Http1Connection {
         error: error instanceof Error ? error.name : "unknown",
       });
       socket.destroy();
-      return;
+      return undefined;
     }
-    this.#finish(keepAlive);
+    return keepAlive;
   }
 
   /** The response is out: read the next request, or close if this one's body was not read to its end. */
   #finish(keepAlive: boolean): void {
     this.#inFlight = undefined;
     if (this.socket.destroyed) return;
-    if (!keepAlive || this.#mustClose || this.#phase !== "busy") {
+    if (!keepAlive || this.#mustClose || this.#phase !== "busy" || this.socket.writableEnded) {
       this.#phase = "closing";
       this.#deadline.set(this.options.deadlines.idle);
       this.socket.end();
