@@ -70,9 +70,11 @@ export async function finishProviderLogin(context: AdminContext, request: Reques
   if (code === null || oauth?.validateIdToken === undefined)
     return { ok: false, reason: "admin_login_failed" };
   const iss = url.searchParams.get("iss");
-  // RFC 9207 §2.4: a response naming another issuer is a mix-up attack.
+  // RFC 9207 §2.4: a response naming another issuer is a mix-up attack, and so is one without
+  // `iss` from an IdP that advertised it.
   if (iss !== null && oauth.issuer !== undefined && iss !== oauth.issuer)
     return { ok: false, reason: "admin_login_failed" };
+  if (iss === null && oauth.requireIss === true) return { ok: false, reason: "admin_login_failed" };
   try {
     const tokens = await oauth.exchangeCode(new Secret(code), new Secret(attempt.verifier));
     if (tokens.idToken === undefined) return { ok: false, reason: "admin_login_failed" };

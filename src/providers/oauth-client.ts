@@ -44,6 +44,8 @@ export interface OAuthClientSettings {
   idToken?: IdTokenRules;
   /** RFC 9207 issuer identifier, when it is one fixed string. */
   issuer?: string;
+  /** RFC 9207 §2.4: the IdP advertised `iss` on authorization responses; only with `issuer`. */
+  requireIss?: boolean;
   /** Token-request timeout, ms (default 30 000). */
   timeoutMs?: number;
 }
@@ -75,7 +77,8 @@ export function createOAuthClient(
       ),
   };
   if (settings.idToken !== undefined) oauth.validateIdToken = createIdTokenValidator(settings.idToken, deps);
-  return settings.issuer === undefined ? oauth : { ...oauth, issuer: settings.issuer };
+  if (settings.issuer === undefined) return oauth;
+  return { ...oauth, issuer: settings.issuer, ...(settings.requireIss === true && { requireIss: true }) };
 }
 
 /**

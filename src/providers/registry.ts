@@ -16,6 +16,8 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery: the IdP promises `iss` on every authorization response (RFC 9207 §3). */
+  issParameterSupported?: boolean;
 }
 
 /**
@@ -85,7 +87,14 @@ async function resolveEndpoints(
   const jwksUri = config.jwksUri ?? base.jwksUri;
   if (jwksUri !== undefined) checkHttpsUrl(jwksUri, `${key}.jwks_uri`);
   const issuer = config.issuer ?? base.issuer;
-  return { authorizationEndpoint, tokenEndpoint, ...(jwksUri && { jwksUri }), ...(issuer && { issuer }) };
+  const issParameterSupported = "issParameterSupported" in base && base.issParameterSupported === true;
+  return {
+    authorizationEndpoint,
+    tokenEndpoint,
+    ...(jwksUri && { jwksUri }),
+    ...(issuer && { issuer }),
+    ...(issParameterSupported && { issParameterSupported }),
+  };
 }
 
 async function discovered(
@@ -127,5 +136,9 @@ function clientSettings(
       jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),
     // RFC 9207 §2.4: only a fixed issuer string can be compared with the response's `iss`.
     ...(issuer && !issuer.includes("{tenantid}") && { issuer }),
+    // RFC 9207 §2.4: an IdP that promised `iss` must send it, or a mix-up goes unnoticed.
+    ...(issuer &&
+      !issuer.includes("{tenantid}") &&
+      endpoints.issParameterSupported === true && { requireIss: true }),
   };
 }

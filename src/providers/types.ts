@@ -52,6 +52,11 @@ export interface OAuthClient {
   validateIdToken?(idToken: Secret, nonce: string): Promise<Record<string, unknown>>;
   /** RFC 9207: the issuer identifier expected in the authorization response's `iss`, when known. */
   readonly issuer?: string;
+  /**
+   * RFC 9207 §2.4: the IdP advertised `authorization_response_iss_parameter_supported`, so an
+   * authorization response without `iss` is refused (only set together with `issuer`).
+   */
+  readonly requireIss?: boolean;
 }
 
 export interface ResolvedProvider {

@@ -50,12 +50,13 @@ function param(url: URL, name: string): string | undefined {
 /**
  * RFC 9207 §2.4: when `iss` is present it must be exactly the issuer we sent the request to, which
  * defeats mix-up between providers sharing our one redirect URI; a provider whose issuer we do not
- * know cannot vouch for one, so `iss` from it is refused too. An absent `iss` is accepted: the
- * contract carries no "authorization_response_iss_parameter_supported" flag to require it, and the
- * browser-bound state plus PKCE already tie the response to this flow and this provider.
+ * know cannot vouch for one, so `iss` from it is refused too. An absent `iss` is refused when the
+ * IdP advertised `authorization_response_iss_parameter_supported` (the RFC's MUST: a response
+ * without it may come from another IdP); otherwise it is accepted, since the browser-bound state
+ * plus PKCE already tie the response to this flow and this provider.
  */
 function issuerAcceptable(url: URL, provider: Verified["provider"]): boolean {
-  if (!url.searchParams.has("iss")) return true;
+  if (!url.searchParams.has("iss")) return provider.oauth.requireIss !== true;
   const iss = param(url, "iss");
   return iss !== undefined && provider.oauth.issuer !== undefined && iss === provider.oauth.issuer;
 }

@@ -246,7 +246,7 @@ describe("callback URL tampering: refused before any exchange, the genuine callb
     expect(await poll(victim.grant)).toBe("authorization_pending");
   });
 
-  test("mix-up without iss: IdP B's code is sent only to IdP A, which refuses it → 502 idp_error", async () => {
+  test("mix-up without iss: IdP A advertised iss (RFC 9207 §2.4), so the response is refused before any exchange → 400 state_invalid", async () => {
     const victim = await held();
     const code = h.relay.held.at(-1)?.searchParams.get("code") ?? "";
     // Obtain a code at IdP B for the attacker's own grant, without completing that flow.
@@ -269,14 +269,16 @@ describe("callback URL tampering: refused before any exchange, the genuine callb
     secrets.add(codeB);
     expect(codeB).not.toBe(code);
     const before = tokenExchanges(h.other);
+    const beforeA = tokenExchanges(h.idp);
     const page = await victim.browser.open(
       edited(victim.callback, (p) => {
         p.set("code", codeB);
         p.delete("iss");
       }),
     );
-    expectPage(page, 502, "idp_error");
+    expectPage(page, 400, "state_invalid");
     expect(tokenExchanges(h.other)).toBe(before);
+    expect(tokenExchanges(h.idp)).toBe(beforeA);
     expect(await poll(victim.grant)).toBe("authorization_pending");
   });
 

@@ -80,6 +80,18 @@ describe("admin login through the OIDC provider", () => {
   });
 });
 
+describe("admin login: RFC 9207 iss", () => {
+  test("the IdP advertised iss: a callback without it is refused, no session", async () => {
+    const { jar, callback } = await throughIdp(allowed);
+    const stripped = new URL(callback);
+    expect(stripped.searchParams.has("iss")).toBe(true);
+    stripped.searchParams.delete("iss");
+    const response = await allowed.send(`${stripped.pathname}${stripped.search}`, {}, jar);
+    expect(response.status).toBe(403);
+    expect(cookieJar(response)[SESSION]).toBeUndefined();
+  });
+});
+
 describe("allow-list decision", () => {
   test("sub:, email (case-insensitive), unverified email refused", () => {
     expect(admit(["sub:1234"], { sub: "1234" })).toMatchObject({ ok: true, who: "sub:1234" });

@@ -109,14 +109,50 @@ describe("GET /callback: flows we cannot tie to this browser", () => {
 });
 
 describe("GET /callback: RFC 9207 iss", () => {
-  test("a mismatched iss is refused and the grant stays approved; an absent iss is accepted", async () => {
+  test("a mismatched iss is refused and the grant stays approved; a matching one completes", async () => {
     const grant = await fx.grant();
     const { cookies, callbackPath } = await throughIdp(fx, grant);
     const wrong = await fx.get(withParam(callbackPath, "iss", "https://evil.example"), cookies);
     expect(wrong.status).toBe(400);
     expect(await statusOf(grant.id)).toBe("approved");
+    const right = await fx.get(callbackPath, cookies);
+    expect(right.status).toBe(200);
+  });
+
+  test("an IdP that advertised iss support (discovery) must send it: absent iss → 400, nothing minted", async () => {
+    // The stub's discovery document says authorization_response_iss_parameter_supported: true.
+    expect(fx.providers.get("stub")?.oauth?.requireIss).toBe(true);
+    const grant = await fx.grant();
+    const { cookies, callbackPath } = await throughIdp(fx, grant);
     const absent = await fx.get(withParam(callbackPath, "iss", null), cookies);
-    expect(absent.status).toBe(200);
+    expect(absent.status).toBe(400);
+    expect(await absent.text()).toContain("state_invalid");
+    expect(await statusOf(grant.id)).toBe("approved");
+    expect(
+      fx.logger.lines.some((line) => line.includes(grant.workload) && line.includes("token.minted")),
+    ).toBe(false);
+  });
+
+  test("an IdP configured without discovery (no iss promise): absent iss is accepted", async () => {
+    const fixed = await webFixture({
+      providerExtra: (idp) => ({
+        kind: "oauth2",
+        scopes: [],
+        authorizationEndpoint: `${idp.issuer}/authorize`,
+        tokenEndpoint: `${idp.issuer}/token`,
+      }),
+    });
+    try {
+      expect(fixed.providers.get("stub")?.oauth?.requireIss).toBeUndefined();
+      // Plain OAuth: no openid scope, so the stub asks for no nonce.
+      const grant = await fixed.grant({ scope: ["read"] });
+      const { cookies, callbackPath } = await throughIdp(fixed, grant);
+      const absent = await fixed.get(withParam(callbackPath, "iss", null), cookies);
+      expect(absent.status).toBe(200);
+      expect((await fixed.store.getById(grant.id, fixed.now()))?.status).toBe("complete");
+    } finally {
+      await fixed.close();
+    }
   });
 });
 

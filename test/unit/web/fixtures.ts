@@ -70,13 +70,20 @@ export interface WebFixture {
 }
 
 export async function webFixture(
-  options: { providerExtra?: Partial<ProviderConfig>; issuer?: string; clientAddress?: () => string } = {},
+  options: {
+    /** Provider settings over the stub defaults; a function when they need the stub's own URLs. */
+    providerExtra?: Partial<ProviderConfig> | ((idp: StubIdp) => Partial<ProviderConfig>);
+    issuer?: string;
+    clientAddress?: () => string;
+  } = {},
 ): Promise<WebFixture> {
   const idp = await startStubIdp();
   const issuer = options.issuer ?? ISSUER;
   const clock = { offset: 0 };
   const now = () => Date.now() + clock.offset;
-  const config = webConfig(issuer, { stub: stubProviderConfig(idp, options.providerExtra) });
+  const extra =
+    typeof options.providerExtra === "function" ? options.providerExtra(idp) : options.providerExtra;
+  const config = webConfig(issuer, { stub: stubProviderConfig(idp, extra) });
   const providers = await resolveProviders(config, { fetch, now });
   const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 1000 });
   const keys = await testKeySets();
