@@ -61,6 +61,13 @@ export async function forward(request: ForwardRequest, options: ForwardOptions):
       cause: error,
     });
   }
+  // RFC 9110 §15: a status is 100–599 (fetch only hands out final ones). Bun's fetch passes 600–999
+  // on, which `new Response` refuses with a RangeError: a broken upstream, not a proxy failure.
+  if (upstream.status < 200 || upstream.status > 599) {
+    finish();
+    await upstream.body?.cancel().catch(() => undefined);
+    throw new ProxyError("upstream_unreachable", "proxy: the upstream answered with an invalid status code");
+  }
   const body = upstream.body === null ? null : touching(upstream.body, watchdog, finish);
   if (body === null) finish();
   return new Response(body, {
