@@ -102,8 +102,10 @@ async function readAttempt(context: AdminContext, request: Request) {
 export function admit(allow: readonly string[], claims: Record<string, unknown>): ProviderLogin {
   const sub = typeof claims.sub === "string" ? claims.sub : undefined;
   if (sub === undefined) return { ok: false, reason: "admin_not_allowed" };
+  // Only an address the IdP says it verified (OIDC Core §5.1): some IdPs let users set `email`
+  // freely and omit `email_verified` (the "nOAuth" class), so an absent claim admits nobody.
   const email =
-    typeof claims.email === "string" && claims.email_verified !== false
+    typeof claims.email === "string" && claims.email_verified === true
       ? claims.email.toLowerCase()
       : undefined;
   const allowed = allow.some((entry) =>

@@ -299,6 +299,7 @@ class StubState {
       aud: this.mode === "wrong_aud" ? "someone-else" : this.clientId,
       azp: this.clientId,
       email: "alice@stub.example",
+      email_verified: true,
       iat: expired ? now - 7200 : now,
       exp: expired ? now - 3600 : now + 600,
     };

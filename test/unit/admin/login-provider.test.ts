@@ -93,9 +93,13 @@ describe("admin login: RFC 9207 iss", () => {
 });
 
 describe("allow-list decision", () => {
-  test("sub:, email (case-insensitive), unverified email refused", () => {
+  test("sub:, verified email (case-insensitive); unverified or unstated email refused", () => {
     expect(admit(["sub:1234"], { sub: "1234" })).toMatchObject({ ok: true, who: "sub:1234" });
-    expect(admit(["Alice@Corp.example"], { sub: "1", email: "alice@corp.example" }).ok).toBe(true);
+    expect(
+      admit(["Alice@Corp.example"], { sub: "1", email: "alice@corp.example", email_verified: true }).ok,
+    ).toBe(true);
+    // No email_verified claim at all: some IdPs let users set `email` themselves.
+    expect(admit(["alice@corp.example"], { sub: "1", email: "alice@corp.example" }).ok).toBe(false);
     expect(
       admit(["alice@corp.example"], { sub: "1", email: "alice@corp.example", email_verified: false }).ok,
     ).toBe(false);
