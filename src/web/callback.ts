@@ -120,7 +120,10 @@ async function complete(context: WebContext, url: URL, verified: Verified): Prom
     });
     return retryLater(context, grant, idpFailure(failure.code));
   }
-  if (!(await store.deliver(grant.id, JSON.stringify(issued.body), now()))) return ALREADY_USED;
+  if (!(await store.deliver(grant.id, JSON.stringify(issued.body), now()))) {
+    // The grant expired during the exchange, or another callback completed it first: say which.
+    return (await store.getById(grant.id, now())) === undefined ? NOT_FOUND_OR_EXPIRED : ALREADY_USED;
+  }
   logger.audit("token.minted", {
     provider: grant.provider,
     workload: grant.workload,

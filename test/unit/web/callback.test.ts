@@ -63,6 +63,26 @@ describe("GET /callback: success", () => {
   });
 });
 
+describe("GET /callback: the grant expires while the IdP answers", () => {
+  test("the page says expired (not 'already used') and nothing is delivered", async () => {
+    const grant = await fx.grant();
+    const { cookies, callbackPath } = await throughIdp(fx, grant);
+    fx.idp.setMode("slow");
+    const pending = fx.get(callbackPath, cookies);
+    // While the token request is held at the IdP, the grant's lifetime runs out.
+    await Bun.sleep(300);
+    fx.clock.offset += grant.expiresAt - fx.now() + 1000;
+    try {
+      const response = await pending;
+      expect(response.status).toBe(404);
+      expect(await response.text()).toContain("Code not found or expired");
+      expect(await fx.store.take(grant.deviceKey, fx.now())).toBeUndefined();
+    } finally {
+      fx.clock.offset = 0;
+    }
+  });
+});
+
 describe("GET /callback: flows we cannot tie to this browser", () => {
   test("no flow cookie (another browser), forged state, missing state, tampered or foreign cookie → 400, grant untouched", async () => {
     const grant = await fx.grant();
