@@ -18,6 +18,7 @@ export function describeCertificate(der: Uint8Array): ClientIdentity {
   const uris = uriNames(cert);
   const spiffeId = svidOf(uris);
   const commonName = commonNameOf(cert);
+  if (spiffeId === undefined) refuseSpiffeLookalike(commonName ?? cert.subject);
   return {
     der,
     thumbprint: thumbprintOf(der),
@@ -77,6 +78,20 @@ function svidOf(uris: string[]): string | undefined {
     );
   }
   return parseSpiffeId(uris[0] ?? "");
+}
+
+/**
+ * Policy globs over SPIFFE IDs (`spiffe://corp/agents/*`) also see CN-named workloads. A CN (or
+ * subject) that spells a SPIFFE ID would match them without being an SVID, so it is refused: a
+ * SPIFFE ID only counts as the URI SAN (X509-SVID §2).
+ */
+function refuseSpiffeLookalike(name: string): void {
+  if (name.trim().toLowerCase().startsWith("spiffe:")) {
+    throw new IdentityError(
+      "spiffe_invalid",
+      "SPIFFE ID rejected: it must be the URI SAN, not the subject CN",
+    );
+  }
 }
 
 /** Exactly one CN, or none: with several, which one a policy glob matched would be ambiguous. */

@@ -48,6 +48,16 @@ describe("describeCertificate", () => {
     expect(describeCertificate(cert.der).workload).toBe("web");
   });
 
+  test("a CN spelling a SPIFFE ID (no URI SAN) is refused: it would match SPIFFE policy globs", async () => {
+    const { ca } = await testPki();
+    for (const commonName of ["spiffe://test.example/agents/alpha", " SPIFFE://test.example/agents/alpha"]) {
+      const cert = await issueCertificate(ca, { usage: "client", commonName });
+      expect(codeOf(() => describeCertificate(cert.der))).toBe("spiffe_invalid");
+    }
+    const plain = await issueCertificate(ca, { usage: "client", commonName: "spiffe-agent" });
+    expect(describeCertificate(plain.der).workload).toBe("spiffe-agent");
+  });
+
   test("without CN and SAN the subject is the workload", async () => {
     const ca = await createCa({ commonName: "c" });
     const cert = await issueCertificate(ca, { usage: "client", dnsNames: ["a.example"] });
