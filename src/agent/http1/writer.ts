@@ -25,6 +25,7 @@ export async function writeResponse(socket: Duplex, response: Response, context:
   const status = response.status;
   // RFC 9110 §6.4.1: HEAD, 1xx, 204 and 304 responses have no content, whatever the headers say.
   const bodiless = context.method === "HEAD" || status < 200 || status === 204 || status === 304;
+  // Written as latin1: field values are byte strings (RFC 9110 §5.5 obs-text), one char per byte.
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
   let length: number | undefined;
   for (const [name, value] of response.headers) {
@@ -44,14 +45,14 @@ export async function writeResponse(socket: Duplex, response: Response, context:
   if (bodiless || response.body === null) {
     await response.body?.cancel();
     if (!bodiless && length !== undefined && length > 0) throw new Error("response body missing");
-    socket.write(`${head}${!bodiless && chunked ? "\r\n0\r\n\r\n" : "\r\n"}`);
+    socket.write(`${head}${!bodiless && chunked ? "\r\n0\r\n\r\n" : "\r\n"}`, "latin1");
     return keepAlive;
   }
   // Head and first chunk leave as one TLS record when the body is already there (one turn later at
   // most otherwise): each socket write costs a record, an encryption and a syscall.
   socket.cork();
   setImmediate(() => socket.uncork());
-  socket.write(`${head}\r\n`);
+  socket.write(`${head}\r\n`, "latin1");
   const written = await pump(response.body, socket, chunked);
   if (length !== undefined && written !== length) throw new Error("response body length mismatch");
   return keepAlive;
