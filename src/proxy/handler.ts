@@ -40,6 +40,7 @@ export interface ProxyDeps {
  * (RFC 9110 §9.3.8); CONNECT opens a tunnel whose inner host nobody checks (tokenizer dropped it).
  */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(["TRACE", "CONNECT"]);
+const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 
 /**
  * The swapping proxy (DESIGN §4.3). Every check runs, in this order and each with its own code
@@ -76,6 +77,14 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     log.path = target.pathAndQuery.split("?", 1)[0];
     if (REFUSED_METHODS.has(request.method.toUpperCase())) {
       throw new ProxyError("invalid_request", `proxy: method ${request.method.toUpperCase()} is not proxied`);
+    }
+    // fetch cannot send a GET or HEAD body, so such a request would fail as "upstream unreachable":
+    // say what is wrong instead (RFC 9110 §9.3.1: a GET body has no defined meaning).
+    if (BODILESS_METHODS.has(request.method.toUpperCase()) && request.body !== null) {
+      throw new ProxyError(
+        "invalid_request",
+        `proxy: a ${request.method.toUpperCase()} request cannot carry a body`,
+      );
     }
     const headers = buildUpstreamHeaders(request.rawHeaders);
     const keys = deps.keys();

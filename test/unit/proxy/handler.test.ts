@@ -305,6 +305,13 @@ describe("proxy handler: refusals never reach an upstream", () => {
       "invalid_request",
     ],
     [
+      "GET with a body (fetch could not send it)",
+      async () =>
+        agentRequest(`/127.0.0.1:${canary.port}/`, { token: await wrapper(), body: new Response("x").body }),
+      400,
+      "invalid_request",
+    ],
+    [
       "Content-Length with Transfer-Encoding",
       async () =>
         agentRequest(`/127.0.0.1:${canary.port}/`, {
