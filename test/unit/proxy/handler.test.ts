@@ -307,7 +307,7 @@ describe("proxy handler: refusals never reach an upstream", () => {
     [
       "GET with a body (fetch could not send it)",
       async () =>
-        agentRequest(`/127.0.0.1:${canary.port}/`, { token: await wrapper(), body: new Response("x").body }),
+        agentRequest(`/127.0.0.1:${canary.port}/`, { token: await wrapper(), body: new Response("x").body! }),
       400,
       "invalid_request",
     ],
