@@ -6,6 +6,9 @@ import { createDrain, type Drain } from "./drain.ts";
 import { serveHttp1 } from "./http1/connection.ts";
 import type { AgentHandler } from "./types.ts";
 
+/** Well above what one process serves at once, well below the default descriptor limit of systemd units. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 export interface AgentServerLimits {
   /** Seconds to complete the TLS handshake and the request headers. */
   headersTimeout: number;
@@ -15,6 +18,8 @@ export interface AgentServerLimits {
   requestTimeout: number;
   /** Bytes of request line and headers. */
   maxHeaderSize: number;
+  /** Open connections per process, handshakes included; further ones are closed at once. */
+  maxConnections?: number;
 }
 
 export interface AgentServerOptions {
@@ -64,6 +69,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       handshakeTimeout: options.limits.headersTimeout * 1000,
     }),
   );
+  // A connection costs a descriptor and memory before any certificate is seen: bound them, so
+  // handshake-stalling clients cannot exhaust the process (each also times out after headersTimeout).
+  tls.maxConnections = options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   tls.on("secureConnection", (socket: TLSSocket) => admit(bridge, socket));
   tls.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
     options.logger.audit("auth.failed", {

@@ -36,6 +36,7 @@ const AgentSchema = Type.Object(
     request_timeout: Type.Optional(duration),
     upstream_timeout: Type.Optional(duration),
     max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
+    max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
   },
   closed,

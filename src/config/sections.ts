@@ -60,6 +60,7 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
     upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
     maxHeaderSize: agent.max_header_size ?? 16_384,
+    ...(agent.max_connections === undefined ? {} : { maxConnections: agent.max_connections }),
     scrubResponses: agent.scrub_responses ?? true,
   };
 }

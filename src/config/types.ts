@@ -70,6 +70,8 @@ export interface Config {
     upstreamTimeout: number;
     /** Bytes; default 16384. */
     maxHeaderSize: number;
+    /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent/server.ts). */
+    maxConnections?: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
   };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect as netConnect } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
 import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
 import type { AgentRequest } from "../../src/agent/types.ts";
@@ -424,3 +425,50 @@ describe("time limits on bridged connections", () => {
     expect(hung.at(-1)?.signal.aborted).toBe(true);
   });
 });
+
+describe("connection limit", () => {
+  test("connections beyond max_connections are closed at once; a freed slot serves a real client", async () => {
+    const capped = await startAgentServer({
+      host: "127.0.0.1",
+      port: 0,
+      certPem: pki.server.certPem,
+      keyPem: pki.server.keyPem,
+      clientCaPem: pki.ca.certPem,
+      // A long handshake timeout: without the cap the third connection would stay open past the test timeout.
+      limits: { ...LIMITS, headersTimeout: 120, maxConnections: 2 },
+      logger,
+      handler: async () => new Response("served"),
+    });
+    const holders = [rawConnection(capped.port), rawConnection(capped.port)];
+    try {
+      await Promise.all(holders.map((holder) => holder.connected));
+      // Two handshake-less connections hold both slots: the third is closed without a byte.
+      const third = rawConnection(capped.port);
+      await third.connected;
+      expect(await third.closed).toBe(true);
+      for (const holder of holders) holder.socket.destroy();
+      await Bun.sleep(50);
+      const socket = await open({ cert: pki.alpha, port: capped.port });
+      socket.write("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+      const text = await new Promise<string>((resolve) => {
+        let received = "";
+        socket.on("data", (chunk: Buffer) => {
+          received += chunk.toString("latin1");
+        });
+        socket.on("close", () => resolve(received));
+      });
+      expect(bodyOf(text)).toBe("served");
+    } finally {
+      for (const holder of holders) holder.socket.destroy();
+      await capped.close();
+    }
+  });
+});
+
+/** A plain TCP connection that never starts TLS: what a descriptor-exhaustion attacker opens. */
+function rawConnection(port: number) {
+  const socket = netConnect(port, "127.0.0.1");
+  const connected = new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  const closed = new Promise<boolean>((resolve) => socket.once("close", () => resolve(true)));
+  return { socket, connected, closed };
+}

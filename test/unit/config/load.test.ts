@@ -158,6 +158,7 @@ idle_timeout = "2m"
 request_timeout = "1h30m"
 upstream_timeout = 45
 max_header_size = 32768
+max_connections = 500
 scrub_responses = false`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
       tail: `[web]
@@ -198,6 +199,7 @@ base_url = "http://localhost:3000"`,
       requestTimeout: 5400,
       upstreamTimeout: 45,
       maxHeaderSize: 32_768,
+      maxConnections: 500,
       scrubResponses: false,
     });
     expect(config.keys).toEqual({
