@@ -68,7 +68,7 @@ export async function forward(request: ForwardRequest, options: ForwardOptions):
     await upstream.body?.cancel().catch(() => undefined);
     throw new ProxyError("upstream_unreachable", "proxy: the upstream answered with an invalid status code");
   }
-  const body = upstream.body === null ? null : touching(upstream.body, watchdog, finish);
+  const body = upstream.body === null ? null : touching(upstream.body, watchdog, finish, true);
   if (body === null) finish();
   return new Response(body, {
     status: upstream.status,
@@ -80,6 +80,7 @@ export async function forward(request: ForwardRequest, options: ForwardOptions):
 /** Fires once `timeoutMs` pass without `touch()`. One timer, re-armed lazily instead of per chunk. */
 class Watchdog {
   fired = false;
+  #paused = false;
   #last = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -94,6 +95,19 @@ class Watchdog {
     this.#last = performance.now();
   }
 
+  /**
+   * While the agent is not asking for more of the response, a silent upstream is only respecting
+   * back-pressure: the clock stops, so a slow reader is not cut off as "upstream timeout".
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.touch();
+  }
+
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -105,8 +119,8 @@ class Watchdog {
 
   #check(): void {
     const idle = performance.now() - this.#last;
-    if (idle < this.timeoutMs) {
-      this.#arm(this.timeoutMs - idle);
+    if (this.#paused || idle < this.timeoutMs) {
+      this.#arm(this.#paused ? this.timeoutMs : this.timeoutMs - idle);
       return;
     }
     this.fired = true;
@@ -115,17 +129,22 @@ class Watchdog {
   }
 }
 
-/** Passes chunks through one at a time (back-pressure intact), telling the watchdog about each. */
+/**
+ * Passes chunks through one at a time (back-pressure intact), telling the watchdog about each. For
+ * the response (`pauseBetweenPulls`), the watchdog only runs while the agent is waiting for a chunk.
+ */
 function touching(
   source: ReadableStream<Uint8Array>,
   watchdog: Watchdog,
   onEnd: () => void,
+  pauseBetweenPulls = false,
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
+          if (pauseBetweenPulls) watchdog.resume();
           const { done, value } = await reader.read();
           watchdog.touch();
           if (done) {
@@ -133,6 +152,7 @@ function touching(
             controller.close();
           } else {
             controller.enqueue(value);
+            if (pauseBetweenPulls) watchdog.pause();
           }
         } catch (error) {
           onEnd();

@@ -47,3 +47,68 @@ test("a 599 status passes through (control)", async () => {
   expect(response.status).toBe(599);
   expect(await response.text()).toBe("ok");
 });
+
+test("an agent that reads slowly is not cut off: the upstream timeout only runs while a chunk is awaited", async () => {
+  const slowReader = createServer((socket) => {
+    socket.on("error", () => undefined);
+    socket.once("data", () => {
+      socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345");
+      setTimeout(() => socket.end("67890"), 20);
+    });
+  });
+  await new Promise<void>((resolve) => slowReader.listen(0, "127.0.0.1", resolve));
+  const address = slowReader.address();
+  const slowPort = typeof address === "object" && address !== null ? address.port : 0;
+  try {
+    const response = await forward(
+      {
+        url: `http://127.0.0.1:${slowPort}/big`,
+        method: "GET",
+        headers: new Headers(),
+        body: null,
+        signal: new AbortController().signal,
+      },
+      { fetch, timeoutMs: 200 },
+    );
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    // The agent takes three upstream timeouts before it asks for more.
+    await Bun.sleep(600);
+    for (let step = await reader.read(); !step.done; step = await reader.read())
+      text += decoder.decode(step.value);
+    expect(text).toBe("1234567890");
+  } finally {
+    slowReader.close();
+  }
+});
+
+test("an upstream that goes silent while the agent waits is still cut off (504 path)", async () => {
+  const stalls = createServer((socket) => {
+    socket.on("error", () => undefined);
+    socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345"));
+  });
+  await new Promise<void>((resolve) => stalls.listen(0, "127.0.0.1", resolve));
+  const address = stalls.address();
+  const stallPort = typeof address === "object" && address !== null ? address.port : 0;
+  try {
+    const response = await forward(
+      {
+        url: `http://127.0.0.1:${stallPort}/stall`,
+        method: "GET",
+        headers: new Headers(),
+        body: null,
+        signal: new AbortController().signal,
+      },
+      { fetch, timeoutMs: 200 },
+    );
+    const reader = response.body!.getReader();
+    await reader.read();
+    const failure = await (async () => {
+      for (;;) if ((await reader.read()).done) return undefined;
+    })().catch((caught: unknown) => caught);
+    expect(failure).toBeDefined();
+  } finally {
+    stalls.close();
+  }
+});
