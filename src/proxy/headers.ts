@@ -31,11 +31,15 @@ export function buildUpstreamHeaders(rawHeaders: RawHeaders): Headers {
   const contentLength = checkFraming(rawHeaders);
   const dropped = connectionOptions(rawHeaders);
   const headers = new Headers();
+  const cookies: string[] = [];
   for (const [name, value] of rawHeaders) {
     const lower = name.toLowerCase();
     if (lower === "content-length" || isStrippedRequest(lower) || dropped.has(lower)) continue;
-    headers.append(lower, value);
+    if (lower === "cookie") cookies.push(value);
+    else headers.append(lower, value);
   }
+  // Headers would join repeated Cookie fields with ", "; RFC 6265 §5.4 joins cookie pairs with "; ".
+  if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
   if (contentLength !== undefined) headers.set("content-length", contentLength);
   return headers;
 }

@@ -100,6 +100,14 @@ describe("buildUpstreamHeaders", () => {
   test("obs-text in a value is passed on (RFC 9110 §5.5)", () => {
     expect(buildUpstreamHeaders([["X-A", "caf\u00e9"]]).has("x-a")).toBe(true);
   });
+
+  test("several Cookie fields become one, joined with '; ' as RFC 6265 §5.4 requires (not ', ')", () => {
+    const headers = buildUpstreamHeaders([
+      ["Cookie", "a=1"],
+      ["cookie", "b=2; c=3"],
+    ]);
+    expect(headers.get("cookie")).toBe("a=1; b=2; c=3");
+  });
 });
 
 describe("filterResponseHeaders", () => {
