@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { ProxyError } from "../../../src/errors.ts";
 import { forward } from "../../../src/proxy/forward.ts";
 
@@ -48,29 +48,36 @@ test("a 599 status passes through (control)", async () => {
   expect(await response.text()).toBe("ok");
 });
 
-test("an agent that reads slowly is not cut off: the upstream timeout only runs while a chunk is awaited", async () => {
-  const slowReader = createServer((socket) => {
+/** A raw upstream that answers the first request bytes with `respond`; for framing-level control. */
+async function rawUpstream(respond: (socket: Socket) => void) {
+  const server = createServer((socket) => {
     socket.on("error", () => undefined);
-    socket.once("data", () => {
-      socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345");
-      setTimeout(() => socket.end("67890"), 20);
-    });
+    socket.once("data", () => respond(socket));
   });
-  await new Promise<void>((resolve) => slowReader.listen(0, "127.0.0.1", resolve));
-  const address = slowReader.address();
-  const slowPort = typeof address === "object" && address !== null ? address.port : 0;
-  try {
-    const response = await forward(
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const rawPort = typeof address === "object" && address !== null ? address.port : 0;
+  const get = (timeoutMs: number) =>
+    forward(
       {
-        url: `http://127.0.0.1:${slowPort}/big`,
+        url: `http://127.0.0.1:${rawPort}/`,
         method: "GET",
         headers: new Headers(),
         body: null,
         signal: new AbortController().signal,
       },
-      { fetch, timeoutMs: 200 },
+      { fetch, timeoutMs },
     );
-    const reader = response.body!.getReader();
+  return { get, close: () => server.close() };
+}
+
+test("an agent that reads slowly is not cut off: the upstream timeout only runs while a chunk is awaited", async () => {
+  const slow = await rawUpstream((socket) => {
+    socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345");
+    setTimeout(() => socket.end("67890"), 20);
+  });
+  try {
+    const reader = (await slow.get(200)).body!.getReader();
     const decoder = new TextDecoder();
     let text = decoder.decode((await reader.read()).value);
     // The agent takes three upstream timeouts before it asks for more.
@@ -79,30 +86,16 @@ test("an agent that reads slowly is not cut off: the upstream timeout only runs 
       text += decoder.decode(step.value);
     expect(text).toBe("1234567890");
   } finally {
-    slowReader.close();
+    slow.close();
   }
 });
 
 test("an upstream that goes silent while the agent waits is still cut off (504 path)", async () => {
-  const stalls = createServer((socket) => {
-    socket.on("error", () => undefined);
-    socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345"));
-  });
-  await new Promise<void>((resolve) => stalls.listen(0, "127.0.0.1", resolve));
-  const address = stalls.address();
-  const stallPort = typeof address === "object" && address !== null ? address.port : 0;
+  const stalls = await rawUpstream((socket) =>
+    socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345"),
+  );
   try {
-    const response = await forward(
-      {
-        url: `http://127.0.0.1:${stallPort}/stall`,
-        method: "GET",
-        headers: new Headers(),
-        body: null,
-        signal: new AbortController().signal,
-      },
-      { fetch, timeoutMs: 200 },
-    );
-    const reader = response.body!.getReader();
+    const reader = (await stalls.get(200)).body!.getReader();
     await reader.read();
     const failure = await (async () => {
       for (;;) if ((await reader.read()).done) return undefined;
