@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import { freePorts } from "../helpers/ports.ts";
 
 const root = resolve(import.meta.dir, "../..");
 let work = "";
@@ -11,16 +12,6 @@ let binary = "";
 function run(argv: string[], cwd: string) {
   const result = Bun.spawnSync(argv, { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
-}
-
-/** Distinct free loopback ports: each bound on port 0, read, and released. */
-function freePorts(count: number): number[] {
-  const servers = Array.from({ length: count }, () =>
-    Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() }),
-  );
-  const ports = servers.map((server) => server.port ?? 0);
-  for (const server of servers) server.stop(true);
-  return ports;
 }
 
 /** Reads a process stream until `marker` has appeared; returns everything read. */

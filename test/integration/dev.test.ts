@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { Browser } from "../helpers/browser.ts";
+import { freePorts } from "../helpers/ports.ts";
 
 /**
  * `surrogate dev` end to end, as a newcomer runs it: the command in one process, the printed login
@@ -51,16 +52,6 @@ class TextCollector {
         throw new Error(`stream ended without ${pattern}:\n${this.text}`);
     }
   }
-}
-
-/** Distinct free loopback ports: each bound on port 0, read, and released. */
-function freePorts(count: number): number[] {
-  const servers = Array.from({ length: count }, () =>
-    Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() }),
-  );
-  const ports = servers.map((server) => server.port ?? 0);
-  for (const server of servers) server.stop(true);
-  return ports;
 }
 
 /** Splits what `shellQuote` produced: bare words and '…' words ('\'' inside). */

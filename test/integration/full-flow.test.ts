@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
@@ -16,6 +15,7 @@ import { createMemoryLogger } from "../../src/log/logger.ts";
 import { type RunningSurrogate, startSurrogate } from "../../src/serve.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { freePort } from "../helpers/ports.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -34,18 +34,6 @@ let idps: { opaque: StubIdp; jwt: StubIdp };
 let running: RunningSurrogate;
 let issuer: string;
 const logger = createMemoryLogger();
-
-/** A port that was free a moment ago: the issuer (and so the redirect URI) must be known before listening. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function providerToml(name: string, idp: StubIdp, extra: string): string {
   return `[providers.${name}]

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeKeySetsToDir } from "../../src/keys/files.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { freePort } from "../helpers/ports.ts";
 import {
   agentFetch,
   agentForm,
@@ -83,13 +84,6 @@ upstreams = ["127.0.0.1:${upstreamPort}"]
 workload = "spiffe://test.example/**"
 providers = ["down"]
 `;
-}
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
 }
 
 interface Grant {

@@ -3,6 +3,7 @@
  * same port (to prove the store recovers by itself). Fails loudly when the binary is missing.
  */
 import { RedisClient, type Subprocess } from "bun";
+import { freePort } from "../../helpers/ports.ts";
 
 export interface TestRedis {
   url: string;
@@ -48,13 +49,6 @@ export async function startTestRedis(): Promise<TestRedis> {
   };
   await handle.start();
   return handle;
-}
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
 }
 
 async function waitUntilAnswering(url: string): Promise<void> {
