@@ -5,7 +5,7 @@
  * refreshing. Once with a JWT access token (claims copied), once with an opaque one.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
@@ -16,6 +16,7 @@ import { type RunningSurrogate, startSurrogate } from "../../src/serve.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
+import { writePki } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -50,9 +51,7 @@ ${extra}
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "surrogate-flow-"));
   pki = await testPki();
-  await writeFile(join(dir, "ca.pem"), pki.ca.certPem);
-  await writeFile(join(dir, "server.pem"), pki.server.certPem);
-  await writeFile(join(dir, "server.key"), pki.server.keyPem);
+  await writePki(pki, (name) => join(dir, name));
   await writeKeySetsToDir(join(dir, "keys"), "ES256");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idps = { opaque: await startStubIdp(), jwt: await startStubIdp({ jwtAccessTokens: true }) };

@@ -5,7 +5,7 @@
  * by the server, the test's own timeout being the only bound), never by measuring time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { type RunningSurrogate, startSurrogate } from "../../src/serve.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
+import { writePki } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -48,9 +49,7 @@ beforeAll(async () => {
       uris: [`spiffe://test.example/agents/${name}`],
     });
   more = { gamma: await workload("gamma"), delta: await workload("delta") };
-  await writeFile(join(dir, "ca.pem"), pki.ca.certPem);
-  await writeFile(join(dir, "server.pem"), pki.server.certPem);
-  await writeFile(join(dir, "server.key"), pki.server.keyPem);
+  await writePki(pki, (name) => join(dir, name));
   await writeKeySetsToDir(join(dir, "keys"), "ES256");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idp = await startStubIdp();
