@@ -216,6 +216,9 @@ async function main(seconds: number, redisArg: string | undefined) {
     `Bun ${Bun.version}; ${GRANTS} grants then ${GRANTS} polls per store, ${CONCURRENCY} in flight\n`,
   );
   console.log("| store | grants/s | polls/s |\n|---|---|---|");
+  const throwaway = createMemoryStore(limits);
+  await brokerRates(throwaway, keys, providers, config, WARM_UP);
+  await throwaway.close();
   for (const [name, store] of [
     ["memory", createMemoryStore(limits)],
     ["redis", createRedisStore(redisUrl, limits, { prefix: `surrogate-bench:${crypto.randomUUID()}:` })],
