@@ -204,7 +204,8 @@ async function main(seconds: number, redisArg: string | undefined) {
   const idp = await startStubIdp();
   const config = webConfig("https://broker.bench", { stub: stubProviderConfig(idp) });
   const limits = { maxPendingPerWorkload: 1_000_000, maxPendingTotal: 1_000_000 };
-  config.rendezvous = { ...config.rendezvous, ...limits };
+  // The bench measures the store, not the per-workload creation rate limit (one workload makes every grant).
+  config.rendezvous = { ...config.rendezvous, ...limits, createRate: 1_000_000 };
   const providers = await resolveProviders(config, { fetch, now: Date.now });
   const dir = await deploymentDir();
   const written = await writeKeySetsToDir(dir.dir);
