@@ -9,8 +9,15 @@ import { HTMX, STYLESHEET } from "../src/web/static.ts";
  */
 const HTMX_CONFIG = "includeIndicatorCSS:false history:false mode:same-origin";
 
-/** Every page: static assets only, no inline script or style (the CSP forbids both). */
-export function Layout({ title, children }: PropsWithChildren<{ title: string }>): JSX.Element {
+/**
+ * The HTML shell of every page, consent and admin alike: static assets only, no inline script or
+ * style (the CSP forbids both). `title` is escaped; `stylesheets` are our own asset URLs.
+ */
+export function Document({
+  title,
+  stylesheets,
+  children,
+}: PropsWithChildren<{ title: string; stylesheets: readonly string[] }>): JSX.Element {
   return (
     <>
       {"<!doctype html>"}
@@ -19,19 +26,28 @@ export function Layout({ title, children }: PropsWithChildren<{ title: string }>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="htmx-config" content={HTMX_CONFIG} />
-          <title safe>{`${title} · surrogate`}</title>
+          <title safe>{title}</title>
           {/* No favicon request (and no 404 in the console): an empty data: icon, allowed by img-src. */}
           <link rel="icon" href="data:," />
-          <link rel="stylesheet" href={STYLESHEET.url} />
+          {stylesheets.map((href) => (
+            <link rel="stylesheet" href={href} />
+          ))}
           <script src={HTMX.url} defer />
         </head>
-        <body>
-          <main>
-            <p class="brand">surrogate</p>
-            {children}
-          </main>
-        </body>
+        <body>{children}</body>
       </html>
     </>
+  );
+}
+
+/** A consent-flow page. */
+export function Layout({ title, children }: PropsWithChildren<{ title: string }>): JSX.Element {
+  return (
+    <Document title={`${title} · surrogate`} stylesheets={[STYLESHEET.url]}>
+      <main>
+        <p class="brand">surrogate</p>
+        {children}
+      </main>
+    </Document>
   );
 }

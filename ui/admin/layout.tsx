@@ -1,9 +1,8 @@
 /** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
 import { ADMIN_STYLESHEET } from "../../src/admin/static.ts";
-import { HTMX, STYLESHEET } from "../../src/web/static.ts";
-
-const HTMX_CONFIG = "includeIndicatorCSS:false history:false mode:same-origin";
+import { STYLESHEET } from "../../src/web/static.ts";
+import { Document } from "../layout.tsx";
 
 export type AdminSection = "overview" | "grants" | "traffic";
 
@@ -19,7 +18,7 @@ const SECTIONS: ReadonlyArray<[AdminSection, string, string]> = [
   ["traffic", "Traffic", "/admin/traffic"],
 ];
 
-/** Every admin page: static assets only (the CSP forbids inline script and style). */
+/** Every admin page: the common shell with the admin bar and stylesheet. */
 export function AdminLayout({
   title,
   chrome,
@@ -27,29 +26,15 @@ export function AdminLayout({
   children,
 }: PropsWithChildren<{ title: string; chrome?: AdminChrome; active?: AdminSection }>): JSX.Element {
   return (
-    <>
-      {"<!doctype html>"}
-      <html lang="en">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="htmx-config" content={HTMX_CONFIG} />
-          <title safe>{`${title} · surrogate admin`}</title>
-          <link rel="stylesheet" href={STYLESHEET.url} />
-          <link rel="stylesheet" href={ADMIN_STYLESHEET.url} />
-          <script src={HTMX.url} defer />
-        </head>
-        <body>
-          <main class="admin">
-            <header class="admin-bar">
-              <p class="brand">surrogate admin</p>
-              {chrome === undefined ? "" : <Nav chrome={chrome} active={active} />}
-            </header>
-            {children}
-          </main>
-        </body>
-      </html>
-    </>
+    <Document title={`${title} · surrogate admin`} stylesheets={[STYLESHEET.url, ADMIN_STYLESHEET.url]}>
+      <main class="admin">
+        <header class="admin-bar">
+          <p class="brand">surrogate admin</p>
+          {chrome === undefined ? "" : <Nav chrome={chrome} active={active} />}
+        </header>
+        {children}
+      </main>
+    </Document>
   );
 }
 
