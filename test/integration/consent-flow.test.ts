@@ -5,56 +5,31 @@
  * collects a wrapper that verifies, is bound to its certificate, and opens to the IdP's real token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAgentApi } from "../../src/broker/agent-api.ts";
-import type { Config } from "../../src/config/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
-import type { KeySets } from "../../src/keys/types.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
-import { resolveProviders } from "../../src/providers/registry.ts";
-import { createMemoryStore } from "../../src/rendezvous/memory.ts";
 import { openWrapper } from "../../src/token/open.ts";
 import { verifyWrapper } from "../../src/token/verify.ts";
-import { createWebApp } from "../../src/web/app.ts";
-import { formRequest } from "../helpers/agent-request.ts";
 import { Browser } from "../helpers/browser.ts";
-import { testKeySets } from "../helpers/keys.ts";
 import { testPki } from "../helpers/pki.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
+import { startWebHarness, type WebHarness } from "../helpers/web-harness.ts";
 import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
 
-interface Harness {
-  issuer: string;
+interface Harness extends WebHarness {
   idp: StubIdp;
-  keys: KeySets;
-  logger: ReturnType<typeof createMemoryLogger>;
-  agent: (target: string, form: Record<string, string>) => Promise<Response>;
-  close: () => Promise<void>;
 }
 
 let h: Harness;
 
 async function harness(): Promise<Harness> {
-  let handle: (request: Request) => Promise<Response> = async () => new Response("starting", { status: 503 });
-  const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => handle(request) });
-  const issuer = `http://127.0.0.1:${web.port}`;
-  const idp = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
-  const config: Config = webConfig(issuer, { stub: stubProviderConfig(idp) });
-  const providers = await resolveProviders(config, { fetch, now: Date.now });
-  const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 100 });
-  const keys = await testKeySets();
-  const logger = createMemoryLogger();
-  const deps = { config, providers, store, keys: () => keys, now: Date.now, logger };
-  const app = createWebApp(deps);
-  handle = (request) => app.handle(request);
-  const api = createAgentApi(deps);
-  const client = describeCertificate((await testPki()).alpha.der);
-  const agent = (target: string, form: Record<string, string>) => api(formRequest(client, target, form));
-  const close = async () => {
-    await web.stop(true);
-    await idp.close();
-    await store.close();
-  };
-  return { issuer, idp, keys, logger, agent, close };
+  let idp: StubIdp | undefined;
+  const web = await startWebHarness({
+    configure: async (issuer) => {
+      idp = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
+      return webConfig(issuer, { stub: stubProviderConfig(idp) });
+    },
+    release: async () => idp?.close(),
+  });
+  return { ...web, idp: idp! };
 }
 
 beforeAll(async () => {
@@ -117,7 +92,7 @@ describe("consent flow through a browser and the stub IdP", () => {
       expect(page.body).not.toContain(real);
       if (h.idp.lastIssued.refreshToken) expect(page.body).not.toContain(h.idp.lastIssued.refreshToken);
     }
-    expect(h.logger.lines.join("\n")).not.toContain(real);
+    expect(h.sink.lines.join("\n")).not.toContain(real);
     expect((await poll(grant.device_code)).status).not.toBe(200);
   });
 

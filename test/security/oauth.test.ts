@@ -10,18 +10,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { createAgentApi, DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
+import { DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
 import type { Config } from "../../src/config/types.ts";
-import { describeCertificate } from "../../src/identity/certificate.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
-import { resolveProviders } from "../../src/providers/registry.ts";
-import { createMemoryStore } from "../../src/rendezvous/memory.ts";
-import { createWebApp } from "../../src/web/app.ts";
-import { formRequest } from "../helpers/agent-request.ts";
 import { Browser, type Page } from "../helpers/browser.ts";
-import { testKeySets } from "../helpers/keys.ts";
-import { testPki } from "../helpers/pki.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
+import { startWebHarness, type WebHarness } from "../helpers/web-harness.ts";
 import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
 
 type Forge = (claims: JWTPayload, original: string) => Promise<string>;
@@ -66,14 +59,10 @@ function startRelay(idp: StubIdp): Relay {
   return relay;
 }
 
-interface Harness {
-  issuer: string;
+interface Harness extends WebHarness {
   idp: StubIdp;
   other: StubIdp;
   relay: Relay;
-  logger: ReturnType<typeof createMemoryLogger>;
-  agent: (target: string, form: Record<string, string>) => Promise<Response>;
-  close: () => Promise<void>;
 }
 
 let h: Harness;
@@ -82,37 +71,34 @@ const secrets = new Set<string>();
 const browsers: Browser[] = [];
 
 async function harness(): Promise<Harness> {
-  let handle: (request: Request) => Promise<Response> = async () => new Response("starting", { status: 503 });
-  const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => handle(request) });
-  const issuer = `http://127.0.0.1:${web.port}`;
-  const idp = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
-  const other = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
-  const relay = startRelay(idp);
-  const config: Config = webConfig(issuer, {
-    stub: stubProviderConfig(idp, {
-      authorizationEndpoint: `${relay.origin}/authorize`,
-      tokenEndpoint: `${relay.origin}/token`,
-    }),
-    other: stubProviderConfig(other, { name: "other" }),
+  let stubs: { idp: StubIdp; other: StubIdp; relay: Relay } | undefined;
+  const web = await startWebHarness({
+    configure: async (issuer) => {
+      const idp = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
+      const other = await startStubIdp({ redirectUris: [`${issuer}/callback`] });
+      const relay = startRelay(idp);
+      stubs = { idp, other, relay };
+      for (const stub of [idp, other]) secrets.add(stub.clientSecret);
+      const config: Config = webConfig(issuer, {
+        stub: stubProviderConfig(idp, {
+          authorizationEndpoint: `${relay.origin}/authorize`,
+          tokenEndpoint: `${relay.origin}/token`,
+        }),
+        other: stubProviderConfig(other, { name: "other" }),
+      });
+      config.policy = [{ workload: "spiffe://test.example/**", providers: ["stub", "other"] }];
+      config.rendezvous = {
+        ...config.rendezvous,
+        interval: 1,
+        maxPendingPerWorkload: 1000,
+        createRate: 1000,
+      };
+      return config;
+    },
+    storeLimits: { maxPendingPerWorkload: 1000, maxPendingTotal: 10_000 },
+    release: async () => Promise.all([stubs?.idp.close(), stubs?.other.close(), stubs?.relay.close()]),
   });
-  config.policy = [{ workload: "spiffe://test.example/**", providers: ["stub", "other"] }];
-  config.rendezvous = { ...config.rendezvous, interval: 1, maxPendingPerWorkload: 1000, createRate: 1000 };
-  const providers = await resolveProviders(config, { fetch, now: Date.now });
-  const store = createMemoryStore({ maxPendingPerWorkload: 1000, maxPendingTotal: 10_000 });
-  const keys = await testKeySets();
-  const logger = createMemoryLogger();
-  const deps = { config, providers, store, keys: () => keys, now: Date.now, logger };
-  const app = createWebApp(deps);
-  handle = (request) => app.handle(request);
-  const api = createAgentApi(deps);
-  const client = describeCertificate((await testPki()).alpha.der);
-  const agent = (target: string, form: Record<string, string>) => api(formRequest(client, target, form));
-  for (const stub of [idp, other]) secrets.add(stub.clientSecret);
-  const close = async () => {
-    await web.stop(true);
-    await Promise.all([idp.close(), other.close(), relay.close(), store.close()]);
-  };
-  return { issuer, idp, other, relay, logger, agent, close };
+  return { ...web, ...stubs! };
 }
 
 beforeAll(async () => {
@@ -130,7 +116,7 @@ afterEach(() => {
     const code = url.searchParams.get("code");
     if (code) secrets.add(code);
   }
-  const outputs = [...browsers.flatMap((b) => b.pages.map((p) => p.body)), ...h.logger.lines];
+  const outputs = [...browsers.flatMap((b) => b.pages.map((p) => p.body)), ...h.sink.lines];
   for (const secret of secrets) for (const output of outputs) expect(output).not.toContain(secret);
 });
 
@@ -541,7 +527,7 @@ describe("id_token validation (OIDC Core §3.1.3.7, RFC 8725)", () => {
     expectPage(page, 502, "id_token_invalid");
     expect(await poll(flow.grant)).toBe("authorization_pending");
     expect(
-      h.logger.lines.some((line) => line.includes("consent.failed") && line.includes("id_token_invalid")),
+      h.sink.lines.some((line) => line.includes("consent.failed") && line.includes("id_token_invalid")),
     ).toBe(true);
   });
 });
