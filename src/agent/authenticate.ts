@@ -1,4 +1,5 @@
-import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
+import type { DetailedPeerCertificate } from "node:tls";
+import type { Socket } from "bun";
 import { SurrogateError } from "../errors.ts";
 import { describeCertificate } from "../identity/certificate.ts";
 import { verifyClientCertificate } from "../identity/chain.ts";
@@ -16,9 +17,9 @@ export type Authentication =
  * DESIGN §11: Bun's client-certificate enforcement has had bugs, so `authorized` alone is not
  * trusted: the leaf is verified again in code against the same bundle before any request is served.
  */
-export function authenticate(socket: TLSSocket, clientCaPem: string, now: Date): Authentication {
+export function authenticate(socket: Socket<unknown>, clientCaPem: string, now: Date): Authentication {
   if (socket.authorized !== true) return { ok: false, reason: "tls_not_authorized" };
-  const peer = socket.getPeerCertificate(true);
+  const peer = peerChain(socket);
   const leaf = rawOf(peer);
   if (leaf === undefined) return { ok: false, reason: "no_certificate" };
   try {
@@ -29,6 +30,15 @@ export function authenticate(socket: TLSSocket, clientCaPem: string, now: Date):
     if (error instanceof SurrogateError) return { ok: false, reason: error.code, detail: error.message };
     return { ok: false, reason: "certificate_invalid" };
   }
+}
+
+/**
+ * Bun's socket takes node's inverted flag, `abbreviated` (verified in 1.4.5): `false` returns the
+ * leaf with its `issuerCertificate` chain, the typings only know the no-argument form.
+ */
+function peerChain(socket: Socket<unknown>): DetailedPeerCertificate {
+  const get = socket.getPeerCertificate as (this: Socket<unknown>, abbreviated: boolean) => unknown;
+  return get.call(socket, false) as DetailedPeerCertificate;
 }
 
 /** The issuers the peer presented (as OpenSSL assembled them), leaf excluded. */

@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import type { AgentSocket } from "./socket.ts";
 
 /**
  * Graceful shutdown of agent connections (SIGTERM): once draining, a connection with no request in
@@ -8,13 +8,13 @@ import type { Socket } from "node:net";
  */
 export interface Drain {
   /** The `onRequest` hook for one connection (told when a request starts and when it is answered). */
-  watch(socket: Socket): (active: boolean) => void;
+  watch(socket: AgentSocket): (active: boolean) => void;
   /** Resolves once every socket in `open` has closed, or after `boundMs` (the rest is destroyed). */
-  close(open: ReadonlySet<Socket>, boundMs: number): Promise<void>;
+  close(open: ReadonlySet<AgentSocket>, boundMs: number): Promise<void>;
 }
 
 export function createDrain(): Drain {
-  const busy = new WeakSet<Socket>();
+  const busy = new WeakSet<AgentSocket>();
   let draining = false;
   return {
     watch: (socket) => (active) => {
@@ -31,12 +31,11 @@ export function createDrain(): Drain {
   };
 }
 
-async function untilClosed(open: ReadonlySet<Socket>, boundMs: number): Promise<void> {
+async function untilClosed(open: ReadonlySet<AgentSocket>, boundMs: number): Promise<void> {
   const closed = [...open].map(
     (socket) =>
       new Promise<void>((resolve) => {
-        if (socket.destroyed) resolve();
-        else socket.once("close", () => resolve());
+        socket.onceClosed(resolve);
       }),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,9 +1,10 @@
-import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import type { SocketHandler, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { authenticate } from "./authenticate.ts";
 import { createDrain, type Drain } from "./drain.ts";
 import { serveHttp1 } from "./http1/connection.ts";
+import { AgentSocket } from "./socket.ts";
 import type { AgentHandler } from "./types.ts";
 
 /** Well above what one process serves at once, well below the default descriptor limit of systemd units. */
@@ -49,9 +50,10 @@ export interface AgentServer {
 }
 
 /**
- * The agent port: node:tls with required client certificates (DESIGN §11: the Bun stack that exposes
- * the peer certificate per connection), serving HTTP/1.1 on each authenticated socket with the strict
- * parser in ./http1/ (node:http cost ~2.5× more CPU per request: docs/benchmarks.md).
+ * The agent port: Bun.listen with TLS and required client certificates, serving HTTP/1.1 on each
+ * authenticated socket with the strict parser in ./http1/. Bun.listen exposes the peer certificate
+ * (Bun.serve does not, DESIGN §11) and costs far less per request than node:tls and node:http
+ * (docs/benchmarks.md, "Proxy vs nginx").
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
   const bridge: Bridge = {
@@ -59,39 +61,21 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     clientCaPem: options.clientCaPem,
     sockets: new Set(),
     drain: createDrain(),
+    max: options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
   };
-  const tls = loadingTls(() =>
-    createTlsServer({
-      ...secureContext(options.certPem, options.keyPem, options.clientCaPem),
-      // RFC 8705 §2: the client certificate is the credential; no certificate, no connection.
-      requestCert: true,
-      rejectUnauthorized: true,
-      handshakeTimeout: options.limits.headersTimeout * 1000,
-    }),
-  );
-  // A connection costs a descriptor and memory before any certificate is seen: bound them, so
-  // handshake-stalling clients cannot exhaust the process (each also times out after headersTimeout).
-  tls.maxConnections = options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  tls.on("secureConnection", (socket: TLSSocket) => admit(bridge, socket));
-  tls.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
-    options.logger.audit("auth.failed", {
-      reason: "tls_handshake",
-      detail: error.code,
-      remote: socket.remoteAddress,
-    });
-    // Bun 1.4.5 reports ERR_TLS_HANDSHAKE_TIMEOUT here but leaves the socket open (verified): a
-    // client that never completes its handshake would otherwise hold a connection forever.
-    socket.destroy();
-  });
-  await listen(tls, options.host, options.port, options.reusePort === true);
+  const tls = secureContext(options.certPem, options.keyPem, options.clientCaPem);
+  if (options.reusePort !== true && options.port !== 0) refuseSharedPort(options.host, options.port);
+  let listener = listen(bridge, options.host, options.port, tls);
   return {
-    port: boundPort(tls),
-    close: (drainMs = 0) => close(tls, bridge, drainMs),
+    port: listener.port,
+    close: (drainMs = 0) => close(listener, bridge, drainMs),
     reloadTls(certPem, keyPem, clientCaPem) {
-      const context = secureContext(certPem, keyPem, clientCaPem);
-      loadingTls(() => tls.setSecureContext(context));
+      const next = listen(bridge, options.host, listener.port, secureContext(certPem, keyPem, clientCaPem));
       // Connections whose handshake completes from now on are checked against the new bundle.
       bridge.clientCaPem = clientCaPem;
+      // Established connections belong to no listener: stopping the old one leaves them be.
+      listener.stop(false);
+      listener = next;
     },
   };
 }
@@ -99,14 +83,103 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
 interface Bridge {
   options: AgentServerOptions;
   clientCaPem: string;
-  sockets: Set<TLSSocket>;
+  sockets: Set<AgentSocket>;
   drain: Drain;
+  max: number;
+}
+
+interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/**
+ * Always SO_REUSEPORT: a reload binds a listener with the new certificates next to the old one
+ * before the old one stops, so no connection attempt meets a closed port.
+ */
+function listen(bridge: Bridge, host: string, port: number, tls: TlsMaterial): TCPSocketListener<Slot> {
+  // `reusePort` works on Bun.listen (verified in 1.4.5) but is missing from its typings.
+  const listenOptions: TCPSocketListenOptions<Slot> & { reusePort: boolean } = {
+    hostname: host,
+    port,
+    reusePort: true,
+    // allowHalfOpen stays false: a client's FIN closes the connection and aborts its request.
+    // RFC 8705 §2: the client certificate is the credential; no certificate, no connection.
+    // Bun's TLS refuses anything below TLS 1.2 (tested in test/security/mtls.test.ts).
+    tls: { ...tls, requestCert: true, rejectUnauthorized: true },
+    socket: handlers(bridge),
+  };
+  return loadingTls(() => Bun.listen<Slot>(listenOptions));
+}
+
+/** What each raw socket carries: its connection, once accepted. */
+interface Slot {
+  socket?: AgentSocket;
+  handshake?: ReturnType<typeof setTimeout>;
+}
+
+function handlers(bridge: Bridge): SocketHandler<Slot> {
+  const { options } = bridge;
+  return {
+    open(raw) {
+      // A connection costs a descriptor and memory before any certificate is seen: bound them, so
+      // handshake-stalling clients cannot exhaust the process.
+      if (bridge.sockets.size >= bridge.max) {
+        raw.terminate();
+        return;
+      }
+      const socket = new AgentSocket(raw);
+      raw.data = {
+        socket,
+        handshake: setTimeout(() => socket.destroy(), options.limits.headersTimeout * 1000),
+      };
+      bridge.sockets.add(socket);
+    },
+    handshake(raw, success, error) {
+      const slot = raw.data;
+      clearTimeout(slot?.handshake);
+      if (slot?.socket === undefined) return;
+      if (!success) {
+        options.logger.audit("auth.failed", {
+          reason: "tls_handshake",
+          detail: handshakeDetail(error),
+          remote: raw.remoteAddress,
+        });
+        slot.socket.destroy();
+        return;
+      }
+      admit(bridge, slot.socket);
+    },
+    data(raw, chunk) {
+      raw.data?.socket?.onData(chunk);
+    },
+    drain(raw) {
+      raw.data?.socket?.flush();
+    },
+    error(raw) {
+      raw.data?.socket?.destroy();
+    },
+    close(raw) {
+      const slot = raw.data;
+      if (slot?.socket === undefined) return;
+      clearTimeout(slot.handshake);
+      bridge.sockets.delete(slot.socket);
+      slot.socket.closed();
+    },
+  };
+}
+
+/** OpenSSL's reason (e.g. PEER_DID_NOT_RETURN_A_CERTIFICATE): a fixed vocabulary, no peer bytes. */
+function handshakeDetail(error: Error | null): string | undefined {
+  const reason = error?.message.match(/:([A-Z0-9_]+)$/)?.[1];
+  return reason ?? (error === null ? undefined : "handshake_failed");
 }
 
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
-function admit(bridge: Bridge, socket: TLSSocket): void {
+function admit(bridge: Bridge, socket: AgentSocket): void {
   const { options } = bridge;
-  const result = authenticate(socket, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
+  const result = authenticate(socket.raw, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
   if (!result.ok) {
     // Reason codes and our own messages only: never certificate bytes or subject text.
     options.logger.audit("auth.failed", {
@@ -118,8 +191,6 @@ function admit(bridge: Bridge, socket: TLSSocket): void {
     return;
   }
   const { limits } = options;
-  bridge.sockets.add(socket);
-  socket.once("close", () => bridge.sockets.delete(socket));
   serveHttp1(socket, {
     handler: options.handler,
     client: result.identity,
@@ -134,6 +205,16 @@ function admit(bridge: Bridge, socket: TLSSocket): void {
   });
 }
 
+/**
+ * The agent port listens with SO_REUSEPORT (for reloads), which would let a second surrogate on
+ * the same port silently share its connections. Unless `--workers` asked for exactly that, the
+ * port must be free: a plain bind fails when anyone holds it.
+ */
+function refuseSharedPort(host: string, port: number): void {
+  const probe = Bun.listen({ hostname: host, port, socket: { data() {} } });
+  probe.stop(true);
+}
+
 /** OpenSSL errors for unusable PEM become a config error naming the setting. */
 function loadingTls<T>(load: () => T): T {
   try {
@@ -145,35 +226,14 @@ function loadingTls<T>(load: () => T): T {
   }
 }
 
-function secureContext(cert: string, key: string, ca: string) {
+function secureContext(cert: string, key: string, ca: string): TlsMaterial {
   if (!/-----BEGIN CERTIFICATE-----/.test(ca))
     throw new ConfigError("agent.client_ca", "no PEM certificate found");
-  return { cert, key, ca, minVersion: "TLSv1.2" as const };
-}
-
-function listen(
-  server: ReturnType<typeof createTlsServer>,
-  host: string,
-  port: number,
-  reusePort: boolean,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ port, host, reusePort }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-function boundPort(server: ReturnType<typeof createTlsServer>): number {
-  const address = server.address();
-  return typeof address === "object" && address !== null ? address.port : 0;
+  return { cert, key, ca };
 }
 
 /** Stops accepting, lets requests in flight finish within `drainMs` (./drain.ts), then cuts the rest. */
-async function close(server: ReturnType<typeof createTlsServer>, bridge: Bridge, drainMs: number) {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+async function close(listener: TCPSocketListener<Slot>, bridge: Bridge, drainMs: number) {
+  listener.stop(false);
   await bridge.drain.close(bridge.sockets, drainMs);
-  await closed;
 }

@@ -7,6 +7,7 @@ import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import { createMemoryLogger } from "../../src/log/logger.ts";
 import type { IssuedCertificate } from "../../src/pki/issue.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
+import { freePort } from "../helpers/ports.ts";
 
 type Route = (request: AgentRequest) => Promise<Response>;
 
@@ -365,6 +366,45 @@ describe("reloadTls", () => {
       handler: async () => new Response("never"),
     });
     await expect(start).rejects.toThrow("agent.tls_cert");
+  });
+});
+
+describe("port sharing", () => {
+  const start = (port: number, reusePort: boolean) =>
+    startAgentServer({
+      host: "127.0.0.1",
+      port,
+      certPem: pki.server.certPem,
+      keyPem: pki.server.keyPem,
+      clientCaPem: pki.ca.certPem,
+      limits: LIMITS,
+      logger,
+      handler: async () => new Response("shared"),
+      reusePort,
+    });
+
+  test("a second server on a busy port fails with EADDRINUSE although the agent port listens with SO_REUSEPORT", async () => {
+    const port = freePort();
+    const first = await start(port, false);
+    try {
+      await expect(start(port, false)).rejects.toMatchObject({ code: "EADDRINUSE" });
+      expect(await exchange({ cert: pki.alpha, port }, get("/"))).toStartWith("HTTP/1.1 200");
+    } finally {
+      await first.close();
+    }
+  });
+
+  test("--workers (reusePort) share the port on purpose", async () => {
+    const port = freePort();
+    const first = await start(port, true);
+    const second = await start(port, true);
+    try {
+      expect(second.port).toBe(port);
+      await first.close();
+      expect(await exchange({ cert: pki.alpha, port }, get("/"))).toStartWith("HTTP/1.1 200");
+    } finally {
+      await second.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
-import type { TLSSocket } from "node:tls";
 import type { ClientIdentity } from "../../identity/types.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { AgentSocket } from "../socket.ts";
 import type { AgentHandler, AgentRequest } from "../types.ts";
 import { IncomingBody } from "./body.ts";
 import { HeadError, parseHead, type RequestHead } from "./head.ts";
@@ -33,7 +33,7 @@ const STATUS_TEXT: Record<number, string> = {
  * the buffer until the response before them is complete (RFC 9112 §9.3.2), so responses can never
  * be reordered. Replaces node:http on the agent port; see ./head.ts for what is refused.
  */
-export function serveHttp1(socket: TLSSocket, options: Http1Options): void {
+export function serveHttp1(socket: AgentSocket, options: Http1Options): void {
   new Http1Connection(socket, options).start();
 }
 
@@ -50,7 +50,7 @@ class Http1Connection {
   readonly #deadline: Deadline;
 
   constructor(
-    private readonly socket: TLSSocket,
+    private readonly socket: AgentSocket,
     private readonly options: Http1Options,
   ) {
     this.#deadline = new Deadline(() => socket.destroy());
@@ -58,13 +58,18 @@ class Http1Connection {
 
   start(): void {
     this.#deadline.set(this.options.deadlines.headers);
-    this.socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    this.socket.on("close", () => {
+    this.socket.onData = (chunk) => this.#onData(chunk);
+    this.socket.onceClosed(() => {
       this.#deadline.clear();
       this.#body?.fail(new Error("client closed the connection"));
       this.#inFlight?.abort(new Error("client disconnected"));
     });
-    this.socket.on("error", () => this.socket.destroy());
+  }
+
+  #close(): void {
+    this.#phase = "closing";
+    this.#deadline.set(this.options.deadlines.idle);
+    this.socket.end();
   }
 
   #onData(chunk: Buffer): void {
@@ -208,9 +213,7 @@ class Http1Connection {
     this.#inFlight = undefined;
     if (this.socket.destroyed) return;
     if (!keepAlive || this.#mustClose || this.#phase !== "busy" || this.socket.writableEnded) {
-      this.#phase = "closing";
-      this.#deadline.set(this.options.deadlines.idle);
-      this.socket.end();
+      this.#close();
       return;
     }
     this.#phase = "head";

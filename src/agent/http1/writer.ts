@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
-import type { Duplex } from "node:stream";
 import { HOP_BY_HOP } from "../../http/fields.ts";
+import type { AgentSocket } from "../socket.ts";
 
 // Connection-level fields belong to each hop (RFC 9110 §7.6.1): this writer frames the body itself,
 // and a handler's copy (e.g. an upstream's `transfer-encoding`) would corrupt the framing.
@@ -21,7 +21,7 @@ export interface ResponseContext {
  * `drain`). Returns whether the connection may carry another request. Throws if the handler's
  * response cannot be written faithfully (invalid field, body longer or shorter than its length).
  */
-export async function writeResponse(socket: Duplex, response: Response, context: ResponseContext) {
+export async function writeResponse(socket: AgentSocket, response: Response, context: ResponseContext) {
   const status = response.status;
   // RFC 9110 §6.4.1: HEAD, 1xx, 204 and 304 responses have no content, whatever the headers say.
   const bodiless = context.method === "HEAD" || status < 200 || status === 204 || status === 304;
@@ -45,14 +45,14 @@ export async function writeResponse(socket: Duplex, response: Response, context:
   if (bodiless || response.body === null) {
     await response.body?.cancel();
     if (!bodiless && length !== undefined && length > 0) throw new Error("response body missing");
-    socket.write(`${head}${!bodiless && chunked ? "\r\n0\r\n\r\n" : "\r\n"}`, "latin1");
+    socket.write(`${head}${!bodiless && chunked ? "\r\n0\r\n\r\n" : "\r\n"}`);
     return keepAlive;
   }
   // Head and first chunk leave as one TLS record when the body is already there (one turn later at
   // most otherwise): each socket write costs a record, an encryption and a syscall.
   socket.cork();
   setImmediate(() => socket.uncork());
-  socket.write(`${head}\r\n`, "latin1");
+  socket.write(`${head}\r\n`);
   const written = await pump(response.body, socket, chunked);
   if (length !== undefined && written !== length) throw new Error("response body length mismatch");
   return keepAlive;
@@ -68,7 +68,11 @@ function contentLength(value: string): number {
   return Number(value);
 }
 
-async function pump(body: ReadableStream<Uint8Array>, socket: Duplex, chunked: boolean): Promise<number> {
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  socket: AgentSocket,
+  chunked: boolean,
+): Promise<number> {
   const reader = body.getReader();
   let written = 0;
   try {
@@ -79,7 +83,7 @@ async function pump(body: ReadableStream<Uint8Array>, socket: Duplex, chunked: b
       if (value.byteLength === 0) continue;
       written += value.byteLength;
       const flushed = chunked ? writeChunk(socket, value) : socket.write(value);
-      if (!flushed) await drained(socket);
+      if (!flushed) await socket.drained();
     }
     if (chunked && !socket.destroyed) socket.write(LAST_CHUNK);
     return written;
@@ -89,22 +93,10 @@ async function pump(body: ReadableStream<Uint8Array>, socket: Duplex, chunked: b
   }
 }
 
-function writeChunk(socket: Duplex, value: Uint8Array): boolean {
+function writeChunk(socket: AgentSocket, value: Uint8Array): boolean {
   socket.write(`${value.byteLength.toString(16)}\r\n`);
   socket.write(value);
   return socket.write(CRLF);
-}
-
-function drained(socket: Duplex): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
-  });
 }
 
 let dateSecond = 0;

@@ -1,11 +1,21 @@
 import { describe, expect, test } from "bun:test";
-import { PassThrough } from "node:stream";
+import type { Socket } from "bun";
 import { writeResponse } from "../../../../src/agent/http1/writer.ts";
+import { AgentSocket } from "../../../../src/agent/socket.ts";
+
+/** A transport that takes every byte at once: what is under test is the serialisation. */
+function recordingSocket(chunks: Uint8Array[]): AgentSocket {
+  const raw = {
+    write: (bytes: Uint8Array) => chunks.push(Buffer.from(bytes)) && bytes.byteLength,
+    end: () => undefined,
+    terminate: () => undefined,
+  };
+  return new AgentSocket(raw as unknown as Socket<unknown>);
+}
 
 async function written(response: Response, method = "GET"): Promise<Buffer> {
-  const socket = new PassThrough();
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const chunks: Uint8Array[] = [];
+  const socket = recordingSocket(chunks);
   await writeResponse(socket, response, { method, minor: 1, keepAlive: true });
   await new Promise((resolve) => setImmediate(resolve));
   return Buffer.concat(chunks);

@@ -1,0 +1,136 @@
+import type { Socket } from "bun";
+
+/**
+ * One agent connection as the HTTP/1.1 layer sees it: bytes in (`onData`), bytes out with
+ * back-pressure (`write` → false, then `drained()`), half-close and abort. Bun's socket `write`
+ * takes what the TLS layer accepts now and drops the rest, so the remainder waits here for `drain`.
+ */
+export class AgentSocket {
+  destroyed = false;
+  /** `end()` was called: nothing more may be written. */
+  writableEnded = false;
+  onData: (chunk: Buffer) => void = () => {};
+  #queue: Uint8Array[] = [];
+  #corked: Uint8Array[] | undefined;
+  #endPending = false;
+  #closed = false;
+  #waiters: Array<() => void> = [];
+  #closeListeners: Array<() => void> = [];
+
+  constructor(readonly raw: Socket<unknown>) {}
+
+  get remoteAddress(): string {
+    return this.raw.remoteAddress;
+  }
+
+  /**
+   * Strings go out as latin1, one byte per char: header values are byte strings (RFC 9110 §5.5
+   * obs-text), which UTF-8 would re-encode. Returns false once bytes wait for the peer to read.
+   */
+  write(data: string | Uint8Array): boolean {
+    if (this.destroyed || this.writableEnded) return false;
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+    if (bytes.byteLength === 0) return this.#queue.length === 0;
+    if (this.#corked !== undefined) {
+      this.#corked.push(bytes);
+      return true;
+    }
+    return this.#send(bytes);
+  }
+
+  /** Collects writes into one until `uncork()`: each socket write costs a TLS record and a syscall. */
+  cork(): void {
+    this.#corked ??= [];
+  }
+
+  uncork(): void {
+    const corked = this.#corked;
+    this.#corked = undefined;
+    if (corked === undefined || corked.length === 0 || this.destroyed) return;
+    this.#send(corked.length === 1 ? (corked[0] as Uint8Array) : Buffer.concat(corked));
+    if (this.#endPending && this.#queue.length === 0) this.raw.end();
+  }
+
+  /** Resolves once every queued byte was handed to the TLS layer, or the connection closed. */
+  drained(): Promise<void> {
+    if (this.#queue.length === 0 || this.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Half-closes after the queued bytes (and `data`, if given) went out. */
+  end(data?: string): void {
+    if (this.destroyed || this.writableEnded) return;
+    if (data !== undefined) this.write(data);
+    this.uncork();
+    this.writableEnded = true;
+    if (this.#queue.length === 0) this.raw.end();
+    else this.#endPending = true;
+  }
+
+  /** Closes at once; queued bytes are dropped. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.raw.terminate();
+    this.#wake();
+  }
+
+  pause(): void {
+    if (!this.destroyed) this.raw.pause();
+  }
+
+  resume(): void {
+    if (!this.destroyed) this.raw.resume();
+  }
+
+  onceClosed(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
+  }
+
+  /** The listener's `drain` event: the TLS layer can take more. */
+  flush(): void {
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as Uint8Array;
+      const taken = Math.max(0, this.raw.write(next));
+      if (taken < next.byteLength) {
+        this.#queue[0] = next.subarray(taken);
+        return;
+      }
+      this.#queue.shift();
+    }
+    if (this.#endPending) {
+      this.#endPending = false;
+      this.raw.end();
+    }
+    this.#wake();
+  }
+
+  /** The listener's `close` event. */
+  closed(): void {
+    this.destroyed = true;
+    this.#closed = true;
+    this.#queue = [];
+    this.#wake();
+    const listeners = this.#closeListeners;
+    this.#closeListeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  #send(bytes: Uint8Array): boolean {
+    if (this.#queue.length > 0) {
+      this.#queue.push(bytes);
+      return false;
+    }
+    const taken = Math.max(0, this.raw.write(bytes));
+    if (taken === bytes.byteLength) return true;
+    this.#queue.push(bytes.subarray(taken));
+    return false;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
