@@ -1,0 +1,131 @@
+/**
+ * A strict HTTP/1.1 response-head parser (RFC 9112). An upstream answer we could read two ways is
+ * refused rather than repaired: the proxy forwards what we parse, and a different reading of where
+ * a response ends is how a response queue gets desynchronised (response splitting/smuggling).
+ */
+
+import { FIELD_NAME, FIELD_VALUE } from "../http/fields.ts";
+import { UpstreamProtocolError } from "./errors.ts";
+
+export interface ResponseHead {
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: 0 | 1;
+  status: number;
+  reason: string;
+  /** Every field line in order, names as received; duplicates kept (Set-Cookie). */
+  fields: Array<readonly [string, string]>;
+  /** Validated Content-Length, if any. */
+  length: number | undefined;
+  /** Transfer-Encoding is exactly `chunked`. */
+  chunked: boolean;
+  /** The upstream will keep the connection open after this response (RFC 9112 §9.3). */
+  persistent: boolean;
+}
+
+/** Where the response content ends (RFC 9112 §6.3), `none` when it has no content at all. */
+export type BodyFraming =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "close" };
+
+/** Field lines per head; the agent port's parser has the same cap. */
+export const MAX_FIELDS = 256;
+
+/**
+ * RFC 9112 §4: HTTP-version SP status-code SP [reason-phrase]. The SP before an empty reason is
+ * tolerated missing: the status is unambiguous either way. Any other HTTP version is refused.
+ */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+const DECIMAL = /^\d{1,15}$/;
+
+/** Parses a complete head: `text` (latin1) ends just before the empty line. Throws UpstreamProtocolError. */
+export function parseResponseHead(text: string): ResponseHead {
+  const lines = text.split("\r\n");
+  const match = STATUS_LINE.exec(lines[0] ?? "");
+  if (match === null) throw new UpstreamProtocolError("upstream client: malformed status line");
+  if (lines.length - 1 > MAX_FIELDS)
+    throw new UpstreamProtocolError("upstream client: too many header fields");
+  const fields: Array<readonly [string, string]> = [];
+  for (let i = 1; i < lines.length; i++) fields.push(parseField(lines[i] ?? ""));
+  const minor = match[1] === "0" ? 0 : 1;
+  return {
+    minor,
+    status: Number(match[2]),
+    reason: match[3] ?? "",
+    fields,
+    ...semantics(fields, minor),
+  };
+}
+
+function parseField(line: string): readonly [string, string] {
+  // RFC 9112 §5.2: obs-fold is refused, not unfolded (a proxy receiving it may reject or replace it).
+  if (line.startsWith(" ") || line.startsWith("\t"))
+    throw new UpstreamProtocolError("upstream client: obsolete line folding in the response head");
+  const colon = line.indexOf(":");
+  const name = colon < 0 ? "" : line.slice(0, colon);
+  // RFC 9112 §5.1: no whitespace between name and colon; the token check covers it.
+  if (!FIELD_NAME.test(name)) throw new UpstreamProtocolError("upstream client: malformed header field name");
+  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+  // RFC 9110 §5.5: CR, LF, NUL and other controls are never part of a value (bare CR included).
+  if (!FIELD_VALUE.test(value))
+    throw new UpstreamProtocolError("upstream client: control character in a header field value");
+  return [name, value];
+}
+
+function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 1) {
+  const lengths: string[] = [];
+  const codings: string[] = [];
+  const connection: string[] = [];
+  let chunked = false;
+  for (const [name, value] of fields) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length") lengths.push(...list(value, true));
+    else if (lower === "connection") connection.push(...list(value));
+    else if (lower === "transfer-encoding") {
+      // Even an empty Transfer-Encoding counts: another parser may let its presence override Content-Length.
+      chunked = true;
+      codings.push(...list(value));
+    }
+  }
+  // §6.1: TE in an HTTP/1.0 message, and TE with Content-Length, are faulty framing ("MUST close").
+  if (chunked && (minor === 0 || lengths.length > 0))
+    throw new UpstreamProtocolError("upstream client: Transfer-Encoding with Content-Length or in HTTP/1.0");
+  // §6.1/§7: chunked is the only coding we decode, and it must be the only one applied.
+  if (chunked && (codings.length !== 1 || codings[0] !== "chunked"))
+    throw new UpstreamProtocolError("upstream client: unsupported transfer coding");
+  return {
+    length: contentLength(lengths),
+    chunked,
+    persistent: minor === 1 && !connection.includes("close"),
+  };
+}
+
+/** §6.3 item 5: several Content-Length values are acceptable only if they are all the same number. */
+function contentLength(lengths: string[]): number | undefined {
+  const [first] = lengths;
+  if (first === undefined) return undefined;
+  if (!DECIMAL.test(first) || lengths.some((length) => length !== first))
+    throw new UpstreamProtocolError("upstream client: invalid or conflicting Content-Length");
+  return Number(first);
+}
+
+/** RFC 9110 §5.6.1 lists, lower-cased; Content-Length keeps empty items so `1,,1` and `` are refused. */
+function list(value: string, keepEmpty = false): string[] {
+  const items: string[] = [];
+  for (const item of value.split(",")) {
+    const trimmed = item.trim().toLowerCase();
+    if (trimmed !== "" || keepEmpty) items.push(trimmed);
+  }
+  return items;
+}
+
+/** RFC 9112 §6.3: a HEAD response, 1xx, 204 and 304 end at the head, whatever their fields say. */
+export function bodyFraming(head: ResponseHead, isHeadRequest: boolean): BodyFraming {
+  if (isHeadRequest || head.status < 200 || head.status === 204 || head.status === 304)
+    return { kind: "none" };
+  if (head.chunked) return { kind: "chunked" };
+  if (head.length === 0) return { kind: "none" };
+  if (head.length !== undefined) return { kind: "length", length: head.length };
+  return { kind: "close" };
+}
