@@ -17,8 +17,17 @@ export function formatLabels(labels: Labels): string {
   return `{${entries.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(",")}}`;
 }
 
+/**
+ * The series key, independent of the labels' order. Runs several times per proxied request, hence
+ * no JSON and no locale-aware sort; NUL cannot occur in a label name and the bounded label values
+ * (configured names, fixed vocabularies) carry none either.
+ */
 function keyOf(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) key += `${name}\0${labels[name]}\0`;
+  return key;
 }
 
 export interface Metric {
@@ -77,9 +86,10 @@ export class Histogram implements Metric {
       series = { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, series);
     }
-    this.bounds.forEach((bound, index) => {
-      if (value <= bound && series.buckets[index] !== undefined) series.buckets[index] += 1;
-    });
+    const { bounds } = this;
+    const { buckets } = series;
+    for (let index = bounds.length - 1; index >= 0 && value <= (bounds[index] as number); index--)
+      buckets[index] = (buckets[index] ?? 0) + 1;
     series.sum += value;
     series.count += 1;
   }

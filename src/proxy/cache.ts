@@ -20,6 +20,9 @@ export class WrapperCache {
   readonly #maxEntries: number;
   readonly #entries = new Map<string, OpenedWrapper>();
   #keys: KeySets | undefined;
+  /** The last wrapper hashed and its digest: a keep-alive agent sends the same wrapper every time. */
+  #lastToken = "";
+  #lastDigest = "";
 
   constructor(maxEntries = DEFAULT_CACHE_SIZE) {
     this.#maxEntries = maxEntries;
@@ -32,7 +35,7 @@ export class WrapperCache {
   /** `now` is epoch milliseconds; an entry is served only while now < exp. */
   get(token: string, thumbprint: string, keys: KeySets, now: number): OpenedWrapper | undefined {
     this.#bindKeys(keys);
-    const key = cacheKey(token, thumbprint);
+    const key = this.#keyOf(token, thumbprint);
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     this.#entries.delete(key);
@@ -45,7 +48,7 @@ export class WrapperCache {
   set(token: string, thumbprint: string, keys: KeySets, entry: OpenedWrapper): void {
     if (this.#maxEntries <= 0) return;
     this.#bindKeys(keys);
-    const key = cacheKey(token, thumbprint);
+    const key = this.#keyOf(token, thumbprint);
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     while (this.#entries.size > this.#maxEntries) {
@@ -60,8 +63,13 @@ export class WrapperCache {
     this.#entries.clear();
     this.#keys = keys;
   }
-}
 
-function cacheKey(token: string, thumbprint: string): string {
-  return `${new Bun.CryptoHasher("sha256").update(token).digest("base64url")}.${thumbprint}`;
+  /** Exact string equality decides a reuse of the digest, so the memo can never mix up two wrappers. */
+  #keyOf(token: string, thumbprint: string): string {
+    if (token !== this.#lastToken) {
+      this.#lastDigest = new Bun.CryptoHasher("sha256").update(token).digest("base64url");
+      this.#lastToken = token;
+    }
+    return `${this.#lastDigest}.${thumbprint}`;
+  }
 }

@@ -80,10 +80,21 @@ function parseField(line: string): readonly [string, string] {
   // RFC 9112 §5.1: whitespace between name and colon MUST be refused; the token check covers it.
   if (!FIELD_NAME.test(name)) throw new HeadError(400, "malformed header field name");
   // RFC 9112 §5.1: OWS around the value is not part of it.
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+  const value = withoutOws(line, colon + 1);
   if (!FIELD_VALUE.test(value)) throw new HeadError(400, "control character in a header field value");
   return [name, value];
 }
+
+/** `line` from `start` minus leading and trailing spaces and tabs (a regex scans long values twice). */
+function withoutOws(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && isOws(line.charCodeAt(from))) from += 1;
+  while (to > from && isOws(line.charCodeAt(to - 1))) to -= 1;
+  return line.slice(from, to);
+}
+
+const isOws = (code: number) => code === 0x20 || code === 0x09;
 
 interface Semantics {
   framing: Framing;

@@ -37,6 +37,21 @@ describe("WrapperCache", () => {
     expect(cache.get("wrapper-b", "tp-1", keys, NOW)).toBeUndefined();
   });
 
+  test("wrappers looked up in turn each find their own entry (the digest memo holds one wrapper)", () => {
+    const cache = new WrapperCache();
+    cache.set("wrapper-a", "tp-1", keys, entry("a"));
+    cache.set("wrapper-b", "tp-1", keys, entry("b"));
+    for (const [token, jti] of [
+      ["wrapper-a", "a"],
+      ["wrapper-b", "b"],
+      ["wrapper-a", "a"],
+      ["wrapper-a", "a"],
+    ]) {
+      expect(cache.get(token as string, "tp-1", keys, NOW)?.wrapper.jti).toBe(jti as string);
+    }
+    expect(cache.get("wrapper-a2", "tp-1", keys, NOW)).toBeUndefined();
+  });
+
   test("never serves an entry at or past the wrapper's exp, and forgets it", () => {
     const cache = new WrapperCache();
     cache.set("w", "tp", keys, entry("a"));
