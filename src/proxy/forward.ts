@@ -11,8 +11,19 @@ export interface ForwardRequest {
   signal: AbortSignal;
 }
 
+/** Rewrites a body chunk by chunk (e.g. ./scrub.ts Scrubber); `flush` returns what it held back. */
+export interface BodyTransform {
+  push(chunk: Uint8Array): Uint8Array;
+  flush(): Uint8Array;
+}
+
 export interface ForwardOptions {
   fetch: typeof fetch;
+  /**
+   * Decides from the upstream's response headers whether its body is rewritten on the way: applied
+   * inside the one stream that already relays the body, so rewriting costs no stream of its own.
+   */
+  bodyTransform?: (headers: Headers) => BodyTransform | undefined;
   /** Idle timeout, milliseconds: the longest the upstream may stay silent (or the upload stall). */
   timeoutMs: number;
   /** Trust anchors for upstream TLS; undefined means the system store alone. */
@@ -68,7 +79,11 @@ export async function forward(request: ForwardRequest, options: ForwardOptions):
     await upstream.body?.cancel().catch(() => undefined);
     throw new ProxyError("upstream_unreachable", "proxy: the upstream answered with an invalid status code");
   }
-  const body = upstream.body === null ? null : touching(upstream.body, watchdog, finish, true);
+  const transform = upstream.body === null ? undefined : options.bodyTransform?.(upstream.headers);
+  const body =
+    upstream.body === null
+      ? null
+      : touching(upstream.body, watchdog, finish, { transform, pauseBetweenPulls: true });
   if (body === null) finish();
   return new Response(body, {
     status: upstream.status,
@@ -129,30 +144,46 @@ class Watchdog {
   }
 }
 
+interface Relay {
+  transform?: BodyTransform | undefined;
+  /** For the response: the watchdog only runs while the agent is waiting for a chunk. */
+  pauseBetweenPulls?: boolean;
+}
+
 /**
- * Passes chunks through one at a time (back-pressure intact), telling the watchdog about each. For
- * the response (`pauseBetweenPulls`), the watchdog only runs while the agent is waiting for a chunk.
+ * Passes chunks through one at a time (back-pressure intact), telling the watchdog about each and
+ * applying `transform`, if any. A chunk the transform holds back entirely is not an answer to the
+ * pull: the next one is read at once.
  */
 function touching(
   source: ReadableStream<Uint8Array>,
   watchdog: Watchdog,
   onEnd: () => void,
-  pauseBetweenPulls = false,
+  relay: Relay = {},
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
+  const { transform, pauseBetweenPulls = false } = relay;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
           if (pauseBetweenPulls) watchdog.resume();
-          const { done, value } = await reader.read();
-          watchdog.touch();
-          if (done) {
-            onEnd();
-            controller.close();
-          } else {
-            controller.enqueue(value);
-            if (pauseBetweenPulls) watchdog.pause();
+          for (;;) {
+            const { done, value } = await reader.read();
+            watchdog.touch();
+            if (done) {
+              const rest = transform?.flush();
+              if (rest !== undefined && rest.length > 0) controller.enqueue(rest);
+              onEnd();
+              controller.close();
+              return;
+            }
+            const out = transform === undefined ? value : transform.push(value);
+            if (out.length > 0 || transform === undefined) {
+              controller.enqueue(out);
+              if (pauseBetweenPulls) watchdog.pause();
+              return;
+            }
           }
         } catch (error) {
           onEnd();

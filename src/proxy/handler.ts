@@ -16,7 +16,7 @@ import { buildUpstreamHeaders } from "./headers.ts";
 import { applyInjection } from "./inject.ts";
 import { PROBLEM_STATUS, problem, problemFor } from "./problem.ts";
 import { parseTarget, type Target } from "./route.ts";
-import { askForIdentity, scrubResponse } from "./scrub-response.ts";
+import { askForIdentity, relayScrub, scrubResponse } from "./scrub-response.ts";
 
 export interface ProxyDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
@@ -103,6 +103,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     const secret = cached?.secret ?? (await openAndCache(token, request.client.thumbprint, keys, wrapper));
     applyInjection(headers, provider.inject, secret.token);
     if (scrubbing) askForIdentity(headers);
+    const scrub = scrubbing ? relayScrub(secret.token) : undefined;
     const response = await forward(
       {
         url: upstreamUrl(rule, target),
@@ -111,10 +112,15 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
         body: request.body,
         signal: request.signal,
       },
-      { fetch: deps.fetch, timeoutMs, ...(ca === undefined ? {} : { ca }) },
+      {
+        fetch: deps.fetch,
+        timeoutMs,
+        ...(ca === undefined ? {} : { ca }),
+        ...(scrub === undefined ? {} : { bodyTransform: scrub.transform }),
+      },
     );
     // An allowed upstream that echoes its request would hand the injected token back (issue #9).
-    return scrubbing ? scrubResponse(response, secret.token) : response;
+    return scrub === undefined ? response : scrubResponse(response, secret.token, scrub.applied);
   }
 
   async function openAndCache(token: string, thumbprint: string, keys: KeySets, wrapper: VerifiedWrapper) {

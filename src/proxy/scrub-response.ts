@@ -4,7 +4,8 @@
  */
 import { ProxyError } from "../errors.ts";
 import type { Secret } from "../secret.ts";
-import { leaksLowerCased, scrubStream, scrubText } from "./scrub.ts";
+import type { BodyTransform } from "./forward.ts";
+import { leaksLowerCased, Scrubber, scrubStream, scrubText } from "./scrub.ts";
 import { leakPatternsOf } from "./scrub-patterns.ts";
 
 /** Content codings (RFC 9110 §8.4.1) the proxy can undo, by the name DecompressionStream knows. */
@@ -29,29 +30,81 @@ export function askForIdentity(headers: Headers): void {
   headers.set("accept-encoding", "identity");
 }
 
+/** forward()'s body transform for one request, and whether it took the body on. */
+export interface RelayScrub {
+  transform: (headers: Headers) => BodyTransform | undefined;
+  applied: boolean;
+}
+
 /**
- * The response with every spelling of `token` masked. An upstream that compressed anyway is
- * decoded and passed on as identity (Content-Length and Content-Encoding dropped); one using a
- * coding the proxy cannot decode is refused (ProxyError `upstream_unreachable`), never passed on
- * unread: an unscanned body is exactly what an attacker would arrange.
+ * Scrubs the body inside forward()'s relay when the upstream answered as asked, without a content
+ * coding. A compressed body is left to scrubResponse, which decodes it first.
  */
-export async function scrubResponse(response: Response, token: Secret): Promise<Response> {
+export function relayScrub(token: Secret): RelayScrub {
+  const scrub: RelayScrub = {
+    applied: false,
+    transform: (headers) => {
+      const coding = headers.get("content-encoding");
+      if (coding !== null && coding.trim().toLowerCase() !== "identity") return undefined;
+      scrub.applied = true;
+      return new Scrubber(leakPatternsOf(token));
+    },
+  };
+  return scrub;
+}
+
+/**
+ * The response with every spelling of `token` masked; `bodyScrubbed` says identityScrubber already
+ * runs on its body. An upstream that compressed anyway is decoded and passed on as identity
+ * (Content-Length and Content-Encoding dropped); one using a coding the proxy cannot decode is
+ * refused (ProxyError `upstream_unreachable`), never passed on unread: an unscanned body is exactly
+ * what an attacker would arrange.
+ */
+export async function scrubResponse(
+  response: Response,
+  token: Secret,
+  bodyScrubbed: boolean,
+): Promise<Response> {
   const patterns = leakPatternsOf(token);
+  if (bodyScrubbed || response.body === null) {
+    return leaksInHead(response, patterns) ? withHead(response, response.body, patterns, false) : response;
+  }
+  const decoders = await decodersFor(response.headers.get("content-encoding"), response.body);
+  let body = response.body;
+  for (const format of decoders) body = body.pipeThrough(decoder(format));
+  return withHead(response, scrubStream(body, patterns), patterns, decoders.length > 0);
+}
+
+/** Whether the status text or any header name or value carries a pattern: the common case is no. */
+function leaksInHead(response: Response, patterns: readonly Uint8Array[]): boolean {
+  if (scrubText(response.statusText, patterns) !== response.statusText) return true;
+  for (const [name, value] of response.headers) {
+    if (leaksLowerCased(name, patterns) || scrubText(value, patterns) !== value) return true;
+  }
+  return false;
+}
+
+/** `body` under the response's status and headers, each scrubbed; a `decoded` body has no coding or length. */
+function withHead(
+  response: Response,
+  body: ReadableStream<Uint8Array> | null,
+  patterns: readonly Uint8Array[],
+  decoded: boolean,
+): Response {
   const headers = new Headers();
   for (const [name, value] of response.headers) {
     // Names arrive lower-cased, so a token reflected into one is matched lower-cased and dropped.
     if (!leaksLowerCased(name, patterns)) headers.append(name, scrubText(value, patterns));
   }
-  const init = { status: response.status, statusText: scrubText(response.statusText, patterns), headers };
-  if (response.body === null) return new Response(null, init);
-  const decoders = await decodersFor(headers.get("content-encoding"), response.body);
-  let body = response.body;
-  if (decoders.length > 0) {
-    for (const format of decoders) body = body.pipeThrough(decoder(format));
+  if (decoded) {
     headers.delete("content-encoding");
     headers.delete("content-length");
   }
-  return new Response(scrubStream(body, patterns), init);
+  return new Response(body, {
+    status: response.status,
+    statusText: scrubText(response.statusText, patterns),
+    headers,
+  });
 }
 
 /** Decoders to apply, outermost coding first (codings are listed in the order applied). */
