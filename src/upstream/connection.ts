@@ -227,13 +227,15 @@ export class Connection {
 
 /**
  * Verification as fetch does it, never weaker (DESIGN §2): the given trust anchors or Bun's default
- * store, and the name checked against the certificate. Bun checks `serverName` when set, otherwise
- * the hostname, so for an IP literal (no SNI, RFC 6066 §3) the certificate must carry that IP.
+ * store, and the name checked against the certificate. Bun verifies against a non-empty `serverName`,
+ * otherwise against the hostname; and it sends the hostname as SNI unless `serverName` is "" (Bun
+ * 1.4.5, verified). So an IP literal gets "": no SNI (RFC 6066 §3 forbids IP literals there) while
+ * the certificate must still carry that IP.
  */
 function tlsOptions(target: Target, ca: string[] | undefined) {
   return {
     rejectUnauthorized: true,
+    serverName: target.serverName ?? "",
     ...(ca === undefined ? {} : { ca }),
-    ...(target.serverName === undefined ? {} : { serverName: target.serverName }),
   };
 }
