@@ -77,7 +77,7 @@ describe("certificates that are accepted", () => {
 describe("server name indication", () => {
   let sni: TlsServer;
   let port = 0;
-  const seen: Array<string | false> = [];
+  const seen: Array<string | false | null> = [];
   beforeAll(async () => {
     sni = createTlsServer({ cert: pki.server.certPem, key: pki.server.keyPem }, (socket) => {
       seen.push(socket.servername);
@@ -144,7 +144,10 @@ describe("connections that cannot be made", () => {
     const listener = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
-      socket: { open: (s) => s.end(), data() {} },
+      socket: {
+        open: (s) => void s.end(),
+        data() {},
+      },
     });
     await expect(client.fetch(`https://127.0.0.1:${listener.port}/`, init())).rejects.toBeInstanceOf(
       UpstreamConnectError,
