@@ -24,7 +24,11 @@ export class ResponseBody {
   #open = true;
   #remaining: number;
   readonly #decoder: ChunkedDecoder | undefined;
-  readonly #emit = (data: Uint8Array) => this.#controller?.enqueue(data);
+  #emitted = false;
+  readonly #emit = (data: Uint8Array) => {
+    this.#emitted = true;
+    this.#controller?.enqueue(data);
+  };
 
   constructor(
     private readonly framing: Exclude<BodyFraming, { kind: "none" }>,
@@ -51,9 +55,12 @@ export class ResponseBody {
   /** Feeds bytes read from the socket. Throws UpstreamProtocolError on malformed chunked framing. */
   push(bytes: Uint8Array): PushResult {
     if (!this.#open) return "more";
+    this.#emitted = false;
     const result = this.#decode(bytes);
     if (result !== "more") this.#close();
-    else if ((this.#controller?.desiredSize ?? 0) <= 0) this.flow.pause();
+    // Only data counts: bytes that were all framing leave a pending read unanswered, and pausing
+    // then would wait for a pull that never comes.
+    else if (this.#emitted && (this.#controller?.desiredSize ?? 0) <= 0) this.flow.pause();
     return result;
   }
 
