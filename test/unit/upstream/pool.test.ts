@@ -1,9 +1,5 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import {
-  createUpstreamClient,
-  type UpstreamClient,
-  type UpstreamClientOptions,
-} from "../../../src/upstream/client.ts";
+import { createUpstreamClient, type UpstreamClientOptions } from "../../../src/upstream/client.ts";
 import { UpstreamClosedError, UpstreamConnectError } from "../../../src/upstream/errors.ts";
 import { type TestPki, testPki } from "../../helpers/pki.ts";
 import {
@@ -140,7 +136,9 @@ describe("connections are not reused otherwise", () => {
       hostname: "127.0.0.1",
       port: 0,
       socket: {
-        open: () => void (accepted += 1),
+        open: () => {
+          accepted += 1;
+        },
         data: (socket) => void socket.write("HTTP/1.1 413 Content Too Large\r\ncontent-length: 0\r\n\r\n"),
       },
     });
