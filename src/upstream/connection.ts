@@ -64,7 +64,10 @@ export class Connection {
         data: connection,
         socket: HANDLERS,
         ...tls,
-      }).catch((error: unknown) => connection.onConnectError(error));
+      }).then(
+        (socket) => connection.#onConnected(socket),
+        (error: unknown) => connection.onConnectError(error),
+      );
     } catch (error) {
       connection.onConnectError(error);
     }
@@ -128,6 +131,15 @@ export class Connection {
     this.#opening?.reject(new UpstreamConnectError("upstream client: the connection was abandoned"));
     this.#opening = undefined;
     return true;
+  }
+
+  /**
+   * Bun resolves `connect` once TCP is up, before the TLS handshake: the socket is kept only so an
+   * abort during the handshake can close it. Nothing is written until `onOpen`.
+   */
+  #onConnected(socket: Socket<Connection>): void {
+    this.#socket ??= socket;
+    if (this.closed) socket.terminate();
   }
 
   onOpen(socket: Socket<Connection>): void {
