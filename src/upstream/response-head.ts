@@ -30,7 +30,7 @@ export type BodyFraming =
   | { kind: "close" };
 
 /** Field lines per head; the agent port's parser has the same cap. */
-export const MAX_FIELDS = 256;
+const MAX_FIELDS = 256;
 
 /**
  * RFC 9112 §4: HTTP-version SP status-code SP [reason-phrase]. The SP before an empty reason is
