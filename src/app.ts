@@ -1,8 +1,5 @@
-import { hostname } from "node:os";
-import { createAdminApp } from "./admin/app.ts";
 import { routeAgentRequests } from "./agent/router.ts";
 import type { AgentHandler } from "./agent/types.ts";
-import { createAgentApi } from "./broker/agent-api.ts";
 import { oauthError } from "./broker/oauth-response.ts";
 import type { Config } from "./config/types.ts";
 import type { KeySets } from "./keys/types.ts";
@@ -13,7 +10,7 @@ import { createProxyHandler } from "./proxy/handler.ts";
 import { problem } from "./proxy/problem.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
 import type { Role } from "./role.ts";
-import { createWebApp } from "./web/app.ts";
+import type { WebPort } from "./web/port.ts";
 
 /** Everything from outside the process, passed in so tests inject clocks, fetch and stores. */
 export interface AppDependencies {
@@ -40,15 +37,19 @@ export interface AppDependencies {
 
 export interface App {
   /** The web port: consent, callback, JWKS, health, admin, metrics. Absent for the `proxy` role. */
-  web?: ReturnType<typeof webPort>;
+  web?: WebPort;
   /** The agent port behind mTLS: `/v1/` broker API, every other path the proxy. */
   agent: AgentHandler;
   /** The observed logger: give it to the agent server too, so its auth failures are counted. */
   logger: Logger;
 }
 
-/** Wires the broker, the proxy and the web pages over one set of dependencies. No I/O happens here. */
-export function createApp(config: Config, appDeps: AppDependencies): App {
+/**
+ * Wires the broker, the proxy and the web pages over one set of dependencies. No I/O happens here
+ * beyond loading code: the broker and the web port (Elysia, templates, admin) are imported only by
+ * roles that serve them, so a proxy-only process does not carry them (docs/benchmarks.md, memory).
+ */
+export async function createApp(config: Config, appDeps: AppDependencies): Promise<App> {
   // Metrics and the admin's live views are derived from the log stream (src/metrics/observer.ts).
   const observer = new Observer({
     providers: appDeps.providers,
@@ -62,31 +63,16 @@ export function createApp(config: Config, appDeps: AppDependencies): App {
     return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger };
   const { providers, store, keys, now, logger } = deps;
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
+  const [{ createAgentApi }, { createWebPort }] = await Promise.all([
+    import("./broker/agent-api.ts"),
+    import("./web/port.ts"),
+  ]);
   const broker = createAgentApi({ config, providers, store, keys, now, logger });
   return {
-    web: webPort(config, { ...deps, store }, observer),
+    web: createWebPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
     logger,
   };
-}
-
-/** Consent pages plus the operator view (src/admin: /admin, /readyz, /metrics) on one Elysia app. */
-function webPort(config: Config, deps: AppDependencies & { store: RendezvousStore }, observer: Observer) {
-  const { providers, store, keys, now, logger } = deps;
-  const admin = createAdminApp({
-    config,
-    providers,
-    store,
-    keys,
-    fetch: deps.fetch,
-    now,
-    logger,
-    observer,
-    instance: deps.instance ?? `${hostname()}:${process.pid}`,
-    startedAt: now(),
-    ...(deps.agentListening && { agentListening: deps.agentListening }),
-  });
-  return createWebApp({ config, providers, store, keys, now, logger }).use(admin);
 }
 
 function proxyOf(config: Config, deps: AppDependencies): AgentHandler {

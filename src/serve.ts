@@ -1,5 +1,5 @@
 import { type AgentServer, startAgentServer } from "./agent/server.ts";
-import { createApp } from "./app.ts";
+import { type App, createApp } from "./app.ts";
 import type { Config, Env } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./keys/remote.ts";
@@ -58,7 +58,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   });
   const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
   let agentListening = false;
-  const app = createApp(config, {
+  const app = await createApp(config, {
     agentListening: () => agentListening,
     providers,
     keys: keys.current,
@@ -105,7 +105,7 @@ function checkRole(config: Config, role: Role): void {
   }
 }
 
-type WebApp = NonNullable<ReturnType<typeof createApp>["web"]>;
+type WebApp = NonNullable<App["web"]>;
 
 async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reusePort: boolean) {
   try {

@@ -91,7 +91,7 @@ function syncScrub(chunks: Uint8Array<ArrayBuffer>[]): number {
 
 async function scrubbed(chunks: Uint8Array<ArrayBuffer>[], coding: string): Promise<number> {
   const upstream = new Response(streamOf(chunks), { headers: { "content-encoding": coding } });
-  return drain((await scrubResponse(upstream, token)).body);
+  return drain((await scrubResponse(upstream, token, false)).body);
 }
 
 /** Median MB/s of the decoded body (what the agent receives) over repeated runs. */
