@@ -152,7 +152,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
       admit(bridge, slot.socket);
     },
     data(raw, chunk) {
-      raw.data?.socket?.onData(chunk);
+      raw.data?.socket?.receive(chunk);
     },
     drain(raw) {
       raw.data?.socket?.flush();

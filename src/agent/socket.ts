@@ -5,19 +5,47 @@ import type { Socket } from "bun";
  * back-pressure (`write` → false, then `drained()`), half-close and abort. Bun's socket `write`
  * takes what the TLS layer accepts now and drops the rest, so the remainder waits here for `drain`.
  */
+/** Bytes accepted before the connection is authenticated; a request head is far smaller. */
+const MAX_EARLY_BYTES = 64 * 1024;
+
 export class AgentSocket {
   destroyed = false;
   /** `end()` was called: nothing more may be written. */
   writableEnded = false;
-  onData: (chunk: Buffer) => void = () => {};
   #queue: Uint8Array[] = [];
   #corked: Uint8Array[] | undefined;
   #endPending = false;
   #closed = false;
   #waiters: Array<() => void> = [];
   #closeListeners: Array<() => void> = [];
+  #consumer: ((chunk: Buffer) => void) | undefined;
+  #early: Buffer[] = [];
+  #earlyBytes = 0;
 
   constructor(readonly raw: Socket<unknown>) {}
+
+  /**
+   * Bytes from the listener. Until a consumer is attached (after authentication) they wait here,
+   * bounded: nothing a client sends is parsed before its certificate passed, whatever the order in
+   * which the TLS layer reports the handshake and the first data.
+   */
+  receive(chunk: Buffer): void {
+    if (this.#consumer !== undefined) {
+      this.#consumer(chunk);
+      return;
+    }
+    this.#earlyBytes += chunk.byteLength;
+    if (this.#earlyBytes > MAX_EARLY_BYTES) this.destroy();
+    else this.#early.push(chunk);
+  }
+
+  /** Hands every byte received so far, then each new one, to `consumer`. */
+  attach(consumer: (chunk: Buffer) => void): void {
+    this.#consumer = consumer;
+    const early = this.#early;
+    this.#early = [];
+    for (const chunk of early) if (!this.destroyed) consumer(chunk);
+  }
 
   get remoteAddress(): string {
     return this.raw.remoteAddress;

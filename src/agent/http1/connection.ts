@@ -58,12 +58,12 @@ class Http1Connection {
 
   start(): void {
     this.#deadline.set(this.options.deadlines.headers);
-    this.socket.onData = (chunk) => this.#onData(chunk);
     this.socket.onceClosed(() => {
       this.#deadline.clear();
       this.#body?.fail(new Error("client closed the connection"));
       this.#inFlight?.abort(new Error("client disconnected"));
     });
+    this.socket.attach((chunk) => this.#onData(chunk));
   }
 
   #close(): void {
