@@ -15,7 +15,7 @@ import {
 } from "./errors.ts";
 import { HeadReader } from "./head-reader.ts";
 import type { RequestHead } from "./request-head.ts";
-import { ResponseBody } from "./response-body.ts";
+import { type Flow, type PushResult, ResponseBody } from "./response-body.ts";
 import { bodyFraming, parseResponseHead, type ResponseHead } from "./response-head.ts";
 import { writeBody } from "./upload.ts";
 
@@ -35,7 +35,11 @@ export function exchange(connection: Connection, options: ExchangeOptions): Prom
   return new Exchange(connection, options).start();
 }
 
-class Exchange implements ConnectionListener {
+/**
+ * The exchange is its own abort listener (`handleEvent`) and its body's flow, so a request allocates
+ * no closures for them.
+ */
+class Exchange implements ConnectionListener, EventListenerObject, Flow {
   #state: "head" | "body" | "done" = "head";
   #received = false;
   #sent = false;
@@ -46,12 +50,6 @@ class Exchange implements ConnectionListener {
   #resolve: (response: Response) => void = () => {};
   #reject: (error: Error) => void = () => {};
   readonly #heads: HeadReader;
-  readonly #onAbort = () =>
-    this.#fail(
-      new UpstreamAbortedError("upstream client: the request was aborted", {
-        cause: this.options.signal.reason,
-      }),
-    );
 
   constructor(
     private readonly connection: Connection,
@@ -68,17 +66,52 @@ class Exchange implements ConnectionListener {
     this.connection.attach(this);
     this.connection.setActive(true);
     this.#upload = this.options.body?.getReader();
-    this.options.signal.addEventListener("abort", this.#onAbort, { once: true });
-    if (this.options.signal.aborted) this.#onAbort();
-    else this.#send().catch((error: unknown) => this.#failSending(error));
+    this.options.signal.addEventListener("abort", this, { once: true });
+    if (this.options.signal.aborted) this.handleEvent();
+    else this.#send();
     return response;
   }
 
-  async #send(): Promise<void> {
-    await this.connection.write(this.options.head.bytes);
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.#fail(
+      new UpstreamAbortedError("upstream client: the request was aborted", {
+        cause: this.options.signal.reason,
+      }),
+    );
+  }
+
+  /** Writes the head at once when the socket takes it all; only a body or a partial write goes async. */
+  #send(): void {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.connection.write(this.options.head.bytes);
+    } catch (error) {
+      this.#failSending(error);
+      return;
+    }
+    if (pending === undefined && this.#upload === undefined) this.#sent = true;
+    else this.#sendRest(pending).catch((error: unknown) => this.#failSending(error));
+  }
+
+  async #sendRest(pending: Promise<void> | undefined): Promise<void> {
+    await pending;
     if (this.#upload !== undefined)
       await writeBody(this.#upload, this.options.head.framing, this.connection, () => this.#state === "done");
     this.#sent = true;
+  }
+
+  pause(): void {
+    this.connection.pause();
+  }
+
+  resume(): void {
+    this.connection.resume();
+  }
+
+  /** The consumer cancelled the body: nothing more is read, the connection cannot be reused. */
+  cancelled(): void {
+    this.#fail(undefined);
   }
 
   onData(bytes: Buffer): void {
@@ -145,19 +178,30 @@ class Exchange implements ConnectionListener {
     // RFC 9110 §15: final statuses are 200–599; Response refuses anything else.
     if (head.status > 599) throw new UpstreamProtocolError("upstream client: status code out of range");
     const framing = bodyFraming(head, this.options.head.isHead);
-    const headers = new Headers();
-    for (const [name, value] of head.fields) headers.append(name, value);
-    const init = { status: head.status, statusText: head.reason, headers };
+    const init = { status: head.status, statusText: head.reason, headers: head.fields };
     this.#persistent = head.persistent;
     if (framing.kind === "none") {
       this.#resolve(new Response(null, init));
       this.#finish(rest.byteLength === 0);
       return;
     }
-    this.#body = new ResponseBody(framing, this.connection, () => this.#fail(undefined));
+    const body = new ResponseBody(framing, this);
+    this.#body = body;
     this.#state = "body";
-    this.#resolve(new Response(this.#body.stream, init));
-    if (rest.byteLength > 0) this.#readBody(rest);
+    let result: PushResult = "more";
+    try {
+      if (rest.byteLength > 0) result = body.push(rest);
+    } catch (error) {
+      // The response is handed out all the same; the error then ends its body, as in a later read.
+      this.#resolve(new Response(body.stream(), init));
+      throw error;
+    }
+    if (result === "more") {
+      this.#resolve(new Response(body.stream(), init));
+      return;
+    }
+    this.#resolve(new Response(body.whole(), init));
+    this.#finish(result === "done");
   }
 
   #readBody(bytes: Buffer): void {
@@ -210,7 +254,7 @@ class Exchange implements ConnectionListener {
   }
 
   #cleanUp(): void {
-    this.options.signal.removeEventListener("abort", this.#onAbort);
+    this.options.signal.removeEventListener("abort", this);
     if (!this.#sent) this.#upload?.cancel().catch(() => undefined);
   }
 }

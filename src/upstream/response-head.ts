@@ -13,7 +13,7 @@ export interface ResponseHead {
   status: number;
   reason: string;
   /** Every field line in order, names as received; duplicates kept (Set-Cookie). */
-  fields: Array<readonly [string, string]>;
+  fields: Array<[string, string]>;
   /** Validated Content-Length, if any. */
   length: number | undefined;
   /** Transfer-Encoding is exactly `chunked`. */
@@ -41,14 +41,11 @@ const DECIMAL = /^\d{1,15}$/;
 
 /** Parses a complete head: `text` (latin1) ends just before the empty line. Throws UpstreamProtocolError. */
 export function parseResponseHead(text: string): ResponseHead {
-  const lines = text.split("\r\n");
-  const match = STATUS_LINE.exec(lines[0] ?? "");
+  const eol = text.indexOf("\r\n");
+  const match = STATUS_LINE.exec(eol < 0 ? text : text.slice(0, eol));
   if (match === null) throw new UpstreamProtocolError("upstream client: malformed status line");
-  if (lines.length - 1 > MAX_FIELDS)
-    throw new UpstreamProtocolError("upstream client: too many header fields");
-  const fields: Array<readonly [string, string]> = [];
-  for (let i = 1; i < lines.length; i++) fields.push(parseField(lines[i] ?? ""));
   const minor = match[1] === "0" ? 0 : 1;
+  const fields = parseFields(text, eol);
   return {
     minor,
     status: Number(match[2]),
@@ -58,19 +55,59 @@ export function parseResponseHead(text: string): ResponseHead {
   };
 }
 
-function parseField(line: string): readonly [string, string] {
+/** The field lines after the status line (which ends at `eol`, -1 when there are none), in one pass. */
+function parseFields(text: string, eol: number): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
+  if (eol < 0) return fields;
+  if (countLines(text, eol) > MAX_FIELDS)
+    throw new UpstreamProtocolError("upstream client: too many header fields");
+  for (let start = eol + 2; ; ) {
+    const end = text.indexOf("\r\n", start);
+    fields.push(parseField(text, start, end < 0 ? text.length : end));
+    if (end < 0) return fields;
+    start = end + 2;
+  }
+}
+
+/** Field lines after `eol`, counting stops past MAX_FIELDS: the cap is checked before any field is read. */
+function countLines(text: string, eol: number): number {
+  let count = 0;
+  for (let at = eol; at >= 0 && count <= MAX_FIELDS; at = text.indexOf("\r\n", at + 2)) count += 1;
+  return count;
+}
+
+const SP = 0x20;
+const HTAB = 0x09;
+
+function parseField(text: string, start: number, end: number): [string, string] {
   // RFC 9112 §5.2: obs-fold is refused, not unfolded (a proxy receiving it may reject or replace it).
-  if (line.startsWith(" ") || line.startsWith("\t"))
+  const first = text.charCodeAt(start);
+  if (first === SP || first === HTAB)
     throw new UpstreamProtocolError("upstream client: obsolete line folding in the response head");
-  const colon = line.indexOf(":");
-  const name = colon < 0 ? "" : line.slice(0, colon);
+  const colon = text.indexOf(":", start);
+  const name = colon < 0 || colon > end ? "" : text.slice(start, colon);
   // RFC 9112 §5.1: no whitespace between name and colon; the token check covers it.
   if (!FIELD_NAME.test(name)) throw new UpstreamProtocolError("upstream client: malformed header field name");
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+  // Optional whitespace around the value is SP and HTAB only (RFC 9110 §5.6.3), not what trim() strips.
+  let from = colon + 1;
+  let to = end;
+  while (from < to && isWhitespace(text.charCodeAt(from))) from += 1;
+  while (to > from && isWhitespace(text.charCodeAt(to - 1))) to -= 1;
+  const value = text.slice(from, to);
   // RFC 9110 §5.5: CR, LF, NUL and other controls are never part of a value (bare CR included).
   if (!FIELD_VALUE.test(value))
     throw new UpstreamProtocolError("upstream client: control character in a header field value");
   return [name, value];
+}
+
+function isWhitespace(code: number): boolean {
+  return code === SP || code === HTAB;
+}
+
+/** Lower-cases a name only when its length could make it one the framing depends on. */
+function framingName(name: string): string | undefined {
+  const length = name.length;
+  return length === 10 || length === 14 || length === 17 ? name.toLowerCase() : undefined;
 }
 
 function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 1) {
@@ -79,7 +116,8 @@ function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 
   const connection: string[] = [];
   let chunked = false;
   for (const [name, value] of fields) {
-    const lower = name.toLowerCase();
+    const lower = framingName(name);
+    if (lower === undefined) continue;
     if (lower === "content-length") lengths.push(...list(value, true));
     else if (lower === "connection") connection.push(...list(value));
     else if (lower === "transfer-encoding") {
