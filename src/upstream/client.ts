@@ -6,8 +6,8 @@
  */
 
 import { Connection } from "./connection.ts";
-import { UpstreamAbortedError, UpstreamClosedError, UpstreamConnectError } from "./errors.ts";
-import { exchange } from "./exchange.ts";
+import { UpstreamAbortedError, UpstreamConnectError } from "./errors.ts";
+import { type ExchangeOptions, exchange } from "./exchange.ts";
 import { ConnectionPool } from "./pool.ts";
 import { type RequestHead, serializeRequestHead } from "./request-head.ts";
 import { parseTarget, type Target } from "./target.ts";
@@ -49,36 +49,43 @@ export function createUpstreamClient(options: UpstreamClientOptions = {}): Upstr
   const maxHeadBytes = options.maxHeadBytes ?? 65_536;
   let closed = false;
 
-  async function send(url: string, init: UpstreamInit): Promise<Response> {
+  /** Not async: a request on a pooled connection costs one promise, the exchange's own. */
+  function send(url: string, init: UpstreamInit): Promise<Response> {
     const target = parseTarget(url);
     const head = serializeRequestHead(target, init.method, init.headers, init.body !== null);
     if (closed) throw new UpstreamConnectError("upstream client: the client is closed");
     if (init.signal.aborted) throw aborted(init.signal);
-    const run = (connection: Connection) =>
-      exchange(connection, {
-        head,
-        body: init.body,
-        signal: init.signal,
-        maxHeadBytes,
-        release: (c) => pool.release(c),
-      });
+    const fresh = () =>
+      connect(target, options.ca, init.signal).then((connection) =>
+        exchange(connection, settings(undefined)),
+      );
+    const settings = (retry: ExchangeOptions["retry"]): ExchangeOptions => ({
+      head,
+      body: init.body,
+      signal: init.signal,
+      maxHeadBytes,
+      release: pool,
+      retry,
+    });
     const pooled = pool.acquire(target.origin);
-    if (pooled !== undefined) {
-      try {
-        return await run(pooled);
-      } catch (error) {
-        if (!retriable(error, head, init)) throw error;
-      }
-    }
-    return run(await connect(target, options.ca, init.signal));
+    if (pooled === undefined) return fresh();
+    return exchange(pooled, settings(retriable(head, init) ? fresh : undefined));
   }
 
   return {
-    fetch: (url, init) =>
-      send(url, init).catch((error: unknown) => {
+    fetch(url, init) {
+      let response: Promise<Response>;
+      try {
+        response = send(url, init);
+      } catch (error) {
+        response = Promise.reject(error);
+      }
+      if (init.body === null) return response;
+      return response.catch((error: unknown) => {
         init.body?.cancel().catch(() => undefined);
         throw error;
-      }),
+      });
+    },
     close() {
       closed = true;
       pool.close();
@@ -87,17 +94,13 @@ export function createUpstreamClient(options: UpstreamClientOptions = {}): Upstr
 }
 
 /**
- * The keep-alive race: the upstream closed a pooled connection as we reused it, before any byte of a
- * response. RFC 9112 §9.3.1 allows one automatic retry only for idempotent requests; and a streamed
- * body cannot be replayed, so only bodiless ones qualify.
+ * The keep-alive race: the upstream may close a pooled connection as we reuse it, before any byte of
+ * a response. RFC 9112 §9.3.1 allows one automatic retry only for idempotent requests; and a streamed
+ * body cannot be replayed, so only bodiless ones qualify. The exchange decides whether its failure
+ * was that race (UpstreamClosedError, beforeResponse).
  */
-function retriable(error: unknown, head: RequestHead, init: UpstreamInit): boolean {
-  return (
-    error instanceof UpstreamClosedError &&
-    error.beforeResponse &&
-    init.body === null &&
-    IDEMPOTENT.has(head.method)
-  );
+function retriable(head: RequestHead, init: UpstreamInit): boolean {
+  return init.body === null && IDEMPOTENT.has(head.method);
 }
 
 /** Opens a connection, abandoning it if the signal aborts first. */

@@ -25,7 +25,12 @@ export interface ExchangeOptions {
   signal: AbortSignal;
   maxHeadBytes: number;
   /** Takes back a connection that may carry another request. */
-  release(connection: Connection): void;
+  release: { release(connection: Connection): void };
+  /**
+   * For a request on a reused connection that may be repeated: sends it again on a new connection
+   * when this one closed before any byte of a response (the keep-alive race, see client.ts).
+   */
+  retry: (() => Promise<Response>) | undefined;
 }
 
 /** Interim responses (100, 103) skipped per request before the upstream is deemed broken. */
@@ -47,7 +52,7 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
   #persistent = false;
   #body: ResponseBody | undefined;
   #upload: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #resolve: (response: Response) => void = () => {};
+  #resolve: (response: Response | Promise<Response>) => void = () => {};
   #reject: (error: Error) => void = () => {};
   readonly #heads: HeadReader;
 
@@ -66,7 +71,8 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
     this.connection.attach(this);
     this.connection.setActive(true);
     this.#upload = this.options.body?.getReader();
-    this.options.signal.addEventListener("abort", this, { once: true });
+    // No `once`: cleaning up removes it anyway, and an options object makes every add slower.
+    this.options.signal.addEventListener("abort", this);
     if (this.options.signal.aborted) this.handleEvent();
     else this.#send();
     return response;
@@ -216,7 +222,7 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
     this.#cleanUp();
     this.connection.detach();
     // RFC 9112 §9.6: an answer before the whole body was sent means stop sending and close.
-    if (reusable) this.options.release(this.connection);
+    if (reusable) this.options.release.release(this.connection);
     else if (this.#sent) this.connection.close();
     else this.connection.destroy();
   }
@@ -229,8 +235,10 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
     this.#cleanUp();
     this.connection.destroy();
     if (error === undefined) return;
-    if (state === "head") this.#reject(error);
-    else this.#body?.error(error);
+    if (state !== "head") this.#body?.error(error);
+    else if (error instanceof UpstreamClosedError && error.beforeResponse && this.options.retry !== undefined)
+      this.#resolve(this.options.retry());
+    else this.#reject(error);
   }
 
   #failSending(error: unknown): void {

@@ -46,13 +46,8 @@ export function parseResponseHead(text: string): ResponseHead {
   if (match === null) throw new UpstreamProtocolError("upstream client: malformed status line");
   const minor = match[1] === "0" ? 0 : 1;
   const fields = parseFields(text, eol);
-  return {
-    minor,
-    status: Number(match[2]),
-    reason: match[3] ?? "",
-    fields,
-    ...semantics(fields, minor),
-  };
+  const { length, chunked, persistent } = semantics(fields, minor);
+  return { minor, status: Number(match[2]), reason: match[3] ?? "", fields, length, chunked, persistent };
 }
 
 /** The field lines after the status line (which ends at `eol`, -1 when there are none), in one pass. */
@@ -104,10 +99,11 @@ function isWhitespace(code: number): boolean {
   return code === SP || code === HTAB;
 }
 
-/** Lower-cases a name only when its length could make it one the framing depends on. */
+const FRAMING_NAME = /^(?:content-length|connection|transfer-encoding)$/i;
+
+/** The lower-cased name of a field the framing depends on, else undefined (lower-casing is not free). */
 function framingName(name: string): string | undefined {
-  const length = name.length;
-  return length === 10 || length === 14 || length === 17 ? name.toLowerCase() : undefined;
+  return FRAMING_NAME.test(name) ? name.toLowerCase() : undefined;
 }
 
 function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 1) {
@@ -118,12 +114,13 @@ function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 
   for (const [name, value] of fields) {
     const lower = framingName(name);
     if (lower === undefined) continue;
-    if (lower === "content-length") lengths.push(...list(value, true));
-    else if (lower === "connection") connection.push(...list(value));
+    // Content-Length items are not lower-cased: anything but digits is refused whatever its case.
+    if (lower === "content-length") addItems(lengths, value, true, false);
+    else if (lower === "connection") addItems(connection, value);
     else if (lower === "transfer-encoding") {
       // Even an empty Transfer-Encoding counts: another parser may let its presence override Content-Length.
       chunked = true;
-      codings.push(...list(value));
+      addItems(codings, value);
     }
   }
   // §6.1: TE in an HTTP/1.0 message, and TE with Content-Length, are faulty framing ("MUST close").
@@ -148,14 +145,12 @@ function contentLength(lengths: string[]): number | undefined {
   return Number(first);
 }
 
-/** RFC 9110 §5.6.1 lists, lower-cased; Content-Length keeps empty items so `1,,1` and `` are refused. */
-function list(value: string, keepEmpty = false): string[] {
-  const items: string[] = [];
-  for (const item of value.split(",")) {
-    const trimmed = item.trim().toLowerCase();
-    if (trimmed !== "" || keepEmpty) items.push(trimmed);
+/** RFC 9110 §5.6.1 list items, lower-cased unless told; Content-Length keeps empty items so `1,,1` and `` are refused. */
+function addItems(into: string[], value: string, keepEmpty = false, lower = true): void {
+  for (const item of value.indexOf(",") < 0 ? [value] : value.split(",")) {
+    const trimmed = lower ? item.trim().toLowerCase() : item.trim();
+    if (trimmed !== "" || keepEmpty) into.push(trimmed);
   }
-  return items;
 }
 
 /** RFC 9112 §6.3: a HEAD response, 1xx, 204 and 304 end at the head, whatever their fields say. */

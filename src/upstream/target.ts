@@ -31,16 +31,46 @@ const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 /** A last label that a resolver could read as a number (`127.1`, `0x7f`): only a strict dotted quad may. */
 const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
 
+/** What a target's scheme and authority decide: everything but the path and query. */
+type Endpoint = Omit<Target, "pathAndQuery">;
+
+/**
+ * Endpoints already parsed, keyed by the exact `scheme://authority` text they were parsed from: a
+ * pure function of that string, so a hit is the same answer. Bounded; emptied when full.
+ */
+const endpoints = new Map<string, Endpoint>();
+const MAX_ENDPOINTS = 256;
+
 /** Throws UpstreamRequestError; the message never quotes the URL (its query may carry secrets). */
 export function parseTarget(url: string): Target {
   const shape = SHAPE.exec(url);
   if (shape === null)
     throw new UpstreamRequestError("upstream client: the URL is not an absolute http(s) URL");
-  const secure = shape[1] === "https";
   const rest = shape[3] ?? "";
   if (rest !== "" && !ORIGIN_FORM.test(rest))
     throw new UpstreamRequestError("upstream client: the URL's path or query is not a valid request-target");
-  const { host, hostname, port } = parseAuthority(shape[2] ?? "", secure);
+  const key = url.slice(0, url.length - rest.length);
+  const endpoint = endpoints.get(key) ?? remember(key, parseEndpoint(shape[1] === "https", shape[2] ?? ""));
+  return {
+    secure: endpoint.secure,
+    hostname: endpoint.hostname,
+    port: endpoint.port,
+    serverName: endpoint.serverName,
+    authority: endpoint.authority,
+    // RFC 9112 §3.2.1: an empty path is sent as "/".
+    pathAndQuery: rest === "" || rest.startsWith("?") ? `/${rest}` : rest,
+    origin: endpoint.origin,
+  };
+}
+
+function remember(key: string, endpoint: Endpoint): Endpoint {
+  if (endpoints.size >= MAX_ENDPOINTS) endpoints.clear();
+  endpoints.set(key, endpoint);
+  return endpoint;
+}
+
+function parseEndpoint(secure: boolean, authority: string): Endpoint {
+  const { host, hostname, port } = parseAuthority(authority, secure);
   const defaultPort = secure ? 443 : 80;
   return {
     secure,
@@ -48,8 +78,6 @@ export function parseTarget(url: string): Target {
     port,
     serverName: secure && !isIPv4(hostname) && !isIPv6(hostname) ? hostname : undefined,
     authority: port === defaultPort ? host : `${host}:${port}`,
-    // RFC 9112 §3.2.1: an empty path is sent as "/".
-    pathAndQuery: rest === "" || rest.startsWith("?") ? `/${rest}` : rest,
     origin: `${secure ? "https" : "http"}://${host}:${port}`,
   };
 }
