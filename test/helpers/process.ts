@@ -4,6 +4,7 @@
  * process spawned from the repository root, its JSON log lines collected, its ports read from the
  * `surrogate.listening` line. Plus the mTLS agent client those tests talk to it with.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,6 +15,8 @@ import type { TestPki } from "./pki.ts";
 const ROOT = resolve(import.meta.dir, "../..");
 /** Start-up loads keys, reads PEM, discovers the IdP: seconds at most, even on a loaded 2-core box. */
 const START_TIMEOUT_MS = 20_000;
+/** How often the child's log files are read for new lines. */
+const POLL_MS = 20;
 
 export interface SurrogateProcess {
   name: string;
@@ -43,11 +46,16 @@ export async function spawnSurrogate(options: SpawnOptions): Promise<SurrogatePr
   const args = ["bun", "src/main.ts", "serve", "--config", options.configPath];
   if (options.role !== undefined) args.push("--role", options.role);
   args.push(...(options.args ?? []));
+  // Output goes to files read by polling, not to pipes: on a loaded machine Bun's subprocess pipe
+  // streams were seen to stop delivering lines the child had written (a SIGHUP test waited 10 s for
+  // a line logged within milliseconds).
+  const logDir = await mkdtemp(join(tmpdir(), "surrogate-log-"));
+  const outputs = [join(logDir, "stdout"), join(logDir, "stderr")];
   const child = Bun.spawn(args, {
     cwd: ROOT,
     env: { PATH: Bun.env.PATH ?? "/usr/bin:/bin", HOME: Bun.env.HOME ?? "/tmp", ...options.env },
-    stdout: "pipe",
-    stderr: "pipe",
+    stdout: Bun.file(outputs[0] as string),
+    stderr: Bun.file(outputs[1] as string),
   });
   const lines: string[] = [];
   const waiters: Array<{ text: string; resolve: (line: string) => void }> = [];
@@ -58,8 +66,15 @@ export async function spawnSurrogate(options: SpawnOptions): Promise<SurrogatePr
       waiter.resolve(line);
     }
   };
-  void collect(child.stdout, onLine);
-  void collect(child.stderr, onLine);
+  const tails = outputs.map((path) => tailLines(path, onLine));
+  const poller = setInterval(() => {
+    for (const tail of tails) tail.poll();
+  }, POLL_MS);
+  void child.exited.then(async () => {
+    clearInterval(poller);
+    for (const tail of tails) tail.poll();
+    await rm(logDir, { recursive: true, force: true });
+  });
   const handle = processHandle(options.name, child, lines, waiters);
   const listening = await Promise.race([
     handle.waitForLine("surrogate.listening", START_TIMEOUT_MS),
@@ -73,7 +88,7 @@ export async function spawnSurrogate(options: SpawnOptions): Promise<SurrogatePr
 
 function processHandle(
   name: string,
-  child: Subprocess<"ignore", "pipe", "pipe">,
+  child: Subprocess,
   lines: string[],
   waiters: Array<{ text: string; resolve: (line: string) => void }>,
 ): Omit<SurrogateProcess, "webPort" | "agentPort"> {
@@ -104,17 +119,34 @@ function processHandle(
   };
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+/** Reads what was appended to `path` since the last poll and hands on each complete line. */
+function tailLines(path: string, onLine: (line: string) => void): { poll(): void } {
   const decoder = new TextDecoder();
+  const chunk = Buffer.alloc(64 * 1024);
+  let offset = 0;
   let pending = "";
-  const reader = stream.getReader();
-  for (let step = await reader.read(); !step.done; step = await reader.read()) {
-    pending += decoder.decode(step.value, { stream: true });
-    const parts = pending.split("\n");
-    pending = parts.pop() ?? "";
-    for (const line of parts) if (line.trim() !== "") onLine(line);
-  }
-  if (pending.trim() !== "") onLine(pending);
+  return {
+    poll() {
+      let fd: number;
+      try {
+        fd = openSync(path, "r");
+      } catch {
+        return;
+      }
+      try {
+        for (let read = readSync(fd, chunk, 0, chunk.length, offset); read > 0; ) {
+          offset += read;
+          pending += decoder.decode(chunk.subarray(0, read), { stream: true });
+          read = readSync(fd, chunk, 0, chunk.length, offset);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      const parts = pending.split("\n");
+      pending = parts.pop() ?? "";
+      for (const line of parts) if (line.trim() !== "") onLine(line);
+    },
+  };
 }
 
 /** A temporary directory for one test file's deployment; `remove()` deletes it. */
