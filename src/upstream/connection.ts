@@ -83,16 +83,19 @@ export class Connection {
   }
 
   /**
-   * Writes all of `bytes`. Bun's `write` takes what the kernel (or TLS layer) accepts and buffers
-   * nothing, so the remainder is kept and flushed on `drain`; the returned promise (undefined when
-   * everything went at once) settles when the socket has taken the last byte.
+   * Writes all of `bytes` (a string is written as UTF-8: callers pass ASCII only). Bun's `write`
+   * takes what the kernel (or TLS layer) accepts and buffers nothing, so the remainder is kept and
+   * flushed on `drain`; the returned promise (undefined when everything went at once) settles when
+   * the socket has taken the last byte.
    */
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  write(bytes: string | Uint8Array): Promise<void> | undefined {
     const written = this.closed || this.#socket === undefined ? -1 : this.#socket.write(bytes);
     if (written < 0)
       throw new UpstreamClosedError("upstream client: the connection closed while sending", true);
-    if (written === bytes.byteLength) return undefined;
-    this.#unwritten = bytes.subarray(written);
+    const size = typeof bytes === "string" ? bytes.length : bytes.byteLength;
+    if (written === size) return undefined;
+    const buffer = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+    this.#unwritten = buffer.subarray(written);
     return new Promise<void>((resolve, reject) => {
       this.#drain = { resolve, reject };
     });

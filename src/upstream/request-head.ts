@@ -15,8 +15,12 @@ export type RequestFraming = { kind: "none" } | { kind: "length"; length: number
 export interface RequestHead {
   /** The method as sent. */
   method: string;
-  /** Latin-1 bytes: every character was checked to be one byte (RFC 9110 §5.5 obs-text included). */
-  bytes: Uint8Array;
+  /**
+   * What to write. Every character was checked to be one byte (RFC 9110 §5.5 obs-text included):
+   * an all-ASCII head stays a string (its UTF-8, which the socket writes, is the same bytes, and no
+   * buffer is allocated); one with obs-text is encoded as Latin-1 bytes.
+   */
+  bytes: string | Uint8Array;
   framing: RequestFraming;
   /** A HEAD request: its response has no content whatever its fields say (RFC 9112 §6.3). */
   isHead: boolean;
@@ -31,6 +35,8 @@ const NORMALISED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 const REFUSED = new Set(["CONNECT", "TRACE", "TRACK"]);
 /** Methods fetch sends without Content-Length when there is no body; others get `content-length: 0`. */
 const NO_LENGTH_WHEN_EMPTY = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+const NO_BODY: RequestFraming = { kind: "none" };
+const NON_ASCII = /[\x80-\xff]/;
 /** RFC 9110 §8.6: 1*DIGIT; 15 digits keep the number exact in a double. */
 const DECIMAL = /^\d{1,15}$/;
 
@@ -57,7 +63,9 @@ export function serializeRequestHead(
   if (framing.kind === "length") head += `content-length: ${framing.length}\r\n`;
   else if (framing.kind === "chunked") head += "transfer-encoding: chunked\r\n";
   else if (!NO_LENGTH_WHEN_EMPTY.has(verb)) head += "content-length: 0\r\n";
-  return { method: verb, bytes: Buffer.from(`${head}\r\n`, "latin1"), framing, isHead: verb === "HEAD" };
+  head += "\r\n";
+  const bytes = NON_ASCII.test(head) ? Buffer.from(head, "latin1") : head;
+  return { method: verb, bytes, framing, isHead: verb === "HEAD" };
 }
 
 function normaliseMethod(method: string): string {
@@ -74,7 +82,7 @@ function normaliseMethod(method: string): string {
  * body is dropped rather than sent with nothing behind it, which would hang the upstream.
  */
 function requestFraming(method: string, headers: Headers, hasBody: boolean): RequestFraming {
-  if (!hasBody) return { kind: "none" };
+  if (!hasBody) return NO_BODY;
   const declared = headers.get("content-length");
   if (declared === null) return { kind: "chunked" };
   if (!DECIMAL.test(declared))
