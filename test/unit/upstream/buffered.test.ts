@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createUpstreamClient } from "../../../src/upstream/client.ts";
 import { UpstreamProtocolError } from "../../../src/upstream/errors.ts";
-import { init, type Reply, type Responder, readAll, startRawServer, until } from "./harness.ts";
+import { init, type Reply, type Responder, readAll, startRawServer } from "./harness.ts";
 
 const cleanups: Array<() => void> = [];
 
