@@ -22,7 +22,11 @@ export interface Logger {
  */
 const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
 
+const ANY_UNESCAPED_CONTROL = /[\u007f-\u009f\u2028\u2029]/;
+
 function escapeControls(json: string): string {
+  // Searched first without the global flag: almost no line has one, and replace() allocates.
+  if (!ANY_UNESCAPED_CONTROL.test(json)) return json;
   return json.replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

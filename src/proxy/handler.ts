@@ -1,10 +1,10 @@
+import { timingSafeEqual } from "node:crypto";
 import type { AgentHandler, AgentRequest } from "../agent/types.ts";
 import { ProxyError, SurrogateError } from "../errors.ts";
 import type { ClientIdentity } from "../identity/types.ts";
 import type { KeySets } from "../keys/types.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 import type { ResolvedProvider, UpstreamRule } from "../providers/types.ts";
-import { constantTimeEqual } from "../secret.ts";
 import { openWrapper } from "../token/open.ts";
 import type { SealedSecret, VerifiedWrapper } from "../token/types.ts";
 import { verifyWrapper } from "../token/verify.ts";
@@ -138,10 +138,19 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
 function checkBinding(wrapper: VerifiedWrapper, client: ClientIdentity): void {
   const { kind, value } = wrapper.binding;
   const presented = kind === "jkt" ? client.keyThumbprint : client.thumbprint;
-  if (!constantTimeEqual(value, presented)) {
+  if (!sameThumbprint(value, presented)) {
     const bound = kind === "jkt" ? "public key" : "client certificate";
     throw new ProxyError("binding_mismatch", `proxy: the wrapper is bound to a different ${bound}`);
   }
+}
+
+/**
+ * Both thumbprints are public (the agent can read `cnf`, the certificate is its own), so their
+ * length is no secret and need not be hidden behind digests as constantTimeEqual does for secrets;
+ * the bytes are still compared without an early exit.
+ */
+function sameThumbprint(bound: string, presented: string): boolean {
+  return bound.length === presented.length && timingSafeEqual(Buffer.from(bound), Buffer.from(presented));
 }
 
 function allowedRule(provider: ResolvedProvider, target: Target): UpstreamRule {

@@ -30,6 +30,36 @@ describe("scrubResponse", () => {
   const secret = new Secret(TOKEN);
   const body = `{"authorization":"Bearer ${TOKEN}"}`;
 
+  test("body already scrubbed in the relay: the head is still scrubbed, each field and the status text", async () => {
+    const PLAIN = "gho_R3alT0kenAbc";
+    const cases: Array<[string, ResponseInit]> = [
+      ["status text", { statusText: `OK ${PLAIN}` }],
+      ["header value", { headers: [["x-echo", `Bearer ${PLAIN}`]] }],
+      ["header name", { headers: [[`x-${PLAIN.toLowerCase()}`, "1"]] }],
+      [
+        "set-cookie",
+        {
+          headers: [
+            ["set-cookie", "a=1"],
+            ["set-cookie", `b=${PLAIN}`],
+          ],
+        },
+      ],
+    ];
+    for (const [label, init] of cases) {
+      const upstream = new Response("relayed", init);
+      const scrubbed = await scrubResponse(upstream, new Secret(PLAIN), true);
+      expect(scrubbed, label).not.toBe(upstream);
+      expect(JSON.stringify([scrubbed.statusText, [...scrubbed.headers]]), label).not.toContain(PLAIN);
+      expect(JSON.stringify([scrubbed.statusText, [...scrubbed.headers]]).toLowerCase(), label).not.toContain(
+        PLAIN.toLowerCase(),
+      );
+      expect(await scrubbed.text(), label).toBe("relayed");
+    }
+    const clean = new Response("relayed", { statusText: "OK", headers: [["x-echo", "nothing here"]] });
+    expect(await scrubResponse(clean, secret, true)).toBe(clean);
+  });
+
   test("asks the upstream for identity", () => {
     const headers = new Headers({ "accept-encoding": "gzip, br" });
     askForIdentity(headers);
