@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { JWK } from "jose";
-import { generateKeySets } from "../../../src/keys/generate.ts";
+import { generateKeySets, randomKid } from "../../../src/keys/generate.ts";
 import { keySetsFromJwks } from "../../../src/keys/load.ts";
 
 describe("generateKeySets", () => {
@@ -23,5 +23,12 @@ describe("generateKeySets", () => {
     const { signing, encryption } = await generateKeySets("EdDSA");
     expect(signing.keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA" });
     expect((await keySetsFromJwks(signing, encryption)).signer?.alg).toBe("EdDSA");
+  });
+
+  test("kids are 22 base64url characters and never start with a dash (they follow --kid on command lines)", () => {
+    // One in 64 random kids would start with "-": 4,000 draws miss a regression with p ≈ 10^-28.
+    const kids = Array.from({ length: 4000 }, randomKid);
+    for (const kid of kids) expect(kid).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    expect(new Set(kids).size).toBe(kids.length);
   });
 });
