@@ -9,20 +9,23 @@
  * target's load generator (./lib/driver.ts: keeps every target's keep-alive connections warm).
  *
  *   bun scripts/bench/run.ts [--duration 10] [--warmup 2] [--rounds 5] [--clients 1,16,64]
- *                            [--nginx-workers auto] [--profile DIR]
+ *                            [--nginx-workers auto] [--profile DIR] [--floor]
  * --duration is seconds per target per concurrency (split over --rounds slices); --profile writes the
- * surrogate processes' CPU profiles (Bun --cpu-prof, one file per process) into DIR. Exits 1 if any request failed.
+ * surrogate processes' CPU profiles (Bun --cpu-prof, one file per process) into DIR; --floor adds
+ * bare-fetch and bare-raw, pass-throughs doing none of surrogate's work (./lib/bare.ts): what the
+ * platform alone costs. Exits 1 if any request failed.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runBare } from "./lib/bare.ts";
 import { type Driver, serveDriver, startDriver } from "./lib/driver.ts";
 import type { LoadTarget } from "./lib/load.ts";
 import { startNginx } from "./lib/nginx.ts";
 import { cpuSeconds, peakRss } from "./lib/proc.ts";
 import { figures, type Row, ratios, table, verdicts } from "./lib/report.ts";
-import { BODY_BYTES, runUpstream, spawnRole } from "./lib/roles.ts";
+import { BODY_BYTES, type Child, runUpstream, spawnRole } from "./lib/roles.ts";
 import { type ServeTarget, startServe } from "./lib/serve.ts";
 import { type Material, prepare } from "./lib/setup.ts";
 
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     clients: { type: "string", default: "1,16,64" },
     "nginx-workers": { type: "string", default: "auto" },
     profile: { type: "string" },
+    floor: { type: "boolean", default: false },
   },
   allowPositionals: true,
 });
@@ -86,11 +90,25 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
     children.push(serve);
     surrogates.push([workers === 1 ? "surrogate" : `surrogate-${workers}w`, serve]);
   }
+  const floors: Array<[string, Child]> = [];
+  for (const kind of values.floor ? ["fetch", "raw"] : []) {
+    const bare = await spawnRole(import.meta.path, [`bare-${kind}`, dir, String(upstream.port)], {
+      SSL_CERT_FILE: join(dir, "ca.pem"),
+      BENCH_AUTHORIZATION: material.staticAuthorization,
+    });
+    children.push(bare);
+    floors.push([`bare-${kind}`, bare]);
+  }
   const tls = { cert: material.client.certPem, key: material.client.keyPem, ca: material.caPem };
   const init = (headers: Record<string, string>) => ({ tls, headers, keepalive: true }) as RequestInit;
   const loads: Array<[string, number, LoadTarget]> = [
     ["direct", upstream.pid, at(`https://localhost:${upstream.port}/items`, init({}))],
     ["nginx", nginx.pid, at(`https://localhost:${nginx.port}/items`, init({}))],
+    ...floors.map(([name, bare]): [string, number, LoadTarget] => [
+      name,
+      bare.pid,
+      at(`https://localhost:${bare.port}/items`, init({})),
+    ]),
     ...surrogates.map(([name, serve]): [string, number, LoadTarget] => [
       name,
       serve.pid,
@@ -136,12 +154,19 @@ function header(duration: number, warmup: number, rounds: number): string {
   );
 }
 
-const [role, dir] = process.argv.slice(process.argv.indexOf("--role") + 1);
+const [role, dir, upstreamPort] = process.argv.slice(process.argv.indexOf("--role") + 1);
 if (values.role !== undefined) {
   // A child stops on SIGTERM through a normal exit, so --cpu-prof gets to write its profile.
   process.on("SIGTERM", () => process.exit(0));
   if (role === "upstream" && dir !== undefined) runUpstream(dir);
   else if (role === "driver" && dir !== undefined) await serveDriver(JSON.parse(readFileSync(dir, "utf8")));
+  else if ((role === "bare-fetch" || role === "bare-raw") && dir !== undefined)
+    runBare(
+      dir,
+      Number(upstreamPort),
+      role === "bare-fetch" ? "fetch" : "raw",
+      Bun.env.BENCH_AUTHORIZATION ?? "",
+    );
 } else {
   await main();
 }

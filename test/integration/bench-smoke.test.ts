@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { NGINX } from "../../scripts/bench/lib/nginx.ts";
 
 /**
- * Keeps `bun run bench` working: the whole harness (upstream, nginx, `surrogate serve` with 1 and 2 workers, one load
- * generator per target) runs for a fraction of a second per slice and must print its tables with no
+ * Keeps `bun run bench` working: the whole harness (upstream, nginx, the `--floor` pass-throughs,
+ * `surrogate serve` with 1 and 2 workers, one load generator per target) runs for a fraction of a second per slice and must print its tables with no
  * failed request. No timing is asserted: this machine is shared and noisy.
  */
 const script = join(import.meta.dir, "../../scripts/bench/run.ts");
@@ -14,7 +14,7 @@ test.skipIf(!existsSync(NGINX))(
   "the benchmark harness prints its table with no errors",
   async () => {
     const child = Bun.spawn(
-      ["bun", script, "--duration", "0.2", "--warmup", "0.1", "--rounds", "2", "--clients", "1,4"],
+      ["bun", script, "--duration", "0.2", "--warmup", "0.1", "--rounds", "2", "--clients", "1,4", "--floor"],
       { stdout: "pipe", stderr: "pipe" },
     );
     const [stdout, stderr, code] = await Promise.all([
@@ -25,7 +25,7 @@ test.skipIf(!existsSync(NGINX))(
     expect(stderr).toBe("");
     expect(code).toBe(0);
     for (const clients of [1, 4]) {
-      for (const target of ["direct", "nginx", "surrogate", "surrogate-2w"]) {
+      for (const target of ["direct", "nginx", "bare-fetch", "bare-raw", "surrogate", "surrogate-2w"]) {
         const row = stdout.split("\n").find((line) => line.startsWith(`| ${clients} | ${target} |`));
         expect(row).toBeDefined();
         // The last column is the error count.

@@ -63,7 +63,12 @@ function at(rows: Row[], clients: number, target: string): Figures | undefined {
   return row === undefined ? undefined : figures(row);
 }
 
-/** Each surrogate target ÷ nginx throughput and − direct latency, per concurrency. */
+/** Targets compared with nginx: surrogate's, and the platform floors of `--floor` (./bare.ts). */
+function compared(rows: Row[]): string[] {
+  return [...new Set(rows.map((r) => r.target).filter((t) => t !== "direct" && t !== "nginx"))];
+}
+
+/** Each compared target ÷ nginx throughput and − direct latency, per concurrency. */
 export function ratios(rows: Row[]): string {
   const lines = [
     "| clients | target | ÷ nginx req/s | − direct p50 ms | − direct p99 ms | nginx − direct p50 ms |",
@@ -71,7 +76,7 @@ export function ratios(rows: Row[]): string {
   ];
   for (const clients of [...new Set(rows.map((r) => r.clients))]) {
     const [direct, nginx] = [at(rows, clients, "direct"), at(rows, clients, "nginx")];
-    for (const target of surrogates(rows)) {
+    for (const target of compared(rows)) {
       const s = at(rows, clients, target);
       if (direct === undefined || nginx === undefined || s === undefined) continue;
       lines.push(
