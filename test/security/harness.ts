@@ -5,7 +5,7 @@
  * counters: a refusal is only a refusal if nothing reached an upstream and no secret leaked.
  */
 import { expect } from "bun:test";
-import { connect } from "node:tls";
+import { connect, type SecureVersion } from "node:tls";
 import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
 import type { AgentHandler, AgentRequest } from "../../src/agent/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
@@ -273,6 +273,8 @@ export function startAgent(rig: Rig): Promise<AgentServer> {
 export interface RawClient {
   certPem?: string;
   keyPem?: string;
+  /** The only TLS version the client offers (default: what it supports). */
+  version?: SecureVersion;
 }
 
 export interface RawResult {
@@ -293,6 +295,7 @@ export function rawExchange(port: number, ca: string, client: RawClient, bytes: 
       servername: "localhost",
       ca,
       ...(client.certPem === undefined ? {} : { cert: client.certPem, key: client.keyPem }),
+      ...(client.version === undefined ? {} : { minVersion: client.version, maxVersion: client.version }),
     });
     let handshake = false;
     let raw = "";

@@ -192,6 +192,30 @@ describe("identity and binding once the certificate is good", () => {
   });
 });
 
+describe("protocol versions", () => {
+  test("TLS 1.0 and 1.1 are refused at the handshake; 1.2 and 1.3 are served", async () => {
+    const token = await wrapperFor(rig, rig.pki.alpha);
+    for (const version of ["TLSv1", "TLSv1.1"] as const) {
+      const result = await rawExchange(
+        agent.port,
+        rig.pki.ca.certPem,
+        { ...client(rig.pki.alpha), version },
+        request(token),
+      );
+      expect({ version, ...result }).toEqual({ version, handshake: false, raw: "", status: 0 });
+    }
+    for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+      const result = await rawExchange(
+        agent.port,
+        rig.pki.ca.certPem,
+        { ...client(rig.pki.alpha), version },
+        request(token),
+      );
+      expect({ version, status: result.status }).toEqual({ version, status: 200 });
+    }
+  });
+});
+
 describe("handshake flood", () => {
   test("10,000 bad-certificate handshakes, 50 at a time, mixed kinds: none reaches the handler", async () => {
     const bad = rig.pki.bad;
