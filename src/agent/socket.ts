@@ -1,13 +1,13 @@
 import type { Socket } from "bun";
 
-/**
- * One agent connection as the HTTP/1.1 layer sees it: bytes in (`onData`), bytes out with
- * back-pressure (`write` → false, then `drained()`), half-close and abort. Bun's socket `write`
- * takes what the TLS layer accepts now and drops the rest, so the remainder waits here for `drain`.
- */
 /** Bytes accepted before the connection is authenticated; a request head is far smaller. */
 const MAX_EARLY_BYTES = 64 * 1024;
 
+/**
+ * One agent connection as the HTTP/1.1 layer sees it: bytes in (`receive`, then `attach`), bytes out
+ * with back-pressure (`write` → false, then `drained()`), half-close and abort. Bun's socket `write`
+ * takes what the TLS layer accepts now and drops the rest, so the remainder waits here for `drain`.
+ */
 export class AgentSocket {
   destroyed = false;
   /** `end()` was called: nothing more may be written. */
