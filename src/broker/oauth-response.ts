@@ -6,21 +6,8 @@
  */
 import { type ErrorCode, SurrogateError } from "../errors.ts";
 
-export type OAuthErrorCode = Extract<
-  ErrorCode,
-  | "invalid_request"
-  | "invalid_grant"
-  | "unsupported_grant_type"
-  | "access_denied"
-  | "authorization_pending"
-  | "slow_down"
-  | "expired_token"
-  | "rate_limited"
-  | "server_error"
-  | "temporarily_unavailable"
->;
-
-const STATUS: Record<OAuthErrorCode, number> = {
+/** Each agent-API error code (one of ErrorCode) with its HTTP status; the codes are this table's keys. */
+const STATUS = {
   invalid_request: 400,
   invalid_grant: 400,
   unsupported_grant_type: 400,
@@ -32,7 +19,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
   rate_limited: 429,
   server_error: 500,
   temporarily_unavailable: 503,
-};
+} as const satisfies Partial<Record<ErrorCode, number>>;
+
+export type OAuthErrorCode = keyof typeof STATUS;
 
 function isOAuthErrorCode(code: ErrorCode): code is OAuthErrorCode {
   return Object.hasOwn(STATUS, code);
