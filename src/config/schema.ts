@@ -170,14 +170,12 @@ function problemOf(error: ValueError): string {
       return `must be at most ${schema.maxLength} characters`;
     case ValueErrorType.Integer:
       return "must be an integer";
-    case ValueErrorType.IntegerMinimum:
-      return `must be at least ${schema.minimum}`;
-    case ValueErrorType.IntegerMaximum:
-      return `must be at most ${schema.maximum}`;
     case ValueErrorType.Number:
       return "must be a number";
+    case ValueErrorType.IntegerMinimum:
     case ValueErrorType.NumberMinimum:
       return `must be at least ${schema.minimum}`;
+    case ValueErrorType.IntegerMaximum:
     case ValueErrorType.NumberMaximum:
       return `must be at most ${schema.maximum}`;
     case ValueErrorType.Boolean:
