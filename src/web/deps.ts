@@ -1,19 +1,8 @@
-import type { Config } from "../config/types.ts";
-import type { KeySets } from "../keys/types.ts";
-import type { Logger } from "../log/logger.ts";
-import type { ResolvedProvider } from "../providers/types.ts";
-import type { RendezvousStore } from "../rendezvous/store.ts";
+import type { AgentApiDeps } from "../broker/agent-api.ts";
 import type { GuessLimiter } from "./guess-limiter.ts";
 
-export interface WebDeps {
-  config: Config;
-  providers: ReadonlyMap<string, ResolvedProvider>;
-  store: RendezvousStore;
-  /** The current key sets (a function, so a reload is picked up without rebuilding the app). */
-  keys: () => KeySets;
-  /** Epoch milliseconds. */
-  now: () => number;
-  logger: Logger;
+/** The broker's dependencies (config, providers, store, keys, clock, logger), plus the page's own. */
+export interface WebDeps extends AgentApiDeps {
   /** CSPRNG; injectable for tests. Default: crypto.getRandomValues. */
   randomBytes?: (size: number) => Uint8Array;
   /**
