@@ -3,8 +3,8 @@
  * cap applies to the bytes actually read, so a FIFO, a device or a growing file cannot make the
  * CLI read without end. Errors name the flag and the path, never the content.
  */
-import { open } from "node:fs/promises";
 import { SurrogateError } from "../errors.ts";
+import { errnoOf, readFileCapped } from "../io/file.ts";
 import type { CliContext } from "./command.ts";
 
 /** A problem with something given on the command line (a file, stdin, a flag's value). */
@@ -12,27 +12,12 @@ export function inputError(message: string, cause?: unknown): SurrogateError {
   return new SurrogateError("config_invalid", message, cause === undefined ? undefined : { cause });
 }
 
-export async function readFileBytes(path: string, maxBytes: number, label: string): Promise<Uint8Array> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    throw inputError(`cannot read ${label} ${path}: ${errnoOf(error)}`, error);
-  }
-  try {
-    if (!(await handle.stat()).isFile()) throw inputError(`${label} ${path}: not a regular file`);
-    const buffer = new Uint8Array(maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > maxBytes) throw inputError(`${label} ${path}: larger than ${maxBytes} bytes`);
-    return buffer.slice(0, length);
-  } finally {
-    await handle.close();
-  }
+export function readFileBytes(path: string, maxBytes: number, label: string): Promise<Uint8Array> {
+  return readFileCapped(path, maxBytes, {
+    unreadable: (error) => inputError(`cannot read ${label} ${path}: ${errnoOf(error)}`, error),
+    notAFile: () => inputError(`${label} ${path}: not a regular file`),
+    tooLarge: () => inputError(`${label} ${path}: larger than ${maxBytes} bytes`),
+  });
 }
 
 export function readStreamBytes(
@@ -85,10 +70,4 @@ export function utf8Of(bytes: Uint8Array, label: string): string {
   } catch (error) {
     throw inputError(`${label}: not valid UTF-8`, error);
   }
-}
-
-/** The errno code (ENOENT, EACCES …) says what went wrong without a stack or any content. */
-export function errnoOf(error: unknown): string {
-  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
-  return "unreadable";
 }

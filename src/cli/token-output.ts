@@ -5,9 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { errnoOf } from "../io/file.ts";
 import type { TokenResponse } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
-import { errnoOf, inputError } from "./input.ts";
+import { inputError } from "./input.ts";
 
 export interface OutputOptions {
   out?: string | undefined;
