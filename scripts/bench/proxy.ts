@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentServer } from "../../src/agent/server.ts";
+import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import { generateKeySets } from "../../src/keys/generate.ts";
 import { keySetsFromJwks } from "../../src/keys/load.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -18,6 +19,7 @@ import { parseInjection } from "../../src/proxy/inject.ts";
 import { Secret } from "../../src/secret.ts";
 import { mintWrapper } from "../../src/token/mint.ts";
 import { testPki } from "../../test/helpers/pki.ts";
+import { spawnRole } from "./lib/roles.ts";
 
 const ISSUER = "https://broker.bench";
 const CONCURRENCY = [1, 16, 64];
@@ -79,25 +81,6 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
   console.log(server.port);
 }
 
-async function spawnRole(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ port: number; kill: () => void }> {
-  const child = Bun.spawn(["bun", import.meta.path, ...args], {
-    stdout: "pipe",
-    stderr: "inherit",
-    env: { ...process.env, ...env },
-  });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`bench: role ${args[0]} exited before reporting its port`);
-    text += new TextDecoder().decode(value);
-  }
-  return { port: Number(text.trim()), kill: () => child.kill() };
-}
-
 interface Result {
   rps: number;
   p50: number;
@@ -138,9 +121,9 @@ async function main(seconds: number): Promise<void> {
   writeFileSync(join(dir, "server.pem"), pki.server.certPem);
   writeFileSync(join(dir, "server.key"), pki.server.keyPem);
   writeFileSync(join(dir, "keys.json"), JSON.stringify(generated));
-  const upstream = await spawnRole(["upstream", dir]);
-  const viaOption = await spawnRole(["proxy", dir, String(upstream.port), "option"]);
-  const viaEnv = await spawnRole(["proxy", dir, String(upstream.port), "env"], {
+  const upstream = await spawnRole(import.meta.path, ["upstream", dir]);
+  const viaOption = await spawnRole(import.meta.path, ["proxy", dir, String(upstream.port), "option"]);
+  const viaEnv = await spawnRole(import.meta.path, ["proxy", dir, String(upstream.port), "env"], {
     SSL_CERT_FILE: join(dir, "ca.pem"),
   });
   try {
@@ -150,7 +133,7 @@ async function main(seconds: number): Promise<void> {
         provider: "bench",
         binding: {
           kind: "x5t#S256",
-          value: new Bun.CryptoHasher("sha256").update(pki.alpha.der).digest("base64url"),
+          value: thumbprintOf(pki.alpha.der),
         },
         secret: { token: new Secret(`gho_${"x".repeat(36)}`), type: "Bearer" },
       },
@@ -181,12 +164,13 @@ async function main(seconds: number): Promise<void> {
       }
     }
   } finally {
-    for (const child of [upstream, viaOption, viaEnv]) child.kill();
+    await Promise.all([upstream, viaOption, viaEnv].map((child) => child.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const [role, dir, port, caMode] = process.argv.slice(2);
+const roleAt = process.argv.indexOf("--role");
+const [role, dir, port, caMode] = roleAt < 0 ? [] : process.argv.slice(roleAt + 1);
 if (role === "upstream" && dir !== undefined) runUpstream(dir);
 else if (role === "proxy" && dir !== undefined) await runProxy(dir, Number(port), caMode ?? "option");
-else await main(Number(role ?? 3));
+else await main(Number(process.argv[2] ?? 3));
