@@ -3,7 +3,6 @@ import { type AgentApiDeps, createAgentApi, DEVICE_CODE_GRANT } from "../../../s
 import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
 import { RendezvousError } from "../../../src/errors.ts";
-import { describeCertificate } from "../../../src/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { KeySets } from "../../../src/keys/types.ts";
 import { createMemoryLogger } from "../../../src/log/logger.ts";
@@ -12,10 +11,10 @@ import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/rendezvous/store.ts";
 import { Secret } from "../../../src/secret.ts";
 import { verifyWrapper } from "../../../src/token/verify.ts";
-import { testKeySets } from "../../helpers/keys.ts";
-import { ALPHA_ID, testPki } from "../../helpers/pki.ts";
+import { ALPHA_ID } from "../../helpers/pki.ts";
 import {
   agentRequest,
+  brokerParties,
   form,
   ISSUER,
   type RequestInit,
@@ -30,11 +29,7 @@ let alpha: ClientIdentity;
 let beta: ClientIdentity;
 let cnOnly: ClientIdentity;
 beforeAll(async () => {
-  keys = await testKeySets();
-  const pki = await testPki();
-  alpha = describeCertificate(pki.alpha.der);
-  beta = describeCertificate(pki.beta.der);
-  cnOnly = describeCertificate(pki.cnOnly.der);
+  ({ keys, alpha, beta, cnOnly } = await brokerParties());
 });
 
 const providers = new Map<string, ResolvedProvider>([

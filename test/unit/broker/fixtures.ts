@@ -6,12 +6,32 @@
 import type { AgentRequest } from "../../../src/agent/types.ts";
 import type { Config, PolicyRule } from "../../../src/config/types.ts";
 import { IdpError } from "../../../src/errors.ts";
+import { describeCertificate } from "../../../src/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
+import type { KeySets } from "../../../src/keys/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/providers/types.ts";
 import { Secret } from "../../../src/secret.ts";
 import { baseConfig } from "../../helpers/config.ts";
+import { testKeySets } from "../../helpers/keys.ts";
+import { testPki } from "../../helpers/pki.ts";
 
 export const ISSUER = "https://broker.test.example";
+
+/** Fresh keys and the identities of the test PKI's alpha, beta and CN-only client certificates. */
+export async function brokerParties(): Promise<{
+  keys: KeySets;
+  alpha: ClientIdentity;
+  beta: ClientIdentity;
+  cnOnly: ClientIdentity;
+}> {
+  const [keys, pki] = await Promise.all([testKeySets(), testPki()]);
+  return {
+    keys,
+    alpha: describeCertificate(pki.alpha.der),
+    beta: describeCertificate(pki.beta.der),
+    cnOnly: describeCertificate(pki.cnOnly.der),
+  };
+}
 
 export function testProvider(overrides: Partial<ResolvedProvider> = {}): ResolvedProvider {
   return {

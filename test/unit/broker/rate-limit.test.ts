@@ -1,14 +1,11 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createAgentApi } from "../../../src/broker/agent-api.ts";
 import { RateLimiter } from "../../../src/broker/rate-limit.ts";
-import { describeCertificate } from "../../../src/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { KeySets } from "../../../src/keys/types.ts";
 import { createMemoryLogger } from "../../../src/log/logger.ts";
 import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
-import { testKeySets } from "../../helpers/keys.ts";
-import { testPki } from "../../helpers/pki.ts";
-import { agentRequest, form, scriptedIdp, testConfig, testProvider } from "./fixtures.ts";
+import { agentRequest, brokerParties, form, scriptedIdp, testConfig, testProvider } from "./fixtures.ts";
 
 function limiter(perMinute: number, maxKeys?: number) {
   const clock = { now: 1_000_000 };
@@ -84,10 +81,7 @@ describe("POST /v1/grants under the rate limit", () => {
   let alpha: ClientIdentity;
   let beta: ClientIdentity;
   beforeAll(async () => {
-    keys = await testKeySets();
-    const pki = await testPki();
-    alpha = describeCertificate(pki.alpha.der);
-    beta = describeCertificate(pki.beta.der);
+    ({ keys, alpha, beta } = await brokerParties());
   });
 
   function api(createRate?: number) {

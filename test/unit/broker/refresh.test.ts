@@ -1,7 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
-import { describeCertificate } from "../../../src/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/identity/types.ts";
 import type { KeySets } from "../../../src/keys/types.ts";
 import { createMemoryLogger } from "../../../src/log/logger.ts";
@@ -11,10 +10,10 @@ import { Secret } from "../../../src/secret.ts";
 import { openWrapper } from "../../../src/token/open.ts";
 import { verifyWrapper } from "../../../src/token/verify.ts";
 import { testKeySets } from "../../helpers/keys.ts";
-import { testPki } from "../../helpers/pki.ts";
 import { signRaw } from "../token/forge.ts";
 import {
   agentRequest,
+  brokerParties,
   form,
   ISSUER,
   type ScriptedIdp,
@@ -28,10 +27,7 @@ let keys: KeySets;
 let alpha: ClientIdentity;
 let beta: ClientIdentity;
 beforeAll(async () => {
-  keys = await testKeySets();
-  const pki = await testPki();
-  alpha = describeCertificate(pki.alpha.der);
-  beta = describeCertificate(pki.beta.der);
+  ({ keys, alpha, beta } = await brokerParties());
 });
 
 let clock: number;
