@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, expect, test } from "bun:test";
 import { connect, type TLSSocket } from "node:tls";
-import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent/server.ts";
 import type { AgentHandler } from "../../src/agent/types.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
+import { startTestAgent } from "../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 
 let pki: TestPki;
@@ -18,16 +18,7 @@ afterEach(async () => {
 });
 
 async function start(handler: AgentHandler): Promise<AgentServer> {
-  server = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
-    limits: { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 8192 },
-    logger: createMemoryLogger(),
-    handler,
-  });
+  server = await startTestAgent(pki, handler);
   return server;
 }
 

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as netConnect } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
-import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent/server.ts";
 import type { AgentRequest } from "../../src/agent/types.ts";
 import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import { createMemoryLogger } from "../../src/log/logger.ts";
 import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 
@@ -17,24 +18,17 @@ const logger = createMemoryLogger();
 const seen: AgentRequest[] = [];
 const routes = new Map<string, Route>();
 
-const LIMITS = { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 8192 };
-
 beforeAll(async () => {
   pki = await testPki();
-  server = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
-    limits: LIMITS,
-    logger,
-    handler: async (request) => {
+  server = await startTestAgent(
+    pki,
+    async (request) => {
       seen.push(request);
       const route = routes.get(request.target.split("?")[0] ?? "");
       return route ? route(request) : new Response(`hello ${request.client.workload}`);
     },
-  });
+    { logger },
+  );
 });
 
 afterAll(async () => {
@@ -295,7 +289,7 @@ describe("HTTP behaviour", () => {
     const before = seen.length;
     const text = await exchange(
       { cert: pki.alpha },
-      get("/", `X-Big: ${"a".repeat(LIMITS.maxHeaderSize * 2)}\r\n`),
+      get("/", `X-Big: ${"a".repeat(TEST_AGENT_LIMITS.maxHeaderSize * 2)}\r\n`),
     );
     expect(text).toStartWith("HTTP/1.1 431");
     expect(seen.length).toBe(before);
@@ -355,15 +349,8 @@ describe("reloadTls", () => {
   });
 
   test("start-up with an unusable key is a config error", async () => {
-    const start = startAgentServer({
-      host: "127.0.0.1",
-      port: 0,
-      certPem: pki.server.certPem,
+    const start = startTestAgent(pki, async () => new Response("never"), {
       keyPem: pki.alpha.keyPem.replace(/[A-Z]{8}/, "AAAAAAAA"),
-      clientCaPem: pki.ca.certPem,
-      limits: LIMITS,
-      logger,
-      handler: async () => new Response("never"),
     });
     await expect(start).rejects.toThrow("agent.tls_cert");
   });
@@ -371,17 +358,7 @@ describe("reloadTls", () => {
 
 describe("port sharing", () => {
   const start = (port: number, reusePort: boolean) =>
-    startAgentServer({
-      host: "127.0.0.1",
-      port,
-      certPem: pki.server.certPem,
-      keyPem: pki.server.keyPem,
-      clientCaPem: pki.ca.certPem,
-      limits: LIMITS,
-      logger,
-      handler: async () => new Response("shared"),
-      reusePort,
-    });
+    startTestAgent(pki, async () => new Response("shared"), { port, reusePort });
 
   test("a second server on a busy port fails with EADDRINUSE although the agent port listens with SO_REUSEPORT", async () => {
     const port = freePort();
@@ -413,20 +390,15 @@ describe("time limits on bridged connections", () => {
   const hung: AgentRequest[] = [];
 
   beforeAll(async () => {
-    strict = await startAgentServer({
-      host: "127.0.0.1",
-      port: 0,
-      certPem: pki.server.certPem,
-      keyPem: pki.server.keyPem,
-      clientCaPem: pki.ca.certPem,
-      limits: { headersTimeout: 0.3, idleTimeout: 0.3, requestTimeout: 0.5, maxHeaderSize: 8192 },
-      logger,
-      handler: async (request) => {
+    strict = await startTestAgent(
+      pki,
+      async (request) => {
         if (request.target !== "/hang") return new Response("quick");
         hung.push(request);
         return new Promise<Response>(() => undefined);
       },
-    });
+      { limits: { headersTimeout: 0.3, idleTimeout: 0.3, requestTimeout: 0.5, maxHeaderSize: 8192 } },
+    );
   });
 
   afterAll(async () => {
@@ -468,16 +440,9 @@ describe("time limits on bridged connections", () => {
 
 describe("connection limit", () => {
   test("connections beyond max_connections are closed at once; a freed slot serves a real client", async () => {
-    const capped = await startAgentServer({
-      host: "127.0.0.1",
-      port: 0,
-      certPem: pki.server.certPem,
-      keyPem: pki.server.keyPem,
-      clientCaPem: pki.ca.certPem,
+    const capped = await startTestAgent(pki, async () => new Response("served"), {
       // A long handshake timeout: without the cap the third connection would stay open past the test timeout.
-      limits: { ...LIMITS, headersTimeout: 120, maxConnections: 2 },
-      logger,
-      handler: async () => new Response("served"),
+      limits: { ...TEST_AGENT_LIMITS, headersTimeout: 120, maxConnections: 2 },
     });
     const holders = [rawConnection(capped.port), rawConnection(capped.port)];
     try {

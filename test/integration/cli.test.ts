@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent/server.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import type { Config } from "../../src/config/types.ts";
@@ -21,6 +21,7 @@ import type { GrantRecord, RendezvousStore } from "../../src/rendezvous/store.ts
 import { Secret } from "../../src/secret.ts";
 import { openWrapper } from "../../src/token/open.ts";
 import { verifyWrapper } from "../../src/token/verify.ts";
+import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { ISSUER, scriptedIdp, testConfig, testProvider, upstreamTokens } from "../unit/broker/fixtures.ts";
@@ -49,16 +50,11 @@ beforeAll(async () => {
   });
   store = createMemoryStore(config.rendezvous);
   const logger = createMemoryLogger();
-  server = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
-    limits: { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 16384 },
-    logger,
-    handler: createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger }),
-  });
+  server = await startTestAgent(
+    pki,
+    createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger }),
+    { limits: { ...TEST_AGENT_LIMITS, maxHeaderSize: 16384 }, logger },
+  );
   dir = await mkdtemp(join(tmpdir(), "surrogate-cli-it-"));
   const write = async (name: string, text: string) => {
     const path = join(dir, name);

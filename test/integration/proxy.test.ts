@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPublicKey } from "node:crypto";
 import { connect } from "node:tls";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent/server.ts";
 import { thumbprintOf } from "../../src/identity/thumbprint.ts";
 import type { KeySets } from "../../src/keys/types.ts";
 import { createMemoryLogger } from "../../src/log/logger.ts";
@@ -13,6 +13,7 @@ import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { parseInjection } from "../../src/proxy/inject.ts";
 import { Secret } from "../../src/secret.ts";
 import { mintWrapper } from "../../src/token/mint.ts";
+import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { type Canary, countBytes, startCanary, startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -60,13 +61,7 @@ beforeAll(async () => {
     upstreamTimeout: 10,
     upstreamCa: pki.ca.certPem,
   });
-  agent = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
-    handler,
+  agent = await startTestAgent(pki, handler, {
     limits: { headersTimeout: 10, idleTimeout: 60, requestTimeout: 300, maxHeaderSize: 16384 },
     logger,
   });

@@ -6,7 +6,7 @@
  */
 import { expect } from "bun:test";
 import { connect, type SecureVersion } from "node:tls";
-import { type AgentServer, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent/server.ts";
 import type { AgentHandler, AgentRequest } from "../../src/agent/types.ts";
 import { describeCertificate } from "../../src/identity/certificate.ts";
 import { thumbprintOf } from "../../src/identity/thumbprint.ts";
@@ -20,6 +20,7 @@ import { parseInjection } from "../../src/proxy/inject.ts";
 import { Secret } from "../../src/secret.ts";
 import { mintWrapper } from "../../src/token/mint.ts";
 import { sealSecret } from "../../src/token/seal.ts";
+import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import {
@@ -256,18 +257,9 @@ export async function expectRefused(
 
 export const LIMITS = { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 16384 };
 
-/** The real agent server (node:tls → node:http, in-code chain check) in front of the rig's handler. */
+/** The real agent port (Bun.listen, in-code chain check) in front of the rig's handler. */
 export function startAgent(rig: Rig): Promise<AgentServer> {
-  return startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: rig.pki.server.certPem,
-    keyPem: rig.pki.server.keyPem,
-    clientCaPem: rig.pki.ca.certPem,
-    handler: rig.handler,
-    limits: LIMITS,
-    logger: rig.logger,
-  });
+  return startTestAgent(rig.pki, rig.handler, { limits: LIMITS, logger: rig.logger });
 }
 
 export interface RawClient {

@@ -6,12 +6,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AgentServer, startAgentServer } from "../../../src/agent/server.ts";
+import type { AgentServer } from "../../../src/agent/server.ts";
 import type { AgentHandler, AgentRequest } from "../../../src/agent/types.ts";
 import type { CliContext } from "../../../src/cli/command.ts";
 import { runCli } from "../../../src/cli/run.ts";
 import type { Env } from "../../../src/config/types.ts";
-import { createMemoryLogger } from "../../../src/log/logger.ts";
+import { startTestAgent } from "../../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../../helpers/pki.ts";
 
 export interface CliRun {
@@ -107,16 +107,7 @@ export async function startScriptedBroker(pki: TestPki): Promise<ScriptedBroker>
     broker.bodies.push(body);
     return broker.handle(request, body);
   };
-  broker.server = await startAgentServer({
-    host: "127.0.0.1",
-    port: 0,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
-    limits: { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 8192 },
-    logger: createMemoryLogger(),
-    handler,
-  });
+  broker.server = await startTestAgent(pki, handler);
   broker.url = `https://127.0.0.1:${broker.server.port}`;
   return broker;
 }

@@ -1,0 +1,33 @@
+import { type AgentServer, type AgentServerOptions, startAgentServer } from "../../src/agent/server.ts";
+import type { AgentHandler } from "../../src/agent/types.ts";
+import { createMemoryLogger } from "../../src/log/logger.ts";
+import type { TestPki } from "./pki.ts";
+
+export const TEST_AGENT_LIMITS = {
+  headersTimeout: 10,
+  idleTimeout: 30,
+  requestTimeout: 60,
+  maxHeaderSize: 8192,
+};
+
+/**
+ * The real agent port on a free loopback port: the test PKI's server certificate, client
+ * certificates checked against its CA, `handler` behind it. `options` override any of that.
+ */
+export function startTestAgent(
+  pki: TestPki,
+  handler: AgentHandler,
+  options: Partial<AgentServerOptions> = {},
+): Promise<AgentServer> {
+  return startAgentServer({
+    host: "127.0.0.1",
+    port: 0,
+    certPem: pki.server.certPem,
+    keyPem: pki.server.keyPem,
+    clientCaPem: pki.ca.certPem,
+    limits: TEST_AGENT_LIMITS,
+    logger: createMemoryLogger(),
+    handler,
+    ...options,
+  });
+}
