@@ -88,10 +88,7 @@ async function measure(handler: AgentHandler, head: string, client: AgentRequest
 const dir = mkdtempSync(join(tmpdir(), "surrogate-bench-handler-"));
 try {
   const material = await prepare(dir);
-  const der = new Uint8Array(
-    Buffer.from(material.client.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"),
-  );
-  const client = describeCertificate(der);
+  const client = describeCertificate(material.client.der);
   const head =
     `GET /127.0.0.1:9/items HTTP/1.1\r\nhost: localhost:8443\r\nauthorization: Bearer ${material.wrapper}\r\n` +
     "accept: */*\r\nuser-agent: Bun/1.4.5\r\nconnection: keep-alive\r\naccept-encoding: gzip, deflate, br, zstd";

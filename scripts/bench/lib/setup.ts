@@ -12,7 +12,7 @@ import { ISSUER, PROVIDER } from "./roles.ts";
 export interface Material {
   dir: string;
   caPem: string;
-  client: { certPem: string; keyPem: string };
+  client: { certPem: string; keyPem: string; der: Uint8Array };
   /** A real wrapper bound to the client certificate, for the surrogate target. */
   wrapper: string;
   /** What nginx injects: a static secret of the same shape as the wrapper's sealed token. */
@@ -58,7 +58,7 @@ export async function prepare(dir: string): Promise<Material> {
   return {
     dir,
     caPem: ca.certPem,
-    client: { certPem: client.certPem, keyPem: client.keyPem },
+    client: { certPem: client.certPem, keyPem: client.keyPem, der: client.der },
     wrapper: token,
     staticAuthorization: `Bearer ${UPSTREAM_TOKEN}`,
   };
