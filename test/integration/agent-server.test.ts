@@ -9,6 +9,7 @@ import type { IssuedCertificate } from "../../src/pki/issue.ts";
 import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
+import { rawBody } from "../helpers/raw-http.ts";
 
 type Route = (request: AgentRequest) => Promise<Response>;
 
@@ -99,38 +100,18 @@ function complete(text: string): boolean {
   return text.length >= end + 4 + Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
 }
 
-/** The body of a raw HTTP/1.1 response, de-chunked. */
-function bodyOf(text: string): string {
-  const end = text.indexOf("\r\n\r\n");
-  let rest = text.slice(end + 4);
-  if (!/transfer-encoding: chunked/i.test(text.slice(0, end))) return rest;
-  let body = "";
-  for (;;) {
-    const line = rest.indexOf("\r\n");
-    const size = Number.parseInt(rest.slice(0, line), 16);
-    if (!(size > 0)) return body;
-    body += rest.slice(line + 2, line + 2 + size);
-    rest = rest.slice(line + 4 + size);
-  }
-}
-
 const get = (path: string, extra = "") =>
   `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Connection: close\r\n\r\n`;
-
-function derOf(pem: string): Uint8Array {
-  const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
-  return new Uint8Array(Buffer.from(body, "base64"));
-}
 
 describe("authenticated requests", () => {
   test("a SPIFFE client certificate reaches the handler with its identity and the raw request", async () => {
     const before = seen.length;
     const text = await exchange({ cert: pki.alpha }, get("/a/../b%2e?x=1", "X-Dup: one\r\nx-dup: two\r\n"));
     expect(text).toStartWith("HTTP/1.1 200");
-    expect(bodyOf(text)).toBe(`hello ${ALPHA_ID}`);
+    expect(rawBody(text)).toBe(`hello ${ALPHA_ID}`);
     const request = seen[before];
     expect(request?.client.spiffeId).toBe(ALPHA_ID);
-    expect(request?.client.thumbprint).toBe(thumbprintOf(derOf(pki.alpha.certPem)));
+    expect(request?.client.thumbprint).toBe(thumbprintOf(pki.alpha.der));
     expect(request?.target).toBe("/a/../b%2e?x=1");
     expect(request?.method).toBe("GET");
     expect(request?.body).toBeNull();
@@ -147,7 +128,7 @@ describe("authenticated requests", () => {
     });
     expect(await cnOnly.text()).toBe("hello legacy-agent");
     const chained = await exchange({ cert: pki.viaIntermediate }, get("/whoami"));
-    expect(bodyOf(chained)).toBe("hello spiffe://test.example/agents/chained");
+    expect(rawBody(chained)).toBe("hello spiffe://test.example/agents/chained");
   });
 });
 
@@ -218,7 +199,7 @@ describe("HTTP behaviour", () => {
     socket.write("GET /two HTTP/1.1\r\nHost: localhost\r\n\r\n");
     const second = await readResponse(socket);
     expect(second).toStartWith("HTTP/1.1 200");
-    expect(bodyOf(second)).toBe("hello spiffe://test.example/agents/beta");
+    expect(rawBody(second)).toBe("hello spiffe://test.example/agents/beta");
     socket.destroy();
   });
 
@@ -256,7 +237,7 @@ describe("HTTP behaviour", () => {
       { cert: pki.alpha },
       `POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`,
     );
-    expect(bodyOf(text)).toBe("got 300000");
+    expect(rawBody(text)).toBe("got 300000");
   });
 
   test("several Set-Cookie headers stay separate", async () => {
@@ -279,7 +260,7 @@ describe("HTTP behaviour", () => {
     const text = await exchange({ cert: pki.alpha }, get("/boom"));
     expect(text).toStartWith("HTTP/1.1 500");
     expect(text).toContain("application/problem+json");
-    const body = JSON.parse(bodyOf(text));
+    const body = JSON.parse(rawBody(text));
     expect(body.code).toBe("server_error");
     expect(text).not.toContain("secret-detail-xyz");
     expect(logger.lines.some((line) => line.includes("secret-detail-xyz"))).toBe(false);
@@ -426,7 +407,7 @@ describe("time limits on bridged connections", () => {
     const socket = await open({ cert: pki.alpha, port: strict.port });
     const closed = closedAfter(socket);
     socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    expect(bodyOf(await closed)).toBe("quick");
+    expect(rawBody(await closed)).toBe("quick");
   });
 
   test("a request that outlives requestTimeout is cut and its signal aborted", async () => {
@@ -462,7 +443,7 @@ describe("connection limit", () => {
         });
         socket.on("close", () => resolve(received));
       });
-      expect(bodyOf(text)).toBe("served");
+      expect(rawBody(text)).toBe("served");
     } finally {
       for (const holder of holders) holder.socket.destroy();
       await capped.close();

@@ -23,6 +23,7 @@ import { sealSecret } from "../../src/token/seal.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { rawBody } from "../helpers/raw-http.ts";
 import {
   type Canary,
   countBytes,
@@ -31,6 +32,8 @@ import {
   startUpstream,
   type Upstream,
 } from "../helpers/upstream.ts";
+
+export { rawBody };
 
 export const ISSUER = "https://broker.test";
 /** The real upstream token: it must never appear in a response, a header or a log line. */
@@ -303,22 +306,6 @@ export function rawExchange(port: number, ca: string, client: RawClient, bytes: 
     socket.on("error", () => undefined);
     socket.on("close", done);
   });
-}
-
-/** The JSON body of a raw HTTP/1.1 response (Content-Length framed or chunked). */
-export function rawBody(raw: string): string {
-  const end = raw.indexOf("\r\n\r\n");
-  const head = raw.slice(0, end);
-  let rest = raw.slice(end + 4);
-  if (!/transfer-encoding: chunked/i.test(head)) return rest;
-  let body = "";
-  for (;;) {
-    const line = rest.indexOf("\r\n");
-    const size = Number.parseInt(rest.slice(0, line), 16);
-    if (!(size > 0)) return body;
-    body += rest.slice(line + 2, line + 2 + size);
-    rest = rest.slice(line + 4 + size);
-  }
 }
 
 /** The `code` of a problem+json in a raw response, or null when the body is not one. */
