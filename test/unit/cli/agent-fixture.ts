@@ -8,45 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentServer } from "../../../src/agent/server.ts";
 import type { AgentHandler, AgentRequest } from "../../../src/agent/types.ts";
-import type { CliContext } from "../../../src/cli/command.ts";
-import { runCli } from "../../../src/cli/run.ts";
-import type { Env } from "../../../src/config/types.ts";
 import { startTestAgent } from "../../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../../helpers/pki.ts";
-
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export type RunOptions = Partial<Omit<CliContext, "env" | "stdout" | "stderr">> & {
-  env?: Env;
-  input?: string;
-};
-
-/** Runs `surrogate <argv>` in-process; `input` becomes stdin. */
-export async function runWith(argv: string[], options: RunOptions = {}): Promise<CliRun> {
-  let stdout = "";
-  let stderr = "";
-  const { env, input, ...io } = options;
-  const code = await runCli(argv, env ?? {}, {
-    cwd: process.cwd(),
-    ...io,
-    ...(input === undefined ? {} : { stdin: new Blob([input]).stream() }),
-    stdout: {
-      write: (text) => {
-        stdout += text;
-      },
-    },
-    stderr: {
-      write: (text) => {
-        stderr += text;
-      },
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 export interface PkiFiles {
   dir: string;

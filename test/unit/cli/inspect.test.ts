@@ -10,7 +10,7 @@ import { mintWrapper } from "../../../src/token/mint.ts";
 import type { MintRequest } from "../../../src/token/types.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { testPki } from "../../helpers/pki.ts";
-import { runWith } from "./agent-fixture.ts";
+import { cli } from "./io.ts";
 
 const ISSUER = "https://broker.example.com";
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -38,7 +38,7 @@ async function mint(overrides: Partial<MintRequest> = {}, now = NOW, signWith = 
 }
 
 function inspect(args: string[], input?: string, now = NOW) {
-  return runWith(["inspect", ...args], { now: () => now, ...(input === undefined ? {} : { input }) });
+  return cli(["inspect", ...args], { now: () => now, ...(input === undefined ? {} : { input }) });
 }
 
 beforeAll(async () => {

@@ -1,3 +1,4 @@
+import type { CliContext } from "../../../src/cli/command.ts";
 import { runCli } from "../../../src/cli/run.ts";
 import type { Env } from "../../../src/config/types.ts";
 
@@ -7,11 +8,21 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI in-process with collected output, as `surrogate <argv>` would from `cwd`. */
-export async function cli(argv: string[], options: { env?: Env; cwd?: string } = {}): Promise<CliResult> {
+export type CliOptions = Partial<Omit<CliContext, "env" | "stdout" | "stderr">> & {
+  env?: Env;
+  /** Becomes stdin. */
+  input?: string;
+};
+
+/** Runs `surrogate <argv>` in-process with collected output, as it would from `cwd`. */
+export async function cli(argv: string[], options: CliOptions = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(argv, options.env ?? {}, {
+  const { env, input, ...io } = options;
+  const code = await runCli(argv, env ?? {}, {
+    cwd: process.cwd(),
+    ...io,
+    ...(input === undefined ? {} : { stdin: new Blob([input]).stream() }),
     stdout: {
       write: (text) => {
         stdout += text;
@@ -22,7 +33,6 @@ export async function cli(argv: string[], options: { env?: Env; cwd?: string } =
         stderr += text;
       },
     },
-    cwd: options.cwd ?? process.cwd(),
   });
   return { code, stdout, stderr };
 }

@@ -6,11 +6,11 @@ import {
   fakeTime,
   json,
   type PkiFiles,
-  runWith,
   type ScriptedBroker,
   startScriptedBroker,
   writePkiFiles,
 } from "./agent-fixture.ts";
+import { cli } from "./io.ts";
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const ACCESS = "eyJhbGciOiJFUzI1NiJ9.eyJwcnYiOiJkZW1vIn0.c2lnbmF0dXJl";
@@ -73,7 +73,7 @@ describe("surrogate login", () => {
   test("prints exactly the wrapper on stdout; URL, user code and QR on stderr only", async () => {
     const time = fakeTime();
     script([pending(), json(TOKEN)]);
-    const result = await runWith(
+    const result = await cli(
       ["login", "demo", "--scope", "read", "--scope", "write admin", ...agentFlags()],
       time,
     );
@@ -97,7 +97,7 @@ describe("surrogate login", () => {
 
   test("--json prints the whole token response", async () => {
     script([json(TOKEN)]);
-    const result = await runWith(["login", "demo", "--json", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "demo", "--json", ...agentFlags()], fakeTime());
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(TOKEN);
   });
@@ -105,7 +105,7 @@ describe("surrogate login", () => {
   test("--out writes the file with mode 0600 and nothing to stdout", async () => {
     script([json(TOKEN)]);
     const out = join(files.dir, "token.json");
-    const result = await runWith(["login", "demo", "--json", "--out", out, ...agentFlags()], fakeTime());
+    const result = await cli(["login", "demo", "--json", "--out", out, ...agentFlags()], fakeTime());
     expect(result).toMatchObject({ code: 0, stdout: "" });
     expect(JSON.parse(await readFile(out, "utf8"))).toEqual(TOKEN);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
@@ -113,7 +113,7 @@ describe("surrogate login", () => {
 
   test("an --out directory that cannot be written is refused before a grant is created", async () => {
     broker.handle = () => json(GRANT);
-    const result = await runWith(
+    const result = await cli(
       ["login", "demo", "--out", join(files.dir, "missing", "t"), ...agentFlags()],
       fakeTime(),
     );
@@ -132,14 +132,14 @@ describe("surrogate login", () => {
       times,
       time.now,
     );
-    const result = await runWith(["login", "demo", ...agentFlags()], time);
+    const result = await cli(["login", "demo", ...agentFlags()], time);
     expect(result.code).toBe(0);
     expect(times.map((t) => (t - start) / 1000)).toEqual([5, 10, 20, 30]);
   });
 
   test("a denial exits 1 with one line", async () => {
     script([pending(), json({ error: "access_denied", error_description: "the request was denied" }, 400)]);
-    const result = await runWith(["login", "demo", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "demo", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
@@ -149,7 +149,7 @@ describe("surrogate login", () => {
 
   test("expired_token from the broker exits 1", async () => {
     script([json({ error: "expired_token" }, 400)]);
-    const result = await runWith(["login", "demo", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "demo", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
       "surrogate login: the request expired before it was approved; run login again (expired_token)",
@@ -160,7 +160,7 @@ describe("surrogate login", () => {
     const time = fakeTime();
     const start = time.clock.now;
     script([], json({ ...GRANT, expires_in: 12 }));
-    const result = await runWith(["login", "demo", ...agentFlags()], time);
+    const result = await cli(["login", "demo", ...agentFlags()], time);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("(expired_token)");
     expect(time.clock.now - start).toBe(12_000);
@@ -169,7 +169,7 @@ describe("surrogate login", () => {
 
   test("a policy refusal at creation names the provider", async () => {
     script([], json({ error: "access_denied", error_description: "policy: no" }, 403));
-    const result = await runWith(["login", "github", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "github", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       "surrogate login: this workload may not use provider github (access_denied)\n",
@@ -178,7 +178,7 @@ describe("surrogate login", () => {
 
   test("an unknown provider exits 1 with the broker's reason", async () => {
     script([], json({ error: "invalid_request", error_description: "provider: not configured" }, 400));
-    const result = await runWith(["login", "nope", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "nope", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       "surrogate login: the broker refused provider nope: provider: not configured (invalid_request)\n",
@@ -187,7 +187,7 @@ describe("surrogate login", () => {
 
   test("on a terminal, one line is rewritten with the time left", async () => {
     script([pending(), json(TOKEN)]);
-    const result = await runWith(["login", "demo", ...agentFlags()], { ...fakeTime(), isTTY: true });
+    const result = await cli(["login", "demo", ...agentFlags()], { ...fakeTime(), isTTY: true });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("\r\x1b[Kwaiting for approval, 10m 00s left");
     expect(result.stderr).toContain("\r\x1b[Kwaiting for approval, 9m 55s left");
@@ -197,7 +197,7 @@ describe("surrogate login", () => {
 
   test("without a terminal, plain lines at most every 30 s", async () => {
     script(Array.from({ length: 12 }, pending).concat(json(TOKEN)));
-    const result = await runWith(["login", "demo", ...agentFlags()], { ...fakeTime(), isTTY: false });
+    const result = await cli(["login", "demo", ...agentFlags()], { ...fakeTime(), isTTY: false });
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain("\r");
     const lines = result.stderr.split("\n").filter((line) => line.startsWith("waiting for approval"));
@@ -209,7 +209,7 @@ describe("surrogate login", () => {
   });
 
   test("a server certificate not issued by --ca: one line naming --ca", async () => {
-    const result = await runWith(["login", "demo", ...agentFlags({ ca: files.otherCa })], fakeTime());
+    const result = await cli(["login", "demo", ...agentFlags({ ca: files.otherCa })], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `surrogate login: the broker's certificate is not trusted by --ca ${files.otherCa} [SELF_SIGNED_CERT_IN_CHAIN] (certificate_invalid)\n`,
@@ -217,7 +217,7 @@ describe("surrogate login", () => {
   });
 
   test("a client certificate the broker does not trust: one line naming --cert", async () => {
-    const result = await runWith(
+    const result = await cli(
       ["login", "demo", ...agentFlags({ cert: files.otherClientCert, key: files.otherClientKey })],
       fakeTime(),
     );
@@ -229,10 +229,7 @@ describe("surrogate login", () => {
   });
 
   test("a broker that is not listening", async () => {
-    const result = await runWith(
-      ["login", "demo", ...agentFlags({ broker: "https://127.0.0.1:1" })],
-      fakeTime(),
-    );
+    const result = await cli(["login", "demo", ...agentFlags({ broker: "https://127.0.0.1:1" })], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       "surrogate login: cannot reach the broker at https://127.0.0.1:1 [ECONNREFUSED] (temporarily_unavailable)\n",
@@ -250,7 +247,7 @@ describe("surrogate login", () => {
     ["a grant without device_code", () => json({ ...GRANT, device_code: undefined }), "no valid device_code"],
   ])("refuses %s from the broker", async (_name, answer, message) => {
     broker.handle = answer;
-    const result = await runWith(["login", "demo", ...agentFlags()], fakeTime());
+    const result = await cli(["login", "demo", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(message);
   });
@@ -261,7 +258,7 @@ describe("surrogate login", () => {
     [["login", "demo", "--scope", 'a"b'], "--scope: invalid characters"],
     [["login", "demo"], "missing --broker URL (or SURROGATE_BROKER)"],
   ])("usage errors exit 2: %j", async (argv, problem) => {
-    const result = await runWith(argv);
+    const result = await cli(argv);
     expect(result.code).toBe(2);
     expect(result.stderr).toStartWith(`surrogate login: ${problem}\n`);
   });

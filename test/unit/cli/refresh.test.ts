@@ -9,11 +9,11 @@ import { testKeySets } from "../../helpers/keys.ts";
 import {
   json,
   type PkiFiles,
-  runWith,
   type ScriptedBroker,
   startScriptedBroker,
   writePkiFiles,
 } from "./agent-fixture.ts";
+import { cli } from "./io.ts";
 
 const NEW_ACCESS = "eyJhbGciOiJFUzI1NiJ9.eyJuZXciOnRydWV9.c2ln";
 let files: PkiFiles;
@@ -61,7 +61,7 @@ describe("surrogate refresh", () => {
   test("sends the refresh wrapper from stdin and prints the new access wrapper", async () => {
     broker.bodies.length = 0;
     broker.handle = () => json({ access_token: NEW_ACCESS, token_type: "Bearer", expires_in: 60, scope: "" });
-    const result = await runWith(["refresh", "--in", "-"], { env: env(), input: `${refreshWrapper}\n` });
+    const result = await cli(["refresh", "--in", "-"], { env: env(), input: `${refreshWrapper}\n` });
     expect(result).toEqual({ code: 0, stdout: `${NEW_ACCESS}\n`, stderr: "" });
     expect(Object.fromEntries(broker.bodies[0] ?? [])).toEqual({
       grant_type: "refresh_token",
@@ -76,7 +76,7 @@ describe("surrogate refresh", () => {
     const out = join(files.dir, "out.txt");
     await writeFile(out, "old");
     await chmod(out, 0o644);
-    const result = await runWith(["refresh", "--in", input, "--out", out], { env: env() });
+    const result = await cli(["refresh", "--in", input, "--out", out], { env: env() });
     expect(result.code).toBe(0);
     expect(await readFile(out, "utf8")).toBe(`${NEW_ACCESS}\n`);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
@@ -84,14 +84,14 @@ describe("surrogate refresh", () => {
 
   test("an access wrapper is refused before anything is sent", async () => {
     broker.bodies.length = 0;
-    const result = await runWith(["refresh", "--in", "-"], { env: env(), input: accessWrapper });
+    const result = await cli(["refresh", "--in", "-"], { env: env(), input: accessWrapper });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("--in holds an access wrapper");
     expect(broker.bodies).toHaveLength(0);
   });
 
   test("login output without a refresh_token is refused", async () => {
-    const result = await runWith(["refresh", "--in", "-"], {
+    const result = await cli(["refresh", "--in", "-"], {
       env: env(),
       input: JSON.stringify({ access_token: accessWrapper }),
     });
@@ -101,7 +101,7 @@ describe("surrogate refresh", () => {
 
   test("the broker's refusal exits 1 with its reason", async () => {
     broker.handle = () => json({ error: "invalid_grant", error_description: "refresh_token: invalid" }, 400);
-    const result = await runWith(["refresh", "--in", "-"], { env: env(), input: refreshWrapper });
+    const result = await cli(["refresh", "--in", "-"], { env: env(), input: refreshWrapper });
     expect(result).toEqual({
       code: 1,
       stdout: "",
@@ -110,7 +110,7 @@ describe("surrogate refresh", () => {
   });
 
   test("--in is required", async () => {
-    const result = await runWith(["refresh"], { env: env() });
+    const result = await cli(["refresh"], { env: env() });
     expect(result.code).toBe(2);
     expect(result.stderr).toStartWith("surrogate refresh: missing --in FILE (or - for stdin)");
   });

@@ -9,7 +9,8 @@ import { loadKeySets } from "../../../src/keys/load.ts";
 import type { KeySets } from "../../../src/keys/types.ts";
 import { openWrapper } from "../../../src/token/open.ts";
 import { verifyWrapper } from "../../../src/token/verify.ts";
-import { type PkiFiles, runWith, writePkiFiles } from "./agent-fixture.ts";
+import { type PkiFiles, writePkiFiles } from "./agent-fixture.ts";
+import { cli } from "./io.ts";
 
 const ISSUER = "https://broker.example.com";
 const API_KEY = "sk-live-0123456789abcdef";
@@ -56,7 +57,7 @@ afterAll(() => files.cleanup());
 const NOW = Date.UTC(2026, 0, 1);
 
 function seal(args: string[], input: string) {
-  return runWith(["seal", ...args], { input, now: () => NOW, env: { GH_SECRET: "x" } });
+  return cli(["seal", ...args], { input, now: () => NOW, env: { GH_SECRET: "x" } });
 }
 
 async function opened(token: string) {
@@ -192,7 +193,7 @@ describe("surrogate seal", () => {
   });
 
   test("SURROGATE_CONFIG stands in for --config", async () => {
-    const result = await runWith(["seal", "--provider", "openai", "--cert", files.alphaCert], {
+    const result = await cli(["seal", "--provider", "openai", "--cert", files.alphaCert], {
       input: API_KEY,
       env: { SURROGATE_CONFIG: config, GH_SECRET: "x" },
     });
