@@ -8,27 +8,27 @@
  * Redis: --redis URL, else $SURROGATE_TEST_REDIS, else a redis-server started for the run.
  * Run: bun scripts/bench/broker.ts [seconds per proxy scenario, default 3]
  */
-import type { AgentRequest } from "../../src/agent/types.ts";
+import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
-import { describeCertificate } from "../../src/identity/certificate.ts";
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import { writeKeySetsToDir } from "../../src/keys/files.ts";
-import { loadKeySets } from "../../src/keys/load.ts";
-import type { KeySets } from "../../src/keys/types.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { resolveProviders } from "../../src/providers/registry.ts";
-import type { UpstreamTokens } from "../../src/providers/types.ts";
-import { createMemoryStore } from "../../src/rendezvous/memory.ts";
-import { createRedisStore } from "../../src/rendezvous/redis.ts";
-import type { RendezvousStore } from "../../src/rendezvous/store.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
+import { resolveProviders } from "../../src/broker/providers/registry.ts";
+import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
+import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
+import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
+import { describeCertificate } from "../../src/core/identity/certificate.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
+import { loadKeySets } from "../../src/core/keys/load.ts";
+import type { KeySets } from "../../src/core/keys/types.ts";
+import type { UpstreamTokens } from "../../src/core/provider/types.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
+import { createLogger } from "../../src/ops/log/logger.ts";
 import { testPki } from "../../test/helpers/pki.ts";
 import { deploymentDir, instanceConfig, spawnSurrogate, writePki } from "../../test/helpers/process.ts";
 import { startStubIdp } from "../../test/helpers/stub-idp.ts";
-import { startTestRedis } from "../../test/unit/rendezvous/redis-server.ts";
-import { stubProviderConfig, webConfig } from "../../test/unit/web/fixtures.ts";
+import { startTestRedis } from "../../test/unit/broker/rendezvous/redis-server.ts";
+import { stubProviderConfig, webConfig } from "../../test/unit/web-port/fixtures.ts";
 
 const GRANTS = 3000;
 /** Grants and polls run once on a throwaway store first, so neither backend pays for the JIT warm-up. */

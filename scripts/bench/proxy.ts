@@ -8,16 +8,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgentServer } from "../../src/agent/server.ts";
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import { generateKeySets } from "../../src/keys/generate.ts";
-import { keySetsFromJwks } from "../../src/keys/load.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { parseUpstream } from "../../src/proxy/allowlist.ts";
+import { startAgentServer } from "../../src/agent-port/server.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { generateKeySets } from "../../src/core/keys/generate.ts";
+import { keySetsFromJwks } from "../../src/core/keys/load.ts";
+import { parseUpstream } from "../../src/core/provider/allowlist.ts";
+import { parseInjection } from "../../src/core/provider/inject.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
+import { createLogger } from "../../src/ops/log/logger.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
-import { parseInjection } from "../../src/proxy/inject.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
 import { testPki } from "../../test/helpers/pki.ts";
 import { spawnRole } from "./lib/roles.ts";
 

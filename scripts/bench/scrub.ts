@@ -5,10 +5,10 @@
  * Run: bun scripts/bench/scrub.ts [seconds per scenario]
  */
 import { gzipSync } from "node:zlib";
+import { Secret } from "../../src/core/secret.ts";
 import { Scrubber } from "../../src/proxy/scrub.ts";
 import { leakPatterns, leakPatternsOf } from "../../src/proxy/scrub-patterns.ts";
 import { scrubResponse } from "../../src/proxy/scrub-response.ts";
-import { Secret } from "../../src/secret.ts";
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const CHUNK = 16 * 1024;

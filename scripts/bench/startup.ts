@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { writeKeySetsToDir } from "../../src/keys/files.ts";
-import { createCa, issueCertificate } from "../../src/pki/issue.ts";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
+import { createCa, issueCertificate } from "../../src/core/pki/issue.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({

@@ -2,14 +2,14 @@
  * Token core micro-benchmark: µs per mint, verify and open, median of many single-op samples.
  * Run: bun scripts/bench/token.ts [samples]
  */
-import { generateKeySets } from "../../src/keys/generate.ts";
-import { keySetsFromJwks } from "../../src/keys/load.ts";
-import type { SigningAlg } from "../../src/keys/types.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
-import { openWrapper } from "../../src/token/open.ts";
-import type { MintRequest } from "../../src/token/types.ts";
-import { verifyWrapper } from "../../src/token/verify.ts";
+import { generateKeySets } from "../../src/core/keys/generate.ts";
+import { keySetsFromJwks } from "../../src/core/keys/load.ts";
+import type { SigningAlg } from "../../src/core/keys/types.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
+import { openWrapper } from "../../src/core/token/open.ts";
+import type { MintRequest } from "../../src/core/token/types.ts";
+import { verifyWrapper } from "../../src/core/token/verify.ts";
 
 const SAMPLES = Number(process.argv[2] ?? 3000);
 const WARMUP = 300;

@@ -2,18 +2,18 @@
  * The agent API on the agent port (DESIGN §4.1): `/v1/grants` and `/v1/token`, answered in OAuth's
  * vocabulary. The caller is already authenticated by its client certificate (`request.client`).
  */
-import type { AgentHandler, AgentRequest } from "../agent/types.ts";
-import type { Config } from "../config/types.ts";
-import { OAuthError, SurrogateError } from "../errors.ts";
-import type { KeySets } from "../keys/types.ts";
-import type { Logger } from "../log/logger.ts";
-import type { ResolvedProvider } from "../providers/types.ts";
-import type { RendezvousStore } from "../rendezvous/store.ts";
+import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
+import type { Config } from "../core/config/types.ts";
+import { OAuthError, SurrogateError } from "../core/errors.ts";
+import type { KeySets } from "../core/keys/types.ts";
+import type { ResolvedProvider } from "../core/provider/types.ts";
+import type { Logger } from "../ops/log/logger.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
+import type { RendezvousStore } from "./rendezvous/store.ts";
 import { readParams } from "./request-body.ts";
 
 export interface AgentApiDeps {

@@ -1,7 +1,7 @@
 /** `POST /v1/token` with the device_code grant (RFC 8628 §3.4–3.5). */
-import { OAuthError } from "../errors.ts";
-import type { ClientIdentity } from "../identity/types.ts";
-import { constantTimeEqual } from "../secret.ts";
+import { OAuthError } from "../core/errors.ts";
+import type { ClientIdentity } from "../core/identity/types.ts";
+import { constantTimeEqual } from "../core/secret.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import { deviceKeyOf } from "./codes.ts";
 import { jsonTextResponse, oauthError } from "./oauth-response.ts";

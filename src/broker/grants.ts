@@ -1,8 +1,7 @@
 /** `POST /v1/grants`: the device authorization request (RFC 8628 §3.1–3.2) of DESIGN §4.1. */
 
-import { OAuthError, RendezvousError, SurrogateError } from "../errors.ts";
-import type { ClientIdentity } from "../identity/types.ts";
-import type { GrantRecord } from "../rendezvous/store.ts";
+import { OAuthError, RendezvousError, SurrogateError } from "../core/errors.ts";
+import type { ClientIdentity } from "../core/identity/types.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import {
   deviceKeyOf,
@@ -14,6 +13,7 @@ import {
 import { jsonResponse, oauthError } from "./oauth-response.ts";
 import { isAllowed } from "./policy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
+import type { GrantRecord } from "./rendezvous/store.ts";
 import type { RequestParams } from "./request-body.ts";
 import { parseScope } from "./scope.ts";
 

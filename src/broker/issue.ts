@@ -3,10 +3,10 @@
  * refresh token, a refresh wrapper (DESIGN §5). The upstream tokens only ever leave here encrypted.
  */
 import { decodeJwt } from "jose";
-import type { KeySets } from "../keys/types.ts";
-import type { ResolvedProvider, UpstreamTokens } from "../providers/types.ts";
-import { mintWrapper } from "../token/mint.ts";
-import type { MintRequest } from "../token/types.ts";
+import type { KeySets } from "../core/keys/types.ts";
+import type { ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
+import { mintWrapper } from "../core/token/mint.ts";
+import type { MintRequest } from "../core/token/types.ts";
 
 /** RFC 6749 §5.1, with `access_token`/`refresh_token` replaced by wrappers. */
 export interface TokenResponseBody {

@@ -4,7 +4,7 @@
  * responses holding tokens, and applying it to errors and grant responses (device codes) too
  * means no cache ever holds anything from this API.
  */
-import { type ErrorCode, SurrogateError } from "../errors.ts";
+import { type ErrorCode, SurrogateError } from "../core/errors.ts";
 
 /** Each agent-API error code (one of ErrorCode) with its HTTP status; the codes are this table's keys. */
 const STATUS = {

@@ -1,11 +1,11 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
-import { IdpError, OAuthError, SurrogateError, TokenError } from "../errors.ts";
-import type { ClientIdentity } from "../identity/types.ts";
-import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../providers/types.ts";
-import { constantTimeEqual } from "../secret.ts";
-import { openWrapper } from "../token/open.ts";
-import type { VerifiedWrapper } from "../token/types.ts";
-import { verifyWrapper } from "../token/verify.ts";
+import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
+import type { ClientIdentity } from "../core/identity/types.ts";
+import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
+import { constantTimeEqual } from "../core/secret.ts";
+import { openWrapper } from "../core/token/open.ts";
+import type { VerifiedWrapper } from "../core/token/types.ts";
+import { verifyWrapper } from "../core/token/verify.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
 import { jsonResponse } from "./oauth-response.ts";

@@ -2,8 +2,8 @@
  * The parameters of a POST to the agent API. RFC 6749 §3.2 / RFC 8628 §3.1 specify form encoding;
  * JSON is accepted too (DESIGN §4.1) because agents are scripts. Both end up as the same flat map.
  */
-import { OAuthError } from "../errors.ts";
-import { parseStrictJson } from "../token/strict-json.ts";
+import { OAuthError } from "../core/errors.ts";
+import { parseStrictJson } from "../core/io/strict-json.ts";
 
 /** Far above any legitimate request (a refresh wrapper is ~1–2 KiB), far below memory trouble. */
 export const MAX_BODY_BYTES = 16 * 1024;

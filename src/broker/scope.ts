@@ -1,5 +1,5 @@
 /** The `scope` request parameter (RFC 6749 §3.3). */
-import { OAuthError } from "../errors.ts";
+import { OAuthError } from "../core/errors.ts";
 
 /** Limits on what an agent may ask for: the list is shown on the consent page and sent to the IdP. */
 export const MAX_SCOPES = 50;

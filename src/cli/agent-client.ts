@@ -3,7 +3,7 @@
  * bounded in time and size. Transport failures become ONE line that says which certificate failed
  * and why, because "ECONNRESET" alone sends people looking in the wrong place.
  */
-import { SurrogateError } from "../errors.ts";
+import { SurrogateError } from "../core/errors.ts";
 import type { AgentConnection } from "./agent-options.ts";
 import { readCapped } from "./input.ts";
 

@@ -4,7 +4,7 @@
  * "FailedToOpenSocket"; checking here lets the one-line error say which file is wrong and why.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { SurrogateError } from "../errors.ts";
+import { SurrogateError } from "../core/errors.ts";
 import { inputError, readFileBytes, utf8Of } from "./input.ts";
 
 /** A certificate chain or CA bundle of this size is already unusual; larger is a mistake. */

@@ -2,8 +2,8 @@
  * Shapes of the broker's answers (DESIGN §4.1), checked before use: the body came over the
  * network, so it stays `unknown` until each member has the expected type and bounds.
  */
-import { type ErrorCode, OAuthError, SurrogateError } from "../errors.ts";
-import { MAX_WRAPPER_LENGTH } from "../token/compact.ts";
+import { type ErrorCode, OAuthError, SurrogateError } from "../core/errors.ts";
+import { MAX_WRAPPER_LENGTH } from "../core/token/compact.ts";
 import type { BrokerReply } from "./agent-client.ts";
 
 /** RFC 6749 §5.1, with wrappers in place of the tokens. */

@@ -1,4 +1,4 @@
-import type { Env } from "../config/types.ts";
+import type { Env } from "../core/config/types.ts";
 
 /** Where a command writes text. Tests pass a collecting writer; main passes the process streams. */
 export interface Writer {

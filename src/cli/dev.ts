@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { DevPorts } from "../dev/config-text.ts";
 import { devBanner, devCommands, selfInvocation } from "../dev/instructions.ts";
 import { startDev } from "../dev/start.ts";
-import { createLogger } from "../log/logger.ts";
+import { createLogger } from "../ops/log/logger.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { instanceId, waitForSignals } from "./serve.ts";

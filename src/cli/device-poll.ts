@@ -2,7 +2,7 @@
  * The device-code polling loop of `surrogate login` (RFC 8628 §3.4–3.5), with a waiting indicator
  * on stderr. stdout is never written here: it is reserved for the token.
  */
-import { OAuthError } from "../errors.ts";
+import { OAuthError } from "../core/errors.ts";
 import { postForm } from "./agent-client.ts";
 import type { AgentConnection } from "./agent-options.ts";
 import { type DeviceGrant, parseTokenResponse, replyError, type TokenResponse } from "./broker-reply.ts";

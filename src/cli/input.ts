@@ -3,8 +3,8 @@
  * cap applies to the bytes actually read, so a FIFO, a device or a growing file cannot make the
  * CLI read without end. Errors name the flag and the path, never the content.
  */
-import { SurrogateError } from "../errors.ts";
-import { errnoOf, readFileCapped } from "../io/file.ts";
+import { SurrogateError } from "../core/errors.ts";
+import { errnoOf, readFileCapped } from "../core/io/file.ts";
 import type { CliContext } from "./command.ts";
 
 /** A problem with something given on the command line (a file, stdin, a flag's value). */

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { TokenError } from "../errors.ts";
-import { verifyWrapper } from "../token/verify.ts";
+import { TokenError } from "../core/errors.ts";
+import { verifyWrapper } from "../core/token/verify.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { CliContext, Command } from "./command.ts";
 import { readJwksText, verificationKeySets, verifiersFromJwks } from "./jwks.ts";

@@ -4,9 +4,9 @@
  * never puts private material to use; nothing here can decrypt.
  */
 import { importJWK, type JWK } from "jose";
-import { SurrogateError } from "../errors.ts";
-import type { KeySets, SigningAlg, VerificationKey } from "../keys/types.ts";
-import { parseStrictJson } from "../token/strict-json.ts";
+import { SurrogateError } from "../core/errors.ts";
+import { parseStrictJson } from "../core/io/strict-json.ts";
+import type { KeySets, SigningAlg, VerificationKey } from "../core/keys/types.ts";
 import { inputError, readCapped, readFileBytes, utf8Of } from "./input.ts";
 
 const MAX_JWKS_BYTES = 256 * 1024;

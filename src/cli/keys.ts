@@ -5,8 +5,8 @@ import {
   rotateKeySetsInDir,
   type WrittenKeySets,
   writeKeySetsToDir,
-} from "../keys/files.ts";
-import type { SigningAlg } from "../keys/types.ts";
+} from "../core/keys/files.ts";
+import type { SigningAlg } from "../core/keys/types.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { CliContext, Command } from "./command.ts";
 

@@ -1,4 +1,4 @@
-import { OAuthError, type SurrogateError } from "../errors.ts";
+import { OAuthError, type SurrogateError } from "../core/errors.ts";
 import { postForm } from "./agent-client.ts";
 import {
   AGENT_OPTION_SPEC,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { OAuthError } from "../errors.ts";
+import { OAuthError } from "../core/errors.ts";
 import { postForm } from "./agent-client.ts";
 import {
   AGENT_OPTION_SPEC,

@@ -1,5 +1,5 @@
-import type { Env } from "../config/types.ts";
-import { SurrogateError } from "../errors.ts";
+import type { Env } from "../core/config/types.ts";
+import { SurrogateError } from "../core/errors.ts";
 import type { CliContext, Command, Writer } from "./command.ts";
 import { EXIT_USAGE } from "./command.ts";
 import { COMMANDS } from "./commands.ts";

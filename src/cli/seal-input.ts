@@ -2,11 +2,11 @@
  * What `surrogate seal` binds and wraps: the workload's certificate (PEM or DER) or public key,
  * and the static API key, read from stdin only.
  */
-import { describeCertificate } from "../identity/certificate.ts";
-import { keyThumbprintOf } from "../identity/key-thumbprint.ts";
-import type { ClientIdentity } from "../identity/types.ts";
-import { Secret } from "../secret.ts";
-import type { Binding } from "../token/types.ts";
+import { describeCertificate } from "../core/identity/certificate.ts";
+import { keyThumbprintOf } from "../core/identity/key-thumbprint.ts";
+import type { ClientIdentity } from "../core/identity/types.ts";
+import { Secret } from "../core/secret.ts";
+import type { Binding } from "../core/token/types.ts";
 import type { CliContext } from "./command.ts";
 import { inputError, readFileBytes, readStreamBytes, stdinOf, utf8Of } from "./input.ts";
 

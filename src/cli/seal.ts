@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
-import { parseDuration } from "../config/duration.ts";
-import { loadConfig } from "../config/load.ts";
-import { loadKeySets } from "../keys/load.ts";
-import type { KeySets } from "../keys/types.ts";
-import { mintWrapper } from "../token/mint.ts";
+import { parseDuration } from "../core/config/duration.ts";
+import { loadConfig } from "../core/config/load.ts";
+import { loadKeySets } from "../core/keys/load.ts";
+import type { KeySets } from "../core/keys/types.ts";
+import { mintWrapper } from "../core/token/mint.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { CliContext, Command } from "./command.ts";
 import { inputError } from "./input.ts";

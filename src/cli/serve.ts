@@ -1,9 +1,6 @@
 import { availableParallelism } from "node:os";
-import { configPath, loadConfig } from "../config/load.ts";
-import { createLineBatcher } from "../log/batch.ts";
-import { createLogger, type Logger } from "../log/logger.ts";
-import { parseRole } from "../role.ts";
-import { type RunningSurrogate, startSurrogate } from "../serve.ts";
+import { parseRole } from "../app/role.ts";
+import { type RunningSurrogate, startSurrogate } from "../app/serve.ts";
 import {
   checkWorkers,
   parseWorkers,
@@ -13,7 +10,10 @@ import {
   watchParent,
   workerConfig,
   workerMarker,
-} from "../workers.ts";
+} from "../app/workers.ts";
+import { configPath, loadConfig } from "../core/config/load.ts";
+import { createLineBatcher } from "../ops/log/batch.ts";
+import { createLogger, type Logger } from "../ops/log/logger.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 

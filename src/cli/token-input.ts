@@ -3,10 +3,10 @@
  * `surrogate login --json` writes. Decoded here WITHOUT verification, for display and for
  * choosing which verification rules apply; nothing decoded here is trusted.
  */
-import { SurrogateError } from "../errors.ts";
-import { decodeJsonObject, MAX_WRAPPER_LENGTH, splitCompact } from "../token/compact.ts";
-import { parseStrictJson } from "../token/strict-json.ts";
-import { ACCESS_TYP, REFRESH_TYP, type WrapperKind } from "../token/types.ts";
+import { SurrogateError } from "../core/errors.ts";
+import { parseStrictJson } from "../core/io/strict-json.ts";
+import { decodeJsonObject, MAX_WRAPPER_LENGTH, splitCompact } from "../core/token/compact.ts";
+import { ACCESS_TYP, REFRESH_TYP, type WrapperKind } from "../core/token/types.ts";
 import { isWrapper } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
 import { inputError, readInput, utf8Of } from "./input.ts";

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { errnoOf } from "../io/file.ts";
+import { errnoOf } from "../core/io/file.ts";
 import type { TokenResponse } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
 import { inputError } from "./input.ts";

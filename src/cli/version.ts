@@ -1,4 +1,4 @@
-import { COMMIT, VERSION } from "../version.ts";
+import { COMMIT, VERSION } from "../core/version.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 

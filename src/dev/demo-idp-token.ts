@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type CryptoKey, SignJWT } from "jose";
-import { constantTimeEqual, type Secret } from "../secret.ts";
+import { constantTimeEqual, type Secret } from "../core/secret.ts";
 import type { TtlMap } from "./ttl-map.ts";
 
 /** The one user the demo IdP knows. */

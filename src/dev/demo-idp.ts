@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import type { Secret } from "../secret.ts";
+import type { Secret } from "../core/secret.ts";
 import { DEMO_LABEL, htmlResponse, messagePage, signInPage } from "./demo-idp-page.ts";
 import {
   DEMO_EMAIL,

@@ -1,9 +1,9 @@
-import { loadConfig } from "../config/load.ts";
-import { resolveSecretRef } from "../config/secret-ref.ts";
-import type { Env } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
-import type { Logger } from "../log/logger.ts";
-import { type RunningSurrogate, startSurrogate } from "../serve.ts";
+import { type RunningSurrogate, startSurrogate } from "../app/serve.ts";
+import { loadConfig } from "../core/config/load.ts";
+import { resolveSecretRef } from "../core/config/secret-ref.ts";
+import type { Env } from "../core/config/types.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { Logger } from "../ops/log/logger.ts";
 import { DEV_CLIENT_ID, DEV_HOST, type DevPorts, devIssuer } from "./config-text.ts";
 import { type DemoIdp, startDemoIdp } from "./demo-idp.ts";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream.ts";

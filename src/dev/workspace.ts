@@ -1,9 +1,9 @@
 import { randomBytes, X509Certificate } from "node:crypto";
 import { lstat, mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ConfigError } from "../errors.ts";
-import { writeKeySetsToDir } from "../keys/files.ts";
-import { createCa, issueCertificate } from "../pki/issue.ts";
+import { ConfigError } from "../core/errors.ts";
+import { writeKeySetsToDir } from "../core/keys/files.ts";
+import { createCa, issueCertificate } from "../core/pki/issue.ts";
 import { DEV_AGENT_ID, DEV_HOST, type DevPaths, type DevPorts, devConfigText } from "./config-text.ts";
 
 /**

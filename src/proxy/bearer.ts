@@ -1,4 +1,4 @@
-import { ProxyError } from "../errors.ts";
+import { ProxyError } from "../core/errors.ts";
 
 /** RFC 6750 §2.1: `Bearer 1*SP b64token`; the scheme name is case-insensitive (RFC 9110 §11.1). */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;

@@ -1,5 +1,5 @@
-import type { KeySets } from "../keys/types.ts";
-import type { SealedSecret, VerifiedWrapper } from "../token/types.ts";
+import type { KeySets } from "../core/keys/types.ts";
+import type { SealedSecret, VerifiedWrapper } from "../core/token/types.ts";
 
 /** A wrapper whose signature, claims and certificate binding checked out, and its opened secret. */
 export interface OpenedWrapper {

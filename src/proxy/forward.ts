@@ -1,5 +1,5 @@
 import { rootCertificates } from "node:tls";
-import { ProxyError } from "../errors.ts";
+import { ProxyError } from "../core/errors.ts";
 import { filterResponseHeaders } from "./headers.ts";
 
 export interface ForwardRequest {

@@ -1,21 +1,21 @@
 import { timingSafeEqual } from "node:crypto";
-import type { AgentHandler, AgentRequest } from "../agent/types.ts";
-import { ProxyError, SurrogateError } from "../errors.ts";
-import type { ClientIdentity } from "../identity/types.ts";
-import type { KeySets } from "../keys/types.ts";
-import type { LogFields, Logger } from "../log/logger.ts";
-import type { ResolvedProvider, UpstreamRule } from "../providers/types.ts";
-import { openWrapper } from "../token/open.ts";
-import type { SealedSecret, VerifiedWrapper } from "../token/types.ts";
-import { verifyWrapper } from "../token/verify.ts";
-import { isAllowed } from "./allowlist.ts";
+import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
+import { ProxyError, SurrogateError } from "../core/errors.ts";
+import { parseTarget, type Target } from "../core/http/target.ts";
+import type { ClientIdentity } from "../core/identity/types.ts";
+import type { KeySets } from "../core/keys/types.ts";
+import { isAllowed } from "../core/provider/allowlist.ts";
+import { applyInjection } from "../core/provider/inject.ts";
+import type { ResolvedProvider, UpstreamRule } from "../core/provider/types.ts";
+import { openWrapper } from "../core/token/open.ts";
+import type { SealedSecret, VerifiedWrapper } from "../core/token/types.ts";
+import { verifyWrapper } from "../core/token/verify.ts";
+import type { LogFields, Logger } from "../ops/log/logger.ts";
 import { extractBearer } from "./bearer.ts";
 import { WrapperCache } from "./cache.ts";
 import { forward, upstreamTrust } from "./forward.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
-import { applyInjection } from "./inject.ts";
 import { PROBLEM_STATUS, problem, problemFor } from "./problem.ts";
-import { parseTarget, type Target } from "./route.ts";
 import { askForIdentity, relayScrub, scrubResponse } from "./scrub-response.ts";
 
 export interface ProxyDeps {

@@ -1,5 +1,5 @@
-import { ProxyError } from "../errors.ts";
-import { FIELD_NAME, FIELD_VALUE, HOP_BY_HOP } from "../http/fields.ts";
+import { ProxyError } from "../core/errors.ts";
+import { FIELD_NAME, FIELD_VALUE, HOP_BY_HOP } from "../core/http/fields.ts";
 
 type RawHeaders = ReadonlyArray<readonly [string, string]>;
 

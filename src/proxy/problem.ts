@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../errors.ts";
+import type { ErrorCode } from "../core/errors.ts";
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   missing_token: "Missing token",

@@ -9,7 +9,7 @@
  * Scrubbing is defence in depth against plain reflection; the host allow-list (DESIGN §2) is the
  * control that decides who can receive the token at all.
  */
-import type { Secret } from "../secret.ts";
+import type { Secret } from "../core/secret.ts";
 
 /**
  * Derived spellings shorter than this are skipped: their bytes could turn up by chance in a binary

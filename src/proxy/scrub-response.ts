@@ -2,8 +2,8 @@
  * Applies response scrubbing (./scrub.ts) to what an upstream answered: status text, header names
  * and values, and the body, decoded first when the upstream compressed it anyway.
  */
-import { ProxyError } from "../errors.ts";
-import type { Secret } from "../secret.ts";
+import { ProxyError } from "../core/errors.ts";
+import type { Secret } from "../core/secret.ts";
 import type { BodyTransform } from "./forward.ts";
 import { leaksLowerCased, Scrubber, scrubStream, scrubText } from "./scrub.ts";
 import { leakPatternsOf } from "./scrub-patterns.ts";

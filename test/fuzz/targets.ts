@@ -4,15 +4,15 @@
  * failure is the documented error class and code, and whatever is accepted is canonical.
  */
 import fc from "fast-check";
-import { ConfigError, IdentityError, ProxyError, TokenError } from "../../src/errors.ts";
-import { parseSpiffeId } from "../../src/identity/spiffe.ts";
-import type { KeySets } from "../../src/keys/types.ts";
-import { isAllowed, isMetadataHost, parseUpstream } from "../../src/proxy/allowlist.ts";
+import { ConfigError, IdentityError, ProxyError, TokenError } from "../../src/core/errors.ts";
+import { parseTarget } from "../../src/core/http/target.ts";
+import { parseSpiffeId } from "../../src/core/identity/spiffe.ts";
+import type { KeySets } from "../../src/core/keys/types.ts";
+import { isAllowed, isMetadataHost, parseUpstream } from "../../src/core/provider/allowlist.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
+import { verifyWrapper } from "../../src/core/token/verify.ts";
 import { buildUpstreamHeaders, filterResponseHeaders } from "../../src/proxy/headers.ts";
-import { parseTarget } from "../../src/proxy/route.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
-import { verifyWrapper } from "../../src/token/verify.ts";
 import { testKeySets } from "../helpers/keys.ts";
 
 export interface FuzzTarget {

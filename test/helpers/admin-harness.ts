@@ -4,11 +4,12 @@
  * the real stub IdP, an observed memory logger, and a password-protected admin. For flow tests
  * (browser and canary) that need everything at once.
  */
-import { createAdminApp } from "../../src/admin/app.ts";
-import type { Logger } from "../../src/log/logger.ts";
-import { Observer } from "../../src/metrics/observer.ts";
-import { Secret } from "../../src/secret.ts";
-import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
+
+import { Secret } from "../../src/core/secret.ts";
+import type { Logger } from "../../src/ops/log/logger.ts";
+import { Observer } from "../../src/ops/metrics/observer.ts";
+import { createAdminApp } from "../../src/web-port/admin/app.ts";
+import { stubProviderConfig, webConfig } from "../unit/web-port/fixtures.ts";
 import { type StubIdp, type StubIdpOptions, startStubIdp } from "./stub-idp.ts";
 import { startWebHarness, type WebHarness } from "./web-harness.ts";
 

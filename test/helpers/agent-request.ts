@@ -1,5 +1,5 @@
-import type { AgentRequest } from "../../src/agent/types.ts";
-import type { ClientIdentity } from "../../src/identity/types.ts";
+import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
+import type { ClientIdentity } from "../../src/core/identity/types.ts";
 
 /**
  * What the agent port hands a handler for a form POST from `client` (RFC 8628 requests are forms):

@@ -1,6 +1,6 @@
-import { type AgentServer, type AgentServerOptions, startAgentServer } from "../../src/agent/server.ts";
-import type { AgentHandler } from "../../src/agent/types.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
+import type { AgentHandler } from "../../src/agent-port/http1/types.ts";
+import { type AgentServer, type AgentServerOptions, startAgentServer } from "../../src/agent-port/server.ts";
+import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import type { TestPki } from "./pki.ts";
 
 export const TEST_AGENT_LIMITS = {

@@ -1,4 +1,4 @@
-import type { Config } from "../../src/config/types.ts";
+import type { Config } from "../../src/core/config/types.ts";
 
 /**
  * A complete Config with the loader's defaults, for tests that build their dependencies by hand

@@ -6,7 +6,7 @@ import {
   issueCertificate,
   issueSelfSigned,
   loadCa,
-} from "../../src/pki/issue.ts";
+} from "../../src/core/pki/issue.ts";
 
 /**
  * Certificates for tests, generated once per process (key generation and signing are slow-ish).

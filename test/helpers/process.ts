@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import type { TestPki } from "./pki.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");

@@ -8,9 +8,9 @@
  * (the browser's navigations and arctic's token requests both go through the global fetch).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentRequest } from "../../src/agent/types.ts";
-import { describeCertificate } from "../../src/identity/certificate.ts";
-import { resolveProviders } from "../../src/providers/registry.ts";
+import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
+import { resolveProviders } from "../../src/broker/providers/registry.ts";
+import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
 import { Browser } from "../helpers/browser.ts";

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, expect, test } from "bun:test";
 import { connect, type TLSSocket } from "node:tls";
-import type { AgentServer } from "../../src/agent/server.ts";
-import type { AgentHandler } from "../../src/agent/types.ts";
+import type { AgentHandler } from "../../src/agent-port/http1/types.ts";
+import type { AgentServer } from "../../src/agent-port/server.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as netConnect } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
-import type { AgentServer } from "../../src/agent/server.ts";
-import type { AgentRequest } from "../../src/agent/types.ts";
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
-import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
+import type { AgentServer } from "../../src/agent-port/server.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
+import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";

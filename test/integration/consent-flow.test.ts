@@ -5,14 +5,14 @@
  * collects a wrapper that verifies, is bound to its certificate, and opens to the IdP's real token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { describeCertificate } from "../../src/identity/certificate.ts";
-import { openWrapper } from "../../src/token/open.ts";
-import { verifyWrapper } from "../../src/token/verify.ts";
+import { describeCertificate } from "../../src/core/identity/certificate.ts";
+import { openWrapper } from "../../src/core/token/open.ts";
+import { verifyWrapper } from "../../src/core/token/verify.ts";
 import { Browser } from "../helpers/browser.ts";
 import { testPki } from "../helpers/pki.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startWebHarness, type WebHarness } from "../helpers/web-harness.ts";
-import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
+import { stubProviderConfig, webConfig } from "../unit/web-port/fixtures.ts";
 
 interface Harness extends WebHarness {
   idp: StubIdp;

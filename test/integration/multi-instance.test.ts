@@ -8,7 +8,7 @@
  * This file starts its own redis-server (not SURROGATE_TEST_REDIS) because it stops and restarts it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeKeySetsToDir } from "../../src/keys/files.ts";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
@@ -24,7 +24,7 @@ import {
 } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
-import { startTestRedis, type TestRedis } from "../unit/rendezvous/redis-server.ts";
+import { startTestRedis, type TestRedis } from "../unit/broker/rendezvous/redis-server.ts";
 
 let pki: TestPki;
 let redis: TestRedis;

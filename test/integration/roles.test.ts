@@ -3,12 +3,12 @@
  * configuration loaded by the real loader.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseConfig } from "../../src/config/load.ts";
-import { ConfigError } from "../../src/errors.ts";
-import { writeKeySetsToDir } from "../../src/keys/files.ts";
-import { createMemoryLogger } from "../../src/log/logger.ts";
-import { parseRole } from "../../src/role.ts";
-import { startSurrogate } from "../../src/serve.ts";
+import { parseRole } from "../../src/app/role.ts";
+import { startSurrogate } from "../../src/app/serve.ts";
+import { parseConfig } from "../../src/core/config/load.ts";
+import { ConfigError } from "../../src/core/errors.ts";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
+import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { agentFetch, deploymentDir, instanceConfig, writePki } from "../helpers/process.ts";
 

@@ -12,11 +12,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { JSONWebKeySet, JWK } from "jose";
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import { generateEncryptionJwk, generateSigningJwk } from "../../src/keys/generate.ts";
-import { keySetsFromJwks } from "../../src/keys/load.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { generateEncryptionJwk, generateSigningJwk } from "../../src/core/keys/generate.ts";
+import { keySetsFromJwks } from "../../src/core/keys/load.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import {
   agentFetch,

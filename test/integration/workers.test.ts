@@ -4,7 +4,7 @@
  * refusal of a per-process rendezvous for roles that hold pending grants.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeKeySetsToDir } from "../../src/keys/files.ts";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import {
   agentFetch,

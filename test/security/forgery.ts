@@ -3,9 +3,9 @@
  * types and unknown members survive), signatures by our key, an attacker's key, or HMAC keyed with
  * our public key, and ECDSA signature surgery (r/s values, DER, lengths).
  */
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import type { KeySets } from "../../src/keys/types.ts";
-import { b64url, json, validPayload } from "../unit/token/forge.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import type { KeySets } from "../../src/core/keys/types.ts";
+import { b64url, json, validPayload } from "../unit/core/token/forge.ts";
 import { PROVIDER, type Rig, realTok } from "./harness.ts";
 
 const encoder = new TextEncoder();

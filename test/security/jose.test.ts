@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK } from "jose";
-import { describeCertificate } from "../../src/identity/certificate.ts";
-import { thumbprintOf } from "../../src/identity/thumbprint.ts";
-import { generateKeySets } from "../../src/keys/generate.ts";
-import { keySetsFromJwks } from "../../src/keys/load.ts";
-import { Secret } from "../../src/secret.ts";
-import { mintWrapper } from "../../src/token/mint.ts";
+import { describeCertificate } from "../../src/core/identity/certificate.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { generateKeySets } from "../../src/core/keys/generate.ts";
+import { keySetsFromJwks } from "../../src/core/keys/load.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
-import { b64url, json, sealRaw } from "../unit/token/forge.ts";
+import { b64url, json, sealRaw } from "../unit/core/token/forge.ts";
 import {
   attackerKey,
   derOf,

@@ -4,8 +4,8 @@
  * (counted), nothing reaches an upstream, and no log line carries the real token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentServer } from "../../src/agent/server.ts";
-import type { IssuedCertificate } from "../../src/pki/issue.ts";
+import type { AgentServer } from "../../src/agent-port/server.ts";
+import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { BAD_SPIFFE_IDS } from "../helpers/pki.ts";
 import { type Forge, forge } from "./forgery.ts";
 import {

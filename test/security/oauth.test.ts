@@ -11,11 +11,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
-import type { Config } from "../../src/config/types.ts";
+import type { Config } from "../../src/core/config/types.ts";
 import { Browser, type Page } from "../helpers/browser.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startWebHarness, type WebHarness } from "../helpers/web-harness.ts";
-import { stubProviderConfig, webConfig } from "../unit/web/fixtures.ts";
+import { stubProviderConfig, webConfig } from "../unit/web-port/fixtures.ts";
 
 type Forge = (claims: JWTPayload, original: string) => Promise<string>;
 

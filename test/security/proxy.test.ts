@@ -5,7 +5,7 @@
  * request), nothing is dialled, and the real token appears nowhere.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentServer } from "../../src/agent/server.ts";
+import type { AgentServer } from "../../src/agent-port/server.ts";
 import {
   ALLOWED_DNS,
   expectNoLeak,

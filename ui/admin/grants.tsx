@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
-import type { GrantView } from "../../src/admin/grant-history.ts";
+
 import { formatUserCode } from "../../src/broker/codes.ts";
+import type { GrantView } from "../../src/web-port/admin/grant-history.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 

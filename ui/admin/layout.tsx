@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
-import { ADMIN_STYLESHEET } from "../../src/admin/static.ts";
-import { STYLESHEET } from "../../src/web/static.ts";
+import { ADMIN_STYLESHEET } from "../../src/web-port/admin/static.ts";
+import { STYLESHEET } from "../../src/web-port/shared/static.ts";
 import { Document } from "../layout.tsx";
 
 export type AdminSection = "overview" | "grants" | "traffic";

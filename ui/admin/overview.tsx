@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-import type { IdpStatus } from "../../src/admin/idp-status.ts";
-import type { KeyAge } from "../../src/admin/key-ages.ts";
+import type { IdpStatus } from "../../src/web-port/admin/idp-status.ts";
+import type { KeyAge } from "../../src/web-port/admin/key-ages.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 

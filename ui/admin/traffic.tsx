@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-import type { RecentEvent } from "../../src/metrics/recent.ts";
-import type { TrafficRow } from "../../src/metrics/traffic.ts";
+import type { RecentEvent } from "../../src/ops/metrics/recent.ts";
+import type { TrafficRow } from "../../src/ops/metrics/traffic.ts";
 import { formatPercent, formatRate, formatTime } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 

@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { thumbprintOf } from "../../../src/identity/thumbprint.ts";
-import { generateKeySets } from "../../../src/keys/generate.ts";
-import { keySetsFromJwks } from "../../../src/keys/load.ts";
-import { createCa, issueCertificate } from "../../../src/pki/issue.ts";
-import { Secret } from "../../../src/secret.ts";
-import { mintWrapper } from "../../../src/token/mint.ts";
+import { thumbprintOf } from "../../../src/core/identity/thumbprint.ts";
+import { generateKeySets } from "../../../src/core/keys/generate.ts";
+import { keySetsFromJwks } from "../../../src/core/keys/load.ts";
+import { createCa, issueCertificate } from "../../../src/core/pki/issue.ts";
+import { Secret } from "../../../src/core/secret.ts";
+import { mintWrapper } from "../../../src/core/token/mint.ts";
 import { ISSUER, PROVIDER } from "./roles.ts";
 
 /** What the load generator presents: the client certificate and the trust anchor for every server. */

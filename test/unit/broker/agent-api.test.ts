@@ -2,15 +2,15 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi, DEVICE_CODE_GRANT } from "../../../src/broker/agent-api.ts";
 import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
-import { RendezvousError } from "../../../src/errors.ts";
-import type { ClientIdentity } from "../../../src/identity/types.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import { createMemoryLogger } from "../../../src/log/logger.ts";
-import type { ResolvedProvider } from "../../../src/providers/types.ts";
-import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
-import type { RendezvousStore } from "../../../src/rendezvous/store.ts";
-import { Secret } from "../../../src/secret.ts";
-import { verifyWrapper } from "../../../src/token/verify.ts";
+import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
+import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
+import { RendezvousError } from "../../../src/core/errors.ts";
+import type { ClientIdentity } from "../../../src/core/identity/types.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
+import { Secret } from "../../../src/core/secret.ts";
+import { verifyWrapper } from "../../../src/core/token/verify.ts";
+import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
 import { ALPHA_ID } from "../../helpers/pki.ts";
 import {
   agentRequest,

@@ -3,14 +3,14 @@
  * OAuthClient here is a test double of the IdP's HTTP interface only; all crypto (keys, wrappers,
  * certificates) in these tests is real.
  */
-import type { AgentRequest } from "../../../src/agent/types.ts";
-import type { Config, PolicyRule } from "../../../src/config/types.ts";
-import { IdpError } from "../../../src/errors.ts";
-import { describeCertificate } from "../../../src/identity/certificate.ts";
-import type { ClientIdentity } from "../../../src/identity/types.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/providers/types.ts";
-import { Secret } from "../../../src/secret.ts";
+import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
+import type { Config, PolicyRule } from "../../../src/core/config/types.ts";
+import { IdpError } from "../../../src/core/errors.ts";
+import { describeCertificate } from "../../../src/core/identity/certificate.ts";
+import type { ClientIdentity } from "../../../src/core/identity/types.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/core/provider/types.ts";
+import { Secret } from "../../../src/core/secret.ts";
 import { baseConfig } from "../../helpers/config.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { testPki } from "../../helpers/pki.ts";

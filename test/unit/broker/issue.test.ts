@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { issueWrappers } from "../../../src/broker/issue.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import { Secret } from "../../../src/secret.ts";
-import { openWrapper } from "../../../src/token/open.ts";
-import { verifyWrapper } from "../../../src/token/verify.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import { Secret } from "../../../src/core/secret.ts";
+import { openWrapper } from "../../../src/core/token/open.ts";
+import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { ISSUER, testProvider, upstreamTokens } from "./fixtures.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { errorResponse, jsonResponse, oauthError } from "../../../src/broker/oauth-response.ts";
-import { IdpError, OAuthError, RendezvousError } from "../../../src/errors.ts";
+import { IdpError, OAuthError, RendezvousError } from "../../../src/core/errors.ts";
 
 function expectNoStore(response: Response): void {
   expect(response.headers.get("cache-control")).toBe("no-store");

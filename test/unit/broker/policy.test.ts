@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { globMatches, isAllowed } from "../../../src/broker/policy.ts";
-import type { PolicyRule } from "../../../src/config/types.ts";
+import type { PolicyRule } from "../../../src/core/config/types.ts";
 
 describe("globMatches", () => {
   const agents = "spiffe://corp.example/agents/*";

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createAgentApi } from "../../../src/broker/agent-api.ts";
 import { RateLimiter } from "../../../src/broker/rate-limit.ts";
-import type { ClientIdentity } from "../../../src/identity/types.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import { createMemoryLogger } from "../../../src/log/logger.ts";
-import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
+import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
+import type { ClientIdentity } from "../../../src/core/identity/types.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
 import { agentRequest, brokerParties, form, scriptedIdp, testConfig, testProvider } from "./fixtures.ts";
 
 function limiter(perMinute: number, maxKeys?: number) {

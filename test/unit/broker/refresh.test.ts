@@ -1,16 +1,16 @@
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
-import type { ClientIdentity } from "../../../src/identity/types.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import { createMemoryLogger } from "../../../src/log/logger.ts";
-import type { ResolvedProvider } from "../../../src/providers/types.ts";
-import { createMemoryStore } from "../../../src/rendezvous/memory.ts";
-import { Secret } from "../../../src/secret.ts";
-import { openWrapper } from "../../../src/token/open.ts";
-import { verifyWrapper } from "../../../src/token/verify.ts";
+import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
+import type { ClientIdentity } from "../../../src/core/identity/types.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
+import { Secret } from "../../../src/core/secret.ts";
+import { openWrapper } from "../../../src/core/token/open.ts";
+import { verifyWrapper } from "../../../src/core/token/verify.ts";
+import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
 import { testKeySets } from "../../helpers/keys.ts";
-import { signRaw } from "../token/forge.ts";
+import { signRaw } from "../core/token/forge.ts";
 import {
   agentRequest,
   brokerParties,

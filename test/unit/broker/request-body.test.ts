@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_BODY_BYTES, readLimited, readParams } from "../../../src/broker/request-body.ts";
-import { OAuthError } from "../../../src/errors.ts";
+import { OAuthError } from "../../../src/core/errors.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_SCOPES, parseScope } from "../../../src/broker/scope.ts";
-import { OAuthError } from "../../../src/errors.ts";
+import { OAuthError } from "../../../src/core/errors.ts";
 
 function codeOf(run: () => unknown): string | undefined {
   try {

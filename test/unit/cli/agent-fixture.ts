@@ -6,8 +6,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AgentServer } from "../../../src/agent/server.ts";
-import type { AgentHandler, AgentRequest } from "../../../src/agent/types.ts";
+import type { AgentHandler, AgentRequest } from "../../../src/agent-port/http1/types.ts";
+import type { AgentServer } from "../../../src/agent-port/server.ts";
 import { startTestAgent } from "../../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../../helpers/pki.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadAgentMaterial } from "../../../src/cli/agent-material.ts";
 import { resolveAgentOptions } from "../../../src/cli/agent-options.ts";
 import type { CliContext } from "../../../src/cli/command.ts";
-import type { Env } from "../../../src/config/types.ts";
+import type { Env } from "../../../src/core/config/types.ts";
 import { type PkiFiles, writePkiFiles } from "./agent-fixture.ts";
 
 function context(env: Env = {}): CliContext {

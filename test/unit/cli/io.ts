@@ -1,6 +1,6 @@
 import type { CliContext } from "../../../src/cli/command.ts";
 import { runCli } from "../../../src/cli/run.ts";
-import type { Env } from "../../../src/config/types.ts";
+import type { Env } from "../../../src/core/config/types.ts";
 
 export interface CliResult {
   code: number;

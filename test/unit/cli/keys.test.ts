@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keysCommand } from "../../../src/cli/keys.ts";
-import { loadKeySets } from "../../../src/keys/load.ts";
+import { loadKeySets } from "../../../src/core/keys/load.ts";
 import { cli } from "./io.ts";
 
 let cwd = "";

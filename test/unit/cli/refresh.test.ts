@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { thumbprintOf } from "../../../src/identity/thumbprint.ts";
-import { Secret } from "../../../src/secret.ts";
-import { mintWrapper } from "../../../src/token/mint.ts";
-import type { WrapperKind } from "../../../src/token/types.ts";
+import { thumbprintOf } from "../../../src/core/identity/thumbprint.ts";
+import { Secret } from "../../../src/core/secret.ts";
+import { mintWrapper } from "../../../src/core/token/mint.ts";
+import type { WrapperKind } from "../../../src/core/token/types.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import {
   json,

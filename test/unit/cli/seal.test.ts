@@ -3,12 +3,12 @@ import { createPublicKey } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { thumbprintOf } from "../../../src/identity/thumbprint.ts";
-import { type WrittenKeySets, writeKeySetsToDir } from "../../../src/keys/files.ts";
-import { loadKeySets } from "../../../src/keys/load.ts";
-import type { KeySets } from "../../../src/keys/types.ts";
-import { openWrapper } from "../../../src/token/open.ts";
-import { verifyWrapper } from "../../../src/token/verify.ts";
+import { thumbprintOf } from "../../../src/core/identity/thumbprint.ts";
+import { type WrittenKeySets, writeKeySetsToDir } from "../../../src/core/keys/files.ts";
+import { loadKeySets } from "../../../src/core/keys/load.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import { openWrapper } from "../../../src/core/token/open.ts";
+import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { type PkiFiles, writePkiFiles } from "./agent-fixture.ts";
 import { cli } from "./io.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import packageJson from "../../../package.json" with { type: "json" };
-import { VERSION } from "../../../src/version.ts";
+import { VERSION } from "../../../src/core/version.ts";
 import { cli } from "./io.ts";
 
 describe("surrogate version", () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
+import { Secret } from "../../../src/core/secret.ts";
 import { type DemoIdp, startDemoIdp } from "../../../src/dev/demo-idp.ts";
-import { Secret } from "../../../src/secret.ts";
 
 const CLIENT_ID = "surrogate-dev";
 const CLIENT_SECRET = randomBytes(32).toString("base64url");

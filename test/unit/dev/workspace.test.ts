@@ -14,13 +14,13 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../../src/config/load.ts";
+import { loadConfig } from "../../../src/core/config/load.ts";
+import { ConfigError } from "../../../src/core/errors.ts";
+import { describeCertificate } from "../../../src/core/identity/certificate.ts";
+import { verifyClientCertificate } from "../../../src/core/identity/chain.ts";
+import { loadKeySets } from "../../../src/core/keys/load.ts";
 import { DEV_AGENT_ID } from "../../../src/dev/config-text.ts";
 import { MATERIAL_FILES, prepareWorkspace } from "../../../src/dev/workspace.ts";
-import { ConfigError } from "../../../src/errors.ts";
-import { describeCertificate } from "../../../src/identity/certificate.ts";
-import { verifyClientCertificate } from "../../../src/identity/chain.ts";
-import { loadKeySets } from "../../../src/keys/load.ts";
 
 const PORTS = { web: 18080, agent: 18443, idp: 18081, upstream: 18444 };
 let work = "";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ProxyError } from "../../../src/errors.ts";
+import { ProxyError } from "../../../src/core/errors.ts";
 import { extractBearer } from "../../../src/proxy/bearer.ts";
 
 function codeOf(raw: Array<[string, string]>): string {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { KeySets } from "../../../src/keys/types.ts";
+import type { KeySets } from "../../../src/core/keys/types.ts";
+import { Secret } from "../../../src/core/secret.ts";
 import { type OpenedWrapper, WrapperCache } from "../../../src/proxy/cache.ts";
-import { Secret } from "../../../src/secret.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 
 const NOW = 1_800_000_000_000;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createServer, type Server, type Socket } from "node:net";
-import { ProxyError } from "../../../src/errors.ts";
+import { ProxyError } from "../../../src/core/errors.ts";
 import { forward } from "../../../src/proxy/forward.ts";
 
 /** A raw upstream answering every request with the status line it is told to. */

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { ProxyError } from "../../../src/errors.ts";
+import { ProxyError } from "../../../src/core/errors.ts";
+import { applyInjection, parseInjection } from "../../../src/core/provider/inject.ts";
+import { Secret } from "../../../src/core/secret.ts";
 import { buildUpstreamHeaders, filterResponseHeaders } from "../../../src/proxy/headers.ts";
-import { applyInjection, parseInjection } from "../../../src/proxy/inject.ts";
-import { Secret } from "../../../src/secret.ts";
 
 type Raw = Array<[string, string]>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { Secret } from "../../../src/core/secret.ts";
 import { maskOf, Scrubber, scrubStream, scrubText } from "../../../src/proxy/scrub.ts";
 import { leakPatterns, leakPatternsOf } from "../../../src/proxy/scrub-patterns.ts";
-import { Secret } from "../../../src/secret.ts";
 
 /** Contains `/`, `+` and `=` so every derived spelling differs from the raw token. */
 const TOKEN = "gho_R3al/T0ken+With=Specials_0123456789abcdef";

@@ -1,0 +1,261 @@
+import type { ClientIdentity } from "../../core/identity/types.ts";
+import type { Logger } from "../../ops/log/logger.ts";
+import { IncomingBody } from "./body.ts";
+import { HeadError, parseHead, type RequestHead } from "./head.ts";
+import type { AgentSocket } from "./socket.ts";
+import { Deadline } from "./timer.ts";
+import type { AgentHandler, AgentRequest } from "./types.ts";
+import { serverErrorBytes, writeResponse } from "./writer.ts";
+
+export interface Http1Options {
+  handler: AgentHandler;
+  client: ClientIdentity;
+  /** Bytes of request line and headers (RFC 9112 §2.3: too large → 431). */
+  maxHeaderSize: number;
+  /** Milliseconds: handshake + first head, one whole request, an idle kept-alive connection. */
+  deadlines: { headers: number; request: number; idle: number };
+  logger: Logger;
+  /** Told when a request starts and when its response is completely written (graceful drain). */
+  onRequest?: (active: boolean) => void;
+}
+
+const END_OF_HEAD = Buffer.from("\r\n\r\n");
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  417: "Expectation Failed",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  505: "HTTP Version Not Supported",
+};
+
+/**
+ * Serves HTTP/1.1 on an authenticated TLS socket, one request at a time: pipelined requests wait in
+ * the buffer until the response before them is complete (RFC 9112 §9.3.2), so responses can never
+ * be reordered. Replaces node:http on the agent port; see ./head.ts for what is refused.
+ */
+export function serveHttp1(socket: AgentSocket, options: Http1Options): void {
+  new Http1Connection(socket, options).start();
+}
+
+class Http1Connection {
+  /** Bytes received but not yet part of a request being served. */
+  #pending: Buffer | undefined;
+  #phase: "head" | "body" | "busy" | "closing" = "head";
+  #body: IncomingBody | undefined;
+  /** Set when the body cannot be read to its end: close once the response is out. */
+  #mustClose = false;
+  #expectContinue = false;
+  /** Aborts the request in flight when the connection closes before its response is out. */
+  #inFlight: AbortController | undefined;
+  readonly #deadline: Deadline;
+
+  constructor(
+    private readonly socket: AgentSocket,
+    private readonly options: Http1Options,
+  ) {
+    this.#deadline = new Deadline(() => socket.destroy());
+  }
+
+  start(): void {
+    this.#deadline.set(this.options.deadlines.headers);
+    this.socket.onceClosed(() => {
+      this.#deadline.clear();
+      this.#body?.fail(new Error("client closed the connection"));
+      this.#inFlight?.abort(new Error("client disconnected"));
+    });
+    this.socket.attach((chunk) => this.#onData(chunk));
+  }
+
+  #close(): void {
+    this.#phase = "closing";
+    this.#deadline.set(this.options.deadlines.idle);
+    this.socket.end();
+  }
+
+  #onData(chunk: Buffer): void {
+    // Ended by us (drain, or after a last response): a request read now could never be answered.
+    if (this.#phase === "closing" || this.socket.writableEnded) return;
+    if (this.#phase === "body") {
+      this.#feedBody(chunk);
+      return;
+    }
+    if (this.#pending === undefined && this.#phase === "head") {
+      // The first byte of a request: from now on the head must complete within the headers limit.
+      this.#deadline.set(this.options.deadlines.headers);
+    }
+    this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    if (this.#phase === "head") this.#nextHead();
+    else if (this.#pending.length > this.options.maxHeaderSize) this.socket.pause(); // pipelined, waiting
+  }
+
+  /** Takes the next request head from the buffer, if complete. */
+  #nextHead(): void {
+    const buffer = this.#pending;
+    if (buffer === undefined) return;
+    const end = buffer.indexOf(END_OF_HEAD);
+    const limit = this.options.maxHeaderSize;
+    if (end < 0 ? buffer.length > limit : end + 4 > limit) {
+      this.#refuse(431);
+      return;
+    }
+    if (end < 0) return;
+    let head: RequestHead;
+    try {
+      head = parseHead(buffer.toString("latin1", 0, end));
+    } catch (error) {
+      this.#refuse(error instanceof HeadError ? error.status : 400);
+      return;
+    }
+    const rest = buffer.length > end + 4 ? buffer.subarray(end + 4) : undefined;
+    this.#pending = undefined;
+    // RFC 9110 §9.3.6: CONNECT asks for a tunnel, which this port never opens; closed unanswered.
+    if (head.method === "CONNECT") return void this.socket.destroy();
+    this.#begin(head, rest);
+  }
+
+  #begin(head: RequestHead, rest: Buffer | undefined): void {
+    const { socket } = this;
+    this.#deadline.set(this.options.deadlines.request);
+    this.options.onRequest?.(true);
+    this.#mustClose = !head.keepAlive;
+    this.#expectContinue = head.expectContinue;
+    this.#body =
+      head.framing.kind === "none"
+        ? undefined
+        : new IncomingBody(head.framing, {
+            pause: () => socket.pause(),
+            resume: () => this.#resumeBody(),
+            abandon: () => {
+              this.#mustClose = true;
+            },
+          });
+    this.#phase = this.#body === undefined ? "busy" : "body";
+    this.#inFlight = new AbortController();
+    const request = agentRequest(
+      head,
+      this.#body?.stream ?? null,
+      this.#inFlight.signal,
+      this.options.client,
+    );
+    if (rest !== undefined) this.#onData(rest);
+    void this.#serve(request, head);
+  }
+
+  #resumeBody(): void {
+    if (this.#expectContinue) {
+      // RFC 9110 §10.1.1: the client waits for this before sending the body; sent once it is wanted.
+      this.#expectContinue = false;
+      this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    this.socket.resume();
+  }
+
+  #feedBody(chunk: Buffer): void {
+    const body = this.#body;
+    if (body === undefined) return;
+    let rest: Uint8Array | undefined;
+    try {
+      rest = body.push(chunk);
+    } catch {
+      // Broken chunked framing: the request cannot be delimited, so nothing after it can be read.
+      this.#mustClose = true;
+      this.#phase = "closing";
+      return;
+    }
+    if (!body.complete) return;
+    this.#phase = "busy";
+    if (rest !== undefined && rest.length > 0)
+      this.#onData(Buffer.from(rest.buffer, rest.byteOffset, rest.length));
+  }
+
+  async #serve(request: AgentRequest, head: RequestHead): Promise<void> {
+    let keepAlive: boolean | undefined;
+    try {
+      keepAlive = await this.#respond(request, head);
+    } finally {
+      // Before the next pipelined request starts, so the drain never sees this one's end as its end.
+      this.options.onRequest?.(false);
+    }
+    if (keepAlive !== undefined) this.#finish(keepAlive);
+  }
+
+  /** Returns whether the connection may carry another request; undefined once it was closed. */
+  async #respond(request: AgentRequest, head: RequestHead): Promise<boolean | undefined> {
+    const { socket, options } = this;
+    let response: Response;
+    try {
+      response = await options.handler(request);
+    } catch (error) {
+      options.logger.error("agent.handler_failed", {
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      this.#phase = "closing";
+      if (!socket.destroyed) socket.end(serverErrorBytes());
+      return undefined;
+    }
+    let keepAlive: boolean;
+    try {
+      const context = { method: head.method, minor: head.minor, keepAlive: !this.#mustClose };
+      keepAlive = await writeResponse(socket, response, context);
+    } catch (error) {
+      // Headers may be out already: the only honest signal left is cutting the connection.
+      options.logger.error("agent.response_failed", {
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      socket.destroy();
+      return undefined;
+    }
+    return keepAlive;
+  }
+
+  /** The response is out: read the next request, or close if this one's body was not read to its end. */
+  #finish(keepAlive: boolean): void {
+    this.#inFlight = undefined;
+    if (this.socket.destroyed) return;
+    if (!keepAlive || this.#mustClose || this.#phase !== "busy" || this.socket.writableEnded) {
+      this.#close();
+      return;
+    }
+    this.#phase = "head";
+    this.#body = undefined;
+    this.#deadline.set(this.options.deadlines.idle);
+    this.socket.resume();
+    this.#nextHead();
+  }
+
+  /** RFC 9112 §2.2/§5: a malformed head is answered with its status, then the connection closes. */
+  #refuse(status: number): void {
+    this.#phase = "closing";
+    this.#pending = undefined;
+    const text = STATUS_TEXT[status] ?? "Bad Request";
+    this.socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  }
+}
+
+/** The AgentRequest contract; `headers` is built only if a handler asks for it. */
+function agentRequest(
+  head: RequestHead,
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
+  client: ClientIdentity,
+): AgentRequest {
+  let headers: Headers | undefined;
+  return {
+    method: head.method,
+    target: head.target,
+    rawHeaders: head.rawHeaders,
+    get headers() {
+      headers ??= toHeaders(head.rawHeaders);
+      return headers;
+    },
+    body,
+    signal,
+    client,
+  };
+}
+
+function toHeaders(rawHeaders: ReadonlyArray<readonly [string, string]>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of rawHeaders) headers.append(name, value);
+  return headers;
+}

@@ -1,0 +1,156 @@
+/**
+ * A strict HTTP/1.1 request-head parser (RFC 9112). Anything a second parser (node:http, an upstream,
+ * a load balancer) could read differently is refused instead of repaired: that difference is what
+ * request smuggling exploits. What the request *means* (target form, methods, Host count, the
+ * Authorization header) is left to the handler, which owns those rules and their error codes.
+ */
+
+import { FIELD_NAME, FIELD_VALUE } from "../../core/http/fields.ts";
+
+export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: 0 | 1;
+  rawHeaders: Array<readonly [string, string]>;
+  framing: Framing;
+  /** Whether the connection may carry another request after this one (RFC 9112 §9.3). */
+  keepAlive: boolean;
+  /** `Expect: 100-continue` (RFC 9110 §10.1.1). */
+  expectContinue: boolean;
+}
+
+/** A head we refuse: the status to answer with before closing (RFC 9112 §2.2 "respond and close"). */
+export class HeadError extends Error {
+  constructor(
+    readonly status: 400 | 417 | 431 | 501 | 505,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, nothing else. The target is
+ * any run of visible ASCII (§3.2); which forms are acceptable is the router's decision.
+ */
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+/** RFC 9110 §8.6: 1*DIGIT; 15 digits keeps the number exact in a double. */
+const DECIMAL = /^\d{1,15}$/;
+
+/** Fields per request head; node:http's default is 2000, no sane client needs more than a few dozen. */
+export const MAX_FIELDS = 256;
+
+/**
+ * Parses a complete head (`text` ends just before the empty line), decoded as latin1 so every byte
+ * maps to one character. Throws HeadError.
+ */
+export function parseHead(text: string): RequestHead {
+  const lines = text.split("\r\n");
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+  let first = 0;
+  while (first < lines.length - 1 && lines[first] === "") first += 1;
+  const line = lines[first] ?? "";
+  const match = REQUEST_LINE.exec(line);
+  if (match === null) throw new HeadError(400, "malformed request line");
+  if (match[3] !== "1" || (match[4] !== "0" && match[4] !== "1"))
+    throw new HeadError(505, "only HTTP/1.0 and HTTP/1.1 are served");
+  if (lines.length - first - 1 > MAX_FIELDS) throw new HeadError(431, "too many header fields");
+  const rawHeaders: Array<readonly [string, string]> = [];
+  for (let i = first + 1; i < lines.length; i++) rawHeaders.push(parseField(lines[i] ?? ""));
+  const minor = match[4] === "0" ? 0 : 1;
+  return {
+    method: match[1] ?? "",
+    target: match[2] ?? "",
+    minor,
+    rawHeaders,
+    ...semantics(rawHeaders, minor),
+  };
+}
+
+function parseField(line: string): readonly [string, string] {
+  // RFC 9112 §5.2: obs-fold is refused (400) rather than unfolded.
+  if (line.startsWith(" ") || line.startsWith("\t")) throw new HeadError(400, "obsolete line folding");
+  // RFC 9112 §2.2: a bare CR or LF (one not part of CRLF) is refused, never taken as a line end.
+  if (line.includes("\r") || line.includes("\n")) throw new HeadError(400, "bare CR or LF");
+  const colon = line.indexOf(":");
+  const name = colon < 0 ? "" : line.slice(0, colon);
+  // RFC 9112 §5.1: whitespace between name and colon MUST be refused; the token check covers it.
+  if (!FIELD_NAME.test(name)) throw new HeadError(400, "malformed header field name");
+  // RFC 9112 §5.1: OWS around the value is not part of it.
+  const value = withoutOws(line, colon + 1);
+  if (!FIELD_VALUE.test(value)) throw new HeadError(400, "control character in a header field value");
+  return [name, value];
+}
+
+/** `line` from `start` minus leading and trailing spaces and tabs (a regex scans long values twice). */
+function withoutOws(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && isOws(line.charCodeAt(from))) from += 1;
+  while (to > from && isOws(line.charCodeAt(to - 1))) to -= 1;
+  return line.slice(from, to);
+}
+
+const isOws = (code: number) => code === 0x20 || code === 0x09;
+
+interface Semantics {
+  framing: Framing;
+  keepAlive: boolean;
+  expectContinue: boolean;
+}
+
+function semantics(rawHeaders: ReadonlyArray<readonly [string, string]>, minor: 0 | 1): Semantics {
+  const lengths: string[] = [];
+  const codings: string[] = [];
+  const connection: string[] = [];
+  const expect: string[] = [];
+  for (const [name, value] of rawHeaders) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length") {
+      const items = list(value);
+      if (items.length === 0) throw new HeadError(400, "empty Content-Length");
+      lengths.push(...items);
+    } else if (lower === "transfer-encoding") codings.push(...list(value));
+    else if (lower === "connection") connection.push(...list(value));
+    else if (lower === "expect") expect.push(value.toLowerCase());
+  }
+  const keepAlive = minor === 1 ? !connection.includes("close") : connection.includes("keep-alive");
+  if (expect.length > 1 || (expect.length === 1 && expect[0] !== "100-continue"))
+    throw new HeadError(417, "unsupported expectation");
+  return { framing: framing(lengths, codings, minor), keepAlive, expectContinue: expect.length === 1 };
+}
+
+/** RFC 9112 §6.1–6.3: exactly one reading of where the body ends, or a refusal. */
+function framing(lengths: string[], codings: string[], minor: 0 | 1): Framing {
+  if (codings.length > 0) {
+    // §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing.
+    if (minor === 0) throw new HeadError(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // §6.1: CL and TE together is how smuggling starts; refused instead of "TE wins".
+    if (lengths.length > 0) throw new HeadError(400, "both Content-Length and Transfer-Encoding");
+    // §6.3: chunked must be the final coding; we decode no other coding (§6.1: 501).
+    if (codings[codings.length - 1] !== "chunked")
+      throw new HeadError(400, "chunked is not the final coding");
+    if (codings.length > 1) throw new HeadError(501, "unsupported transfer coding");
+    return { kind: "chunked" };
+  }
+  if (lengths.length === 0) return { kind: "none" };
+  // §6.3: differing Content-Length values (in one list or several fields) are unrecoverable.
+  const [length] = lengths;
+  if (length === undefined || lengths.some((l) => l !== length) || !DECIMAL.test(length))
+    throw new HeadError(400, "invalid or conflicting Content-Length");
+  const n = Number(length);
+  return n === 0 ? { kind: "none" } : { kind: "length", length: n };
+}
+
+/** RFC 9110 §5.6.1 lists: comma-separated, OWS around items, empty items ignored; lower-cased. */
+function list(value: string): string[] {
+  const items: string[] = [];
+  for (const item of value.split(",")) {
+    const trimmed = item.trim().toLowerCase();
+    if (trimmed !== "") items.push(trimmed);
+  }
+  return items;
+}

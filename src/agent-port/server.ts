@@ -1,0 +1,239 @@
+import type { SocketHandler, TCPSocketListener, TCPSocketListenOptions } from "bun";
+import { ConfigError } from "../core/errors.ts";
+import type { Logger } from "../ops/log/logger.ts";
+import { authenticate } from "./authenticate.ts";
+import { createDrain, type Drain } from "./drain.ts";
+import { serveHttp1 } from "./http1/connection.ts";
+import { AgentSocket } from "./http1/socket.ts";
+import type { AgentHandler } from "./http1/types.ts";
+
+/** Well above what one process serves at once, well below the default descriptor limit of systemd units. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+export interface AgentServerLimits {
+  /** Seconds to complete the TLS handshake and the request headers. */
+  headersTimeout: number;
+  /** Seconds a keep-alive connection may sit idle between requests. */
+  idleTimeout: number;
+  /** Seconds for a whole request, body included. */
+  requestTimeout: number;
+  /** Bytes of request line and headers. */
+  maxHeaderSize: number;
+  /** Open connections per process, handshakes included; further ones are closed at once. */
+  maxConnections?: number;
+}
+
+export interface AgentServerOptions {
+  host: string;
+  port: number;
+  certPem: string;
+  keyPem: string;
+  /** The trust bundle client certificates must chain to (e.g. the SPIFFE bundle). */
+  clientCaPem: string;
+  handler: AgentHandler;
+  limits: AgentServerLimits;
+  logger: Logger;
+  now?: () => number;
+  /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/workers.ts). */
+  reusePort?: boolean;
+}
+
+export interface AgentServer {
+  port: number;
+  /**
+   * Stops accepting at once. Idle connections close; a request in flight gets up to `drainMs`
+   * (default 0) to be answered, its connection closing right after; then every connection is cut.
+   */
+  close(drainMs?: number): Promise<void>;
+  /** New connections use the new material; established ones keep theirs. */
+  reloadTls(certPem: string, keyPem: string, clientCaPem: string): void;
+}
+
+/**
+ * The agent port: Bun.listen with TLS and required client certificates, serving HTTP/1.1 on each
+ * authenticated socket with the strict parser in ./http1/. Bun.listen exposes the peer certificate
+ * (Bun.serve does not, DESIGN §11) and costs far less per request than node:tls and node:http
+ * (docs/benchmarks.md, "Proxy vs nginx").
+ */
+export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  const bridge: Bridge = {
+    options,
+    clientCaPem: options.clientCaPem,
+    sockets: new Set(),
+    drain: createDrain(),
+    max: options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+  };
+  const tls = secureContext(options.certPem, options.keyPem, options.clientCaPem);
+  if (options.reusePort !== true && options.port !== 0) refuseSharedPort(options.host, options.port);
+  let listener = listen(bridge, options.host, options.port, tls);
+  return {
+    port: listener.port,
+    close: (drainMs = 0) => close(listener, bridge, drainMs),
+    reloadTls(certPem, keyPem, clientCaPem) {
+      const next = listen(bridge, options.host, listener.port, secureContext(certPem, keyPem, clientCaPem));
+      // Connections whose handshake completes from now on are checked against the new bundle.
+      bridge.clientCaPem = clientCaPem;
+      // Established connections belong to no listener: stopping the old one leaves them be.
+      listener.stop(false);
+      listener = next;
+    },
+  };
+}
+
+interface Bridge {
+  options: AgentServerOptions;
+  clientCaPem: string;
+  sockets: Set<AgentSocket>;
+  drain: Drain;
+  max: number;
+}
+
+interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/**
+ * Always SO_REUSEPORT: a reload binds a listener with the new certificates next to the old one
+ * before the old one stops, so no connection attempt meets a closed port.
+ */
+function listen(bridge: Bridge, host: string, port: number, tls: TlsMaterial): TCPSocketListener<Slot> {
+  // `reusePort` works on Bun.listen (verified in 1.4.5) but is missing from its typings.
+  const listenOptions: TCPSocketListenOptions<Slot> & { reusePort: boolean } = {
+    hostname: host,
+    port,
+    reusePort: true,
+    // allowHalfOpen stays false: a client's FIN closes the connection and aborts its request.
+    // RFC 8705 §2: the client certificate is the credential; no certificate, no connection.
+    // Bun's TLS refuses anything below TLS 1.2 (tested in test/security/mtls.test.ts).
+    tls: { ...tls, requestCert: true, rejectUnauthorized: true },
+    socket: handlers(bridge),
+  };
+  return loadingTls(() => Bun.listen<Slot>(listenOptions));
+}
+
+/** What each raw socket carries: its connection, once accepted. */
+interface Slot {
+  socket?: AgentSocket;
+  handshake?: ReturnType<typeof setTimeout>;
+}
+
+function handlers(bridge: Bridge): SocketHandler<Slot> {
+  const { options } = bridge;
+  return {
+    open(raw) {
+      // A connection costs a descriptor and memory before any certificate is seen: bound them, so
+      // handshake-stalling clients cannot exhaust the process.
+      if (bridge.sockets.size >= bridge.max) {
+        raw.terminate();
+        return;
+      }
+      const socket = new AgentSocket(raw);
+      raw.data = {
+        socket,
+        handshake: setTimeout(() => socket.destroy(), options.limits.headersTimeout * 1000),
+      };
+      bridge.sockets.add(socket);
+    },
+    handshake(raw, success, error) {
+      const slot = raw.data;
+      clearTimeout(slot?.handshake);
+      if (slot?.socket === undefined) return;
+      if (!success) {
+        options.logger.audit("auth.failed", {
+          reason: "tls_handshake",
+          detail: handshakeDetail(error),
+          remote: raw.remoteAddress,
+        });
+        slot.socket.destroy();
+        return;
+      }
+      admit(bridge, slot.socket);
+    },
+    data(raw, chunk) {
+      raw.data?.socket?.receive(chunk);
+    },
+    drain(raw) {
+      raw.data?.socket?.flush();
+    },
+    error(raw) {
+      raw.data?.socket?.destroy();
+    },
+    close(raw) {
+      const slot = raw.data;
+      if (slot?.socket === undefined) return;
+      clearTimeout(slot.handshake);
+      bridge.sockets.delete(slot.socket);
+      slot.socket.closed();
+    },
+  };
+}
+
+/** OpenSSL's reason (e.g. PEER_DID_NOT_RETURN_A_CERTIFICATE): a fixed vocabulary, no peer bytes. */
+function handshakeDetail(error: Error | null): string | undefined {
+  const reason = error?.message.match(/:([A-Z0-9_]+)$/)?.[1];
+  return reason ?? (error === null ? undefined : "handshake_failed");
+}
+
+/** Serves a TLS connection only once its client certificate passed the in-code check too. */
+function admit(bridge: Bridge, socket: AgentSocket): void {
+  const { options } = bridge;
+  const result = authenticate(socket.raw, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
+  if (!result.ok) {
+    // Reason codes and our own messages only: never certificate bytes or subject text.
+    options.logger.audit("auth.failed", {
+      reason: result.reason,
+      detail: result.detail,
+      remote: socket.remoteAddress,
+    });
+    socket.destroy();
+    return;
+  }
+  const { limits } = options;
+  serveHttp1(socket, {
+    handler: options.handler,
+    client: result.identity,
+    maxHeaderSize: limits.maxHeaderSize,
+    deadlines: {
+      headers: limits.headersTimeout * 1000,
+      idle: limits.idleTimeout * 1000,
+      request: limits.requestTimeout * 1000,
+    },
+    logger: options.logger,
+    onRequest: bridge.drain.watch(socket),
+  });
+}
+
+/**
+ * The agent port listens with SO_REUSEPORT (for reloads), which would let a second surrogate on
+ * the same port silently share its connections. Unless `--workers` asked for exactly that, the
+ * port must be free: a plain bind fails when anyone holds it.
+ */
+function refuseSharedPort(host: string, port: number): void {
+  const probe = Bun.listen({ hostname: host, port, socket: { data() {} } });
+  probe.stop(true);
+}
+
+/** OpenSSL errors for unusable PEM become a config error naming the setting. */
+function loadingTls<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (cause) {
+    throw new ConfigError("agent.tls_cert", "the certificate, key or client CA could not be loaded", {
+      cause,
+    });
+  }
+}
+
+function secureContext(cert: string, key: string, ca: string): TlsMaterial {
+  if (!/-----BEGIN CERTIFICATE-----/.test(ca))
+    throw new ConfigError("agent.client_ca", "no PEM certificate found");
+  return { cert, key, ca };
+}
+
+/** Stops accepting, lets requests in flight finish within `drainMs` (./drain.ts), then cuts the rest. */
+async function close(listener: TCPSocketListener<Slot>, bridge: Bridge, drainMs: number) {
+  listener.stop(false);
+  await bridge.drain.close(bridge.sockets, drainMs);
+}

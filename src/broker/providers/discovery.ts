@@ -1,0 +1,88 @@
+import { checkHttpsUrl } from "../../core/config/url.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+
+/** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
+export interface DiscoveredMetadata {
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  jwksUri: string;
+  /** RFC 9207 §3: the IdP promises `iss` on every authorization response. */
+  issParameterSupported: boolean;
+}
+
+const DISCOVERY_TIMEOUT_MS = 10_000;
+const DISCOVERY_MAX_BYTES = 256 * 1024;
+
+/**
+ * Fetches `issuer + "/.well-known/openid-configuration"` once at start-up. The document's `issuer`
+ * must equal the configured one exactly (OIDC Discovery §4.3): otherwise an attacker controlling a
+ * document could impersonate another issuer. Every endpoint must be https (loopback excepted).
+ * Failures are ConfigErrors naming `key` (the provider's `issuer` key): start-up stops.
+ */
+export async function discoverIssuer(
+  issuer: string,
+  key: string,
+  fetchImpl: typeof fetch,
+): Promise<DiscoveredMetadata> {
+  const location = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
+  const document = await fetchDocument(location, key, fetchImpl);
+  if (document.issuer !== issuer) {
+    throw new ConfigError(
+      key,
+      "the discovery document names a different issuer (OIDC Discovery §4.3 requires an exact match)",
+    );
+  }
+  const methods = document.code_challenge_methods_supported;
+  // RFC 7636 §4.2: without S256 the code verifier would travel in the clear (plain) or not at all.
+  if (Array.isArray(methods) && !methods.includes("S256")) {
+    throw new ConfigError(
+      key,
+      "the identity provider does not support PKCE S256 (code_challenge_methods_supported)",
+    );
+  }
+  return {
+    issuer,
+    authorizationEndpoint: endpoint(document, "authorization_endpoint", key),
+    tokenEndpoint: endpoint(document, "token_endpoint", key),
+    jwksUri: endpoint(document, "jwks_uri", key),
+    issParameterSupported: document.authorization_response_iss_parameter_supported === true,
+  };
+}
+
+async function fetchDocument(
+  location: string,
+  key: string,
+  fetchImpl: typeof fetch,
+): Promise<Record<string, unknown>> {
+  const get = boundedFetch(fetchImpl, { timeoutMs: DISCOVERY_TIMEOUT_MS, maxBytes: DISCOVERY_MAX_BYTES });
+  let response: Response;
+  try {
+    response = await get(location, { headers: { accept: "application/json" } });
+  } catch (error) {
+    const why =
+      error instanceof BodyTooLargeError ? error.message : "the identity provider is unreachable or too slow";
+    throw new ConfigError(key, `OpenID discovery failed: ${why}`, { cause: error });
+  }
+  if (response.status !== 200) {
+    throw new ConfigError(key, `OpenID discovery failed: ${location} answered HTTP ${response.status}`);
+  }
+  let document: unknown;
+  try {
+    document = await response.json();
+  } catch {
+    throw new ConfigError(key, "OpenID discovery failed: the document is not JSON");
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw new ConfigError(key, "OpenID discovery failed: the document is not a JSON object");
+  }
+  return document as Record<string, unknown>;
+}
+
+function endpoint(document: Record<string, unknown>, member: string, key: string): string {
+  const value = document[member];
+  if (typeof value !== "string") throw new ConfigError(key, `the discovery document has no ${member}`);
+  checkHttpsUrl(value, `${key} (discovered ${member})`);
+  return value;
+}

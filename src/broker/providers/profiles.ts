@@ -1,0 +1,191 @@
+import type { ProviderConfig } from "../../core/config/types.ts";
+import { checkHttpsUrl } from "../../core/config/url.ts";
+import { ConfigError } from "../../core/errors.ts";
+import type { ProviderKind } from "../../core/provider/kinds.ts";
+
+/**
+ * What a built-in profile knows about an identity provider before configuration overrides it.
+ * `endpoints` says where the OAuth endpoints come from: fixed URLs of a public service, OpenID
+ * discovery from the configured `issuer`, the configuration alone (`oauth2`), or nowhere (`static`).
+ */
+export interface ProviderProfile {
+  endpoints: "fixed" | "discovery" | "config" | "none";
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  jwksUri?: string;
+  /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
+  issuer?: string;
+  scopes: string[];
+  upstreams: string[];
+  inject: string;
+  jwtAccessTokens: boolean;
+  /** Whether the flow is OpenID Connect: a `nonce` is sent and a valid id_token required. */
+  oidc: "always" | "with_openid_scope" | "never";
+  /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
+  authorizationParams: Record<string, string>;
+}
+
+const BEARER = "Authorization: Bearer {token}";
+/** Entra tenants are a GUID, a verified domain, or one of the multi-tenant aliases. */
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The built-in profile of `config.kind`, specialised by `tenant` / `base_url` where the kind has them. */
+export function profileFor(config: ProviderConfig, key: string): ProviderProfile {
+  const builders: Record<ProviderKind, () => ProviderProfile> = {
+    github,
+    google,
+    microsoft: () => microsoft(config.tenant ?? "common", `${key}.tenant`),
+    gitlab: () => gitlab(config.baseUrl ?? "https://gitlab.com", `${key}.base_url`),
+    slack,
+    atlassian,
+    oidc: discovered,
+    demo: discovered,
+    oauth2: () => generic("config"),
+    static: () => generic("none"),
+  };
+  return builders[config.kind]();
+}
+
+/**
+ * GitHub OAuth apps and GitHub App user tokens. GitHub accepts `Bearer` as well as its legacy
+ * `token` scheme for both; Bearer is the RFC 6750 form and what GitHub's current docs use.
+ * OAuth-app tokens do not expire (no refresh token); GitHub App user tokens expire after 8 h and come
+ * with a rotating refresh token. GitHub answers token-endpoint errors with HTTP 200 and an `error`
+ * member, which src/providers/token-response.ts treats as an error response.
+ */
+function github(): ProviderProfile {
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: "https://github.com/login/oauth/authorize",
+    tokenEndpoint: "https://github.com/login/oauth/access_token",
+    scopes: ["read:user"],
+    upstreams: ["api.github.com", "uploads.github.com"],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "never",
+    authorizationParams: {},
+  };
+}
+
+/**
+ * Google issues a refresh token only with `access_type=offline`, and again on later consents only
+ * with `prompt=consent`; its refresh tokens are not rotated. Access tokens are opaque.
+ */
+function google(): ProviderProfile {
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
+    tokenEndpoint: "https://oauth2.googleapis.com/token",
+    jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
+    issuer: "https://accounts.google.com",
+    scopes: ["openid", "email"],
+    upstreams: ["*.googleapis.com"],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "always",
+    authorizationParams: { access_type: "offline", prompt: "consent" },
+  };
+}
+
+/**
+ * Microsoft Entra ID (v2.0 endpoints). `offline_access` yields a rotating refresh token. Graph access
+ * tokens are JWTs (their claims are copied, never trusted: Microsoft signs them for Graph only).
+ * A multi-tenant alias (`common`, `organizations`, `consumers`) or a domain name does not fix the
+ * issuer: tokens carry their tenant's GUID, so the issuer is checked against the token's `tid`.
+ */
+function microsoft(tenant: string, key: string): ProviderProfile {
+  if (!TENANT.test(tenant)) throw new ConfigError(key, "must be a tenant GUID, a domain name, or common");
+  const base = `https://login.microsoftonline.com/${tenant}`;
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: `${base}/oauth2/v2.0/authorize`,
+    tokenEndpoint: `${base}/oauth2/v2.0/token`,
+    jwksUri: `${base}/discovery/v2.0/keys`,
+    issuer: `https://login.microsoftonline.com/${GUID.test(tenant) ? tenant : "{tenantid}"}/v2.0`,
+    scopes: ["openid", "offline_access", "User.Read"],
+    upstreams: ["graph.microsoft.com"],
+    inject: BEARER,
+    jwtAccessTokens: true,
+    oidc: "always",
+    authorizationParams: {},
+  };
+}
+
+/**
+ * GitLab.com or a self-hosted instance at `base_url` (which is also its OIDC issuer). Access tokens
+ * expire after 2 h and come with a rotating refresh token. OIDC only when `openid` is requested.
+ */
+function gitlab(baseUrl: string, key: string): ProviderProfile {
+  const url = checkHttpsUrl(baseUrl, key);
+  const base = baseUrl.replace(/\/+$/, "");
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: `${base}/oauth/authorize`,
+    tokenEndpoint: `${base}/oauth/token`,
+    jwksUri: `${base}/oauth/discovery/keys`,
+    issuer: base,
+    scopes: ["openid", "read_api"],
+    upstreams: [url.protocol === "http:" ? `http://${url.host}` : url.host],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "with_openid_scope",
+    authorizationParams: {},
+  };
+}
+
+/**
+ * Slack OAuth v2 ("Sign in with Slack" is a different, OIDC-only flow). The top-level token of
+ * `oauth.v2.access` is used; user-token scopes (`user_scope`, nested `authed_user`) are not supported.
+ * Refresh tokens exist only when the app opted into token rotation. Slack reports errors with HTTP 200
+ * and `{"ok": false, "error": …}`.
+ */
+function slack(): ProviderProfile {
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: "https://slack.com/oauth/v2/authorize",
+    tokenEndpoint: "https://slack.com/api/oauth.v2.access",
+    scopes: ["channels:read"],
+    upstreams: ["slack.com"],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "never",
+    authorizationParams: {},
+  };
+}
+
+/**
+ * Atlassian Cloud (3LO). `audience` selects the API gateway; `offline_access` yields a rotating
+ * refresh token; `prompt=consent` is what Atlassian documents for the consent screen.
+ */
+function atlassian(): ProviderProfile {
+  return {
+    endpoints: "fixed",
+    authorizationEndpoint: "https://auth.atlassian.com/authorize",
+    tokenEndpoint: "https://auth.atlassian.com/oauth/token",
+    scopes: ["read:me", "offline_access"],
+    upstreams: ["api.atlassian.com"],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "never",
+    authorizationParams: { audience: "api.atlassian.com", prompt: "consent" },
+  };
+}
+
+/** `oidc` and `demo`: everything but the upstreams comes from the issuer's discovery document. */
+function discovered(): ProviderProfile {
+  return { ...generic("discovery"), scopes: ["openid"], oidc: "always" };
+}
+
+/** `oauth2` (endpoints from the configuration) and `static` (no OAuth at all). */
+function generic(endpoints: ProviderProfile["endpoints"]): ProviderProfile {
+  return {
+    endpoints,
+    scopes: [],
+    upstreams: [],
+    inject: BEARER,
+    jwtAccessTokens: false,
+    oidc: "never",
+    authorizationParams: {},
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * GrantRecord ⇄ JSON for stores outside the process. What comes back from Redis is checked field
+ * by field before it is trusted: a corrupted or foreign value must not reach the consent page.
+ */
+import { RendezvousError } from "../../core/errors.ts";
+import type { GrantRecord, GrantStatus } from "./store.ts";
+
+const STATUSES: readonly string[] = ["pending", "approved", "denied", "complete"] satisfies GrantStatus[];
+const TEXT_FIELDS = [
+  "id",
+  "deviceKey",
+  "userCode",
+  "provider",
+  "workload",
+  "thumbprint",
+  "fingerprint",
+] as const;
+const NUMBER_FIELDS = ["createdAt", "expiresAt", "interval"] as const;
+
+export function encodeGrant(grant: GrantRecord): string {
+  return JSON.stringify(grant);
+}
+
+export function isGrantStatus(value: unknown): value is GrantStatus {
+  return typeof value === "string" && STATUSES.includes(value);
+}
+
+/** `status` is kept apart from the JSON so a compare-and-set never rewrites the record. */
+export function decodeGrant(json: string, status: unknown): GrantRecord {
+  const value = parseJson(json);
+  if (!isRecord(value) || !isGrantStatus(status)) throw malformed();
+  const fieldsOk =
+    TEXT_FIELDS.every((field) => typeof value[field] === "string") &&
+    NUMBER_FIELDS.every((field) => Number.isFinite(value[field])) &&
+    Array.isArray(value.scope) &&
+    value.scope.every((item: unknown) => typeof item === "string");
+  if (!fieldsOk) throw malformed();
+  const grant = value as unknown as GrantRecord;
+  return {
+    id: grant.id,
+    deviceKey: grant.deviceKey,
+    userCode: grant.userCode,
+    provider: grant.provider,
+    scope: [...grant.scope],
+    workload: grant.workload,
+    thumbprint: grant.thumbprint,
+    fingerprint: grant.fingerprint,
+    createdAt: grant.createdAt,
+    expiresAt: grant.expiresAt,
+    interval: grant.interval,
+    status,
+  };
+}
+
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw malformed();
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function malformed(): RendezvousError {
+  return new RendezvousError("server_error", "rendezvous store holds a malformed grant record");
+}

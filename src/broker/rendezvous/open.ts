@@ -1,0 +1,27 @@
+/** Chooses the rendezvous backend from `rendezvous.url` (DESIGN §10). */
+import { ConfigError } from "../../core/errors.ts";
+import { createMemoryStore } from "./memory.ts";
+import { createRedisStore } from "./redis.ts";
+import type { RendezvousStore, StoreLimits } from "./store.ts";
+
+const KEY = "rendezvous.url";
+
+/**
+ * Does not wait for Redis: an instance may start before its Redis does, and the store recovers by
+ * itself; readiness (`ping`) reports the gap instead. The URL is never echoed in errors because a
+ * Redis URL may carry a password.
+ */
+export async function openStore(url: string, limits: StoreLimits): Promise<RendezvousStore> {
+  const scheme = schemeOf(url);
+  if (scheme === "memory:") return createMemoryStore(limits);
+  if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits);
+  throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
+}
+
+function schemeOf(url: string): string | undefined {
+  if (url === "memory:") return "memory:";
+  if (!URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  const isNetwork = parsed.protocol === "redis:" || parsed.protocol === "rediss:";
+  return isNetwork && parsed.hostname !== "" ? parsed.protocol : undefined;
+}

@@ -1,0 +1,62 @@
+import { ConfigError, ProxyError } from "../errors.ts";
+import { FIELD_NAME } from "../http/fields.ts";
+import type { Secret } from "../secret.ts";
+import type { Injection } from "./types.ts";
+
+const PLACEHOLDER = "{token}";
+/** RFC 9110 §5.5 field-value text without CR, LF or NUL (obs-text excluded: templates are ASCII). */
+const FIELD_TEXT = /^[\x20-\x7e\t]*$/;
+/** A token goes into a header verbatim: visible ASCII only, or it could split or fold the header. */
+const TOKEN_TEXT = /^[\x21-\x7e]+$/;
+
+/**
+ * Headers that frame or route the upstream request. Injecting into them would let a token's value
+ * decide the message boundaries (request smuggling, RFC 9112 §6.3 / §11.2) or the destination.
+ */
+const FORBIDDEN_TARGETS: ReadonlySet<string> = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "upgrade",
+]);
+
+/**
+ * Parses an operator's injection template such as `Authorization: Bearer {token}`,
+ * `Authorization: token {token}` or `x-api-key: {token}`. The format is configuration only: a client
+ * that could choose how its secret is formatted could probe it byte by byte (tokenizer advisory
+ * GHSA-f28g-86hc-823q).
+ */
+export function parseInjection(template: string, key: string): Injection {
+  const colon = template.indexOf(":");
+  if (colon === -1) throw new ConfigError(key, 'an injection is "Header-Name: value with {token}"');
+  const header = template.slice(0, colon).toLowerCase();
+  const value = template.slice(colon + 1).trim();
+  if (!FIELD_NAME.test(header)) throw new ConfigError(key, "the header name is not a valid HTTP token");
+  if (FORBIDDEN_TARGETS.has(header))
+    throw new ConfigError(key, `the token may not be injected into ${header}`);
+  const parts = value.split(PLACEHOLDER);
+  if (parts.length !== 2) throw new ConfigError(key, "the value must contain {token} exactly once");
+  const [prefix = "", suffix = ""] = parts;
+  if (!FIELD_TEXT.test(prefix) || !FIELD_TEXT.test(suffix)) {
+    throw new ConfigError(key, "the value may contain only printable ASCII besides {token}");
+  }
+  return { header, prefix, suffix };
+}
+
+/**
+ * Sets the injected header, replacing any value of the same name the client sent. Called after the
+ * request headers were filtered, so no client-sent `Connection` option can remove it.
+ */
+export function applyInjection(headers: Headers, injection: Injection, token: Secret): void {
+  if (!TOKEN_TEXT.test(token.reveal())) {
+    // An IdP-supplied token with CR/LF would split the upstream request's header block.
+    throw new ProxyError("invalid_token", "proxy: the wrapped credential cannot be sent in a header");
+  }
+  headers.set(injection.header, `${injection.prefix}${token.reveal()}${injection.suffix}`);
+}

@@ -1,0 +1,54 @@
+/**
+ * `/readyz` and `/metrics`. Readiness is cheap and says which dependency is missing: keys loaded
+ * (an encryption key, and a signing key unless this is a proxy-only instance), the agent port
+ * listening, the rendezvous backend answering. `/metrics` may be protected with a bearer token
+ * (`[metrics] bearer`), compared in constant time.
+ */
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../../ops/metrics/exposition.ts";
+import type { AdminDeps } from "./deps.ts";
+import { plain } from "./responses.ts";
+
+export async function readiness(deps: AdminDeps): Promise<Response> {
+  const problems: string[] = [];
+  if (!keysLoaded(deps)) problems.push("keys not loaded");
+  if (deps.agentListening !== undefined && !deps.agentListening()) problems.push("agent port not listening");
+  if (!(await ping(deps))) problems.push("rendezvous unreachable");
+  return problems.length === 0 ? plain("ready") : plain(`not ready: ${problems.join(", ")}`, 503);
+}
+
+function keysLoaded(deps: AdminDeps): boolean {
+  try {
+    const keys = deps.keys();
+    return keys.decrypters.size > 0 && keys.verifiers.size > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function ping(deps: AdminDeps): Promise<boolean> {
+  try {
+    return await deps.store.ping();
+  } catch {
+    return false;
+  }
+}
+
+export async function metrics(deps: AdminDeps, request: Request): Promise<Response> {
+  const bearer = deps.config.metrics?.bearer;
+  if (bearer !== undefined) {
+    const header = request.headers.get("authorization") ?? "";
+    const presented = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header)?.[1];
+    if (presented === undefined || !bearer.equals(presented)) {
+      deps.logger.audit("auth.failed", { reason: "metrics_bearer", outcome: "refused" });
+      // RFC 6750 §3: say which scheme is expected.
+      return plain("unauthorized", 401, { "www-authenticate": 'Bearer realm="metrics"' });
+    }
+  }
+  const text = await renderMetrics({
+    observer: deps.observer,
+    store: deps.store,
+    now: deps.now,
+    startedAt: deps.startedAt,
+  });
+  return new Response(text, { headers: { "content-type": METRICS_CONTENT_TYPE } });
+}

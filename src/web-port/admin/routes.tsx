@@ -1,0 +1,90 @@
+/** @jsxImportSource @kitajs/html */
+/**
+ * The admin's route handlers. Pages need a session (else a redirect to the login page); live
+ * fragments polled by htmx need one too, but a fragment never extends the session (see session.ts)
+ * and answers "session ended" without a trigger, which stops the polling.
+ */
+
+import { GRANTS_POLL, GrantsPage, GrantsTable } from "../../../ui/admin/grants.tsx";
+import type { AdminChrome, AdminSection } from "../../../ui/admin/layout.tsx";
+import { LivePanel, SessionEnded } from "../../../ui/admin/layout.tsx";
+import { OverviewPage, OverviewPanel } from "../../../ui/admin/overview.tsx";
+import { TrafficPage, TrafficPanel } from "../../../ui/admin/traffic.tsx";
+import type { AdminContext } from "./deps.ts";
+import { html, seeOther } from "./responses.ts";
+import { type AdminSession, readSession, sessionCookie } from "./session.ts";
+import { grantsData, overviewData, trafficData } from "./views.ts";
+
+export async function currentSession(
+  context: AdminContext,
+  request: Request,
+): Promise<AdminSession | undefined> {
+  const admin = context.admin;
+  if (admin === undefined) return undefined;
+  return readSession(request, context.deps.keys(), {
+    secure: context.secure,
+    idleMs: admin.sessionIdle * 1000,
+    now: context.deps.now(),
+  });
+}
+
+export function newSessionCookie(context: AdminContext, session: AdminSession): Promise<string> {
+  return sessionCookie(session, context.deps.keys(), {
+    secure: context.secure,
+    idleSeconds: context.admin?.sessionIdle ?? 0,
+  });
+}
+
+function chromeOf(session: AdminSession): AdminChrome {
+  return { who: session.who, csrf: session.csrf };
+}
+
+type PageRenderer = (context: AdminContext, chrome: AdminChrome) => Promise<JSX.Element>;
+
+const PAGES: Record<AdminSection, PageRenderer> = {
+  overview: async (context, chrome) => OverviewPage({ chrome, data: await overviewData(context) }),
+  grants: async (context, chrome) =>
+    GrantsPage({ chrome, grants: await grantsData(context), now: context.deps.now() }),
+  traffic: async (context, chrome) => TrafficPage({ chrome, data: trafficData(context) }),
+};
+
+/** A full page: opening one counts as activity, so the session cookie is re-issued with a new `seenAt`. */
+export async function pageRoute(
+  context: AdminContext,
+  request: Request,
+  section: AdminSection,
+): Promise<Response> {
+  const session = await currentSession(context, request);
+  if (session === undefined) return seeOther("/admin/login");
+  const refreshed = { ...session, seenAt: context.deps.now() };
+  const page = await PAGES[section](context, chromeOf(refreshed));
+  return html(page, 200, [await newSessionCookie(context, refreshed)]);
+}
+
+const FRAGMENTS: Record<AdminSection, (context: AdminContext) => Promise<JSX.Element>> = {
+  overview: async (context) => (
+    <LivePanel id="overview" url="/admin/fragments/overview" every="5s">
+      <OverviewPanel data={await overviewData(context)} />
+    </LivePanel>
+  ),
+  grants: async (context) => (
+    <LivePanel id="grants" url="/admin/fragments/grants" every={GRANTS_POLL}>
+      <GrantsTable grants={await grantsData(context)} now={context.deps.now()} />
+    </LivePanel>
+  ),
+  traffic: async (context) => (
+    <LivePanel id="traffic" url="/admin/fragments/traffic" every="2s">
+      <TrafficPanel data={trafficData(context)} />
+    </LivePanel>
+  ),
+};
+
+export async function fragmentRoute(
+  context: AdminContext,
+  request: Request,
+  section: AdminSection,
+): Promise<Response> {
+  const session = await currentSession(context, request);
+  if (session === undefined) return html(SessionEnded({ id: section }));
+  return html(await FRAGMENTS[section](context));
+}

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../../../../src/core/config/load.ts";
+import { configFailure } from "./failure.ts";
+
+const root = resolve(import.meta.dir, "../../..");
+const EXAMPLE = join(root, "examples/surrogate.toml");
+const UNIT = join(root, "scripts/systemd/surrogate.service");
+let credentials = "";
+
+function credentialRefs(toml: string): string[] {
+  return [...toml.matchAll(/^[a-z_]+\s*=\s*"credential:([^"]+)"/gm)].map((match) => match[1] ?? "");
+}
+
+beforeAll(async () => {
+  credentials = await mkdtemp(join(tmpdir(), "surrogate-credentials-"));
+  await writeFile(join(credentials, "github-client-secret"), "github-secret\n");
+  await writeFile(join(credentials, "corp-client-secret"), "corp-secret\n");
+});
+
+afterAll(async () => {
+  await rm(credentials, { recursive: true, force: true });
+});
+
+describe("examples/surrogate.toml", () => {
+  test("loads with its client secrets read from systemd credentials", async () => {
+    const config = await loadConfig(EXAMPLE, { CREDENTIALS_DIRECTORY: credentials });
+    expect(config.issuer).toBe("https://broker.example.com");
+    expect(config.agent.requestTimeout).toBe(300);
+    expect(config.rendezvous.grantTtl).toBe(600);
+    expect(Object.keys(config.providers)).toEqual(["github", "corp", "openai"]);
+    expect(config.providers.github?.clientSecret?.reveal()).toBe("github-secret");
+    expect(config.providers.corp?.clientSecret?.reveal()).toBe("corp-secret");
+    expect(config.policy).toHaveLength(2);
+  });
+
+  test("stops when a credential is missing", async () => {
+    await rm(join(credentials, "corp-client-secret"));
+    const error = await configFailure(() => loadConfig(EXAMPLE, { CREDENTIALS_DIRECTORY: credentials }));
+    expect(error.message).toBe(
+      `providers.corp.client_secret: cannot read ${join(credentials, "corp-client-secret")}: ENOENT`,
+    );
+    await writeFile(join(credentials, "corp-client-secret"), "corp-secret\n");
+  });
+
+  test("every credential: reference has a LoadCredential= line in the systemd unit", async () => {
+    const refs = credentialRefs(await readFile(EXAMPLE, "utf8"));
+    expect(refs).toEqual(["signing.jwks", "encryption.jwks", "github-client-secret", "corp-client-secret"]);
+    const unit = await readFile(UNIT, "utf8");
+    const loaded = [...unit.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((match) => match[1]);
+    for (const name of refs) expect(loaded).toContain(name);
+    expect(loaded).toContain("agent.key");
+  });
+});

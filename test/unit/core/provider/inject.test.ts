@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, ProxyError } from "../../../../src/core/errors.ts";
+import { applyInjection, parseInjection } from "../../../../src/core/provider/inject.ts";
+import { Secret } from "../../../../src/core/secret.ts";
+
+const KEY = "providers.corp.inject";
+
+describe("parseInjection", () => {
+  test.each([
+    ["Authorization: Bearer {token}", { header: "authorization", prefix: "Bearer ", suffix: "" }],
+    ["Authorization: token {token}", { header: "authorization", prefix: "token ", suffix: "" }],
+    ["x-api-key: {token}", { header: "x-api-key", prefix: "", suffix: "" }],
+    ["X-Api-Key:{token}", { header: "x-api-key", prefix: "", suffix: "" }],
+    ["Cookie: session={token}; lang=en", { header: "cookie", prefix: "session=", suffix: "; lang=en" }],
+  ])("parses %p", (template, injection) => {
+    expect(parseInjection(template, KEY)).toEqual(injection);
+  });
+
+  test.each([
+    ["no colon", "Authorization Bearer {token}"],
+    ["no placeholder", "Authorization: Bearer"],
+    ["two placeholders", "Authorization: {token} {token}"],
+    ["empty name", ": {token}"],
+    ["space in name", "X Api: {token}"],
+    ["CR LF in value", "x-api-key: {token}\r\nHost: evil.test"],
+    ["LF in prefix", "x-api-key: a\n{token}"],
+    ["NUL in value", "x-api-key: \u0000{token}"],
+    ["non-ASCII value", "x-api-key: é{token}"],
+    ["Host", "Host: {token}"],
+    ["Content-Length", "Content-Length: {token}"],
+    ["Transfer-Encoding", "Transfer-Encoding: {token}"],
+    ["Connection", "connection: {token}"],
+    ["Proxy-Authorization", "Proxy-Authorization: Bearer {token}"],
+    ["Upgrade", "Upgrade: {token}"],
+  ])("refuses %s naming the key", (_name, template) => {
+    expect(() => parseInjection(template, KEY)).toThrow(ConfigError);
+    expect(() => parseInjection(template, KEY)).toThrow(KEY);
+  });
+});
+
+describe("applyInjection", () => {
+  test("sets the header, replacing a client-sent value of the same name", () => {
+    const headers = new Headers({ "x-api-key": "client-chosen" });
+    applyInjection(headers, parseInjection("x-api-key: {token}", KEY), new Secret("sk-real"));
+    expect(headers.get("x-api-key")).toBe("sk-real");
+  });
+
+  test("formats with the configured prefix", () => {
+    const headers = new Headers();
+    applyInjection(headers, parseInjection("Authorization: token {token}", KEY), new Secret("gho_abc"));
+    expect(headers.get("authorization")).toBe("token gho_abc");
+  });
+
+  test.each([
+    ["CR LF", "abc\r\nX-Evil: 1"],
+    ["LF", "abc\ndef"],
+    ["NUL", "abc\u0000"],
+    ["space", "abc def"],
+    ["tab", "abc\tdef"],
+    ["non-ASCII", "abcé"],
+    ["empty", ""],
+  ])("refuses an upstream token with %s, without echoing it", (_name, token) => {
+    const headers = new Headers();
+    let caught: unknown;
+    try {
+      applyInjection(headers, parseInjection("Authorization: Bearer {token}", KEY), new Secret(token));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ProxyError);
+    expect((caught as ProxyError).code).toBe("invalid_token");
+    if (token !== "") expect((caught as Error).message).not.toContain(token);
+    expect(headers.has("authorization")).toBe(false);
+  });
+});
