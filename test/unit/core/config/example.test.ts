@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { loadConfig } from "../../../../src/core/config/load.ts";
 import { configFailure } from "./failure.ts";
 
-const root = resolve(import.meta.dir, "../../..");
+const root = resolve(import.meta.dir, "../../../..");
 const EXAMPLE = join(root, "examples/surrogate.toml");
 const UNIT = join(root, "scripts/systemd/surrogate.service");
 let credentials = "";
