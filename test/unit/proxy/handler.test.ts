@@ -67,10 +67,7 @@ function deps(
       provider("corp", [`127.0.0.1:${upstream.port}`, `http://127.0.0.1:${canary.port}`, "api.example.com"]),
     ],
     ["apikey", provider("apikey", [`127.0.0.1:${upstream.port}`], "x-api-key: {token}")],
-    [
-      "git",
-      provider("git", [`127.0.0.1:${upstream.port}`], "Authorization: Basic {basic:x-access-token}"),
-    ],
+    ["git", provider("git", [`127.0.0.1:${upstream.port}`], "Authorization: Basic {basic:x-access-token}")],
   ]);
   return {
     providers,
@@ -201,9 +198,8 @@ describe("proxy handler: swapping", () => {
     expect(upstream.requests[before]?.headers.get("authorization")).toBe(`Basic ${basic}`);
     const echoed = await response.text();
     expect(echoed).not.toContain(basic);
-    expect(Buffer.from(echoed.match(/"Basic ([^"]*)"/)?.[1] ?? "", "base64").toString("latin1")).not.toContain(
-      REAL,
-    );
+    expect(echoed).toContain('"Basic ');
+    expect(echoed).toContain("[redacted]");
   });
 
   test("a second request with the same wrapper (cached) still swaps, and another certificate is still refused", async () => {
