@@ -2,7 +2,7 @@ import { IdpError } from "../../core/errors.ts";
 import type { UpstreamTokens } from "../../core/provider/types.ts";
 import { Secret } from "../../core/secret.ts";
 
-/** Tokens go into an HTTP header verbatim (src/proxy/inject.ts): visible ASCII only, bounded. */
+/** Tokens go into an HTTP header (src/core/provider/inject.ts): visible ASCII only, bounded. */
 const TOKEN_TEXT = /^[\x21-\x7e]+$/;
 const MAX_TOKEN_BYTES = 16 * 1024;
 /** RFC 6749 §5.1 token_type: a short name (`Bearer`, GitHub's `bearer`, Slack's `bot`/`user`). */

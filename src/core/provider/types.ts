@@ -1,7 +1,7 @@
 import type { Secret } from "../secret.ts";
 import type { ProviderKind } from "./kinds.ts";
 
-/** One allow-list entry of a provider's `upstreams` (parsed by src/proxy/allowlist.ts). */
+/** One allow-list entry of a provider's `upstreams` (parsed by ./allowlist.ts). */
 export interface UpstreamRule {
   scheme: "https" | "http";
   /** Lower-case host name, or the suffix after `*.` when `wildcard`. */
@@ -10,13 +10,18 @@ export interface UpstreamRule {
   wildcard: boolean;
 }
 
-/** How the real token is put on the upstream request (parsed by src/proxy/inject.ts). Never client-chosen. */
+/** How the real token is put on the upstream request (parsed by ./inject.ts). Never client-chosen. */
 export interface Injection {
   /** Lower-case header name. */
   header: string;
-  /** Text before and after `{token}`. */
+  /** Text before and after the placeholder. */
   prefix: string;
   suffix: string;
+  /**
+   * Set by the `{basic:USER}` placeholder: the token is sent as the password of RFC 7617 Basic
+   * credentials, `base64(USER ":" token)`, instead of verbatim.
+   */
+  basicUser?: string;
 }
 
 /** The token endpoint's answer, with every secret wrapped. */
