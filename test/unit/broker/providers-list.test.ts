@@ -16,7 +16,12 @@ beforeAll(async () => {
   ({ keys, alpha, cnOnly } = await brokerParties());
 });
 
-const UPSTREAMS = ["api.github.com", "files.example.com:8443", "*.githubusercontent.com", "http://127.0.0.1:8080"];
+const UPSTREAMS = [
+  "api.github.com",
+  "files.example.com:8443",
+  "*.githubusercontent.com",
+  "http://127.0.0.1:8080",
+];
 
 const providers = new Map<string, ResolvedProvider>([
   [
