@@ -4,6 +4,7 @@ import { inspectCommand } from "./inspect.ts";
 import { keysCommand } from "./keys.ts";
 import { loginCommand } from "./login.ts";
 import { refreshCommand } from "./refresh.ts";
+import { runCommand } from "./run-command.ts";
 import { sealCommand } from "./seal.ts";
 import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   devCommand,
   loginCommand,
   refreshCommand,
+  runCommand,
   inspectCommand,
   sealCommand,
   keysCommand,
