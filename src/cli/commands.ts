@@ -1,3 +1,4 @@
+import { agentCommand } from "./agent-command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev.ts";
 import { inspectCommand } from "./inspect.ts";
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   loginCommand,
   refreshCommand,
   runCommand,
+  agentCommand,
   inspectCommand,
   sealCommand,
   keysCommand,
