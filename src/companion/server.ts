@@ -54,8 +54,9 @@ export async function startCompanionServer(
   const inner = createServer((request, response) => {
     void serveTunnelled(deps, tunnels.get(request.socket), request, response);
   });
+  const own = { port };
   const front = createServer((request, response) => {
-    void serveFront(deps, request, response);
+    void serveFront(deps, own.port, request, response);
   });
   front.on("connect", (request: IncomingMessage, socket: Socket, head: Buffer) => {
     sockets.add(socket);
@@ -76,8 +77,9 @@ export async function startCompanionServer(
     front.listen(port, host, () => resolve());
   });
   const address = front.address();
+  own.port = typeof address === "object" && address !== null ? address.port : port;
   return {
-    port: typeof address === "object" && address !== null ? address.port : port,
+    port: own.port,
     close: () => closeServer(front, sockets),
   };
 }
@@ -177,8 +179,13 @@ async function serveTunnelled(
   await serveRoute(deps, tunnel.route, `/${authority}${path}`, request, response);
 }
 
-async function serveFront(deps: CompanionDeps, request: IncomingMessage, response: ServerResponse) {
-  const url = request.url ?? "";
+async function serveFront(
+  deps: CompanionDeps,
+  ownPort: number,
+  request: IncomingMessage,
+  response: ServerResponse,
+) {
+  const url = viaItself(request.url ?? "", ownPort);
   const base = BASE_PREFIX.exec(url);
   if (base !== null) {
     if (!checkPathCredential(base[1] ?? "", deps.credential)) {
@@ -246,6 +253,15 @@ async function serveAbsolute(
   } else {
     sendProblem(response, 403, "host_not_allowed", notAnUpstream(deps, authority.host));
   }
+}
+
+/**
+ * A client that applies HTTP_PROXY to every URL (Bun's fetch does) sends a base-URL request to
+ * the companion through the companion, in absolute form: it is served as if sent directly.
+ */
+function viaItself(url: string, ownPort: number): string {
+  const self = /^http:\/\/(?:127\.0\.0\.1|localhost):(\d+)(\/_\/.*)$/i.exec(url);
+  return self !== null && Number(self[1]) === ownPort ? (self[2] ?? url) : url;
 }
 
 function parseOrRefuse(text: string, response: ServerResponse) {
