@@ -8,9 +8,11 @@
  */
 import { IdpError } from "../../core/errors.ts";
 import { constantTimeEqual, Secret } from "../../core/secret.ts";
+import { sealJson } from "../../core/token/seal.ts";
+import { unsealJson } from "../../core/token/unseal.ts";
 import { clearCookie, cookieName, readCookie, serializeCookie } from "../shared/cookies.ts";
 import { type AdminContext, randomToken } from "./deps.ts";
-import { seal, unseal } from "./sealed.ts";
+import { MAX_ADMIN_SEALED } from "./session.ts";
 
 const TYP = "surrogate-admin-login+jwe";
 const LOGIN_TTL_MS = 10 * 60 * 1000;
@@ -44,7 +46,7 @@ export async function startProviderLogin(
     nonce: attempt.nonce,
     scopes: SCOPES,
   });
-  const sealed = await seal(attempt, TYP, context.deps.keys());
+  const sealed = await sealJson(attempt, context.deps.keys(), TYP);
   const cookie = serializeCookie(loginCookieName(context.secure), sealed, {
     maxAge: LOGIN_TTL_MS / 1000,
     secure: context.secure,
@@ -89,7 +91,7 @@ export async function finishProviderLogin(context: AdminContext, request: Reques
 async function readAttempt(context: AdminContext, request: Request) {
   const sealed = readCookie(request, loginCookieName(context.secure));
   if (sealed === undefined) return undefined;
-  const value = await unseal(sealed, TYP, context.deps.keys());
+  const value = await unsealJson(sealed, TYP, context.deps.keys(), MAX_ADMIN_SEALED);
   if (value === undefined) return undefined;
   const { state, verifier, nonce, exp } = value;
   if (typeof state !== "string" || typeof verifier !== "string" || typeof nonce !== "string")
