@@ -40,7 +40,7 @@ export async function sessionCookie(
   return serializeCookie(sessionCookieName(options.secure), value, {
     maxAge: options.idleSeconds,
     secure: options.secure,
-    sameSite: "Strict",
+    sameSite: "strict",
   });
 }
 
