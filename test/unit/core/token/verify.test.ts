@@ -179,7 +179,11 @@ describe("lifetime bound", () => {
 
   test("auth_time after iat is refused; equal to iat is accepted", async () => {
     const now = NOW / 1000;
-    await verify(await forged(es256, accessHeader(es256), validPayload(NOW, { auth_time: now })), es256, "access");
+    await verify(
+      await forged(es256, accessHeader(es256), validPayload(NOW, { auth_time: now })),
+      es256,
+      "access",
+    );
     const later = validPayload(NOW, { auth_time: now + 1 });
     expect(await rejected(await forged(es256, accessHeader(es256), later))).toContain("auth_time after iat");
   });
