@@ -70,7 +70,7 @@ interface Refreshed {
 
 async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
   const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
-  admitRefresh(deps, wrapper);
+  admitRefresh(deps, client, wrapper);
   let fresh: UpstreamTokens;
   let tokens: UpstreamTokens;
   try {

@@ -2,6 +2,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
@@ -34,6 +35,7 @@ let clock: number;
 let idp: ScriptedIdp;
 let logger: ReturnType<typeof createMemoryLogger>;
 let handler: ReturnType<typeof createAgentApi>;
+let policy: PolicyGate;
 
 const REFRESH_TTL = 600;
 
@@ -42,6 +44,7 @@ function setup(providers: Map<string, ResolvedProvider>): void {
   logger = createMemoryLogger();
   const deps: AgentApiDeps = {
     config,
+    policy,
     providers,
     store: createMemoryStore(config.rendezvous),
     keys: () => keys,
@@ -54,6 +57,7 @@ function setup(providers: Map<string, ResolvedProvider>): void {
 beforeEach(() => {
   clock = Date.now();
   idp = scriptedIdp();
+  policy = new PolicyGate(testConfig().policy);
   setup(new Map([["corp", testProvider({ oauth: idp })]]));
 });
 
@@ -213,6 +217,25 @@ describe("POST /v1/token, refresh_token grant", () => {
     clock = loginAt + REFRESH_TTL * 1000 + 1000;
     await expectError(await refresh(alpha, held), 400, "invalid_grant");
     expect(idp.received.length).toBe(asked);
+  });
+
+  test("policy on every refresh: a workload removed from [[policy]] → access_denied; others still refresh", async () => {
+    const held = await loggedIn(alpha, "r-alpha");
+    const other = await loggedIn(beta, "r-beta");
+    idp.script.push(upstreamTokens("a-2"), upstreamTokens("b-2"));
+    expect((await refresh(alpha, held.refresh_token!)).status).toBe(200);
+    // The rule now names alpha's workload only for another provider; beta keeps its own rule.
+    policy.replace([
+      { workload: alpha.workload, providers: ["vault"] },
+      { workload: beta.workload, providers: ["corp"] },
+    ]);
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "access_denied");
+    expect((await refresh(beta, other.refresh_token!)).status).toBe(200);
+    expect(idp.received).toEqual(["r-alpha", "r-beta"]);
+    const refused = logger.lines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.outcome === "access_denied");
+    expect(refused).toMatchObject({ event: "token.refreshed", workload: alpha.workload });
   });
 
   test("an expired refresh wrapper → invalid_grant", async () => {
