@@ -15,6 +15,7 @@ export type StubIdpMode =
   | "deny"
   | "token_error"
   | "token_500"
+  | "token_429"
   | "garbage_json"
   | "bad_id_token_signature"
   | "wrong_aud"
@@ -240,6 +241,7 @@ class StubState implements RevocationHost {
     record.clientAuth = auth === "invalid" ? "none" : auth;
     if (auth === "invalid") return oauthError(401, "invalid_client");
     if (this.mode === "token_500") return new Response("upstream exploded", { status: 500 });
+    if (this.mode === "token_429") return oauthError(429, "rate_limited");
     if (this.mode === "garbage_json") return new Response("{not json", { status: 200 });
     const grant = params.get("grant_type");
     if (grant === "authorization_code") return this.codeGrant(params);
