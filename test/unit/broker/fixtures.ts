@@ -101,7 +101,7 @@ export function testConfig(
     issuer: ISSUER,
     rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
-      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
     ],
   });
 }
