@@ -164,7 +164,12 @@ describe("POST /v1/grants", () => {
       const body = (await response.json()) as GrantBody;
       return (await store.getByDeviceKey(deviceKeyOf(body.device_code), clock))?.scope;
     };
-    expect(await scopeOf("User.Read Mail.Read")).toEqual(["openid", "offline_access", "User.Read", "Mail.Read"]);
+    expect(await scopeOf("User.Read Mail.Read")).toEqual([
+      "openid",
+      "offline_access",
+      "User.Read",
+      "Mail.Read",
+    ]);
     expect(await scopeOf("offline_access User.Read")).toEqual(["openid", "offline_access", "User.Read"]);
   });
 
