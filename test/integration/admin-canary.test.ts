@@ -5,7 +5,7 @@
  * log line (all levels), every HTML page and the metrics text are scanned for each canary: tokens,
  * authorization codes, PKCE verifiers, state, device code, client secret, cookies, password, bearer.
  * Canaries we did not generate ourselves are captured by recording every fetch the process makes
- * (the browser's navigations and arctic's token requests both go through the global fetch).
+ * (the browser's navigations and the broker's token requests both go through the global fetch).
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

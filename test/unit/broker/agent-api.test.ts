@@ -37,6 +37,10 @@ const providers = new Map<string, ResolvedProvider>([
   ["corp", testProvider({ oauth: scriptedIdp() })],
   ["vault", testProvider({ name: "vault", kind: "static", scopes: [] })],
   ["gh", testProvider({ name: "gh", kind: "github", scopes: ["repo"], oidc: false, oauth: scriptedIdp() })],
+  [
+    "ms",
+    testProvider({ name: "ms", kind: "microsoft", requiredScopes: ["offline_access"], oauth: scriptedIdp() }),
+  ],
 ]);
 
 let clock: number;
@@ -160,6 +164,22 @@ describe("POST /v1/grants", () => {
     };
     expect(await scopeOf("corp", "profile")).toEqual(["openid", "profile"]);
     expect(await scopeOf("gh", "repo")).toEqual(["repo"]);
+  });
+
+  test("a provider's required scopes are added to the agent's own (offline_access: else no refresh token)", async () => {
+    const scopeOf = async (scope: string) => {
+      const response = await api(alpha, { target: "/v1/grants", body: form({ provider: "ms", scope }) });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as GrantBody;
+      return (await store.getByDeviceKey(deviceKeyOf(body.device_code), clock))?.scope;
+    };
+    expect(await scopeOf("User.Read Mail.Read")).toEqual([
+      "openid",
+      "offline_access",
+      "User.Read",
+      "Mail.Read",
+    ]);
+    expect(await scopeOf("offline_access User.Read")).toEqual(["openid", "offline_access", "User.Read"]);
   });
 
   test("audits the creation without the device code or user code", async () => {

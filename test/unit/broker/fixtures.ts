@@ -102,7 +102,7 @@ export function testConfig(
     ...(overrides.refreshTtl === undefined ? {} : { refreshTtl: overrides.refreshTtl }),
     rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
-      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
     ],
   });
 }
