@@ -13,6 +13,7 @@ import type { AgentServer } from "../../src/agent-port/server.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { parseUpstream } from "../../src/core/provider/allowlist.ts";
@@ -89,7 +90,9 @@ export async function startCompanionWorld(
     policy: [{ workload: "spiffe://test.example/agents/*", providers: [...providers.keys()] }],
   });
   const logger = createMemoryLogger();
+  const policy = new PolicyGate(config.policy);
   const proxy = createProxyHandler({
+    policy,
     providers,
     keys: () => keys,
     issuer: ISSUER,
@@ -104,7 +107,15 @@ export async function startCompanionWorld(
   const agent = await startTestAgent(
     pki,
     routeAgentRequests({
-      broker: createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger }),
+      broker: createAgentApi({
+        config,
+        policy,
+        providers,
+        store,
+        keys: () => keys,
+        now: Date.now,
+        logger,
+      }),
       proxy: (request: AgentRequest) => {
         proxied.push(request.client.thumbprint);
         return proxy(request);
