@@ -85,7 +85,8 @@ export function expiryLine(exp: unknown, now: number): string {
   const left = exp - now / 1000;
   const at = new Date(exp * 1000).toISOString();
   const skew = `${CLOCK_TOLERANCE}s clock-skew tolerance`;
-  if (left > 0) return `expiry:     expires in ${formatDuration(left)} (${at}; accepted up to the ${skew} later)`;
+  if (left > 0)
+    return `expiry:     expires in ${formatDuration(left)} (${at}; accepted up to the ${skew} later)`;
   if (left > -CLOCK_TOLERANCE)
     return `expiry:     EXPIRED ${formatDuration(-left)} ago (${at}); still accepted for ${formatDuration(CLOCK_TOLERANCE + left)}, the ${skew}`;
   return `expiry:     EXPIRED ${formatDuration(-left)} ago (${at}; past the ${skew})`;

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { errnoOf } from "../core/io/file.ts";
+import { reasonOf } from "../core/io/file.ts";
 import type { TokenResponse } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
 import { inputError } from "./input.ts";
@@ -62,7 +62,7 @@ export async function checkOutputDirectory(options: OutputOptions, context: CliC
   try {
     await access(directory, constants.W_OK);
   } catch (error) {
-    throw inputError(`cannot write --out ${options.out}: directory ${directory}: ${errnoOf(error)}`, error);
+    throw inputError(`cannot write --out ${options.out}: directory ${directory}: ${reasonOf(error)}`, error);
   }
 }
 
@@ -84,6 +84,6 @@ export async function writePrivateFile(path: string, text: string): Promise<void
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw inputError(`cannot write --out ${path}: ${errnoOf(error)}`, error);
+    throw inputError(`cannot write --out ${path}: ${reasonOf(error)}`, error);
   }
 }

@@ -79,7 +79,9 @@ describe("surrogate inspect (offline)", () => {
 
   test("an expired wrapper says EXPIRED and how long ago", async () => {
     const result = await inspect([], await mint(), NOW + 3_780_000);
-    expect(result.stdout).toContain("expiry:     EXPIRED 3m ago (2026-01-01T13:00:00.000Z; past the 5s clock-skew tolerance)");
+    expect(result.stdout).toContain(
+      "expiry:     EXPIRED 3m ago (2026-01-01T13:00:00.000Z; past the 5s clock-skew tolerance)",
+    );
   });
 
   test("inside the clock-skew tolerance it says EXPIRED and how much longer the proxy accepts it", async () => {

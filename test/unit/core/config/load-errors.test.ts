@@ -246,7 +246,7 @@ const cases: [string, string, string][] = [
   [
     "provider secret file missing",
     doc({ tail: provider('kind = "google"\nclient_id = "i"\nclient_secret = "file:google.secret"') }),
-    "providers.p.client_secret: cannot read /cfg/google.secret: ENOENT",
+    "providers.p.client_secret: cannot read /cfg/google.secret: no such file or directory (ENOENT)",
   ],
   [
     "static with secret",
