@@ -167,10 +167,17 @@ describe("surrogate login", () => {
     expect(broker.bodies.length).toBe(3);
   });
 
-  test("a policy refusal at creation names the provider", async () => {
-    script([], json({ error: "access_denied", error_description: "policy: no" }, 403));
+  test("a policy refusal at creation says what the broker saw: workload and provider", async () => {
+    const said = "no [[policy]] rule allows workload spiffe://corp.example/agents/x to use provider github";
+    script([], json({ error: "access_denied", error_description: said }, 403));
     const result = await cli(["login", "github", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`surrogate login: ${said} (access_denied)\n`);
+  });
+
+  test("a policy refusal without a description still names the provider", async () => {
+    script([], json({ error: "access_denied" }, 403));
+    const result = await cli(["login", "github", ...agentFlags()], fakeTime());
     expect(result.stderr).toBe(
       "surrogate login: this workload may not use provider github (access_denied)\n",
     );
