@@ -72,7 +72,7 @@ function deps(
   ]);
   return {
     providers,
-    policy: new PolicyGate([{ workload: "**", providers: ["corp", "apikey"] }]),
+    policy: new PolicyGate([{ workload: "**", providers: [...providers.keys()] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch,
