@@ -42,13 +42,22 @@ const UNREACHABLE = new Set([
   "ConnectionRefused",
 ]);
 
+export interface PostOptions {
+  timeoutMs?: number;
+  /**
+   * An earlier request already went through with this certificate (polling after the grant was
+   * created): a reset is then the broker going away, not the broker refusing our certificate.
+   */
+  established?: boolean;
+}
+
 export function postForm(
   connection: AgentConnection,
   path: AgentPath,
   params: Record<string, string>,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  options: PostOptions = {},
 ): Promise<BrokerReply> {
-  return send(connection, path, timeoutMs, {
+  return send(connection, path, options, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
     body: new URLSearchParams(params).toString(),
@@ -58,17 +67,18 @@ export function postForm(
 export function getJson(
   connection: AgentConnection,
   path: AgentPath,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  options: PostOptions = {},
 ): Promise<BrokerReply> {
-  return send(connection, path, timeoutMs, { method: "GET", headers: { accept: "application/json" } });
+  return send(connection, path, options, { method: "GET", headers: { accept: "application/json" } });
 }
 
 async function send(
   connection: AgentConnection,
   path: AgentPath,
-  timeoutMs: number,
+  options: PostOptions,
   init: RequestInit,
 ): Promise<BrokerReply> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let response: Response;
   try {
     response = await fetch(`${connection.broker}${path}`, {
@@ -79,7 +89,7 @@ async function send(
       tls: tlsOptions(connection.material),
     });
   } catch (error) {
-    throw transportError(error, connection, timeoutMs);
+    throw transportError(error, connection, timeoutMs, options.established === true);
   }
   return { status: response.status, body: await readJson(response, connection) };
 }
@@ -128,8 +138,15 @@ export function transportError(
   error: unknown,
   connection: AgentConnection,
   timeoutMs: number,
+  established = false,
 ): SurrogateError {
   const code = codeOf(error);
+  if (established && (REFUSED.has(code) || code.includes("ALERT"))) {
+    return new SurrogateError(
+      "temporarily_unavailable",
+      `the connection to the broker at ${connection.broker} was cut [${code}]`,
+    );
+  }
   const trust = connection.caPath === undefined ? "the system CAs (pass --ca?)" : `--ca ${connection.caPath}`;
   if (UNTRUSTED.has(code)) {
     return new SurrogateError(

@@ -1,3 +1,4 @@
+import { adminCommand } from "./admin.ts";
 import { agentCommand } from "./agent-command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev.ts";
@@ -21,5 +22,6 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   sealCommand,
   keysCommand,
+  adminCommand,
   versionCommand,
 ];
