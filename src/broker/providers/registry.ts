@@ -144,6 +144,9 @@ function clientSettings(
     authorizationEndpoint: endpoints.authorizationEndpoint,
     tokenEndpoint: endpoints.tokenEndpoint,
     authorizationParams: profile.authorizationParams,
+    ...(profile.scopeParam && { scopeParam: profile.scopeParam }),
+    ...(profile.scopeSeparator && { scopeSeparator: profile.scopeSeparator }),
+    ...(profile.tokenShape && { tokenShape: profile.tokenShape }),
     ...(oidc &&
       issuer &&
       jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),
