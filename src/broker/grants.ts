@@ -12,7 +12,6 @@ import {
   generateUserCode,
 } from "./codes.ts";
 import { jsonResponse, oauthError } from "./oauth-response.ts";
-import { isAllowed } from "./policy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { GrantRecord } from "./rendezvous/store.ts";
 import type { RequestParams } from "./request-body.ts";
@@ -69,7 +68,7 @@ function checkProvider(deps: AgentApiDeps, client: ClientIdentity, name: string 
   if (provider.oauth === undefined) {
     throw new OAuthError("invalid_request", "provider: static provider, wrappers come from `surrogate seal`");
   }
-  if (!isAllowed(deps.config.policy, client.workload, name)) {
+  if (!deps.policy.allows(client.workload, name)) {
     throw new OAuthError("access_denied", "policy: this workload may not use this provider");
   }
   return name;

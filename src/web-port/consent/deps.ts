@@ -1,8 +1,11 @@
 import type { AgentApiDeps } from "../../broker/agent-api.ts";
 import type { GuessLimiter } from "../shared/guess-limiter.ts";
 
-/** The broker's dependencies (config, providers, store, keys, clock, logger), plus the page's own. */
-export interface WebDeps extends AgentApiDeps {
+/**
+ * The broker's dependencies (config, providers, store, keys, clock, logger), plus the page's own.
+ * Not the policy: a person's consent is asked only for a grant the policy already allowed.
+ */
+export interface WebDeps extends Omit<AgentApiDeps, "policy"> {
   /** CSPRNG; injectable for tests. Default: crypto.getRandomValues. */
   randomBytes?: (size: number) => Uint8Array;
   /**

@@ -4,6 +4,7 @@ import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -50,7 +51,15 @@ let api: (client: ClientIdentity, init: RequestInit) => Promise<Response>;
 function setup(config = testConfig()): void {
   store = createMemoryStore(config.rendezvous);
   logger = createMemoryLogger();
-  const deps: AgentApiDeps = { config, providers, store, keys: () => keys, now: () => clock, logger };
+  const deps: AgentApiDeps = {
+    config,
+    policy: new PolicyGate(config.policy),
+    providers,
+    store,
+    keys: () => keys,
+    now: () => clock,
+    logger,
+  };
   const handler = createAgentApi(deps);
   api = (client, init) => handler(agentRequest(client, init));
 }
@@ -244,7 +253,15 @@ describe("rendezvous outages", () => {
     };
     store = { ...real, create: down, getByDeviceKey: down };
     logger = createMemoryLogger();
-    const handler = createAgentApi({ config, providers, store, keys: () => keys, now: () => clock, logger });
+    const handler = createAgentApi({
+      config,
+      policy: new PolicyGate(config.policy),
+      providers,
+      store,
+      keys: () => keys,
+      now: () => clock,
+      logger,
+    });
     api = (client, init) => handler(agentRequest(client, init));
     const created = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
     expect(created.headers.get("retry-after")).toBe("5");

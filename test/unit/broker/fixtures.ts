@@ -95,10 +95,11 @@ export function upstreamTokens(access: string, extra: Partial<UpstreamTokens> = 
 
 /** A complete Config for the agent API; only issuer, token_ttl, rendezvous and policy matter here. */
 export function testConfig(
-  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]> } = {},
+  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]>; refreshTtl?: number } = {},
 ): Config {
   return baseConfig({
     issuer: ISSUER,
+    ...(overrides.refreshTtl === undefined ? {} : { refreshTtl: overrides.refreshTtl }),
     rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
       { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
