@@ -62,8 +62,8 @@ export interface StubIdpOptions {
    * GitHub OAuth Apps and Slack apps without token rotation answer.
    */
   expiring?: boolean;
-  /** Client authentication the token endpoint insists on (default: Basic or body credentials). */
-  clientAuth?: "basic" | "post";
+  /** Client authentication the token endpoint insists on, also in discovery (default: Basic or body). */
+  clientAuth?: "basic" | "post" | "private_key_jwt";
 }
 
 export interface StubIdpRequest {
@@ -215,10 +215,19 @@ class StubState implements RevocationHost {
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
       id_token_signing_alg_values_supported: ["ES256"],
-      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      token_endpoint_auth_methods_supported: this.authMethods(),
       authorization_response_iss_parameter_supported: true,
       subject_types_supported: ["public"],
     };
+  }
+
+  /** RFC 8414 §2, as the `clientAuth` option narrows it (`private_key_jwt`: a client surrogate cannot be). */
+  authMethods(): string[] {
+    const only = this.options.clientAuth;
+    if (only === "private_key_jwt") return ["private_key_jwt"];
+    if (only === "post") return ["client_secret_post"];
+    if (only === "basic") return ["client_secret_basic"];
+    return ["client_secret_basic", "client_secret_post"];
   }
 
   authorizeEndpoint(params: URLSearchParams): Response {

@@ -11,9 +11,10 @@
  * where it happened.
  */
 import { CodeChallengeMethod, OAuth2Client } from "arctic";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { AuthorizationRequest, OAuthClient } from "../../core/provider/types.ts";
 import type { Secret } from "../../core/secret.ts";
-import type { ClientAuthMethod, ClientCredentials } from "./idp-request.ts";
+import type { ClientCredentials } from "./idp-request.ts";
 import { createIdTokenValidator, type IdTokenRules } from "./oidc.ts";
 import { createRevoker, type RevocationMethod } from "./revoke.ts";
 import { requestTokens } from "./token-request.ts";

@@ -1,7 +1,7 @@
 import type { ProviderConfig } from "../../core/config/types.ts";
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { ProviderKind } from "../../core/provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../../core/provider/kinds.ts";
 import type { RevocationMethod } from "./revoke.ts";
 import type { TokenShape } from "./token-response.ts";
 
@@ -30,6 +30,8 @@ export interface ProviderProfile {
   scopeSeparator?: " " | ",";
   /** How token responses are laid out (default rfc6749). */
   tokenShape?: TokenShape;
+  /** Client authentication at the token endpoint (default client_secret_basic, RFC 6749 §2.3.1). */
+  clientAuth?: ClientAuthMethod;
   /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
   authorizationParams: Record<string, string>;
   /**
@@ -77,6 +79,9 @@ function github(): ProviderProfile {
     scopes: ["read:user"],
     upstreams: ["api.github.com", "uploads.github.com"],
     tokenShape: "github",
+    // docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps: client_id and
+    // client_secret are documented as request parameters, nothing else.
+    clientAuth: "client_secret_post",
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",
@@ -202,6 +207,8 @@ function atlassian(): ProviderProfile {
     scopes: ["read:me", "offline_access"],
     // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: no refresh token without it.
     requiredScopes: ["offline_access"],
+    // developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps: client_id and client_secret in the body.
+    clientAuth: "client_secret_post",
     upstreams: ["api.atlassian.com"],
     inject: BEARER,
     jwtAccessTokens: false,

@@ -11,7 +11,7 @@ import {
 } from "../../../../src/broker/providers/oauth-client.ts";
 import { resolveProviders } from "../../../../src/broker/providers/registry.ts";
 import type { ProviderConfig } from "../../../../src/core/config/types.ts";
-import { IdpError } from "../../../../src/core/errors.ts";
+import { ConfigError, IdpError } from "../../../../src/core/errors.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../../src/core/provider/types.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 import { baseConfig } from "../../../helpers/config.ts";
@@ -176,5 +176,110 @@ describe("Slack (api.slack.com/authentication/oauth-v2, api.slack.com/methods/oa
     );
     expect(error.code).toBe("idp_error");
     expect(error.message).toContain("invalid_code");
+  });
+});
+
+describe("GitHub (docs.github.com: authorizing OAuth apps; GitHub Apps: refreshing user access tokens)", () => {
+  const tokenRequest = (idp: StubIdp) => idp.requests.findLast((request) => request.path === "/token");
+
+  test("OAuth App: body client credentials, JSON asked for; a token without expiry or refresh token", async () => {
+    const idp = await stub({ vendor: "github", expiring: false });
+    const github = await profileClient(idp, { kind: "github" });
+    const { code, verifier, url } = await loginAt(idp, github, ["repo", "read:user"]);
+    expect(url.searchParams.get("scope")).toBe("repo read:user");
+    const tokens = await (github.oauth as OAuthClient).exchangeCode(code, verifier);
+    expect(tokenRequest(idp)?.clientAuth).toBe("post");
+    expect(tokens.accessToken.reveal()).toStartWith("gho_");
+    expect(tokens).toMatchObject({ tokenType: "Bearer", scope: "repo read:user" });
+    expect(tokens.expiresIn).toBeUndefined();
+    expect(tokens.refreshToken).toBeUndefined();
+  });
+
+  test("GitHub App with expiring user tokens: 8 h token, rotating refresh token; a used one is bad_refresh_token", async () => {
+    const idp = await stub({ vendor: "github", expiring: true, accessTokenTtl: 28_800 });
+    const github = await profileClient(idp, { kind: "github" });
+    const oauth = github.oauth as OAuthClient;
+    const { code, verifier } = await loginAt(idp, github, []);
+    const tokens = await oauth.exchangeCode(code, verifier);
+    expect(tokens.accessToken.reveal()).toStartWith("ghu_");
+    expect(tokens.refreshToken?.reveal()).toStartWith("ghr_");
+    expect(tokens.expiresIn).toBe(28_800);
+    const old = tokens.refreshToken ?? new Secret("");
+    const next = await oauth.refresh(old);
+    expect(next.refreshToken?.reveal()).not.toBe(old.reveal());
+    expect(tokenRequest(idp)?.clientAuth).toBe("post");
+    const error = await failure(oauth.refresh(old));
+    expect(error.code).toBe("idp_error");
+    expect(error.message).toContain("bad_refresh_token");
+  });
+
+  test("errors come as HTTP 200 with an error member: the IdP's refusal", async () => {
+    const idp = await stub({ vendor: "github", expiring: false });
+    const github = await profileClient(idp, { kind: "github" });
+    const error = await failure(
+      (github.oauth as OAuthClient).exchangeCode(new Secret("x"), new Secret(random())),
+    );
+    expect(error.code).toBe("idp_error");
+    expect(error.message).toContain("bad_verification_code");
+  });
+});
+
+describe("client authentication at the token endpoint (RFC 6749 §2.3.1)", () => {
+  const tokenRequest = (idp: StubIdp) => idp.requests.findLast((request) => request.path === "/token");
+
+  test("atlassian sends body credentials, as documented", async () => {
+    const idp = await stub({ vendor: "atlassian" });
+    const atlassian = await profileClient(idp, { kind: "atlassian" });
+    const { code, verifier } = await loginAt(idp, atlassian, ["read:me"]);
+    await (atlassian.oauth as OAuthClient).exchangeCode(code, verifier);
+    expect(tokenRequest(idp)?.clientAuth).toBe("post");
+  });
+
+  test("oidc follows discovery: Basic when listed, body credentials when only they are", async () => {
+    for (const [only, expected] of [
+      [undefined, "basic"],
+      ["post", "post"],
+      ["basic", "basic"],
+    ] as const) {
+      const idp = await stub({ ...(only && { clientAuth: only }) });
+      const corp = await profileClient(idp, {
+        kind: "oidc",
+        issuer: idp.issuer,
+        upstreams: ["api.example.com"],
+      });
+      // Without openid: the stub then wants no nonce, and only client authentication is under test.
+      const { code, verifier } = await loginAt(idp, corp, ["api"]);
+      await (corp.oauth as OAuthClient).exchangeCode(code, verifier);
+      expect(tokenRequest(idp)?.clientAuth).toBe(expected);
+    }
+  });
+
+  test("an issuer offering neither Basic nor body credentials stops start-up, naming the key", async () => {
+    const idp = await stub({ clientAuth: "private_key_jwt" });
+    const error = await profileClient(idp, {
+      kind: "oidc",
+      issuer: idp.issuer,
+      upstreams: ["a.example"],
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toStartWith("providers.p.issuer");
+    expect((error as Error).message).toContain("token_endpoint_auth_methods_supported");
+  });
+
+  test("token_endpoint_auth_method overrides the kind's choice (oauth2 defaults to Basic)", async () => {
+    const idp = await stub({});
+    const base = { kind: "oauth2" as const, upstreams: ["api.example.com"] };
+    for (const [override, expected] of [
+      [undefined, "basic"],
+      ["client_secret_post", "post"],
+    ] as const) {
+      const provider = await profileClient(idp, {
+        ...base,
+        ...(override && { tokenEndpointAuthMethod: override }),
+      });
+      const { code, verifier } = await loginAt(idp, provider, ["api"]);
+      await (provider.oauth as OAuthClient).exchangeCode(code, verifier);
+      expect(tokenRequest(idp)?.clientAuth).toBe(expected);
+    }
   });
 });
