@@ -53,7 +53,7 @@ export interface App {
  * roles that serve them, so a proxy-only process does not carry them (docs/benchmarks.md, memory).
  */
 export async function createApp(config: Config, appDeps: AppDependencies): Promise<App> {
-  // Metrics and the admin's live views are derived from the log stream (src/metrics/observer.ts).
+  // Metrics and the admin's live views are derived from the log stream (src/ops/metrics/observer.ts).
   const observer = new Observer({
     providers: appDeps.providers,
     now: appDeps.now,
