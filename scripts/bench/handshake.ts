@@ -12,6 +12,8 @@
  */
 import { X509Certificate } from "node:crypto";
 import { startAgentServer } from "../../src/agent-port/server.ts";
+import { parseBundle } from "../../src/core/identity/bundle.ts";
+import { ClientTrust } from "../../src/core/identity/trust.ts";
 import { createCa, issueCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type AdmissionCheck, admissionCheck } from "./lib/admission.ts";
@@ -114,14 +116,14 @@ async function agent() {
     port: 0,
     certPem: server.certPem,
     keyPem: server.keyPem,
-    clientCaPem: ca.certPem,
+    trust: new ClientTrust({ clientCa: { source: "bench", ders: [ca.der] } }),
     handler: async () => new Response(null, { status: 204 }),
     limits: { headersTimeout: 10, idleTimeout: 10, requestTimeout: 10, maxHeaderSize: 16384 },
     logger: createMemoryLogger(),
   });
 }
 
-const check = admissionCheck(ca.certPem);
+const check = admissionCheck(ca.der);
 const inCodeRun = inCode(check);
 const b = bare();
 const a = await agent();

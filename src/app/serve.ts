@@ -10,6 +10,7 @@ import { type App, createApp } from "./app.ts";
 import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
+import { loadTrust, watchTrust } from "./trust-files.ts";
 
 export interface ServeOptions {
   env: Env;
@@ -28,7 +29,7 @@ export interface RunningSurrogate {
   /** Undefined for the `proxy` role, which has no web port. */
   webPort: number | undefined;
   agentPort: number;
-  /** Re-reads the key sets and the agent port's certificate, key and client CA bundle. */
+  /** Re-reads the key sets and the agent port's certificate, key and trust bundles. */
   reload(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
@@ -84,11 +85,21 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   const web =
     app.web === undefined ? undefined : await listenWeb(app.web, config, agent, options.reusePort === true);
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
+  const unwatch = watchTrust(config.agent, () => {
+    reloadAgentTls(config, agent, logger).catch((error) => {
+      logger.error("surrogate.trust_reload_failed", {
+        error: error instanceof Error ? error.message : "unknown",
+      });
+    });
+  });
   return {
     webPort: web?.port,
     agentPort: agent.port,
     reload: () => reload(config, agent, keys, logger),
-    stop: () => stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 }),
+    stop: () => {
+      unwatch();
+      return stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 });
+    },
   };
 }
 
@@ -120,9 +131,15 @@ async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reuseP
   return { port: web.server.port ?? config.web.listen.port };
 }
 
-async function reload(config: Config, agent: AgentServer, keys: KeySetsProvider, logger: Logger) {
+/** The agent port's certificate, key and bundles, read again for connections accepted from now on. */
+async function reloadAgentTls(config: Config, agent: AgentServer, logger: Logger) {
   const material = await readAgentTls(config);
-  agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
+  agent.reloadTls(material.certPem, material.keyPem, material.trust);
+  logger.info("surrogate.trust_reloaded", {});
+}
+
+async function reload(config: Config, agent: AgentServer, keys: KeySetsProvider, logger: Logger) {
+  await reloadAgentTls(config, agent, logger);
   // On failure the provider keeps the current sets; the caller logs why.
   const fresh = await keys.reload();
   logger.info("surrogate.reloaded", {
@@ -164,7 +181,7 @@ async function readAgentTls(config: Config) {
   return {
     certPem: await readPem(config.agent.tlsCert, "agent.tls_cert"),
     keyPem: await readPem(config.agent.tlsKey, "agent.tls_key"),
-    clientCaPem: await readPem(config.agent.clientCa, "agent.client_ca"),
+    trust: await loadTrust(config.agent),
   };
 }
 

@@ -1,12 +1,11 @@
-import { describeCertificate } from "../../../src/core/identity/certificate.ts";
-import { verifyClientCertificate } from "../../../src/core/identity/chain.ts";
+import { ClientTrust } from "../../../src/core/identity/trust.ts";
 
 /** What the agent port runs on a client chain after the TLS handshake. */
 export type AdmissionCheck = (leaf: Uint8Array, chain: Uint8Array[]) => void;
 
-export function admissionCheck(bundlePem: string): AdmissionCheck {
+export function admissionCheck(caDer: Uint8Array): AdmissionCheck {
+  const trust = new ClientTrust({ clientCa: { source: "bench", ders: [caDer] } });
   return (leaf, chain) => {
-    describeCertificate(leaf);
-    verifyClientCertificate(leaf, bundlePem, new Date(), chain);
+    trust.admit(leaf, chain, new Date());
   };
 }
