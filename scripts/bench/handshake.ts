@@ -12,9 +12,8 @@
  */
 import { X509Certificate } from "node:crypto";
 import { startAgentServer } from "../../src/agent-port/server.ts";
-import { parseBundle } from "../../src/core/identity/bundle.ts";
 import { ClientTrust } from "../../src/core/identity/trust.ts";
-import { createCa, issueCertificate } from "../../src/core/pki/issue.ts";
+import { createCa, issueCertificate, loadCa } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type AdmissionCheck, admissionCheck } from "./lib/admission.ts";
 
@@ -27,7 +26,6 @@ const intermediate = await issueCertificate(ca, {
   commonName: "bench intermediate",
   isCa: true,
 });
-const { loadCa } = await import("../../src/core/pki/issue.ts");
 const sub = await loadCa(intermediate.certPem, intermediate.keyPem);
 const server = await issueCertificate(ca, {
   usage: "server",

@@ -323,7 +323,9 @@ describe("reloadTls", () => {
   });
 
   test("unusable material is refused with a config error and the old context stays", () => {
-    expect(() => server.reloadTls("garbage", pki.server.keyPem, trustOf(pki.ca.der))).toThrow("agent.tls_cert");
+    expect(() => server.reloadTls("garbage", pki.server.keyPem, trustOf(pki.ca.der))).toThrow(
+      "agent.tls_cert",
+    );
   });
 
   test("start-up with an unusable key is a config error", async () => {
