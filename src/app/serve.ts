@@ -3,6 +3,7 @@ import { resolveProviders } from "../broker/providers/registry.ts";
 import { openStore } from "../broker/rendezvous/open.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import { PolicyGate } from "../core/access/policy-gate.ts";
+import { listenError } from "../core/config/listen.ts";
 import type { Config, Env } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import { isJwksSource } from "../core/keys/remote-jwks.ts";
@@ -11,7 +12,8 @@ import { type App, createApp } from "./app.ts";
 import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
-import { loadTrust, watchTrust } from "./trust-files.ts";
+import { readAgentTls, readCertificates, readWebTls, type WebTls } from "./tls-material.ts";
+import { watchTrust } from "./trust-files.ts";
 
 export interface ServeOptions {
   env: Env;
@@ -51,8 +53,9 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   const { logger } = options;
   const keys = await createKeySetsProvider(config.keys, { env: options.env, fetch: fetchImpl, now, logger });
   const tls = await readAgentTls(config);
+  const webTls = servesBroker(role) ? await readWebTls(config) : undefined;
   const upstreamCa = config.agent.upstreamCa
-    ? await readPem(config.agent.upstreamCa, "agent.upstream_ca")
+    ? await readCertificates(config.agent.upstreamCa, "agent.upstream_ca")
     : undefined;
   // A proxy only routes and injects: no IdP is contacted, so it starts even when they are down.
   const providers = await resolveProviders(config, {
@@ -85,10 +88,14 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     logger: app.logger,
     now,
     reusePort: options.reusePort === true,
+  }).catch((error: unknown) => {
+    throw error instanceof ConfigError ? error : listenError(error, "agent.listen", config.agent.listen);
   });
   agentListening = true;
   const web =
-    app.web === undefined ? undefined : await listenWeb(app.web, config, agent, options.reusePort === true);
+    app.web === undefined
+      ? undefined
+      : await listenWeb(app.web, config, { agent, tls: webTls, reusePort: options.reusePort === true });
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
   const unwatch = watchTrust(config.agent, () => {
     reloadAgentTls(config, agent, logger).catch((error) => {
@@ -123,17 +130,28 @@ function checkRole(config: Config, role: Role): void {
 
 type WebApp = NonNullable<App["web"]>;
 
-async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reusePort: boolean) {
+interface WebListen {
+  agent: AgentServer;
+  tls: WebTls | undefined;
+  reusePort: boolean;
+}
+
+async function listenWeb(web: WebApp, config: Config, options: WebListen) {
+  const { host, port } = config.web.listen;
   try {
     // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
-    const { host, port } = config.web.listen;
-    web.listen({ hostname: host, port, reusePort, ...(await webTls(config)) });
+    web.listen({
+      hostname: host,
+      port,
+      reusePort: options.reusePort,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
   } catch (cause) {
-    await agent.close();
-    throw new ConfigError("web.listen", "the web port did not start", { cause });
+    await options.agent.close();
+    throw listenError(cause, "web.listen", config.web.listen);
   }
   if (web.server === null) throw new ConfigError("web.listen", "the web port did not start");
-  return { port: web.server.port ?? config.web.listen.port };
+  return { port: web.server.port ?? port };
 }
 
 /** The agent port's certificate, key and bundles, read again for connections accepted from now on. */
@@ -198,29 +216,4 @@ async function drainWeb(web: WebApp, drainMs: number): Promise<void> {
   const outcome = await Promise.race([server.stop(false), deadline]);
   clearTimeout(timer);
   if (outcome === "late") await server.stop(true);
-}
-
-async function readAgentTls(config: Config) {
-  return {
-    certPem: await readPem(config.agent.tlsCert, "agent.tls_cert"),
-    keyPem: await readPem(config.agent.tlsKey, "agent.tls_key"),
-    trust: await loadTrust(config.agent),
-  };
-}
-
-async function webTls(config: Config) {
-  const { tlsCert, tlsKey } = config.web;
-  if (tlsCert === undefined || tlsKey === undefined) return {};
-  return { tls: { cert: await readPem(tlsCert, "web.tls_cert"), key: await readPem(tlsKey, "web.tls_key") } };
-}
-
-const MAX_PEM_BYTES = 1024 * 1024;
-
-async function readPem(path: string, key: string): Promise<string> {
-  const file = Bun.file(path);
-  if (!(await file.exists())) throw new ConfigError(key, `${path} does not exist`);
-  if (file.size > MAX_PEM_BYTES) throw new ConfigError(key, `${path} is larger than 1 MiB`);
-  const text = await file.text();
-  if (!text.includes("-----BEGIN ")) throw new ConfigError(key, `${path} is not PEM`);
-  return text;
 }

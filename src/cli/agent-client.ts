@@ -41,12 +41,22 @@ const UNREACHABLE = new Set([
   "ConnectionRefused",
 ]);
 
+export interface PostOptions {
+  timeoutMs?: number;
+  /**
+   * An earlier request already went through with this certificate (polling after the grant was
+   * created): a reset is then the broker going away, not the broker refusing our certificate.
+   */
+  established?: boolean;
+}
+
 export async function postForm(
   connection: AgentConnection,
   path: AgentPath,
   params: Record<string, string>,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  options: PostOptions = {},
 ): Promise<BrokerReply> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const { material } = connection;
   let response: Response;
   try {
@@ -64,7 +74,7 @@ export async function postForm(
       },
     });
   } catch (error) {
-    throw transportError(error, connection, timeoutMs);
+    throw transportError(error, connection, timeoutMs, options.established === true);
   }
   return { status: response.status, body: await readJson(response, connection) };
 }
@@ -104,8 +114,15 @@ export function transportError(
   error: unknown,
   connection: AgentConnection,
   timeoutMs: number,
+  established = false,
 ): SurrogateError {
   const code = codeOf(error);
+  if (established && (REFUSED.has(code) || code.includes("ALERT"))) {
+    return new SurrogateError(
+      "temporarily_unavailable",
+      `the connection to the broker at ${connection.broker} was cut [${code}]`,
+    );
+  }
   const trust = connection.caPath === undefined ? "the system CAs (pass --ca?)" : `--ca ${connection.caPath}`;
   if (UNTRUSTED.has(code)) {
     return new SurrogateError(

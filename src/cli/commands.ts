@@ -1,3 +1,4 @@
+import { adminCommand } from "./admin.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev.ts";
 import { inspectCommand } from "./inspect.ts";
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   sealCommand,
   keysCommand,
+  adminCommand,
   versionCommand,
 ];

@@ -94,7 +94,11 @@ async function createGrant(
   const error = replyError(reply, "the broker");
   // DESIGN §4.1: 403 access_denied here is the [[policy]] refusal, not a person's denial.
   if (error.code === "access_denied") {
-    throw new OAuthError("access_denied", `this workload may not use provider ${provider}`);
+    const said = detail(error);
+    throw new OAuthError(
+      "access_denied",
+      said === "access_denied" ? `this workload may not use provider ${provider}` : said,
+    );
   }
   if (error.code === "invalid_request") {
     throw new OAuthError("invalid_request", `the broker refused provider ${provider}: ${detail(error)}`);

@@ -7,6 +7,8 @@ export type ErrorCode =
   // configuration and start-up
   | "config_invalid"
   | "keys_invalid"
+  // a file, stdin or flag value handed to a CLI command
+  | "input_invalid"
   // wrapper tokens and certificates (RFC 6750 / RFC 8705 vocabulary where it exists)
   | "missing_token"
   | "invalid_token"
