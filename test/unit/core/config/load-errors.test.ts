@@ -146,6 +146,36 @@ const cases: [string, string, string][] = [
   ],
   ["agent unknown key", doc({ agent: `${AGENT}\nclient_cert = "x"` }), "agent.client_cert: unknown key"],
   [
+    "agent without client_ca or trust_domains",
+    doc({ agent: '[agent]\ntls_cert = "c"\ntls_key = "k"' }),
+    "agent.client_ca: is required unless agent.trust_domains is set",
+  ],
+  [
+    "trust domain name not lower-case",
+    doc({ tail: '[agent.trust_domains]\n"TD.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "TD.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain given as a URI",
+    doc({ tail: '[agent.trust_domains]\n"spiffe://td.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "spiffe://td.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain bundle not a file: reference",
+    doc({ tail: '[agent.trust_domains]\n"td.test" = "/b.pem"' }),
+    'agent.trust_domains."td.test": must name its bundle file as file:/path',
+  ],
+  [
+    "policy binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nbinding = "jkt"` }),
+    'policy[0].binding: must be "certificate" or "key"',
+  ],
+  [
+    "policy refresh_binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nrefresh_binding = "key"` }),
+    'policy[0].refresh_binding: must be "certificate" or "spiffe_id"',
+  ],
+  [
     "agent max_header_size small",
     doc({ agent: `${AGENT}\nmax_header_size = 10` }),
     "agent.max_header_size: must be at least 1024",
