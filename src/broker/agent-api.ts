@@ -1,6 +1,6 @@
 /**
- * The agent API on the agent port (DESIGN §4.1): `/v1/grants` and `/v1/token`, answered in OAuth's
- * vocabulary. The caller is already authenticated by its client certificate (`request.client`).
+ * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token` and their RFC 8414
+ * metadata, answered in OAuth's vocabulary. The caller is already authenticated by its client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { Config } from "../core/config/types.ts";
@@ -8,8 +8,10 @@ import { OAuthError, SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
+import { clientIdOf } from "./client-id.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
+import { DEVICE_CODE_GRANT, METADATA_PATH, metadataResponse } from "./metadata.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
@@ -27,9 +29,6 @@ export interface AgentApiDeps {
   logger: Logger;
 }
 
-/** RFC 8628 §3.4. */
-export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
-
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
 function pathOf(target: string): string {
   const query = target.indexOf("?");
@@ -38,9 +37,10 @@ function pathOf(target: string): string {
 
 async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: AgentRequest): Promise<Response> {
   const params = await readParams(request.headers, request.body);
+  const clientId = clientIdOf(deps.providers, params);
   const grantType = params.get("grant_type");
-  if (grantType === DEVICE_CODE_GRANT) return handleDeviceToken(deps, request.client, params);
-  if (grantType === "refresh_token") return refresh(request.client, params);
+  if (grantType === DEVICE_CODE_GRANT) return handleDeviceToken(deps, request.client, params, clientId);
+  if (grantType === "refresh_token") return refresh(request.client, params, clientId);
   if (grantType === undefined || grantType === "")
     throw new OAuthError("invalid_request", "grant_type: missing");
   throw new OAuthError("unsupported_grant_type", "grant_type: not supported here");
@@ -66,30 +66,36 @@ function failure(deps: AgentApiDeps, error: unknown): Response {
   return errorResponse(error);
 }
 
+interface Route {
+  method: "GET" | "POST";
+  handle: (request: AgentRequest) => Promise<Response>;
+}
+
 export function createAgentApi(deps: AgentApiDeps): AgentHandler {
   const refresh = createRefreshHandler(deps);
   const limiter = new RateLimiter({
     perMinute: deps.config.rendezvous.createRate ?? DEFAULT_CREATE_RATE,
     now: deps.now,
   });
-  const routes: Record<string, (request: AgentRequest) => Promise<Response>> = {
-    "/v1/grants": (request) => grants(deps, limiter, request),
-    "/v1/token": (request) => token(deps, refresh, request),
+  const routes: Record<string, Route> = {
+    "/v1/grants": { method: "POST", handle: (request) => grants(deps, limiter, request) },
+    "/v1/token": { method: "POST", handle: (request) => token(deps, refresh, request) },
+    [METADATA_PATH]: { method: "GET", handle: async () => metadataResponse(deps.config.agent.publicUrl) },
   };
   return async (request) => {
     const path = pathOf(request.target);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    if (route === undefined || request.method !== "POST") {
+    if (route === undefined || request.method !== route.method) {
       // Refused without reading: whatever body was sent is discarded, not buffered.
       await request.body?.cancel().catch(() => undefined);
       if (route === undefined) return oauthError("invalid_request", "no such endpoint", { status: 404 });
-      return oauthError("invalid_request", "only POST is allowed", {
+      return oauthError("invalid_request", `only ${route.method} is allowed`, {
         status: 405,
-        headers: { allow: "POST" },
+        headers: { allow: route.method },
       });
     }
     try {
-      return await route(request);
+      return await route.handle(request);
     } catch (error) {
       return failure(deps, error);
     }

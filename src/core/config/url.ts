@@ -42,12 +42,16 @@ export function parseIssuer(text: string, key: string): string {
  */
 export function parseAgentPublicUrl(text: string, key: string): string {
   const url = parseAbsolute(text, key);
-  if (url.protocol !== "https:") throw new ConfigError(key, "must be an https:// URL (the agent port is mTLS)");
+  if (url.protocol !== "https:")
+    throw new ConfigError(key, "must be an https:// URL (the agent port is mTLS)");
   if (url.username !== "" || url.password !== "") {
     throw new ConfigError(key, "must not contain user information (user:password@)");
   }
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(text)) {
-    throw new ConfigError(key, "must be an origin only (https://host[:port]), without a path, query or fragment");
+    throw new ConfigError(
+      key,
+      "must be an origin only (https://host[:port]), without a path, query or fragment",
+    );
   }
   return url.origin;
 }
