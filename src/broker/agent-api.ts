@@ -1,6 +1,7 @@
 /**
- * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token` and their RFC 8414
- * metadata, answered in OAuth's vocabulary. The caller is already authenticated by its client certificate (`request.client`).
+ * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token`, `/v1/providers` and
+ * the RFC 8414 metadata, answered in OAuth's vocabulary. The caller is already authenticated by its
+ * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { Config } from "../core/config/types.ts";
@@ -13,6 +14,7 @@ import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
 import { DEVICE_CODE_GRANT, METADATA_PATH, metadataResponse } from "./metadata.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
+import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
@@ -80,6 +82,7 @@ export function createAgentApi(deps: AgentApiDeps): AgentHandler {
   const routes: Record<string, Route> = {
     "/v1/grants": { method: "POST", handle: (request) => grants(deps, limiter, request) },
     "/v1/token": { method: "POST", handle: (request) => token(deps, refresh, request) },
+    "/v1/providers": { method: "GET", handle: async (request) => handleProviders(deps, request.client) },
     [METADATA_PATH]: { method: "GET", handle: async () => metadataResponse(deps.config.agent.publicUrl) },
   };
   return async (request) => {

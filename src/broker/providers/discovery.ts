@@ -8,6 +8,8 @@ export interface DiscoveredMetadata {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  /** RFC 8414 §2 `revocation_endpoint` (RFC 7009), when the IdP has one. */
+  revocationEndpoint?: string;
   /** RFC 9207 §3: the IdP promises `iss` on every authorization response. */
   issParameterSupported: boolean;
 }
@@ -47,6 +49,9 @@ export async function discoverIssuer(
     authorizationEndpoint: endpoint(document, "authorization_endpoint", key),
     tokenEndpoint: endpoint(document, "token_endpoint", key),
     jwksUri: endpoint(document, "jwks_uri", key),
+    ...(document.revocation_endpoint !== undefined && {
+      revocationEndpoint: endpoint(document, "revocation_endpoint", key),
+    }),
     issParameterSupported: document.authorization_response_iss_parameter_supported === true,
   };
 }

@@ -26,7 +26,9 @@ import {
 import { IdpError } from "../../core/errors.ts";
 import type { AuthorizationRequest, OAuthClient, UpstreamTokens } from "../../core/provider/types.ts";
 import type { Secret } from "../../core/secret.ts";
+import type { ClientCredentials } from "./idp-request.ts";
 import { createIdTokenValidator, type IdTokenRules } from "./oidc.ts";
+import { createRevoker, type RevocationMethod } from "./revoke.ts";
 import { errorResponse, parseTokenResponse } from "./token-response.ts";
 
 export interface OAuthClientSettings {
@@ -38,6 +40,8 @@ export interface OAuthClientSettings {
   redirectUri: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
+  /** How upstream tokens are revoked (./revoke.ts). */
+  revocation: RevocationMethod;
   /** Profile-defined extras (e.g. Google's `access_type=offline`); never override the core parameters. */
   authorizationParams?: Record<string, string>;
   /** Present for OIDC providers: how their id_tokens are checked. */
@@ -64,6 +68,11 @@ export function createOAuthClient(
   );
   const where = (grant: string) => `provider ${settings.provider}: token endpoint (${grant})`;
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const credentials: ClientCredentials = {
+    clientId: settings.clientId,
+    ...(settings.clientSecret && { clientSecret: settings.clientSecret }),
+    method: "client_secret_basic",
+  };
   const oauth: OAuthClient = {
     authorizationUrl: async (request) => authorizationUrl(client, settings, request),
     exchangeCode: (code, codeVerifier) =>
@@ -75,6 +84,10 @@ export function createOAuthClient(
       tokenRequest(where("refresh_token"), timeoutMs, () =>
         client.refreshAccessToken(settings.tokenEndpoint, refreshToken.reveal(), []),
       ),
+    revokeToken: createRevoker(settings.revocation, credentials, settings.provider, {
+      fetch: deps.fetch,
+      timeoutMs,
+    }),
   };
   if (settings.idToken !== undefined) oauth.validateIdToken = createIdTokenValidator(settings.idToken, deps);
   if (settings.issuer === undefined) return oauth;

@@ -2,6 +2,7 @@ import type { ProviderConfig } from "../../core/config/types.ts";
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
 import type { ProviderKind } from "../../core/provider/kinds.ts";
+import type { RevocationMethod } from "./revoke.ts";
 
 /**
  * What a built-in profile knows about an identity provider before configuration overrides it.
@@ -23,6 +24,12 @@ export interface ProviderProfile {
   oidc: "always" | "with_openid_scope" | "never";
   /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
   authorizationParams: Record<string, string>;
+  /**
+   * How upstream tokens are revoked. Absent: RFC 7009 at the discovered or configured
+   * `revocation_endpoint`, or nothing when there is none. `{client_id}` in a GitHub endpoint stands
+   * for the configured client id.
+   */
+  revocation?: RevocationMethod;
 }
 
 const BEARER = "Authorization: Bearer {token}";
@@ -65,6 +72,8 @@ function github(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
+    // docs.github.com/en/rest/apps/oauth-applications#delete-an-app-token: one token, Basic client auth.
+    revocation: { style: "github", endpoint: "https://api.github.com/applications/{client_id}/token" },
   };
 }
 
@@ -85,6 +94,9 @@ function google(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "always",
     authorizationParams: { access_type: "offline", prompt: "consent" },
+    // developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke: the token alone, no
+    // client credentials; revoking either token of a grant revokes the grant.
+    revocation: { style: "rfc7009", endpoint: "https://oauth2.googleapis.com/revoke", authenticate: false },
   };
 }
 
@@ -109,6 +121,12 @@ function microsoft(tenant: string, key: string): ProviderProfile {
     jwtAccessTokens: true,
     oidc: "always",
     authorizationParams: {},
+    revocation: {
+      style: "none",
+      reason:
+        "Microsoft Entra ID has no token revocation endpoint for applications; an administrator revokes " +
+        "a user's refresh tokens (Microsoft Graph revokeSignInSessions)",
+    },
   };
 }
 
@@ -131,6 +149,8 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "with_openid_scope",
     authorizationParams: {},
+    // docs.gitlab.com/api/oauth2/#revoke-a-token: RFC 7009 with the client's credentials.
+    revocation: { style: "rfc7009", endpoint: `${base}/oauth/revoke`, authenticate: true },
   };
 }
 
@@ -151,6 +171,7 @@ function slack(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
+    revocation: { style: "slack", endpoint: "https://slack.com/api/auth.revoke" },
   };
 }
 
@@ -169,6 +190,12 @@ function atlassian(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: { audience: "api.atlassian.com", prompt: "consent" },
+    revocation: {
+      style: "none",
+      reason:
+        "Atlassian documents no token revocation endpoint for OAuth 2.0 (3LO) apps; the person removes " +
+        "the app under their Atlassian account's Connected apps",
+    },
   };
 }
 

@@ -68,6 +68,7 @@ const ProviderSchema = Type.Object(
     issuer: Type.Optional(nonEmpty()),
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),
+    revocation_endpoint: Type.Optional(nonEmpty()),
     jwks_uri: Type.Optional(nonEmpty()),
     tenant: Type.Optional(nonEmpty(256)),
     base_url: Type.Optional(nonEmpty()),

@@ -67,6 +67,7 @@ function deps(
       provider("corp", [`127.0.0.1:${upstream.port}`, `http://127.0.0.1:${canary.port}`, "api.example.com"]),
     ],
     ["apikey", provider("apikey", [`127.0.0.1:${upstream.port}`], "x-api-key: {token}")],
+    ["git", provider("git", [`127.0.0.1:${upstream.port}`], "Authorization: Basic {basic:x-access-token}")],
   ]);
   return {
     providers,
@@ -184,6 +185,21 @@ describe("proxy handler: swapping", () => {
     const request = upstream.requests[before];
     expect(request?.headers.get("x-api-key")).toBe(REAL);
     expect(request?.headers.has("authorization")).toBe(false);
+  });
+
+  test("the Basic form sends x-access-token:<token>, and the echo of it comes back masked", async () => {
+    const token = await wrapper({ provider: "git" });
+    const before = upstream.requests.length;
+    const response = await createProxyHandler(deps())(
+      agentRequest(`/127.0.0.1:${upstream.port}/org/repo.git/info/refs?service=git-upload-pack`, { token }),
+    );
+    expect(response.status).toBe(200);
+    const basic = Buffer.from(`x-access-token:${REAL}`).toString("base64");
+    expect(upstream.requests[before]?.headers.get("authorization")).toBe(`Basic ${basic}`);
+    const echoed = await response.text();
+    expect(echoed).not.toContain(basic);
+    expect(echoed).toContain('"Basic ');
+    expect(echoed).toContain("[redacted]");
   });
 
   test("a second request with the same wrapper (cached) still swaps, and another certificate is still refused", async () => {

@@ -28,6 +28,7 @@ function clientFor(stub: StubIdp, overrides: Partial<OAuthClientSettings> = {}):
     redirectUri: REDIRECT,
     authorizationEndpoint: `${stub.issuer}/authorize`,
     tokenEndpoint: `${stub.issuer}/token`,
+    revocation: { style: "rfc7009", endpoint: `${stub.issuer}/revoke`, authenticate: true },
     idToken: {
       provider: "corp",
       issuer: stub.issuer,
