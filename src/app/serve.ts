@@ -2,6 +2,7 @@ import { type AgentServer, startAgentServer } from "../agent-port/server.ts";
 import { resolveProviders } from "../broker/providers/registry.ts";
 import { openStore } from "../broker/rendezvous/open.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
+import { PolicyGate } from "../core/access/policy-gate.ts";
 import type { Config, Env } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import { isJwksSource } from "../core/keys/remote-jwks.ts";
@@ -22,13 +23,15 @@ export interface ServeOptions {
   drainMs?: number;
   /** SO_REUSEPORT on both ports, for `--workers` (src/workers.ts). */
   reusePort?: boolean;
+  /** Re-reads the configuration file on reload, for `[[policy]]`; absent, the policy stays as started. */
+  reloadConfig?: () => Promise<Config>;
 }
 
 export interface RunningSurrogate {
   /** Undefined for the `proxy` role, which has no web port. */
   webPort: number | undefined;
   agentPort: number;
-  /** Re-reads the key sets and the agent port's certificate, key and client CA bundle. */
+  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and client CA bundle. */
   reload(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
@@ -58,9 +61,11 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   });
   const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
   let agentListening = false;
+  const policy = new PolicyGate(config.policy);
   const app = await createApp(config, {
     agentListening: () => agentListening,
     providers,
+    policy,
     keys: keys.current,
     fetch: fetchImpl,
     now,
@@ -87,7 +92,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   return {
     webPort: web?.port,
     agentPort: agent.port,
-    reload: () => reload(config, agent, keys, logger),
+    reload: () => reload({ config, agent, keys, logger, policy, reloadConfig: options.reloadConfig }),
     stop: () => stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 }),
   };
 }
@@ -120,15 +125,33 @@ async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reuseP
   return { port: web.server.port ?? config.web.listen.port };
 }
 
-async function reload(config: Config, agent: AgentServer, keys: KeySetsProvider, logger: Logger) {
-  const material = await readAgentTls(config);
+interface Reloadable {
+  config: Config;
+  agent: AgentServer;
+  keys: KeySetsProvider;
+  logger: Logger;
+  policy: PolicyGate;
+  reloadConfig: (() => Promise<Config>) | undefined;
+}
+
+/**
+ * The file is read and validated first: a bad edit fails the whole reload (logged by the caller)
+ * and the running policy stays. Only `[[policy]]` is taken from it; other settings need a restart.
+ */
+async function reload(parts: Reloadable) {
+  const { agent, keys, logger, policy } = parts;
+  const rules = (await parts.reloadConfig?.())?.policy;
+  const material = await readAgentTls(parts.config);
   agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
   // On failure the provider keeps the current sets; the caller logs why.
   const fresh = await keys.reload();
+  if (rules !== undefined) policy.replace(rules);
   logger.info("surrogate.reloaded", {
     signing: fresh.signer?.kid,
     verifying: [...fresh.verifiers.keys()].join(","),
     encryption: fresh.encrypter.kid,
+    policy_rules: rules?.length,
+    policy_generation: policy.generation,
   });
 }
 

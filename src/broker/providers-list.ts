@@ -3,7 +3,6 @@ import type { ClientIdentity } from "../core/identity/types.ts";
 import { formatUpstream } from "../core/provider/upstream-text.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import { jsonResponse } from "./oauth-response.ts";
-import { isAllowed } from "./policy.ts";
 
 export interface ProviderListing {
   name: string;
@@ -17,10 +16,10 @@ export interface ProviderListing {
  * use. Upstream patterns are not secret (they are what the proxy enforces), and knowing them lets
  * the companion refuse a host with a clear answer before any wrapper leaves it.
  */
-export function handleProviders(deps: Pick<AgentApiDeps, "config" | "providers">, client: ClientIdentity) {
+export function handleProviders(deps: Pick<AgentApiDeps, "policy" | "providers">, client: ClientIdentity) {
   const providers: ProviderListing[] = [];
   for (const provider of deps.providers.values()) {
-    if (!isAllowed(deps.config.policy, client.workload, provider.name)) continue;
+    if (!deps.policy.allows(client.workload, provider.name)) continue;
     providers.push({
       name: provider.name,
       kind: provider.kind,

@@ -15,6 +15,7 @@ export type StubIdpMode =
   | "deny"
   | "token_error"
   | "token_500"
+  | "token_429"
   | "garbage_json"
   | "bad_id_token_signature"
   | "wrong_aud"
@@ -29,7 +30,7 @@ export type StubIdpMode =
   | "revoke_refused";
 
 /** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
-export type StubVendor = "standard" | "google";
+export type StubVendor = "standard" | "google" | "atlassian";
 
 export interface StubIdpOptions {
   clientId?: string;
@@ -240,6 +241,7 @@ class StubState implements RevocationHost {
     record.clientAuth = auth === "invalid" ? "none" : auth;
     if (auth === "invalid") return oauthError(401, "invalid_client");
     if (this.mode === "token_500") return new Response("upstream exploded", { status: 500 });
+    if (this.mode === "token_429") return oauthError(429, "rate_limited");
     if (this.mode === "garbage_json") return new Response("{not json", { status: 200 });
     const grant = params.get("grant_type");
     if (grant === "authorization_code") return this.codeGrant(params);
@@ -275,7 +277,13 @@ class StubState implements RevocationHost {
   async refreshGrant(params: URLSearchParams): Promise<Response> {
     const presented = params.get("refresh_token") ?? "";
     const known = this.#refreshTokens.get(presented);
-    if (this.mode === "refresh_refused" || known === undefined) return oauthError(400, "invalid_grant");
+    if (this.mode === "refresh_refused" || known === undefined) {
+      // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: a dead refresh token
+      // (expired, rotated away, revoked, password changed) is 403, not RFC 6749 §5.2's 400.
+      if (this.vendor === "atlassian")
+        return oauthError(403, "invalid_grant", "Unknown or invalid refresh token.");
+      return oauthError(400, "invalid_grant");
+    }
     const rotate = (this.options.rotateRefreshTokens ?? true) && this.mode !== "no_rotation";
     if (rotate) this.#refreshTokens.delete(presented);
     return Response.json(await this.issue(known.scope, undefined, rotate));
@@ -358,8 +366,8 @@ function redact(params: URLSearchParams): Record<string, string> {
   return out;
 }
 
-function oauthError(status: number, error: string): Response {
-  return Response.json({ error, error_description: `stub IdP: ${error}` }, { status });
+function oauthError(status: number, error: string, description = `stub IdP: ${error}`): Response {
+  return Response.json({ error, error_description: description }, { status });
 }
 
 function badRequest(message: string): Response {

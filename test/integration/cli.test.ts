@@ -4,6 +4,7 @@
  * store. The person's approval is played by the test through the store, the way the web
  * callback completes a grant (issueWrappers + store.deliver).
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord, RendezvousStore } from "../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -52,7 +54,15 @@ beforeAll(async () => {
   const logger = createMemoryLogger();
   server = await startTestAgent(
     pki,
-    createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger }),
+    createAgentApi({
+      config,
+      policy: new PolicyGate(config.policy),
+      providers,
+      store,
+      keys: () => keys,
+      now: Date.now,
+      logger,
+    }),
     { limits: { ...TEST_AGENT_LIMITS, maxHeaderSize: 16384 }, logger },
   );
   dir = await mkdtemp(join(tmpdir(), "surrogate-cli-it-"));

@@ -1,6 +1,7 @@
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 
 /** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
 export interface DiscoveredMetadata {

@@ -6,7 +6,8 @@
  * the caller, which knows the endpoint. Failures to get any reply are IdpError `idp_network`.
  */
 import { IdpError } from "../../core/errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 import { parseStrictJson } from "../../core/io/strict-json.ts";
 import type { Secret } from "../../core/secret.ts";
 import { VERSION } from "../../core/version.ts";

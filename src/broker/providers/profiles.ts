@@ -17,6 +17,8 @@ export interface ProviderProfile {
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
   scopes: string[];
+  /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
+  requiredScopes?: string[];
   upstreams: string[];
   inject: string;
   jwtAccessTokens: boolean;
@@ -116,6 +118,8 @@ function microsoft(tenant: string, key: string): ProviderProfile {
     jwksUri: `${base}/discovery/v2.0/keys`,
     issuer: `https://login.microsoftonline.com/${GUID.test(tenant) ? tenant : "{tenantid}"}/v2.0`,
     scopes: ["openid", "offline_access", "User.Read"],
+    // learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#offline_access: no refresh token without it.
+    requiredScopes: ["offline_access"],
     upstreams: ["graph.microsoft.com"],
     inject: BEARER,
     jwtAccessTokens: true,
@@ -185,6 +189,8 @@ function atlassian(): ProviderProfile {
     authorizationEndpoint: "https://auth.atlassian.com/authorize",
     tokenEndpoint: "https://auth.atlassian.com/oauth/token",
     scopes: ["read:me", "offline_access"],
+    // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: no refresh token without it.
+    requiredScopes: ["offline_access"],
     upstreams: ["api.atlassian.com"],
     inject: BEARER,
     jwtAccessTokens: false,

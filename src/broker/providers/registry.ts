@@ -47,6 +47,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     upstreams: parseUpstreams(config.upstreams ?? profile.upstreams, `${key}.upstreams`),
     inject: parseInjection(config.inject ?? profile.inject, `${key}.inject`),
     scopes,
+    requiredScopes: profile.requiredScopes ?? [],
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
     oidc: isOidc(profile, scopes, `${key}.scopes`),
   };

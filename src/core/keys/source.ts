@@ -27,7 +27,7 @@ export async function readKeySource(label: string, source: string, env: Env): Pr
     case "credential":
       return readCredential(rest, env, where);
     case "jwks":
-      // Public keys fetched over the network: loadKeySets handles them (src/keys/remote-jwks.ts).
+      // Public keys fetched over the network: loadKeySets handles them (src/core/keys/remote-jwks.ts).
       throw new KeysError(`${label}: a jwks: source holds public signing keys only`);
     default:
       throw new KeysError(`${label}: source must start with file:, env: or credential:`);

@@ -89,6 +89,8 @@ export interface ResolvedProvider {
   inject: Injection;
   /** Default scopes requested when the agent asks for none. */
   scopes: string[];
+  /** Scopes added to every login, whatever the agent asks (e.g. `offline_access`); absent: none. */
+  requiredScopes?: string[];
   /** Whether access tokens are JWTs whose claims are copied into the wrapper. */
   jwtAccessTokens: boolean;
   /** Whether to send a `nonce` and require a valid id_token. */

@@ -5,6 +5,7 @@ import { issueWrappers } from "../../../src/broker/issue.ts";
 import { DEVICE_CODE_GRANT } from "../../../src/broker/metadata.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -37,6 +38,10 @@ const providers = new Map<string, ResolvedProvider>([
   ["corp", testProvider({ oauth: scriptedIdp() })],
   ["vault", testProvider({ name: "vault", kind: "static", scopes: [] })],
   ["gh", testProvider({ name: "gh", kind: "github", scopes: ["repo"], oidc: false, oauth: scriptedIdp() })],
+  [
+    "ms",
+    testProvider({ name: "ms", kind: "microsoft", requiredScopes: ["offline_access"], oauth: scriptedIdp() }),
+  ],
 ]);
 
 let clock: number;
@@ -47,7 +52,15 @@ let api: (client: ClientIdentity, init: RequestInit) => Promise<Response>;
 function setup(config = testConfig()): void {
   store = createMemoryStore(config.rendezvous);
   logger = createMemoryLogger();
-  const deps: AgentApiDeps = { config, providers, store, keys: () => keys, now: () => clock, logger };
+  const deps: AgentApiDeps = {
+    config,
+    policy: new PolicyGate(config.policy),
+    providers,
+    store,
+    keys: () => keys,
+    now: () => clock,
+    logger,
+  };
   const handler = createAgentApi(deps);
   api = (client, init) => handler(agentRequest(client, init));
 }
@@ -152,6 +165,22 @@ describe("POST /v1/grants", () => {
     };
     expect(await scopeOf("corp", "profile")).toEqual(["openid", "profile"]);
     expect(await scopeOf("gh", "repo")).toEqual(["repo"]);
+  });
+
+  test("a provider's required scopes are added to the agent's own (offline_access: else no refresh token)", async () => {
+    const scopeOf = async (scope: string) => {
+      const response = await api(alpha, { target: "/v1/grants", body: form({ provider: "ms", scope }) });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as GrantBody;
+      return (await store.getByDeviceKey(deviceKeyOf(body.device_code), clock))?.scope;
+    };
+    expect(await scopeOf("User.Read Mail.Read")).toEqual([
+      "openid",
+      "offline_access",
+      "User.Read",
+      "Mail.Read",
+    ]);
+    expect(await scopeOf("offline_access User.Read")).toEqual(["openid", "offline_access", "User.Read"]);
   });
 
   test("audits the creation without the device code or user code", async () => {
@@ -293,7 +322,15 @@ describe("rendezvous outages", () => {
     };
     store = { ...real, create: down, getByDeviceKey: down };
     logger = createMemoryLogger();
-    const handler = createAgentApi({ config, providers, store, keys: () => keys, now: () => clock, logger });
+    const handler = createAgentApi({
+      config,
+      policy: new PolicyGate(config.policy),
+      providers,
+      store,
+      keys: () => keys,
+      now: () => clock,
+      logger,
+    });
     api = (client, init) => handler(agentRequest(client, init));
     const created = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
     expect(created.headers.get("retry-after")).toBe("5");

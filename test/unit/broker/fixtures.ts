@@ -99,15 +99,17 @@ export function testConfig(
     policy?: PolicyRule[];
     rendezvous?: Partial<Config["rendezvous"]>;
     agent?: Partial<Config["agent"]>;
+    refreshTtl?: number;
   } = {},
 ): Config {
   const defaults = baseConfig({ issuer: ISSUER });
   return baseConfig({
     issuer: ISSUER,
+    ...(overrides.refreshTtl === undefined ? {} : { refreshTtl: overrides.refreshTtl }),
     agent: { ...defaults.agent, ...overrides.agent },
     rendezvous: { ...defaults.rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
-      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
     ],
   });
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -71,6 +72,7 @@ function deps(
   ]);
   return {
     providers,
+    policy: new PolicyGate([{ workload: "**", providers: [...providers.keys()] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch,
@@ -372,6 +374,27 @@ describe("proxy handler: refusals never reach an upstream", () => {
     const result = await problemOf(await handler(agentRequest(`/127.0.0.1:${canary.port}/`, { token })));
     expect(result.code).toBe("invalid_token");
     expect(canary.connections()).toBe(0);
+  });
+
+  test("policy on every request: a rule removed (SIGHUP) refuses a cached wrapper with 403 access_denied; others pass", async () => {
+    const policy = new PolicyGate([{ workload: "**", providers: ["corp", "apikey"] }]);
+    const handler = createProxyHandler(deps({ policy }));
+    const held = await wrapper();
+    const otherProvider = await wrapper({ provider: "apikey" });
+    const otherWorkload = await wrapper({ client: beta });
+    expect((await handler(agentRequest(`/127.0.0.1:${upstream.port}/`, { token: held }))).status).toBe(200);
+    // alpha keeps apikey only; beta keeps corp.
+    policy.replace([
+      { workload: alpha.workload, providers: ["apikey"] },
+      { workload: beta.workload, providers: ["corp"] },
+    ]);
+    const refused = await handler(agentRequest(`/127.0.0.1:${canary.port}/`, { token: held }));
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(await problemOf(refused)).toMatchObject({ status: 403, code: "access_denied" });
+    expect(canary.connections()).toBe(0);
+    const target = `/127.0.0.1:${upstream.port}/`;
+    expect((await handler(agentRequest(target, { token: otherProvider }))).status).toBe(200);
+    expect((await handler(agentRequest(target, { token: otherWorkload, client: beta }))).status).toBe(200);
   });
 
   test("the canary does count connections", async () => {

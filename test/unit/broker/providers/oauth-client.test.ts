@@ -162,6 +162,8 @@ describe("code exchange", () => {
   test.each([
     ["token_error", "idp_error"],
     ["token_500", "idp_unexpected_response"],
+    // 429 is "not now", even with an OAuth error body: the agent retries rather than logging in again.
+    ["token_429", "idp_unexpected_response"],
     ["garbage_json", "idp_unexpected_response"],
   ] as const)("IdP mode %s gives %s", async (mode, expected) => {
     const { code, codeVerifier } = await login();
