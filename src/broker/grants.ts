@@ -70,7 +70,12 @@ function checkProvider(deps: AgentApiDeps, client: ClientIdentity, params: Reque
     throw new OAuthError("invalid_request", "provider: static provider, wrappers come from `surrogate seal`");
   }
   if (!deps.policy.allows(client.workload, name)) {
-    throw new OAuthError("access_denied", "policy: this workload may not use this provider");
+    // The identity as the broker saw it (SPIFFE ID, else CN), so the operator can write the rule;
+    // it is the caller's own identity, nothing it did not present.
+    throw new OAuthError(
+      "access_denied",
+      `no [[policy]] rule allows workload ${client.workload} to use provider ${name}`,
+    );
   }
   return name;
 }

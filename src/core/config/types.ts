@@ -42,6 +42,10 @@ export interface PolicyRule {
   /** Glob over the workload's SPIFFE ID (or subject CN): `*` matches within a path segment, `**` across. */
   workload: string;
   providers: string[];
+  /** What access wrappers bind (DESIGN §5): the certificate (`x5t#S256`, default) or its key (`jkt`). */
+  binding?: "certificate" | "key";
+  /** What refresh wrappers of an SVID bind: its SPIFFE ID (default) or, pinned, the certificate. */
+  refreshBinding?: "certificate" | "spiffe_id";
 }
 
 export interface Config {
@@ -63,7 +67,10 @@ export interface Config {
     listen: ListenAddress; // default 0.0.0.0:8443
     tlsCert: string;
     tlsKey: string;
-    clientCa: string;
+    /** Absolute path of the bundle for certificates without a SPIFFE ID (and SVIDs without `trustDomains`). */
+    clientCa?: string;
+    /** Trust domain name → absolute path of its bundle (PEM or SPIFFE JWK Set). */
+    trustDomains?: Record<string, string>;
     upstreamCa?: string;
     /** Seconds; defaults: header 10, idle (keep-alive) 60, request 300, upstream 30. */
     headersTimeout: number;

@@ -205,6 +205,12 @@ describe("POST /v1/grants", () => {
     );
     expect(await store.size(clock)).toBe(0);
     expect(logger.lines.some((l) => l.includes("denied_by_policy"))).toBe(true);
+    // The refusal names the identity the broker saw (here the CN), so the operator can write the rule.
+    const refused = await api(cnOnly, { target: "/v1/grants", body: form({ provider: "corp" }) });
+    expect(((await refused.json()) as { error_description: string }).error_description).toBe(
+      `no [[policy]] rule allows workload ${cnOnly.workload} to use provider corp`,
+    );
+    expect(cnOnly.workload).not.toBe("");
     setup(testConfig({ policy: [{ workload: "spiffe://test.example/agents/beta", providers: ["corp"] }] }));
     await expectError(
       await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) }),
