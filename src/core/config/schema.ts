@@ -39,6 +39,7 @@ const AgentSchema = Type.Object(
     max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
     max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
+    public_url: Type.Optional(nonEmpty()),
   },
   closed,
 );
