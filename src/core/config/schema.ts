@@ -29,7 +29,8 @@ const AgentSchema = Type.Object(
     listen: Type.Optional(text(300)),
     tls_cert: nonEmpty(),
     tls_key: nonEmpty(),
-    client_ca: nonEmpty(),
+    client_ca: Type.Optional(nonEmpty()),
+    trust_domains: Type.Optional(Type.Record(Type.String(), nonEmpty(), { maxProperties: 64 })),
     upstream_ca: Type.Optional(nonEmpty()),
     headers_timeout: Type.Optional(duration),
     idle_timeout: Type.Optional(duration),
@@ -38,6 +39,7 @@ const AgentSchema = Type.Object(
     max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
     max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
+    public_url: Type.Optional(nonEmpty()),
   },
   closed,
 );
@@ -68,6 +70,7 @@ const ProviderSchema = Type.Object(
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),
     revocation_endpoint: Type.Optional(nonEmpty()),
+    token_endpoint_auth_method: Type.Optional(nonEmpty(64)),
     jwks_uri: Type.Optional(nonEmpty()),
     tenant: Type.Optional(nonEmpty(256)),
     base_url: Type.Optional(nonEmpty()),
@@ -77,7 +80,20 @@ const ProviderSchema = Type.Object(
 );
 
 const PolicySchema = Type.Object(
-  { workload: nonEmpty(512), providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }) },
+  {
+    workload: nonEmpty(512),
+    providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }),
+    binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("key")], {
+        description: '"certificate" or "key"',
+      }),
+    ),
+    refresh_binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("spiffe_id")], {
+        description: '"certificate" or "spiffe_id"',
+      }),
+    ),
+  },
   closed,
 );
 
