@@ -5,7 +5,8 @@
  *   ```python            python3 (Debian's, with requests and httpx)
  *   ```js / ```mjs       node;  ```js bun / ```ts: bun
  *   ```sh / ```bash      only when its first command is `curl`, or the info string says `run`
- *   `no-run` anywhere in the info string skips a block.
+ *   `no-run` anywhere in the info string skips a block (one that needs a person, e.g. the README's
+ *   openid-client device flow, which test/integration/standard-client.test.ts runs with approval).
  * `sh run` blocks are recipes: they run first, in order, in one directory (the openssl recipe of
  * docs/operations.md makes the CA, server and agent certificates the others then use). Client
  * snippets run from that directory with `agent.pem`, `agent.key`, `ca.pem` and `$WRAPPER`; each
