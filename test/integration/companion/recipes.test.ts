@@ -1,5 +1,5 @@
 /**
- * Every recipe of docs/agents.md, as written. Blocks whose info string says `companion` run here
+ * Every recipe of docs/agents.md and the README's `surrogate run` block, as written. Blocks whose info string says `companion` run here
  * (doc-snippets.test.ts skips them: they say `no-run` there): `file=NAME` blocks are written to the
  * working directory first, then each `sh` block runs with `surrogate` on PATH as this checkout.
  * `api.github.com` and `api.openai.com` become the recording TLS upstream, `github.com` a git
@@ -17,15 +17,18 @@ import { freePort } from "../../helpers/ports.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 const DOC = join(ROOT, "docs/agents.md");
+const README = join(ROOT, "README.md");
 const UNIT = join(ROOT, "scripts/systemd/surrogate-agent.service");
 
 interface Block {
   info: string[];
   code: string;
   line: number;
+  /** Where the block is, and the directory its recipe runs in (the README's clones its own copy). */
+  where: "README.md" | "docs/agents.md";
 }
 
-function companionBlocks(text: string): Block[] {
+function companionBlocks(text: string, where: Block["where"]): Block[] {
   const blocks: Block[] = [];
   const lines = text.split("\n");
   for (let index = 0; index < lines.length; index += 1) {
@@ -36,7 +39,7 @@ function companionBlocks(text: string): Block[] {
     for (index += 1; index < lines.length && lines[index] !== "```"; index += 1)
       body.push(lines[index] ?? "");
     const info = (open[1] ?? "").trim().split(/\s+/);
-    if (info.includes("companion")) blocks.push({ info, code: body.join("\n"), line: start + 1 });
+    if (info.includes("companion")) blocks.push({ info, code: body.join("\n"), line: start + 1, where });
   }
   return blocks;
 }
@@ -62,9 +65,9 @@ function hosts(code: string): string {
     .replaceAll("github.com", `127.0.0.1:${git.port}`);
 }
 
-async function sh(code: string, env: Record<string, string> = {}) {
+async function sh(code: string, env: Record<string, string> = {}, cwd = work) {
   const child = Bun.spawn(["bash", "-e", "-c", code], {
-    cwd: work,
+    cwd,
     env: {
       PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       HOME: work,
@@ -122,7 +125,10 @@ beforeAll(async () => {
   const seedCommands = `git init -q -b main ${seed} && cd ${seed} && echo hello > README && git add README && git commit -qm first && git clone -q --bare ${seed} ${join(gitRoot, "octo/project.git")} && git -C ${join(gitRoot, "octo/project.git")} config http.receivepack true`;
   const seeded = await sh(seedCommands);
   if (seeded.code !== 0) throw new Error(seeded.stderr);
-  blocks = companionBlocks(await readFile(DOC, "utf8"));
+  blocks = [
+    ...companionBlocks(await readFile(DOC, "utf8"), "docs/agents.md"),
+    ...companionBlocks(await readFile(README, "utf8"), "README.md"),
+  ];
   // XDG_CONFIG_HOME/surrogate/tokens is the default token directory: point it at the world's.
   await mkdir(join(work, ".config", "surrogate"), { recursive: true });
   await symlink(world.tokens, join(work, ".config", "surrogate", "tokens"));
@@ -163,15 +169,18 @@ describe("docs/agents.md recipes", () => {
   });
 
   test("files, then every sh recipe in order", async () => {
+    const readmeDir = join(work, "readme");
+    await mkdir(readmeDir, { recursive: true });
+    await symlink(join(ROOT, "node_modules"), join(readmeDir, "node_modules"));
     for (const block of blocks.filter((b) => b.info.some((w) => w.startsWith("file=")))) {
       const name = block.info.find((w) => w.startsWith("file="))?.slice(5) ?? "";
-      await Bun.write(join(work, name), hosts(block.code));
+      for (const dir of [work, readmeDir]) await Bun.write(join(dir, name), hosts(block.code));
     }
     for (const block of blocks.filter((b) => b.info[0] === "sh" && !b.info.includes("agent"))) {
       const before = { upstream: world.upstream.requests.length, git: git.authorizations.length };
-      const result = await sh(hosts(block.code));
+      const result = await sh(hosts(block.code), {}, block.where === "README.md" ? readmeDir : work);
       if (result.code !== 0)
-        throw new Error(`docs/agents.md:${block.line} exited ${result.code}:\n${result.stderr}`);
+        throw new Error(`${block.where}:${block.line} exited ${result.code}:\n${result.stderr}`);
       expect(result.stdout).not.toContain(REAL_TOKEN);
       expectOnlyRealToken(before.upstream, before.git);
     }
