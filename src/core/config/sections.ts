@@ -43,8 +43,8 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
   }
   return {
     listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
-    tlsCert: web.tls_cert === undefined ? undefined : resolvePath(web.tls_cert, baseDir),
-    tlsKey: web.tls_key === undefined ? undefined : resolvePath(web.tls_key, baseDir),
+    ...(web.tls_cert === undefined ? {} : { tlsCert: resolvePath(web.tls_cert, baseDir) }),
+    ...(web.tls_key === undefined ? {} : { tlsKey: resolvePath(web.tls_key, baseDir) }),
   };
 }
 
@@ -54,7 +54,7 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
     clientCa: resolvePath(agent.client_ca, baseDir),
-    upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
+    ...(agent.upstream_ca === undefined ? {} : { upstreamCa: resolvePath(agent.upstream_ca, baseDir) }),
     headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
     idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
