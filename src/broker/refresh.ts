@@ -1,4 +1,5 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
+import { decodeJwt } from "jose";
 import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
@@ -12,7 +13,11 @@ import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
 
-export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => Promise<Response>;
+export type RefreshHandler = (
+  client: ClientIdentity,
+  params: RequestParams,
+  clientId: string | undefined,
+) => Promise<Response>;
 
 const invalidGrant = (problem: string) => new OAuthError("invalid_grant", `refresh_token: ${problem}`);
 
@@ -75,10 +80,16 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
   let tokens: UpstreamTokens;
   try {
     const sealed = await openWrapper(wrapper, deps.keys());
-    fresh = await oauth.refresh(sealed.token);
+    // A token that never expires is sealed itself (./issue.ts): there is nothing to ask the IdP,
+    // and re-wrapping it as it is keeps the login's bound, auth_time + refresh_ttl.
+    fresh =
+      sealed.type === "refresh"
+        ? await oauth.refresh(sealed.token)
+        : { accessToken: sealed.token, tokenType: sealed.type };
     // No rotation: the old upstream refresh token stays valid, so it is wrapped again; the agent
     // must always leave with a usable refresh wrapper (DESIGN §4.1).
-    tokens = { ...fresh, refreshToken: fresh.refreshToken ?? sealed.token };
+    tokens =
+      sealed.type === "refresh" ? { ...fresh, refreshToken: fresh.refreshToken ?? sealed.token } : fresh;
   } catch (error) {
     throw upstreamFailure(error);
   }
@@ -96,6 +107,20 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
 }
 
 /**
+ * The provider a refresh wrapper names, read without verifying it. Safe because it is only used to
+ * refuse: a wrapper passing the comparison is still verified in full, and what is verified is this
+ * same text (the in-flight key includes it), so its verified `prv` is this one.
+ */
+function unverifiedProviderOf(token: string): string | undefined {
+  try {
+    const provider = decodeJwt(token).prv;
+    return typeof provider === "string" ? provider : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Concurrent refreshes of one wrapper share a single IdP call. With rotating refresh tokens, a
  * second parallel refresh would present an already-used token: the IdP refuses it, and many treat
  * reuse as theft and revoke the whole token family, logging the person out (ANCHORS: the recurring
@@ -106,17 +131,23 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
  */
 export function createRefreshHandler(deps: RefreshContext): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
-  return async (client, params) => {
+  return async (client, params, clientId) => {
     const token = params.get("refresh_token");
     if (token === undefined || token === "")
       throw new OAuthError("invalid_request", "refresh_token: missing");
+    const audit = { workload: client.workload, fingerprint: client.fingerprint };
+    // RFC 6749 §6: a refresh token is used only by the client it was issued to. Checked before
+    // joining a refresh in flight, so a mismatched request never shares another's outcome.
+    if (clientId !== undefined && unverifiedProviderOf(token) !== clientId) {
+      deps.logger.audit("token.refreshed", { ...audit, outcome: "invalid_grant", reason: "client_mismatch" });
+      throw invalidGrant("issued to a different client_id");
+    }
     const key = `${client.thumbprint} ${token}`;
     let pending = inFlight.get(key);
     if (pending === undefined) {
       pending = refreshOnce(deps, client, token).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
     }
-    const audit = { workload: client.workload, fingerprint: client.fingerprint };
     try {
       const result = await pending;
       const { provider, rotated } = result;
