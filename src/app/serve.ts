@@ -60,7 +60,9 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   // overview); the store is opened before the app exists, so it reaches that logger late.
   let audited: Pick<Logger, "audit"> = logger;
   const sealing = { keys: keys.current, logger: { audit: (...line: AuditLine) => audited.audit(...line) } };
-  const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous, sealing) : undefined;
+  const store = servesBroker(role)
+    ? await openStore(config.rendezvous.url, config.rendezvous, sealing)
+    : undefined;
   let agentListening = false;
   const app = await createApp(config, {
     agentListening: () => agentListening,

@@ -55,7 +55,11 @@ export function createRecordSealer(keys: () => KeySets): RecordSealer {
       const current = keys().encrypter;
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
       const params = { name: "AES-GCM", iv, additionalData: encoder.encode(name) };
-      const sealed = await crypto.subtle.encrypt(params, (await derived(current)).seal, encoder.encode(plaintext));
+      const sealed = await crypto.subtle.encrypt(
+        params,
+        (await derived(current)).seal,
+        encoder.encode(plaintext),
+      );
       return [VERSION, b64(encoder.encode(current.kid)), b64(iv), b64(new Uint8Array(sealed))].join(".");
     },
     async open(name, sealed) {
@@ -66,7 +70,11 @@ export function createRecordSealer(keys: () => KeySets): RecordSealer {
       if (key === undefined || iv.length !== IV_BYTES) return undefined;
       const params = { name: "AES-GCM", iv, additionalData: encoder.encode(name) };
       try {
-        const plain = await crypto.subtle.decrypt(params, (await derived(key)).seal, Buffer.from(parts[3]!, "base64url"));
+        const plain = await crypto.subtle.decrypt(
+          params,
+          (await derived(key)).seal,
+          Buffer.from(parts[3]!, "base64url"),
+        );
         return decoder.decode(plain);
       } catch {
         return undefined;
@@ -98,8 +106,13 @@ async function derive(base: CryptoKey): Promise<Derived> {
     info: encoder.encode(info),
   });
   const [seal, name] = await Promise.all([
-    crypto.subtle.deriveKey(hkdf(SEAL_INFO), base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]),
-    crypto.subtle.deriveKey(hkdf(NAME_INFO), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]),
+    crypto.subtle.deriveKey(hkdf(SEAL_INFO), base, { name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]),
+    crypto.subtle.deriveKey(hkdf(NAME_INFO), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
+      "sign",
+    ]),
   ]);
   return { seal, name };
 }

@@ -38,13 +38,23 @@ interface Located {
   grant: GrantRecord;
 }
 
-export function createRedisStore(url: string, limits: StoreLimits, options: RedisStoreOptions): RendezvousStore {
+export function createRedisStore(
+  url: string,
+  limits: StoreLimits,
+  options: RedisStoreOptions,
+): RendezvousStore {
   const link = createRedisLink(url, {
     connectMs: options.connectTimeoutMs ?? 2_000,
     commandMs: options.commandTimeoutMs ?? 2_000,
   });
   const report = createTamperReport(options.logger);
-  return new RedisStore(link, limits, options.prefix ?? "surrogate:", createRecordSealer(options.keys), report);
+  return new RedisStore(
+    link,
+    limits,
+    options.prefix ?? "surrogate:",
+    createRecordSealer(options.keys),
+    report,
+  );
 }
 
 class RedisStore implements RendezvousStore {
@@ -55,7 +65,13 @@ class RedisStore implements RendezvousStore {
   readonly #sealer: RecordSealer;
   readonly #tampered: TamperReport;
 
-  constructor(link: RedisLink, limits: StoreLimits, prefix: string, sealer: RecordSealer, report: TamperReport) {
+  constructor(
+    link: RedisLink,
+    limits: StoreLimits,
+    prefix: string,
+    sealer: RecordSealer,
+    report: TamperReport,
+  ) {
     this.#link = link;
     this.#limits = { ...limits };
     this.#prefix = prefix;
@@ -73,7 +89,10 @@ class RedisStore implements RendezvousStore {
     ]);
     const key = this.#key("grant", tag);
     const [ucKey, dkKey] = [this.#key("uc", ucTags[0]), this.#key("dk", dkTags[0])];
-    const older = [...ucTags.slice(1).map((t) => this.#key("uc", t)), ...dkTags.slice(1).map((t) => this.#key("dk", t))];
+    const older = [
+      ...ucTags.slice(1).map((t) => this.#key("uc", t)),
+      ...dkTags.slice(1).map((t) => this.#key("dk", t)),
+    ];
     const keys = [key, ucKey, dkKey, this.#key("wl", wlTag), this.#key("active")];
     keys.push(this.#key("result", tag), this.#key("poll", tag), ...older);
     const exp = String(grant.expiresAt);
@@ -82,7 +101,12 @@ class RedisStore implements RendezvousStore {
       this.#sealer.seal(ucKey, key).then((sealed) => `${exp}.${sealed}`),
       this.#sealer.seal(dkKey, key).then((sealed) => `${exp}.${sealed}`),
     ]);
-    args.push(exp, String(now), String(this.#limits.maxPendingPerWorkload), String(this.#limits.maxPendingTotal));
+    args.push(
+      exp,
+      String(now),
+      String(this.#limits.maxPendingPerWorkload),
+      String(this.#limits.maxPendingTotal),
+    );
     args.push(holdsCapacity(grant.status) ? "1" : "0", tag!);
     const outcome = await this.#eval(CREATE, keys, args);
     if (outcome === "duplicate") throw duplicateGrant();

@@ -47,7 +47,9 @@ describe("openStore", () => {
   }
 
   test("never echoes the URL, which may carry a password", async () => {
-    const error = await openStore("redis+sentinel://:hunter2@h:1", LIMITS, SEALING).catch((thrown: unknown) => thrown);
+    const error = await openStore("redis+sentinel://:hunter2@h:1", LIMITS, SEALING).catch(
+      (thrown: unknown) => thrown,
+    );
     expect((error as Error).message).not.toContain("hunter2");
   });
 });

@@ -3,8 +3,8 @@ import { RedisClient } from "bun";
 import { createRecordSealer } from "../../../../src/broker/rendezvous/record-seal.ts";
 import { createRedisStore, type RedisStoreOptions } from "../../../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore, StoreLimits } from "../../../../src/broker/rendezvous/store.ts";
-import { testKeySets } from "../../../helpers/keys.ts";
 import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
+import { testKeySets } from "../../../helpers/keys.ts";
 import { startTestRedis, type TestRedis } from "./redis-server.ts";
 import { expectCode, makeGrant, registerStoreContract, T0 } from "./store-contract.ts";
 
@@ -37,11 +37,7 @@ afterEach(async () => {
 
 const freshPrefix = () => `surrogate-test:${crypto.randomUUID()}:`;
 
-function openStore(
-  limits = LIMITS,
-  options: Partial<RedisStoreOptions> = {},
-  target = url,
-): RendezvousStore {
+function openStore(limits = LIMITS, options: Partial<RedisStoreOptions> = {}, target = url): RendezvousStore {
   const store = createRedisStore(target, limits, { prefix: freshPrefix(), ...SEALING, ...options });
   stores.push(store);
   return store;
@@ -67,7 +63,9 @@ async function keysUnder(client: RedisClient, prefix: string): Promise<string[]>
   return found;
 }
 
-registerStoreContract("redis", async (limits) => createRedisStore(url, limits, { prefix: freshPrefix(), ...SEALING }));
+registerStoreContract("redis", async (limits) =>
+  createRedisStore(url, limits, { prefix: freshPrefix(), ...SEALING }),
+);
 
 describe("redis store: keys", () => {
   test("every key it writes carries a TTL no longer than the grant's remaining life", async () => {
@@ -108,7 +106,11 @@ describe("redis store: keys", () => {
       sealer.tags("dk", grant.deviceKey),
     ]);
     expect(await client.send("EXISTS", [`surrogate:grant:${grantTag}`])).toBe(1);
-    await client.send("DEL", [`surrogate:grant:${grantTag}`, `surrogate:uc:${ucTag}`, `surrogate:dk:${dkTag}`]);
+    await client.send("DEL", [
+      `surrogate:grant:${grantTag}`,
+      `surrogate:uc:${ucTag}`,
+      `surrogate:dk:${dkTag}`,
+    ]);
   });
 
   test("a record we did not seal, at the very name we would read, is absent and audited once", async () => {
