@@ -84,6 +84,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     handler: app.agent,
     limits: config.agent,
     logger: app.logger,
+    countRefusal: app.countRefusal,
     now,
     reusePort: options.reusePort === true,
   });
