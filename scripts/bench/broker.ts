@@ -8,6 +8,7 @@
  * Redis: --redis URL, else $SURROGATE_TEST_REDIS, else a redis-server started for the run.
  * Run: bun scripts/bench/broker.ts [seconds per proxy scenario, default 3]
  */
+
 import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
@@ -15,6 +16,7 @@ import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
@@ -70,7 +72,15 @@ async function brokerRates(
 ) {
   const pki = await testPki();
   const client = describeCertificate(pki.alpha.der);
-  const api = createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger: silent });
+  const api = createAgentApi({
+    config,
+    policy: new PolicyGate(config.policy),
+    providers,
+    store,
+    keys: () => keys,
+    now: Date.now,
+    logger: silent,
+  });
   const codes: string[] = [];
   const grants = await rate(count, CONCURRENCY, async () => {
     const response = await api(form("/v1/grants", { provider: "stub" }, client));

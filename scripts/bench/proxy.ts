@@ -5,10 +5,12 @@
  * their own process so they do not share one event loop.
  * Run: bun scripts/bench/proxy.ts [seconds per scenario, default 3]
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentServer } from "../../src/agent-port/server.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import { generateKeySets } from "../../src/core/keys/generate.ts";
 import { keySetsFromJwks } from "../../src/core/keys/load.ts";
@@ -67,6 +69,7 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
     clientCaPem: read(dir, "ca.pem"),
     handler: createProxyHandler({
       providers: new Map([["bench", provider]]),
+      policy: new PolicyGate([{ workload: "**", providers: ["bench"] }]),
       keys: () => keys,
       issuer: ISSUER,
       fetch,

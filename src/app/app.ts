@@ -2,6 +2,7 @@ import type { AgentHandler } from "../agent-port/http1/types.ts";
 import { routeAgentRequests } from "../agent-port/router.ts";
 import { oauthError } from "../broker/oauth-response.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
+import { PolicyGate } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -15,6 +16,8 @@ import type { Role } from "./role.ts";
 /** Everything from outside the process, passed in so tests inject clocks, fetch and stores. */
 export interface AppDependencies {
   providers: ReadonlyMap<string, ResolvedProvider>;
+  /** The `[[policy]]` gate SIGHUP replaces; default: one over `config.policy`. */
+  policy?: PolicyGate;
   /** Required unless the role is `proxy` (the proxy needs no rendezvous). */
   store?: RendezvousStore;
   /** The current key sets; a function so a reload takes effect without rebuilding anything. */
@@ -52,13 +55,14 @@ export interface App {
  * roles that serve them, so a proxy-only process does not carry them (docs/benchmarks.md, memory).
  */
 export async function createApp(config: Config, appDeps: AppDependencies): Promise<App> {
-  // Metrics and the admin's live views are derived from the log stream (src/metrics/observer.ts).
+  // Metrics and the admin's live views are derived from the log stream (src/ops/metrics/observer.ts).
   const observer = new Observer({
     providers: appDeps.providers,
     now: appDeps.now,
     ...(config.audit && { audit: config.audit }),
   });
-  const deps = { ...appDeps, logger: observer.observe(appDeps.logger) };
+  const policy = appDeps.policy ?? new PolicyGate(config.policy);
+  const deps = { ...appDeps, policy, logger: observer.observe(appDeps.logger) };
   const countRefusal = (reason: string) => observer.refusedConnections.inc({ reason });
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
@@ -70,7 +74,7 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
     import("../broker/agent-api.ts"),
     import("../web-port/port.ts"),
   ]);
-  const broker = createAgentApi({ config, providers, store, keys, now, logger });
+  const broker = createAgentApi({ config, policy, providers, store, keys, now, logger });
   return {
     web: createWebPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
@@ -79,9 +83,10 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
   };
 }
 
-function proxyOf(config: Config, deps: AppDependencies): AgentHandler {
+function proxyOf(config: Config, deps: AppDependencies & { policy: PolicyGate }): AgentHandler {
   return createProxyHandler({
     providers: deps.providers,
+    policy: deps.policy,
     keys: deps.keys,
     issuer: config.issuer,
     fetch: deps.fetch,

@@ -2,6 +2,8 @@ import { type AgentServer, startAgentServer } from "../agent-port/server.ts";
 import { resolveProviders } from "../broker/providers/registry.ts";
 import { openStore } from "../broker/rendezvous/open.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
+import { PolicyGate } from "../core/access/policy-gate.ts";
+import { listenError } from "../core/config/listen.ts";
 import type { Config, Env } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import { isJwksSource } from "../core/keys/remote-jwks.ts";
@@ -10,6 +12,7 @@ import { type App, createApp } from "./app.ts";
 import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
+import { readAgentTls, readCertificates, readWebTls, type WebTls } from "./tls-material.ts";
 
 export interface ServeOptions {
   env: Env;
@@ -22,13 +25,15 @@ export interface ServeOptions {
   drainMs?: number;
   /** SO_REUSEPORT on both ports, for `--workers` (src/workers.ts). */
   reusePort?: boolean;
+  /** Re-reads the configuration file on reload, for `[[policy]]`; absent, the policy stays as started. */
+  reloadConfig?: () => Promise<Config>;
 }
 
 export interface RunningSurrogate {
   /** Undefined for the `proxy` role, which has no web port. */
   webPort: number | undefined;
   agentPort: number;
-  /** Re-reads the key sets and the agent port's certificate, key and client CA bundle. */
+  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and client CA bundle. */
   reload(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
@@ -47,8 +52,9 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   const { logger } = options;
   const keys = await createKeySetsProvider(config.keys, { env: options.env, fetch: fetchImpl, now, logger });
   const tls = await readAgentTls(config);
+  const webTls = servesBroker(role) ? await readWebTls(config) : undefined;
   const upstreamCa = config.agent.upstreamCa
-    ? await readPem(config.agent.upstreamCa, "agent.upstream_ca")
+    ? await readCertificates(config.agent.upstreamCa, "agent.upstream_ca")
     : undefined;
   // A proxy only routes and injects: no IdP is contacted, so it starts even when they are down.
   const providers = await resolveProviders(config, {
@@ -64,9 +70,11 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     ? await openStore(config.rendezvous.url, config.rendezvous, sealing)
     : undefined;
   let agentListening = false;
+  const policy = new PolicyGate(config.policy);
   const app = await createApp(config, {
     agentListening: () => agentListening,
     providers,
+    policy,
     keys: keys.current,
     fetch: fetchImpl,
     now,
@@ -87,15 +95,19 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     countRefusal: app.countRefusal,
     now,
     reusePort: options.reusePort === true,
+  }).catch((error: unknown) => {
+    throw error instanceof ConfigError ? error : listenError(error, "agent.listen", config.agent.listen);
   });
   agentListening = true;
   const web =
-    app.web === undefined ? undefined : await listenWeb(app.web, config, agent, options.reusePort === true);
+    app.web === undefined
+      ? undefined
+      : await listenWeb(app.web, config, { agent, tls: webTls, reusePort: options.reusePort === true });
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
   return {
     webPort: web?.port,
     agentPort: agent.port,
-    reload: () => reload(config, agent, keys, logger),
+    reload: () => reload({ config, agent, keys, logger, policy, reloadConfig: options.reloadConfig }),
     stop: () => stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 }),
   };
 }
@@ -116,28 +128,57 @@ function checkRole(config: Config, role: Role): void {
 type WebApp = NonNullable<App["web"]>;
 type AuditLine = Parameters<Logger["audit"]>;
 
-async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reusePort: boolean) {
-  try {
-    // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
-    const { host, port } = config.web.listen;
-    web.listen({ hostname: host, port, reusePort, ...(await webTls(config)) });
-  } catch (cause) {
-    await agent.close();
-    throw new ConfigError("web.listen", "the web port did not start", { cause });
-  }
-  if (web.server === null) throw new ConfigError("web.listen", "the web port did not start");
-  return { port: web.server.port ?? config.web.listen.port };
+interface WebListen {
+  agent: AgentServer;
+  tls: WebTls | undefined;
+  reusePort: boolean;
 }
 
-async function reload(config: Config, agent: AgentServer, keys: KeySetsProvider, logger: Logger) {
-  const material = await readAgentTls(config);
+async function listenWeb(web: WebApp, config: Config, options: WebListen) {
+  const { host, port } = config.web.listen;
+  try {
+    // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
+    web.listen({
+      hostname: host,
+      port,
+      reusePort: options.reusePort,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+  } catch (cause) {
+    await options.agent.close();
+    throw listenError(cause, "web.listen", config.web.listen);
+  }
+  if (web.server === null) throw new ConfigError("web.listen", "the web port did not start");
+  return { port: web.server.port ?? port };
+}
+
+interface Reloadable {
+  config: Config;
+  agent: AgentServer;
+  keys: KeySetsProvider;
+  logger: Logger;
+  policy: PolicyGate;
+  reloadConfig: (() => Promise<Config>) | undefined;
+}
+
+/**
+ * The file is read and validated first: a bad edit fails the whole reload (logged by the caller)
+ * and the running policy stays. Only `[[policy]]` is taken from it; other settings need a restart.
+ */
+async function reload(parts: Reloadable) {
+  const { agent, keys, logger, policy } = parts;
+  const rules = (await parts.reloadConfig?.())?.policy;
+  const material = await readAgentTls(parts.config);
   agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
   // On failure the provider keeps the current sets; the caller logs why.
   const fresh = await keys.reload();
+  if (rules !== undefined) policy.replace(rules);
   logger.info("surrogate.reloaded", {
     signing: fresh.signer?.kid,
     verifying: [...fresh.verifiers.keys()].join(","),
     encryption: fresh.encrypter.kid,
+    policy_rules: rules?.length,
+    policy_generation: policy.generation,
   });
 }
 
@@ -167,29 +208,4 @@ async function drainWeb(web: WebApp, drainMs: number): Promise<void> {
   const outcome = await Promise.race([server.stop(false), deadline]);
   clearTimeout(timer);
   if (outcome === "late") await server.stop(true);
-}
-
-async function readAgentTls(config: Config) {
-  return {
-    certPem: await readPem(config.agent.tlsCert, "agent.tls_cert"),
-    keyPem: await readPem(config.agent.tlsKey, "agent.tls_key"),
-    clientCaPem: await readPem(config.agent.clientCa, "agent.client_ca"),
-  };
-}
-
-async function webTls(config: Config) {
-  const { tlsCert, tlsKey } = config.web;
-  if (tlsCert === undefined || tlsKey === undefined) return {};
-  return { tls: { cert: await readPem(tlsCert, "web.tls_cert"), key: await readPem(tlsKey, "web.tls_key") } };
-}
-
-const MAX_PEM_BYTES = 1024 * 1024;
-
-async function readPem(path: string, key: string): Promise<string> {
-  const file = Bun.file(path);
-  if (!(await file.exists())) throw new ConfigError(key, `${path} does not exist`);
-  if (file.size > MAX_PEM_BYTES) throw new ConfigError(key, `${path} is larger than 1 MiB`);
-  const text = await file.text();
-  if (!text.includes("-----BEGIN ")) throw new ConfigError(key, `${path} is not PEM`);
-  return text;
 }

@@ -1,8 +1,9 @@
 /**
- * The agent API on the agent port (DESIGN §4.1): `/v1/grants` and `/v1/token`, answered in OAuth's
- * vocabulary. The caller is already authenticated by its client certificate (`request.client`).
+ * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token` and `/v1/providers`,
+ * answered in OAuth's vocabulary. The caller is already authenticated by its client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
+import type { PolicyView } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
@@ -11,6 +12,7 @@ import type { Logger } from "../ops/log/logger.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
+import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
@@ -18,6 +20,8 @@ import { readParams } from "./request-body.ts";
 
 export interface AgentApiDeps {
   config: Config;
+  /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
+  policy: PolicyView;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */
@@ -66,30 +70,36 @@ function failure(deps: AgentApiDeps, error: unknown): Response {
   return errorResponse(error);
 }
 
+interface Route {
+  method: "GET" | "POST";
+  handle: (request: AgentRequest) => Promise<Response>;
+}
+
 export function createAgentApi(deps: AgentApiDeps): AgentHandler {
   const refresh = createRefreshHandler(deps);
   const limiter = new RateLimiter({
     perMinute: deps.config.rendezvous.createRate ?? DEFAULT_CREATE_RATE,
     now: deps.now,
   });
-  const routes: Record<string, (request: AgentRequest) => Promise<Response>> = {
-    "/v1/grants": (request) => grants(deps, limiter, request),
-    "/v1/token": (request) => token(deps, refresh, request),
+  const routes: Record<string, Route> = {
+    "/v1/grants": { method: "POST", handle: (request) => grants(deps, limiter, request) },
+    "/v1/token": { method: "POST", handle: (request) => token(deps, refresh, request) },
+    "/v1/providers": { method: "GET", handle: async (request) => handleProviders(deps, request.client) },
   };
   return async (request) => {
     const path = pathOf(request.target);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    if (route === undefined || request.method !== "POST") {
+    if (route === undefined || request.method !== route.method) {
       // Refused without reading: whatever body was sent is discarded, not buffered.
       await request.body?.cancel().catch(() => undefined);
       if (route === undefined) return oauthError("invalid_request", "no such endpoint", { status: 404 });
-      return oauthError("invalid_request", "only POST is allowed", {
+      return oauthError("invalid_request", `only ${route.method} is allowed`, {
         status: 405,
-        headers: { allow: "POST" },
+        headers: { allow: route.method },
       });
     }
     try {
-      return await route(request);
+      return await route.handle(request);
     } catch (error) {
       return failure(deps, error);
     }

@@ -2,6 +2,7 @@
 
 import { OAuthError, RendezvousError, SurrogateError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
+import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import {
   deviceKeyOf,
@@ -11,7 +12,6 @@ import {
   generateUserCode,
 } from "./codes.ts";
 import { jsonResponse, oauthError } from "./oauth-response.ts";
-import { isAllowed } from "./policy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { GrantRecord } from "./rendezvous/store.ts";
 import type { RequestParams } from "./request-body.ts";
@@ -68,8 +68,13 @@ function checkProvider(deps: AgentApiDeps, client: ClientIdentity, name: string 
   if (provider.oauth === undefined) {
     throw new OAuthError("invalid_request", "provider: static provider, wrappers come from `surrogate seal`");
   }
-  if (!isAllowed(deps.config.policy, client.workload, name)) {
-    throw new OAuthError("access_denied", "policy: this workload may not use this provider");
+  if (!deps.policy.allows(client.workload, name)) {
+    // The identity as the broker saw it (SPIFFE ID, else CN), so the operator can write the rule;
+    // it is the caller's own identity, nothing it did not present.
+    throw new OAuthError(
+      "access_denied",
+      `no [[policy]] rule allows workload ${client.workload} to use provider ${name}`,
+    );
   }
   return name;
 }
@@ -94,12 +99,15 @@ function outcomeOf(error: unknown): string {
 }
 
 /**
- * Without `openid` an OIDC provider returns no id_token (OIDC Core §3.1.2.1), and the callback could
- * never establish who logged in; adding it here means the consent page shows what is really asked.
+ * Scopes a login cannot do without go in front of the agent's own, here, so the consent page shows
+ * what is really asked: `openid` for OIDC (without it no id_token, OIDC Core §3.1.2.1, and the
+ * callback could never establish who logged in), then the profile's required scopes
+ * (`offline_access` for Microsoft and Atlassian: without it no refresh token, and the wrapper dies
+ * with the first access token).
  */
-function withOpenId(deps: AgentApiDeps, provider: string, scope: string[]): string[] {
-  const oidc = deps.providers.get(provider)?.oidc === true;
-  return oidc && !scope.includes("openid") ? ["openid", ...scope] : scope;
+function withRequired(provider: ResolvedProvider | undefined, scope: string[]): string[] {
+  const required = [...(provider?.oidc === true ? ["openid"] : []), ...(provider?.requiredScopes ?? [])];
+  return [...new Set([...required, ...scope])];
 }
 
 /** Every attempt is audited, refusals included; the provider only when configured (never raw input). */
@@ -122,11 +130,8 @@ export async function handleGrant(
   }
   try {
     const provider = checkProvider(deps, client, requested);
-    const scope = withOpenId(
-      deps,
-      provider,
-      parseScope(params.get("scope"), deps.providers.get(provider)?.scopes ?? []),
-    );
+    const resolved = deps.providers.get(provider);
+    const scope = withRequired(resolved, parseScope(params.get("scope"), resolved?.scopes ?? []));
     const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));
     deps.logger.audit("grant.created", { ...audit, scope: scope.join(" "), outcome: "created" });
     return grantResponse(deps, grant);

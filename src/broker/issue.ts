@@ -5,8 +5,9 @@
 import { decodeJwt } from "jose";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
+import { newLogin } from "../core/token/login.ts";
 import { mintWrapper } from "../core/token/mint.ts";
-import type { MintRequest } from "../core/token/types.ts";
+import type { LoginFacts, MintRequest } from "../core/token/types.ts";
 
 /** RFC 6749 §5.1, with `access_token`/`refresh_token` replaced by wrappers. */
 export interface TokenResponseBody {
@@ -24,6 +25,8 @@ export interface IssueContext {
   requestedScope: string[];
   /** Claims of a validated id_token (or carried over from the refresh wrapper). */
   idClaims?: Record<string, unknown>;
+  /** The login being continued (refresh); absent, this is a new login (the callback). */
+  login?: LoginFacts;
 }
 
 export interface IssueOptions {
@@ -82,11 +85,12 @@ export async function issueWrappers(
   context: IssueContext,
   keys: KeySets,
   options: IssueOptions,
-): Promise<{ body: TokenResponseBody; jti: string }> {
+): Promise<{ body: TokenResponseBody; jti: string; login: LoginFacts }> {
   const scope = tokens.scope ?? context.requestedScope.join(" ");
   // Broker-minted wrappers always bind the certificate that asked (DESIGN §4.1); `jkt` is for seal only.
   const binding = { kind: "x5t#S256", value: context.thumbprint } as const;
-  const common = { provider: context.provider.name, binding, scope };
+  const login = context.login ?? newLogin(options.now);
+  const common = { provider: context.provider.name, binding, scope, login };
   const access = await mintWrapper(
     {
       ...common,
@@ -111,9 +115,12 @@ export async function issueWrappers(
       secret: { token: tokens.refreshToken, type: "refresh" },
       // Signed by us, so a later refresh can trust these when the IdP sends no new id_token.
       claims: identityClaims(context.idClaims),
+      // The absolute bound (issue #15): counted from the login, not from this refresh, so however
+      // often the agent refreshes, its person logs in again after refresh_ttl.
+      expiresAt: login.authTime + (options.refreshTtl ?? options.tokenTtl),
     };
     const refreshOptions = { ...options, tokenTtl: options.refreshTtl ?? options.tokenTtl };
     body.refresh_token = (await mintWrapper(refresh, keys, refreshOptions)).token;
   }
-  return { body, jti: access.jti };
+  return { body, jti: access.jti, login };
 }

@@ -9,6 +9,7 @@ import { verifyWrapper } from "../core/token/verify.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
 import { jsonResponse } from "./oauth-response.ts";
+import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
 
 export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => Promise<Response>;
@@ -69,6 +70,7 @@ interface Refreshed {
 
 async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
   const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
+  admitRefresh(deps, client, wrapper);
   let fresh: UpstreamTokens;
   let tokens: UpstreamTokens;
   try {
@@ -86,6 +88,7 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
     requestedScope: wrapper.scope?.split(" ") ?? [],
     // Refresh responses rarely carry an id_token; sub/email come from our own signed refresh wrapper.
     idClaims: { ...wrapper.claims },
+    login: { authTime: wrapper.authTime, sid: wrapper.sid },
   };
   const { issuer, tokenTtl, refreshTtl } = deps.config;
   const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };

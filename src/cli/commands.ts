@@ -1,9 +1,12 @@
+import { adminCommand } from "./admin.ts";
+import { agentCommand } from "./agent-command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev.ts";
 import { inspectCommand } from "./inspect.ts";
 import { keysCommand } from "./keys.ts";
 import { loginCommand } from "./login.ts";
 import { refreshCommand } from "./refresh.ts";
+import { runCommand } from "./run-command.ts";
 import { sealCommand } from "./seal.ts";
 import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
@@ -14,8 +17,11 @@ export const COMMANDS: readonly Command[] = [
   devCommand,
   loginCommand,
   refreshCommand,
+  runCommand,
+  agentCommand,
   inspectCommand,
   sealCommand,
   keysCommand,
+  adminCommand,
   versionCommand,
 ];

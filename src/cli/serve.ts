@@ -34,7 +34,8 @@ Options:
                   This process starts N-1 copies of itself, passes signals on, restarts a copy that
                   dies (with backoff). Roles with the broker need rendezvous.url = redis:// for N > 1.
 
-Signals: SIGHUP reloads the key sets and the agent port's certificate, key and client CA bundle;
+Signals: SIGHUP reloads [[policy]] from the configuration file, the key sets and the agent port's
+certificate, key and client CA bundle (other settings need a restart);
 SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, and exits 0 (with
 --workers, once every worker has).
 `,
@@ -54,19 +55,28 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
     // A worker started by --workers runs one process's share; the first process supervises.
     const marker = workerMarker(context.env);
     const workers = marker ? 1 : parseWorkers(parsed.values.workers ?? "1", availableParallelism());
-    const loaded = await loadConfig(parsed.values.config ?? configPath(context.env), context.env);
+    const path = parsed.values.config ?? configPath(context.env);
+    const loaded = await loadConfig(path, context.env);
     checkWorkers(loaded, role, workers);
     const config = marker ? workerConfig(loaded, marker) : loaded;
+    const reloadConfig = async () => {
+      const fresh = await loadConfig(path, context.env);
+      return marker ? workerConfig(fresh, marker) : fresh;
+    };
     const lines = createLineBatcher((text) => context.stdout.write(text));
     const logger = createLogger(lines.line, instanceId());
     const signals = captureSignals(logger);
     const reusePort = marker !== undefined || workers > 1;
-    const running = await startSurrogate(config, { env: context.env, logger, role, reusePort }).catch(
-      (error: unknown) => {
-        signals.release();
-        throw error;
-      },
-    );
+    const running = await startSurrogate(config, {
+      env: context.env,
+      logger,
+      role,
+      reusePort,
+      reloadConfig,
+    }).catch((error: unknown) => {
+      signals.release();
+      throw error;
+    });
     if (marker) {
       const release = watchParent(context.stdin ?? Bun.stdin.stream(), () =>
         process.kill(process.pid, "SIGTERM"),

@@ -37,7 +37,7 @@ const SECRET_FILES: readonly MaterialName[] = [
 ];
 const CERT_FILES: readonly MaterialName[] = ["caCert", "serverCert", "agentCert"];
 const CONFIG_FILE = "surrogate.toml";
-const TOKEN_FILE = "token";
+const TOKEN_FILE = "token.json";
 const FILE_MODE = 0o600;
 
 export interface DevWorkspace {

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
+import type { PolicyView } from "../core/access/policy-gate.ts";
 import { ProxyError, SurrogateError } from "../core/errors.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
@@ -20,6 +21,8 @@ import { askForIdentity, relayScrub, scrubResponse } from "./scrub-response.ts";
 
 export interface ProxyDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
+  /** The current `[[policy]]`, asked on every request (issue #15). */
+  policy: PolicyView;
   keys: () => KeySets;
   issuer: string;
   fetch: typeof fetch;
@@ -45,7 +48,7 @@ const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 /**
  * The swapping proxy (DESIGN §4.3). Every check runs, in this order and each with its own code
  * (DESIGN §9), before any upstream is contacted: bearer present, target well-formed, headers
- * unambiguous, wrapper verified, certificate binding, provider known, host allowed. Only then is
+ * unambiguous, wrapper verified, certificate binding, provider known, policy, host allowed. Only then is
  * the real token decrypted, injected after header filtering, and the request forwarded.
  */
 export function createProxyHandler(deps: ProxyDeps): AgentHandler {
@@ -99,6 +102,13 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     const provider = deps.providers.get(wrapper.provider);
     if (provider === undefined)
       throw new ProxyError("invalid_token", "proxy: the wrapper's provider is not configured");
+    // On cache hits too: a rule removed by SIGHUP stops wrappers minted before it (issue #15).
+    if (!deps.policy.allows(request.client.workload, provider.name)) {
+      throw new ProxyError(
+        "access_denied",
+        "proxy: [[policy]] no longer lets this workload use this provider",
+      );
+    }
     const rule = allowedRule(provider, target);
     const secret = cached?.secret ?? (await openAndCache(token, request.client.thumbprint, keys, wrapper));
     applyInjection(headers, provider.inject, secret.token);

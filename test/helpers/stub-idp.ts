@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+import { type RevocationHost, revocationEndpoint, type StubRevocation } from "./stub-idp-revoke.ts";
 
 /**
  * A real OAuth 2.0 / OpenID Connect provider for tests, on 127.0.0.1 and an ephemeral port. It is
@@ -14,6 +15,7 @@ export type StubIdpMode =
   | "deny"
   | "token_error"
   | "token_500"
+  | "token_429"
   | "garbage_json"
   | "bad_id_token_signature"
   | "wrong_aud"
@@ -22,7 +24,13 @@ export type StubIdpMode =
   | "wrong_discovery_issuer"
   | "slow"
   | "refresh_refused"
-  | "no_rotation";
+  | "no_rotation"
+  | "revoke_unavailable"
+  | "revoke_unsupported_type"
+  | "revoke_refused";
+
+/** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
+export type StubVendor = "standard" | "google" | "atlassian";
 
 export interface StubIdpOptions {
   clientId?: string;
@@ -39,6 +47,7 @@ export interface StubIdpOptions {
   accessTokenTtl?: number;
   /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
   now?: () => number;
+  vendor?: StubVendor;
 }
 
 export interface StubIdpRequest {
@@ -63,6 +72,8 @@ export interface StubIdp {
   /** `sub` of the one user this IdP knows. */
   subject: string;
   requests: StubIdpRequest[];
+  /** Calls of the revocation endpoints (./stub-idp-revoke.ts), tokens as received. */
+  revocations: StubRevocation[];
   lastIssued: IssuedTokens;
   setMode(mode: StubIdpMode): void;
   /** Signs arbitrary claims with the IdP's published key (for id_token validation tests). */
@@ -80,7 +91,7 @@ interface PendingCode {
   used: boolean;
 }
 
-const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refresh_token"]);
+const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refresh_token", "token"]);
 const SUBJECT = "stub-user-1";
 
 export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubIdp> {
@@ -100,6 +111,7 @@ export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubId
     clientSecret: state.clientSecret,
     subject: SUBJECT,
     requests: state.requests,
+    revocations: state.revocations,
     lastIssued: state.lastIssued,
     setMode: (mode) => {
       state.mode = mode;
@@ -119,15 +131,18 @@ export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubId
   };
 }
 
-class StubState {
+class StubState implements RevocationHost {
   issuer = "";
   mode: StubIdpMode = "normal";
   readonly clientId: string;
   readonly clientSecret: string;
+  readonly vendor: StubVendor;
   readonly requests: StubIdpRequest[] = [];
+  readonly revocations: StubRevocation[] = [];
   readonly lastIssued: IssuedTokens = {};
   readonly #codes = new Map<string, PendingCode>();
   readonly #refreshTokens = new Map<string, { scope: string }>();
+  readonly #accessTokens = new Set<string>();
   readonly #now: () => number;
 
   constructor(
@@ -138,14 +153,22 @@ class StubState {
     this.clientId = options.clientId ?? "stub-client";
     this.clientSecret = options.clientSecret ?? `stub-client-secret-${token()}`;
     this.#now = options.now ?? Date.now;
+    this.vendor = options.vendor ?? "standard";
+  }
+
+  forget(token: string): boolean {
+    return this.#refreshTokens.delete(token) || this.#accessTokens.delete(token);
   }
 
   async handle(request: Request, jwk: JWK): Promise<Response> {
     const url = new URL(request.url);
-    const params = request.method === "POST" ? await formParams(request) : url.searchParams;
+    const body = request.method === "GET" ? "" : await request.text();
+    const params = request.method === "POST" ? new URLSearchParams(body) : url.searchParams;
     const record: StubIdpRequest = { method: request.method, path: url.pathname, params: redact(params) };
     this.requests.push(record);
     if (this.mode === "slow") await Bun.sleep(this.options.slowMs ?? 3000);
+    const revocation = revocationEndpoint(this, request, url.pathname, params, body);
+    if (revocation !== undefined) return revocation;
     switch (url.pathname) {
       case "/.well-known/openid-configuration":
         return Response.json(this.discovery());
@@ -168,6 +191,7 @@ class StubState {
       authorization_endpoint: `${this.issuer}/authorize`,
       token_endpoint: `${this.issuer}/token`,
       jwks_uri: `${this.issuer}/jwks`,
+      revocation_endpoint: `${this.issuer}/revoke`,
       response_types_supported: ["code"],
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
@@ -217,6 +241,7 @@ class StubState {
     record.clientAuth = auth === "invalid" ? "none" : auth;
     if (auth === "invalid") return oauthError(401, "invalid_client");
     if (this.mode === "token_500") return new Response("upstream exploded", { status: 500 });
+    if (this.mode === "token_429") return oauthError(429, "rate_limited");
     if (this.mode === "garbage_json") return new Response("{not json", { status: 200 });
     const grant = params.get("grant_type");
     if (grant === "authorization_code") return this.codeGrant(params);
@@ -252,7 +277,13 @@ class StubState {
   async refreshGrant(params: URLSearchParams): Promise<Response> {
     const presented = params.get("refresh_token") ?? "";
     const known = this.#refreshTokens.get(presented);
-    if (this.mode === "refresh_refused" || known === undefined) return oauthError(400, "invalid_grant");
+    if (this.mode === "refresh_refused" || known === undefined) {
+      // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: a dead refresh token
+      // (expired, rotated away, revoked, password changed) is 403, not RFC 6749 §5.2's 400.
+      if (this.vendor === "atlassian")
+        return oauthError(403, "invalid_grant", "Unknown or invalid refresh token.");
+      return oauthError(400, "invalid_grant");
+    }
     const rotate = (this.options.rotateRefreshTokens ?? true) && this.mode !== "no_rotation";
     if (rotate) this.#refreshTokens.delete(presented);
     return Response.json(await this.issue(known.scope, undefined, rotate));
@@ -274,6 +305,7 @@ class StubState {
       scope,
     };
     this.lastIssued.accessToken = accessToken;
+    this.#accessTokens.add(accessToken);
     if (newRefresh) {
       const refreshToken = `stub-real-refresh-${token()}`;
       this.#refreshTokens.set(refreshToken, { scope });
@@ -328,18 +360,14 @@ function checkAuthorizeParams(params: URLSearchParams): string | undefined {
   return undefined;
 }
 
-async function formParams(request: Request): Promise<URLSearchParams> {
-  return new URLSearchParams(await request.text());
-}
-
 function redact(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of params) out[key] = SECRET_PARAMS.has(key) ? "[redacted]" : value;
   return out;
 }
 
-function oauthError(status: number, error: string): Response {
-  return Response.json({ error, error_description: `stub IdP: ${error}` }, { status });
+function oauthError(status: number, error: string, description = `stub IdP: ${error}`): Response {
+  return Response.json({ error, error_description: description }, { status });
 }
 
 function badRequest(message: string): Response {

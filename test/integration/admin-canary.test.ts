@@ -5,11 +5,13 @@
  * log line (all levels), every HTML page and the metrics text are scanned for each canary: tokens,
  * authorization codes, PKCE verifiers, state, device code, client secret, cookies, password, bearer.
  * Canaries we did not generate ourselves are captured by recording every fetch the process makes
- * (the browser's navigations and arctic's token requests both go through the global fetch).
+ * (the browser's navigations and the broker's token requests both go through the global fetch).
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
 import { resolveProviders } from "../../src/broker/providers/registry.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
@@ -77,6 +79,7 @@ async function proxied(client: AgentRequest["client"], wrapper: string, upstream
   };
   const proxy = createProxyHandler({
     providers: await resolveProviders(h.config, { fetch: realFetch, now: Date.now }),
+    policy: new PolicyGate(h.config.policy),
     keys: () => h.keys,
     issuer: h.issuer,
     now: Date.now,

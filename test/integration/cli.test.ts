@@ -4,6 +4,7 @@
  * store. The person's approval is played by the test through the store, the way the web
  * callback completes a grant (issueWrappers + store.deliver).
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord, RendezvousStore } from "../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -23,7 +25,7 @@ import { verifyWrapper } from "../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
-import { type TestPki, testPki } from "../helpers/pki.ts";
+import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { ISSUER, scriptedIdp, testConfig, testProvider, upstreamTokens } from "../unit/broker/fixtures.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -52,7 +54,15 @@ beforeAll(async () => {
   const logger = createMemoryLogger();
   server = await startTestAgent(
     pki,
-    createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger }),
+    createAgentApi({
+      config,
+      policy: new PolicyGate(config.policy),
+      providers,
+      store,
+      keys: () => keys,
+      now: Date.now,
+      logger,
+    }),
     { limits: { ...TEST_AGENT_LIMITS, maxHeaderSize: 16384 }, logger },
   );
   dir = await mkdtemp(join(tmpdir(), "surrogate-cli-it-"));
@@ -217,7 +227,7 @@ describe("surrogate login (real process, real agent port)", () => {
     expect(result).toEqual({
       code: 1,
       stdout: "",
-      stderr: "surrogate login: this workload may not use provider secret (access_denied)\n",
+      stderr: `surrogate login: no [[policy]] rule allows workload ${ALPHA_ID} to use provider secret (access_denied)\n`,
     });
   });
 

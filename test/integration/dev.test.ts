@@ -121,9 +121,13 @@ describe("surrogate dev", () => {
     expect(done.status).toBe(200);
 
     expect(await login.exited).toBe(0);
-    const wrapper = (await readFile(join(work, "dev space", "token"), "utf8")).trim();
+    const tokenFile = join(work, "dev space", "token.json");
+    expect(loginErr.text).toContain(`wrapper written to ${tokenFile}, expires in `);
+    const saved = JSON.parse(await readFile(tokenFile, "utf8")) as Record<string, string>;
+    const wrapper = saved.access_token ?? "";
     expect(wrapper.split(".")).toHaveLength(3);
-    expect(wrapper).not.toContain("demo-access-");
+    expect(saved.refresh_token?.split(".")).toHaveLength(3);
+    expect(JSON.stringify(saved)).not.toContain("demo-access-");
 
     const curl = Bun.spawnSync(["sh", "-c", curlLine], { cwd: work, env });
     expect(curl.exitCode).toBe(0);
@@ -137,6 +141,17 @@ describe("surrogate dev", () => {
     const realToken = String(echo.authorization).slice("Bearer ".length);
     expect(devStdout.text).not.toContain(realToken);
     for (const page of browser.pages) expect(page.body).not.toContain(realToken);
+
+    // Step 3: refresh as printed, then the same curl carries the new wrapper to a new real token.
+    const refreshLine = devStderr.text.match(/^ {3}(\S.* refresh --in .*)$/m)?.[1] ?? "";
+    const refreshed = Bun.spawnSync(shellWords(refreshLine), { cwd: work, env });
+    expect(refreshed.exitCode).toBe(0);
+    const renewed = JSON.parse(await readFile(tokenFile, "utf8")) as Record<string, string>;
+    expect(renewed.access_token).not.toBe(wrapper);
+    const again = Bun.spawnSync(["sh", "-c", curlLine], { cwd: work, env });
+    const echoAgain = JSON.parse(again.stdout.toString()) as Record<string, unknown>;
+    expect(echoAgain.authorization).toMatch(/^Bearer demo-access-[A-Za-z0-9_-]+$/);
+    expect(echoAgain.authorization).not.toBe(echo.authorization);
   }, 60_000);
 
   test("the printed curl without the agent certificate is refused by the agent port", () => {

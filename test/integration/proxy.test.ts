@@ -3,6 +3,7 @@ import { createPublicKey } from "node:crypto";
 import { connect } from "node:tls";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import type { AgentServer } from "../../src/agent-port/server.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
@@ -53,6 +54,7 @@ beforeAll(async () => {
   };
   const handler = createProxyHandler({
     providers: new Map([["corp", corp]]),
+    policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch,

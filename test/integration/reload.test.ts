@@ -3,6 +3,8 @@
  * - SIGHUP swaps the agent port's server certificate, client CA bundle and the key sets: a new
  *   connection sees the new certificate and may use a client certificate from the new bundle,
  *   wrappers under the new key verify, and a keep-alive connection established before keeps working;
+ * - SIGHUP re-reads `[[policy]]`: a workload removed from it is refused (403 access_denied) with a
+ *   wrapper it already holds, one already in the verification cache included; a bad file keeps it;
  * - SIGTERM with a request in flight to a slow upstream: new connections are refused, the request
  *   completes, and the process exits 0.
  */
@@ -209,6 +211,39 @@ describe("SIGHUP", () => {
       const connection = await Connection.open(instance.agentPort, pki.alpha, pki.ca.certPem);
       expect(await connection.get(path("/a"), await wrapper(k1, pki.alpha))).toBe(200);
       connection.socket.destroy();
+    } finally {
+      await instance.stop();
+    }
+  }, 30_000);
+});
+
+describe("SIGHUP and [[policy]]", () => {
+  test("a workload removed from [[policy]] is refused at once with the wrapper it holds; others keep working", async () => {
+    const instance = await spawn("policy-hup");
+    const configPath = dir.path("policy-hup.toml");
+    try {
+      const alpha = await Connection.open(instance.agentPort, pki.alpha, pki.ca.certPem);
+      const beta = await Connection.open(instance.agentPort, pki.beta, pki.ca.certPem);
+      const alphaWrapper = await wrapper(k1, pki.alpha);
+      const betaWrapper = await wrapper(k1, pki.beta);
+      expect(await alpha.get(path("/a"), alphaWrapper)).toBe(200);
+      expect(await beta.get(path("/a"), betaWrapper)).toBe(200);
+
+      // An edit that does not parse: the reload fails and the policy in force stays.
+      const original = await Bun.file(configPath).text();
+      await Bun.write(configPath, original.replace('workload = "spiffe://test.example/**"', "workload = 7"));
+      instance.signal("SIGHUP");
+      await instance.waitForLine("surrogate.reload_failed");
+      expect(await alpha.get(path("/b"), alphaWrapper)).toBe(200);
+
+      const narrowed = original.replace('"spiffe://test.example/**"', '"spiffe://test.example/agents/beta"');
+      await Bun.write(configPath, narrowed);
+      instance.signal("SIGHUP");
+      await instance.waitForLine("surrogate.reloaded");
+      // Same wrapper, same keep-alive connection (a verification-cache hit): now refused.
+      expect(await alpha.get(path("/c"), alphaWrapper)).toBe(403);
+      expect(await beta.get(path("/c"), betaWrapper)).toBe(200);
+      for (const c of [alpha, beta]) c.socket.destroy();
     } finally {
       await instance.stop();
     }

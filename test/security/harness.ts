@@ -4,10 +4,12 @@
  * logger, and a fetch that records every URL the proxy tried to dial. Attack cases assert on these
  * counters: a refusal is only a refusal if nothing reached an upstream and no secret leaked.
  */
+
 import { expect } from "bun:test";
 import { connect, type SecureVersion } from "node:tls";
 import type { AgentHandler, AgentRequest } from "../../src/agent-port/http1/types.ts";
 import type { AgentServer } from "../../src/agent-port/server.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -84,6 +86,7 @@ export async function startRig(): Promise<Rig> {
   }) as typeof fetch;
   const inner = createProxyHandler({
     providers: new Map([[PROVIDER, provider(upstream, canary)]]),
+    policy: new PolicyGate([{ workload: "**", providers: [PROVIDER] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch: recordingFetch,

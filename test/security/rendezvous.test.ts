@@ -13,6 +13,7 @@ import { deviceKeyOf } from "../../src/broker/codes.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import type { ClientIdentity } from "../../src/core/identity/types.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../src/core/provider/types.ts";
@@ -59,7 +60,8 @@ beforeEach(async () => {
   prefix = `surrogate-sec:${crypto.randomUUID()}:`;
   logger = createMemoryLogger();
   store = createRedisStore(redis.url, config.rendezvous, { prefix, keys: () => keys, logger });
-  api = createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger });
+  const policy = new PolicyGate(config.policy);
+  api = createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger, policy });
 });
 
 interface Grant {

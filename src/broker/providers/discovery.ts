@@ -1,6 +1,7 @@
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 
 /** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
 export interface DiscoveredMetadata {
@@ -8,6 +9,8 @@ export interface DiscoveredMetadata {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  /** RFC 8414 §2 `revocation_endpoint` (RFC 7009), when the IdP has one. */
+  revocationEndpoint?: string;
   /** RFC 9207 §3: the IdP promises `iss` on every authorization response. */
   issParameterSupported: boolean;
 }
@@ -47,6 +50,9 @@ export async function discoverIssuer(
     authorizationEndpoint: endpoint(document, "authorization_endpoint", key),
     tokenEndpoint: endpoint(document, "token_endpoint", key),
     jwksUri: endpoint(document, "jwks_uri", key),
+    ...(document.revocation_endpoint !== undefined && {
+      revocationEndpoint: endpoint(document, "revocation_endpoint", key),
+    }),
     issParameterSupported: document.authorization_response_iss_parameter_supported === true,
   };
 }

@@ -1,33 +1,22 @@
 /**
  * THE adapter around arctic (deprecated upstream in July 2026, DESIGN §11): the only module that
- * imports it, so replacing it touches this file alone. arctic builds the authorization URL and
- * performs the token requests; everything it returns is re-checked here (src/providers/token-response.ts)
- * and every failure becomes an IdpError saying where it happened.
- *
- * Known limits of arctic 3.7.0, all inside `sendTokenRequest`:
- * - it calls the global `fetch`; no fetch can be injected, so token requests ignore `deps.fetch`
- *   (discovery and JWKS use it). Tests therefore run against a real stub IdP on a socket.
- * - no AbortSignal: the timeout below abandons the request (the caller gets `idp_network`), but
- *   the socket lives on until Bun's own fetch timeout.
- * - `response.json()` reads the token response without a size cap, and redirects are followed.
- *   The token endpoint is operator-configured (not attacker-chosen), which bounds the risk.
- * - client authentication is always HTTP Basic (client_secret_basic, RFC 6749 §2.3.1) when a
- *   secret is set; IdPs that accept only client_secret_post are not supported through this client.
+ * imports it, so replacing it touches this file alone. arctic builds the authorization URL with its
+ * PKCE S256 challenge. Token and revocation requests are made by ./token-request.ts and ./revoke.ts
+ * instead, because arctic 3.7.0's sendTokenRequest
+ * - discards the body of every error status but 400 and 401, so Atlassian's 403 `invalid_grant`
+ *   could not be told from an outage;
+ * - authenticates clients with HTTP Basic only, while some vendors document body credentials;
+ * - calls the global `fetch` without an AbortSignal, reads bodies without a cap, follows redirects.
+ * Everything an IdP returns is re-checked (./token-response.ts); every failure is an IdpError saying
+ * where it happened.
  */
-import {
-  ArcticFetchError,
-  CodeChallengeMethod,
-  OAuth2Client,
-  OAuth2RequestError,
-  type OAuth2Tokens,
-  UnexpectedErrorResponseBodyError,
-  UnexpectedResponseError,
-} from "arctic";
-import { IdpError } from "../../core/errors.ts";
-import type { AuthorizationRequest, OAuthClient, UpstreamTokens } from "../../core/provider/types.ts";
+import { CodeChallengeMethod, OAuth2Client } from "arctic";
+import type { AuthorizationRequest, OAuthClient } from "../../core/provider/types.ts";
 import type { Secret } from "../../core/secret.ts";
+import type { ClientAuthMethod, ClientCredentials } from "./idp-request.ts";
 import { createIdTokenValidator, type IdTokenRules } from "./oidc.ts";
-import { errorResponse, parseTokenResponse } from "./token-response.ts";
+import { createRevoker, type RevocationMethod } from "./revoke.ts";
+import { requestTokens } from "./token-request.ts";
 
 export interface OAuthClientSettings {
   /** Provider name, for error messages. */
@@ -38,6 +27,8 @@ export interface OAuthClientSettings {
   redirectUri: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
+  /** How upstream tokens are revoked (./revoke.ts). */
+  revocation: RevocationMethod;
   /** Profile-defined extras (e.g. Google's `access_type=offline`); never override the core parameters. */
   authorizationParams?: Record<string, string>;
   /** Present for OIDC providers: how their id_tokens are checked. */
@@ -46,6 +37,8 @@ export interface OAuthClientSettings {
   issuer?: string;
   /** RFC 9207 §2.4: the IdP advertised `iss` on authorization responses; only with `issuer`. */
   requireIss?: boolean;
+  /** RFC 6749 §2.3.1 client authentication at the token endpoint (default client_secret_basic). */
+  clientAuth?: ClientAuthMethod;
   /** Token-request timeout, ms (default 30 000). */
   timeoutMs?: number;
 }
@@ -56,25 +49,39 @@ export function createOAuthClient(
   settings: OAuthClientSettings,
   deps: { fetch: typeof fetch; now: () => number },
 ): OAuthClient {
-  // The secret is revealed once into arctic's private field; that object never leaves this closure.
-  const client = new OAuth2Client(
-    settings.clientId,
-    settings.clientSecret?.reveal() ?? null,
-    settings.redirectUri,
-  );
+  // arctic only builds authorization URLs here: it is given no secret.
+  const client = new OAuth2Client(settings.clientId, null, settings.redirectUri);
   const where = (grant: string) => `provider ${settings.provider}: token endpoint (${grant})`;
-  const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const transport = { fetch: deps.fetch, timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  const credentials: ClientCredentials = {
+    clientId: settings.clientId,
+    ...(settings.clientSecret && { clientSecret: settings.clientSecret }),
+    method: settings.clientAuth ?? "client_secret_basic",
+  };
+  const endpoint = { url: settings.tokenEndpoint, client: credentials };
   const oauth: OAuthClient = {
     authorizationUrl: async (request) => authorizationUrl(client, settings, request),
     exchangeCode: (code, codeVerifier) =>
-      tokenRequest(where("authorization_code"), timeoutMs, () =>
-        client.validateAuthorizationCode(settings.tokenEndpoint, code.reveal(), codeVerifier.reveal()),
+      requestTokens(
+        endpoint,
+        {
+          grant_type: "authorization_code",
+          code: code.reveal(),
+          redirect_uri: settings.redirectUri,
+          code_verifier: codeVerifier.reveal(),
+        },
+        where("authorization_code"),
+        transport,
       ),
     // No scope on refresh: RFC 6749 §6 then grants the original scope, never more.
     refresh: (refreshToken) =>
-      tokenRequest(where("refresh_token"), timeoutMs, () =>
-        client.refreshAccessToken(settings.tokenEndpoint, refreshToken.reveal(), []),
+      requestTokens(
+        endpoint,
+        { grant_type: "refresh_token", refresh_token: refreshToken.reveal() },
+        where("refresh_token"),
+        transport,
       ),
+    revokeToken: createRevoker(settings.revocation, credentials, settings.provider, transport),
   };
   if (settings.idToken !== undefined) oauth.validateIdToken = createIdTokenValidator(settings.idToken, deps);
   if (settings.issuer === undefined) return oauth;
@@ -103,51 +110,4 @@ function authorizationUrl(
     if (!url.searchParams.has(name)) url.searchParams.set(name, value);
   }
   return url;
-}
-
-async function tokenRequest(
-  where: string,
-  timeoutMs: number,
-  send: () => Promise<OAuth2Tokens>,
-): Promise<UpstreamTokens> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new IdpError("idp_network", `${where}: no answer within ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const tokens = await Promise.race([send(), timeout]);
-    return parseTokenResponse(tokens.data, where);
-  } catch (error) {
-    throw toIdpError(error, where);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * arctic's errors carry the IdP's response body (`data`, `description`); none of it is copied or
- * attached as `cause`, since an IdP may echo the code or tokens back. Only the error code and the
- * HTTP status survive.
- */
-function toIdpError(error: unknown, where: string): IdpError {
-  if (error instanceof IdpError) return error;
-  if (error instanceof OAuth2RequestError) return errorResponse(error.code, where);
-  if (error instanceof ArcticFetchError) {
-    return new IdpError("idp_network", `${where}: the identity provider is unreachable`, {
-      cause: error.cause,
-    });
-  }
-  if (error instanceof UnexpectedErrorResponseBodyError) {
-    return new IdpError("idp_unexpected_response", `${where}: HTTP ${error.status} with an unusable body`);
-  }
-  if (error instanceof UnexpectedResponseError) {
-    return new IdpError(
-      "idp_unexpected_response",
-      `${where}: unexpected HTTP ${error.status} or a body that is not JSON`,
-    );
-  }
-  return new IdpError("idp_unexpected_response", `${where}: the token request failed unexpectedly`);
 }

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from "jose";
 import { IdpError } from "../../core/errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 import { constantTimeEqual, type Secret } from "../../core/secret.ts";
 
 /** What an id_token must satisfy (OIDC Core §3.1.3.7). */

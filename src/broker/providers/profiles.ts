@@ -2,6 +2,7 @@ import type { ProviderConfig } from "../../core/config/types.ts";
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
 import type { ProviderKind } from "../../core/provider/kinds.ts";
+import type { RevocationMethod } from "./revoke.ts";
 
 /**
  * What a built-in profile knows about an identity provider before configuration overrides it.
@@ -16,6 +17,8 @@ export interface ProviderProfile {
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
   scopes: string[];
+  /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
+  requiredScopes?: string[];
   upstreams: string[];
   inject: string;
   jwtAccessTokens: boolean;
@@ -23,6 +26,12 @@ export interface ProviderProfile {
   oidc: "always" | "with_openid_scope" | "never";
   /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
   authorizationParams: Record<string, string>;
+  /**
+   * How upstream tokens are revoked. Absent: RFC 7009 at the discovered or configured
+   * `revocation_endpoint`, or nothing when there is none. `{client_id}` in a GitHub endpoint stands
+   * for the configured client id.
+   */
+  revocation?: RevocationMethod;
 }
 
 const BEARER = "Authorization: Bearer {token}";
@@ -65,6 +74,8 @@ function github(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
+    // docs.github.com/en/rest/apps/oauth-applications#delete-an-app-token: one token, Basic client auth.
+    revocation: { style: "github", endpoint: "https://api.github.com/applications/{client_id}/token" },
   };
 }
 
@@ -85,6 +96,9 @@ function google(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "always",
     authorizationParams: { access_type: "offline", prompt: "consent" },
+    // developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke: the token alone, no
+    // client credentials; revoking either token of a grant revokes the grant.
+    revocation: { style: "rfc7009", endpoint: "https://oauth2.googleapis.com/revoke", authenticate: false },
   };
 }
 
@@ -104,11 +118,19 @@ function microsoft(tenant: string, key: string): ProviderProfile {
     jwksUri: `${base}/discovery/v2.0/keys`,
     issuer: `https://login.microsoftonline.com/${GUID.test(tenant) ? tenant : "{tenantid}"}/v2.0`,
     scopes: ["openid", "offline_access", "User.Read"],
+    // learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#offline_access: no refresh token without it.
+    requiredScopes: ["offline_access"],
     upstreams: ["graph.microsoft.com"],
     inject: BEARER,
     jwtAccessTokens: true,
     oidc: "always",
     authorizationParams: {},
+    revocation: {
+      style: "none",
+      reason:
+        "Microsoft Entra ID has no token revocation endpoint for applications; an administrator revokes " +
+        "a user's refresh tokens (Microsoft Graph revokeSignInSessions)",
+    },
   };
 }
 
@@ -131,6 +153,8 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "with_openid_scope",
     authorizationParams: {},
+    // docs.gitlab.com/api/oauth2/#revoke-a-token: RFC 7009 with the client's credentials.
+    revocation: { style: "rfc7009", endpoint: `${base}/oauth/revoke`, authenticate: true },
   };
 }
 
@@ -151,6 +175,7 @@ function slack(): ProviderProfile {
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
+    revocation: { style: "slack", endpoint: "https://slack.com/api/auth.revoke" },
   };
 }
 
@@ -164,11 +189,19 @@ function atlassian(): ProviderProfile {
     authorizationEndpoint: "https://auth.atlassian.com/authorize",
     tokenEndpoint: "https://auth.atlassian.com/oauth/token",
     scopes: ["read:me", "offline_access"],
+    // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: no refresh token without it.
+    requiredScopes: ["offline_access"],
     upstreams: ["api.atlassian.com"],
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: { audience: "api.atlassian.com", prompt: "consent" },
+    revocation: {
+      style: "none",
+      reason:
+        "Atlassian documents no token revocation endpoint for OAuth 2.0 (3LO) apps; the person removes " +
+        "the app under their Atlassian account's Connected apps",
+    },
   };
 }
 

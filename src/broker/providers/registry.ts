@@ -7,6 +7,7 @@ import type { ResolvedProvider, UpstreamRule } from "../../core/provider/types.t
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
+import type { RevocationMethod } from "./revoke.ts";
 
 /** `routingOnly`: upstreams and injection only, no OAuth client and no discovery (proxy-only instances). */
 type Deps = { fetch: typeof fetch; now: () => number; routingOnly?: boolean };
@@ -16,6 +17,8 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery (RFC 8414 §2) or the configuration: RFC 7009 revocation. */
+  revocationEndpoint?: string;
   /** From discovery: the IdP promises `iss` on every authorization response (RFC 9207 §3). */
   issParameterSupported?: boolean;
 }
@@ -44,6 +47,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     upstreams: parseUpstreams(config.upstreams ?? profile.upstreams, `${key}.upstreams`),
     inject: parseInjection(config.inject ?? profile.inject, `${key}.inject`),
     scopes,
+    requiredScopes: profile.requiredScopes ?? [],
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
     oidc: isOidc(profile, scopes, `${key}.scopes`),
   };
@@ -87,12 +91,15 @@ async function resolveEndpoints(
   const jwksUri = config.jwksUri ?? base.jwksUri;
   if (jwksUri !== undefined) checkHttpsUrl(jwksUri, `${key}.jwks_uri`);
   const issuer = config.issuer ?? base.issuer;
+  const revocationEndpoint =
+    config.revocationEndpoint ?? ("revocationEndpoint" in base ? base.revocationEndpoint : undefined);
   const issParameterSupported = "issParameterSupported" in base && base.issParameterSupported === true;
   return {
     authorizationEndpoint,
     tokenEndpoint,
     ...(jwksUri && { jwksUri }),
     ...(issuer && { issuer }),
+    ...(revocationEndpoint && { revocationEndpoint }),
     ...(issParameterSupported && { issParameterSupported }),
   };
 }
@@ -126,6 +133,12 @@ function clientSettings(
   return {
     provider: name,
     clientId: config.clientId,
+    revocation: revocationOf(
+      profile,
+      endpoints.revocationEndpoint,
+      config.clientId,
+      `${key}.revocation_endpoint`,
+    ),
     ...(config.clientSecret && { clientSecret: config.clientSecret }),
     redirectUri: `${brokerIssuer}/callback`,
     authorizationEndpoint: endpoints.authorizationEndpoint,
@@ -141,4 +154,24 @@ function clientSettings(
       !issuer.includes("{tenantid}") &&
       endpoints.issParameterSupported === true && { requireIss: true }),
   };
+}
+
+/**
+ * A profile's own revocation style, at the configured endpoint when the operator set one; otherwise
+ * RFC 7009 wherever discovery or the configuration names an endpoint (RFC 8414 §2), else none.
+ */
+function revocationOf(
+  profile: ProviderProfile,
+  configured: string | undefined,
+  clientId: string,
+  key: string,
+): RevocationMethod {
+  const own = profile.revocation;
+  if (own === undefined || own.style === "none") {
+    if (configured !== undefined) return { style: "rfc7009", endpoint: configured, authenticate: true };
+    return own ?? { style: "none", reason: "no revocation_endpoint was discovered or configured" };
+  }
+  const endpoint = (configured ?? own.endpoint).replaceAll("{client_id}", encodeURIComponent(clientId));
+  checkHttpsUrl(endpoint, key);
+  return { ...own, endpoint };
 }

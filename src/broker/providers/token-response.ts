@@ -2,7 +2,7 @@ import { IdpError } from "../../core/errors.ts";
 import type { UpstreamTokens } from "../../core/provider/types.ts";
 import { Secret } from "../../core/secret.ts";
 
-/** Tokens go into an HTTP header verbatim (src/proxy/inject.ts): visible ASCII only, bounded. */
+/** Tokens go into an HTTP header (src/core/provider/inject.ts): visible ASCII only, bounded. */
 const TOKEN_TEXT = /^[\x21-\x7e]+$/;
 const MAX_TOKEN_BYTES = 16 * 1024;
 /** RFC 6749 §5.1 token_type: a short name (`Bearer`, GitHub's `bearer`, Slack's `bot`/`user`). */
@@ -38,8 +38,12 @@ export function parseTokenResponse(data: object, where: string): UpstreamTokens 
 
 /** An IdP error response: its code is kept (it says what to do, e.g. `invalid_grant`), its description never. */
 export function errorResponse(code: unknown, where: string): IdpError {
-  const shown = typeof code === "string" && ERROR_CODE.test(code) ? code : "an unrecognised error";
-  return new IdpError("idp_error", `${where}: the identity provider answered ${shown}`);
+  return new IdpError("idp_error", `${where}: the identity provider answered ${shownCode(code)}`);
+}
+
+/** An IdP's error code fit to repeat in a message or audit line (RFC 6749 §5.2 charset, bounded). */
+export function shownCode(code: unknown): string {
+  return typeof code === "string" && ERROR_CODE.test(code) ? code : "an unrecognised error";
 }
 
 function token(value: unknown, member: string, where: string): string {

@@ -10,7 +10,14 @@ export const PROVIDER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-const URL_KEYS = ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "base_url"] as const;
+const URL_KEYS = [
+  "issuer",
+  "authorization_endpoint",
+  "token_endpoint",
+  "revocation_endpoint",
+  "jwks_uri",
+  "base_url",
+] as const;
 
 /** What each kind cannot work without; profiles (src/providers) supply the rest. */
 const REQUIRED_BY_KIND: Partial<Record<ProviderKind, readonly (keyof RawProvider)[]>> = {
@@ -58,6 +65,7 @@ export async function buildProvider(
     issuer: raw.issuer,
     authorizationEndpoint: raw.authorization_endpoint,
     tokenEndpoint: raw.token_endpoint,
+    revocationEndpoint: raw.revocation_endpoint,
     jwksUri: raw.jwks_uri,
     tenant: raw.tenant,
     baseUrl: raw.base_url,

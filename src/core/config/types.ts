@@ -27,6 +27,8 @@ export interface ProviderConfig {
   issuer?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
+  /** Where upstream tokens are revoked (RFC 7009, or the kind's own style); overrides the profile's or discovery's. */
+  revocationEndpoint?: string;
   jwksUri?: string;
   /** Entra ID tenant (kind `microsoft`); default `common`. */
   tenant?: string;

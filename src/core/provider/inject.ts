@@ -3,7 +3,14 @@ import { FIELD_NAME } from "../http/fields.ts";
 import type { Secret } from "../secret.ts";
 import type { Injection } from "./types.ts";
 
-const PLACEHOLDER = "{token}";
+/** `{token}` (the token verbatim) or `{basic:USER}` (RFC 7617 Basic credentials with the token as password). */
+const PLACEHOLDER = /\{token\}|\{basic:([^}]*)\}/g;
+/**
+ * RFC 7617 §2: the user-id may not contain a colon (the first colon ends it). Narrowed further to
+ * URL-safe characters: the user names vendors document (`x-access-token`, `oauth2`) are of this
+ * kind, and a user typed into the configuration has no reason to need anything else.
+ */
+const BASIC_USER = /^[A-Za-z0-9._~-]{1,64}$/;
 /** RFC 9110 §5.5 field-value text without CR, LF or NUL (obs-text excluded: templates are ASCII). */
 const FIELD_TEXT = /^[\x20-\x7e\t]*$/;
 /** A token goes into a header verbatim: visible ASCII only, or it could split or fold the header. */
@@ -28,7 +35,8 @@ const FORBIDDEN_TARGETS: ReadonlySet<string> = new Set([
 
 /**
  * Parses an operator's injection template such as `Authorization: Bearer {token}`,
- * `Authorization: token {token}` or `x-api-key: {token}`. The format is configuration only: a client
+ * `Authorization: token {token}`, `x-api-key: {token}` or `Authorization: Basic {basic:x-access-token}`
+ * (git over HTTPS takes the token as a Basic password). The format is configuration only: a client
  * that could choose how its secret is formatted could probe it byte by byte (tokenizer advisory
  * GHSA-f28g-86hc-823q).
  */
@@ -40,13 +48,24 @@ export function parseInjection(template: string, key: string): Injection {
   if (!FIELD_NAME.test(header)) throw new ConfigError(key, "the header name is not a valid HTTP token");
   if (FORBIDDEN_TARGETS.has(header))
     throw new ConfigError(key, `the token may not be injected into ${header}`);
-  const parts = value.split(PLACEHOLDER);
-  if (parts.length !== 2) throw new ConfigError(key, "the value must contain {token} exactly once");
-  const [prefix = "", suffix = ""] = parts;
+  const placeholders = [...value.matchAll(PLACEHOLDER)];
+  const [placeholder] = placeholders;
+  if (placeholder === undefined || placeholders.length !== 1)
+    throw new ConfigError(key, "the value must contain {token} (or {basic:USER}) exactly once");
+  const prefix = value.slice(0, placeholder.index);
+  const suffix = value.slice(placeholder.index + placeholder[0].length);
   if (!FIELD_TEXT.test(prefix) || !FIELD_TEXT.test(suffix)) {
     throw new ConfigError(key, "the value may contain only printable ASCII besides {token}");
   }
-  return { header, prefix, suffix };
+  const basicUser = placeholder[1];
+  if (basicUser === undefined) return { header, prefix, suffix };
+  if (!BASIC_USER.test(basicUser)) {
+    throw new ConfigError(
+      key,
+      "the user of {basic:USER} must be 1 to 64 letters, digits or . _ ~ - (RFC 7617 forbids a colon)",
+    );
+  }
+  return { header, prefix, suffix, basicUser };
 }
 
 /**
@@ -58,5 +77,10 @@ export function applyInjection(headers: Headers, injection: Injection, token: Se
     // An IdP-supplied token with CR/LF would split the upstream request's header block.
     throw new ProxyError("invalid_token", "proxy: the wrapped credential cannot be sent in a header");
   }
-  headers.set(injection.header, `${injection.prefix}${token.reveal()}${injection.suffix}`);
+  const value =
+    injection.basicUser === undefined
+      ? token.reveal()
+      : // RFC 7617 §2: base64 of user-id ":" password, UTF-8 (the token is ASCII, checked above).
+        Buffer.from(`${injection.basicUser}:${token.reveal()}`).toString("base64");
+  headers.set(injection.header, `${injection.prefix}${value}${injection.suffix}`);
 }

@@ -9,8 +9,12 @@ import {
   type WrapperKind,
 } from "./types.ts";
 
-/** Tolerated clock difference between broker and proxy hosts, seconds. */
-export const CLOCK_TOLERANCE = 60;
+/**
+ * Tolerated clock difference between broker and proxy hosts, seconds (RFC 7519 §4.1.4 allows "some
+ * small leeway"). The instances of one deployment share a clock source (NTP), so a few seconds
+ * cover their drift; more would keep an expired wrapper usable (docs/configuration.md, token_ttl).
+ */
+export const CLOCK_TOLERANCE = 5;
 
 /**
  * The longest life any wrapper may claim, seconds: `surrogate seal` and `refresh_ttl` accept at
@@ -40,6 +44,7 @@ export function claimsOf(
   // A token "issued" in the future beyond tolerated skew was not issued by a sane clock.
   if (iat > now / 1000 + CLOCK_TOLERANCE) throw invalid("wrapper: iat in the future");
   if (exp - iat > MAX_LIFETIME) throw invalid("wrapper: lifetime longer than 366 days");
+  const authTime = loginTime(payload, iat, exp);
   const { tok, ...claims } = payload;
   if (typeof tok !== "string" || tok === "") throw invalid("wrapper: tok missing");
   if (payload.scope !== undefined && typeof payload.scope !== "string")
@@ -49,7 +54,10 @@ export function claimsOf(
     kid,
     provider: name(payload, "prv"),
     jti: name(payload, "jti"),
+    iat,
     exp,
+    authTime,
+    sid: name(payload, "sid"),
     binding: bindingOf(payload.cnf),
     ...(payload.scope === undefined ? {} : { scope: payload.scope }),
     claims: Object.freeze(claims),
@@ -63,6 +71,18 @@ function numericDate(payload: Record<string, unknown>, claim: string): number {
     throw invalid(`wrapper: ${claim} is not a NumericDate`);
   }
   return value;
+}
+
+/**
+ * `auth_time` (DESIGN §5) bounds refreshing (auth_time + refresh_ttl), so it must be a real time no
+ * later than the wrapper itself, and no login may be stretched past the longest life any wrapper
+ * may claim: a wrapper whose login claims more is not one our rules produced.
+ */
+function loginTime(payload: Record<string, unknown>, iat: number, exp: number): number {
+  const authTime = numericDate(payload, "auth_time");
+  if (authTime > iat) throw invalid("wrapper: auth_time after iat");
+  if (exp - authTime > MAX_LIFETIME) throw invalid("wrapper: login older than 366 days");
+  return authTime;
 }
 
 function name(payload: Record<string, unknown>, claim: string): string {

@@ -2,6 +2,7 @@ import { CompactSign } from "jose";
 import { TokenError } from "../errors.ts";
 import type { KeySets } from "../keys/types.ts";
 import { MAX_WRAPPER_LENGTH } from "./compact.ts";
+import { newLogin } from "./login.ts";
 import { sealSecret } from "./seal.ts";
 import {
   ACCESS_AUD,
@@ -38,6 +39,7 @@ export async function mintWrapper(
   const iat = Math.floor(options.now / 1000);
   const exp = expiryOf(request, options, iat);
   const jti = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+  const login = request.login ?? newLogin(options.now);
   const payload = {
     ...copiedClaims(request.claims),
     ...(request.scope === undefined ? {} : { scope: request.scope }),
@@ -47,6 +49,8 @@ export async function mintWrapper(
     nbf: iat,
     exp,
     jti,
+    auth_time: login.authTime,
+    sid: login.sid,
     prv: request.provider,
     cnf: { [request.binding.kind]: request.binding.value },
     tok: await sealSecret(request.secret, keys),
@@ -61,7 +65,7 @@ export async function mintWrapper(
   // Never hand out a wrapper that every verifier would refuse.
   if (token.length > MAX_WRAPPER_LENGTH)
     throw failure("wrapper would exceed the size limit; copied claims too large");
-  return { token, jti, exp };
+  return { token, jti, exp, login };
 }
 
 /** `exp` = min(upstream expiry, now + token_ttl): the wrapper never outlives either. */
@@ -78,6 +82,11 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
   }
   if (request.expiresAt !== undefined && !Number.isFinite(request.expiresAt)) throw failure("bad expiresAt");
   if (request.provider === "") throw failure("empty provider name");
+  const login = request.login;
+  if (login !== undefined && (!Number.isInteger(login.authTime) || login.authTime < 0 || login.sid === "")) {
+    throw failure("bad login (auth_time, sid)");
+  }
+  if (login !== undefined && login.authTime * 1000 > options.now) throw failure("auth_time in the future");
   checkBinding(request);
   if (request.secret.type === "" || (request.kind === "refresh") !== (request.secret.type === "refresh")) {
     throw failure('secret type must be "refresh" exactly for refresh wrappers');

@@ -29,6 +29,18 @@ export interface SealedSecret {
   type: string;
 }
 
+/**
+ * The person's login a wrapper descends from (DESIGN §5): `auth_time` (OIDC Core §2's name, epoch
+ * seconds) bounds how long refreshes may go on, and `sid` names the login so that one revocation
+ * reaches every wrapper minted from it, refreshed ones included.
+ */
+export interface LoginFacts {
+  /** Epoch seconds of the person's login. */
+  authTime: number;
+  /** Random login identifier, shared by every wrapper descending from the login. */
+  sid: string;
+}
+
 export interface MintRequest {
   kind: WrapperKind;
   /** Provider name (`prv`). */
@@ -42,6 +54,8 @@ export interface MintRequest {
   scope?: string;
   /** Upstream expiry in epoch seconds, if known; the wrapper's `exp` is min(this, now + token_ttl). */
   expiresAt?: number;
+  /** The login this wrapper descends from; absent, the wrapper starts a login of its own (seal). */
+  login?: LoginFacts;
 }
 
 export interface MintOptions {
@@ -55,6 +69,7 @@ export interface MintOptions {
 export interface MintedWrapper {
   token: string;
   jti: string;
+  login: LoginFacts;
   /** Epoch seconds. */
   exp: number;
 }
@@ -65,7 +80,12 @@ export interface VerifiedWrapper {
   kid: string;
   provider: string;
   jti: string;
+  /** Epoch seconds. */
+  iat: number;
   exp: number;
+  /** Epoch seconds of the login this wrapper descends from. */
+  authTime: number;
+  sid: string;
   binding: Binding;
   scope?: string;
   claims: Readonly<Record<string, unknown>>;

@@ -4,6 +4,7 @@ import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -36,6 +37,10 @@ const providers = new Map<string, ResolvedProvider>([
   ["corp", testProvider({ oauth: scriptedIdp() })],
   ["vault", testProvider({ name: "vault", kind: "static", scopes: [] })],
   ["gh", testProvider({ name: "gh", kind: "github", scopes: ["repo"], oidc: false, oauth: scriptedIdp() })],
+  [
+    "ms",
+    testProvider({ name: "ms", kind: "microsoft", requiredScopes: ["offline_access"], oauth: scriptedIdp() }),
+  ],
 ]);
 
 let clock: number;
@@ -46,7 +51,15 @@ let api: (client: ClientIdentity, init: RequestInit) => Promise<Response>;
 function setup(config = testConfig()): void {
   store = createMemoryStore(config.rendezvous);
   logger = createMemoryLogger();
-  const deps: AgentApiDeps = { config, providers, store, keys: () => keys, now: () => clock, logger };
+  const deps: AgentApiDeps = {
+    config,
+    policy: new PolicyGate(config.policy),
+    providers,
+    store,
+    keys: () => keys,
+    now: () => clock,
+    logger,
+  };
   const handler = createAgentApi(deps);
   api = (client, init) => handler(agentRequest(client, init));
 }
@@ -153,6 +166,22 @@ describe("POST /v1/grants", () => {
     expect(await scopeOf("gh", "repo")).toEqual(["repo"]);
   });
 
+  test("a provider's required scopes are added to the agent's own (offline_access: else no refresh token)", async () => {
+    const scopeOf = async (scope: string) => {
+      const response = await api(alpha, { target: "/v1/grants", body: form({ provider: "ms", scope }) });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as GrantBody;
+      return (await store.getByDeviceKey(deviceKeyOf(body.device_code), clock))?.scope;
+    };
+    expect(await scopeOf("User.Read Mail.Read")).toEqual([
+      "openid",
+      "offline_access",
+      "User.Read",
+      "Mail.Read",
+    ]);
+    expect(await scopeOf("offline_access User.Read")).toEqual(["openid", "offline_access", "User.Read"]);
+  });
+
   test("audits the creation without the device code or user code", async () => {
     const body = await createGrant();
     const line = logger.lines.find((l) => l.includes("grant.created"));
@@ -175,6 +204,12 @@ describe("POST /v1/grants", () => {
     );
     expect(await store.size(clock)).toBe(0);
     expect(logger.lines.some((l) => l.includes("denied_by_policy"))).toBe(true);
+    // The refusal names the identity the broker saw (here the CN), so the operator can write the rule.
+    const refused = await api(cnOnly, { target: "/v1/grants", body: form({ provider: "corp" }) });
+    expect(((await refused.json()) as { error_description: string }).error_description).toBe(
+      `no [[policy]] rule allows workload ${cnOnly.workload} to use provider corp`,
+    );
+    expect(cnOnly.workload).not.toBe("");
     setup(testConfig({ policy: [{ workload: "spiffe://test.example/agents/beta", providers: ["corp"] }] }));
     await expectError(
       await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) }),
@@ -224,7 +259,15 @@ describe("rendezvous outages", () => {
     };
     store = { ...real, create: down, getByDeviceKey: down };
     logger = createMemoryLogger();
-    const handler = createAgentApi({ config, providers, store, keys: () => keys, now: () => clock, logger });
+    const handler = createAgentApi({
+      config,
+      policy: new PolicyGate(config.policy),
+      providers,
+      store,
+      keys: () => keys,
+      now: () => clock,
+      logger,
+    });
     api = (client, init) => handler(agentRequest(client, init));
     const created = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
     expect(created.headers.get("retry-after")).toBe("5");

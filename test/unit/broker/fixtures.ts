@@ -9,7 +9,12 @@ import { IdpError } from "../../../src/core/errors.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
-import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../../../src/core/provider/types.ts";
+import type {
+  OAuthClient,
+  ResolvedProvider,
+  TokenHint,
+  UpstreamTokens,
+} from "../../../src/core/provider/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { baseConfig } from "../../helpers/config.ts";
 import { testKeySets } from "../../helpers/keys.ts";
@@ -52,6 +57,8 @@ export type IdpStep = UpstreamTokens | "idp_error" | "idp_network" | "idp_unexpe
 /** An IdP whose refresh endpoint answers from a script and records the refresh tokens it was sent. */
 export interface ScriptedIdp extends OAuthClient {
   received: string[];
+  /** Tokens passed to revokeToken, in order; each is answered `revoked`. */
+  revocations: Array<{ token: string; hint: TokenHint }>;
   script: IdpStep[];
   /** When set, refresh() waits for this before answering (to hold requests in flight). */
   gate?: Promise<void>;
@@ -60,6 +67,7 @@ export interface ScriptedIdp extends OAuthClient {
 export function scriptedIdp(script: IdpStep[] = []): ScriptedIdp {
   const idp: ScriptedIdp = {
     received: [],
+    revocations: [],
     script,
     authorizationUrl: async () => new URL("https://idp.test.example/authorize"),
     exchangeCode: async () => {
@@ -73,6 +81,10 @@ export function scriptedIdp(script: IdpStep[] = []): ScriptedIdp {
       if (typeof step === "string") throw new IdpError(step, `scripted ${step}`);
       return step;
     },
+    revokeToken: async (token, hint) => {
+      idp.revocations.push({ token: token.reveal(), hint });
+      return { outcome: "revoked" };
+    },
   };
   return idp;
 }
@@ -83,13 +95,14 @@ export function upstreamTokens(access: string, extra: Partial<UpstreamTokens> = 
 
 /** A complete Config for the agent API; only issuer, token_ttl, rendezvous and policy matter here. */
 export function testConfig(
-  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]> } = {},
+  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]>; refreshTtl?: number } = {},
 ): Config {
   return baseConfig({
     issuer: ISSUER,
+    ...(overrides.refreshTtl === undefined ? {} : { refreshTtl: overrides.refreshTtl }),
     rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
-      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh"] },
+      { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
     ],
   });
 }

@@ -2,6 +2,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
@@ -34,12 +35,16 @@ let clock: number;
 let idp: ScriptedIdp;
 let logger: ReturnType<typeof createMemoryLogger>;
 let handler: ReturnType<typeof createAgentApi>;
+let policy: PolicyGate;
+
+const REFRESH_TTL = 600;
 
 function setup(providers: Map<string, ResolvedProvider>): void {
-  const config = testConfig();
+  const config = testConfig({ refreshTtl: REFRESH_TTL });
   logger = createMemoryLogger();
   const deps: AgentApiDeps = {
     config,
+    policy,
     providers,
     store: createMemoryStore(config.rendezvous),
     keys: () => keys,
@@ -52,6 +57,7 @@ function setup(providers: Map<string, ResolvedProvider>): void {
 beforeEach(() => {
   clock = Date.now();
   idp = scriptedIdp();
+  policy = new PolicyGate(testConfig().policy);
   setup(new Map([["corp", testProvider({ oauth: idp })]]));
 });
 
@@ -67,7 +73,8 @@ async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Pr
     requestedScope: ["openid", "email"],
     idClaims: { sub: "person-1", email: "p@corp.example" },
   };
-  return (await issueWrappers(tokens, context, keys, { issuer: ISSUER, tokenTtl: 3600, now: clock })).body;
+  const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
+  return (await issueWrappers(tokens, context, keys, options)).body;
 }
 
 function refresh(client: ClientIdentity, refreshToken: string): Promise<Response> {
@@ -179,6 +186,56 @@ describe("POST /v1/token, refresh_token grant", () => {
     }
     await expectError(await refresh(alpha, ""), 400, "invalid_request");
     expect(idp.received).toEqual([]);
+  });
+
+  test("refresh never extends access past auth_time + refresh_ttl, however many refreshes happened", async () => {
+    const loginAt = clock;
+    let held = (await loggedIn()).refresh_token!;
+    const first = await verifyWrapper(held, "refresh", keys, { issuer: ISSUER, now: clock });
+    for (let step = 1; step <= 5; step += 1) {
+      clock = loginAt + step * 100_000;
+      idp.script.push(upstreamTokens(`upstream-access-${step}`, { refreshToken: new Secret(`r-${step}`) }));
+      const response = await refresh(alpha, held);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as TokenResponseBody;
+      held = body.refresh_token!;
+      const wrapper = await verifyWrapper(held, "refresh", keys, { issuer: ISSUER, now: clock });
+      // Same login all along; the refresh wrapper's exp never moves past the login's bound.
+      expect(wrapper.sid).toBe(first.sid);
+      expect(wrapper.authTime).toBe(Math.floor(loginAt / 1000));
+      expect(wrapper.exp).toBe(Math.floor(loginAt / 1000) + REFRESH_TTL);
+      // Access wrappers keep token_ttl, whatever the login's bound.
+      expect(body.expires_in).toBe(3600);
+      const access = await verifyWrapper(body.access_token, "access", keys, { issuer: ISSUER, now: clock });
+      expect(access.sid).toBe(first.sid);
+    }
+    // Just before the bound it still works; at the bound it is refused, and the IdP is not asked.
+    clock = loginAt + (REFRESH_TTL - 1) * 1000;
+    idp.script.push(upstreamTokens("upstream-access-last"));
+    expect((await refresh(alpha, held)).status).toBe(200);
+    const asked = idp.received.length;
+    clock = loginAt + REFRESH_TTL * 1000 + 1000;
+    await expectError(await refresh(alpha, held), 400, "invalid_grant");
+    expect(idp.received.length).toBe(asked);
+  });
+
+  test("policy on every refresh: a workload removed from [[policy]] → access_denied; others still refresh", async () => {
+    const held = await loggedIn(alpha, "r-alpha");
+    const other = await loggedIn(beta, "r-beta");
+    idp.script.push(upstreamTokens("a-2"), upstreamTokens("b-2"));
+    expect((await refresh(alpha, held.refresh_token!)).status).toBe(200);
+    // The rule now names alpha's workload only for another provider; beta keeps its own rule.
+    policy.replace([
+      { workload: alpha.workload, providers: ["vault"] },
+      { workload: beta.workload, providers: ["corp"] },
+    ]);
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "access_denied");
+    expect((await refresh(beta, other.refresh_token!)).status).toBe(200);
+    expect(idp.received).toEqual(["r-alpha", "r-beta"]);
+    const refused = logger.lines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.outcome === "access_denied");
+    expect(refused).toMatchObject({ event: "token.refreshed", workload: alpha.workload });
   });
 
   test("an expired refresh wrapper → invalid_grant", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -67,9 +68,11 @@ function deps(
       provider("corp", [`127.0.0.1:${upstream.port}`, `http://127.0.0.1:${canary.port}`, "api.example.com"]),
     ],
     ["apikey", provider("apikey", [`127.0.0.1:${upstream.port}`], "x-api-key: {token}")],
+    ["git", provider("git", [`127.0.0.1:${upstream.port}`], "Authorization: Basic {basic:x-access-token}")],
   ]);
   return {
     providers,
+    policy: new PolicyGate([{ workload: "**", providers: [...providers.keys()] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch,
@@ -184,6 +187,21 @@ describe("proxy handler: swapping", () => {
     const request = upstream.requests[before];
     expect(request?.headers.get("x-api-key")).toBe(REAL);
     expect(request?.headers.has("authorization")).toBe(false);
+  });
+
+  test("the Basic form sends x-access-token:<token>, and the echo of it comes back masked", async () => {
+    const token = await wrapper({ provider: "git" });
+    const before = upstream.requests.length;
+    const response = await createProxyHandler(deps())(
+      agentRequest(`/127.0.0.1:${upstream.port}/org/repo.git/info/refs?service=git-upload-pack`, { token }),
+    );
+    expect(response.status).toBe(200);
+    const basic = Buffer.from(`x-access-token:${REAL}`).toString("base64");
+    expect(upstream.requests[before]?.headers.get("authorization")).toBe(`Basic ${basic}`);
+    const echoed = await response.text();
+    expect(echoed).not.toContain(basic);
+    expect(echoed).toContain('"Basic ');
+    expect(echoed).toContain("[redacted]");
   });
 
   test("a second request with the same wrapper (cached) still swaps, and another certificate is still refused", async () => {
@@ -356,6 +374,27 @@ describe("proxy handler: refusals never reach an upstream", () => {
     const result = await problemOf(await handler(agentRequest(`/127.0.0.1:${canary.port}/`, { token })));
     expect(result.code).toBe("invalid_token");
     expect(canary.connections()).toBe(0);
+  });
+
+  test("policy on every request: a rule removed (SIGHUP) refuses a cached wrapper with 403 access_denied; others pass", async () => {
+    const policy = new PolicyGate([{ workload: "**", providers: ["corp", "apikey"] }]);
+    const handler = createProxyHandler(deps({ policy }));
+    const held = await wrapper();
+    const otherProvider = await wrapper({ provider: "apikey" });
+    const otherWorkload = await wrapper({ client: beta });
+    expect((await handler(agentRequest(`/127.0.0.1:${upstream.port}/`, { token: held }))).status).toBe(200);
+    // alpha keeps apikey only; beta keeps corp.
+    policy.replace([
+      { workload: alpha.workload, providers: ["apikey"] },
+      { workload: beta.workload, providers: ["corp"] },
+    ]);
+    const refused = await handler(agentRequest(`/127.0.0.1:${canary.port}/`, { token: held }));
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(await problemOf(refused)).toMatchObject({ status: 403, code: "access_denied" });
+    expect(canary.connections()).toBe(0);
+    const target = `/127.0.0.1:${upstream.port}/`;
+    expect((await handler(agentRequest(target, { token: otherProvider }))).status).toBe(200);
+    expect((await handler(agentRequest(target, { token: otherWorkload, client: beta }))).status).toBe(200);
   });
 
   test("the canary does count connections", async () => {

@@ -3,9 +3,11 @@
  * against an echoing upstream on a real socket: the issue #9 attack, where a compromised agent
  * sends its request to an allowed endpoint that reflects the injected Authorization header back.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from "node:zlib";
 import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
+import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
 import { ProxyError } from "../../../src/core/errors.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
@@ -206,6 +208,7 @@ function handler(scrubResponses?: boolean) {
   const logger = createMemoryLogger();
   const proxy = createProxyHandler({
     providers: new Map([["corp", provider]]),
+    policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),
     keys: () => keys,
     issuer: ISSUER,
     fetch,

@@ -28,6 +28,7 @@ function clientFor(stub: StubIdp, overrides: Partial<OAuthClientSettings> = {}):
     redirectUri: REDIRECT,
     authorizationEndpoint: `${stub.issuer}/authorize`,
     tokenEndpoint: `${stub.issuer}/token`,
+    revocation: { style: "rfc7009", endpoint: `${stub.issuer}/revoke`, authenticate: true },
     idToken: {
       provider: "corp",
       issuer: stub.issuer,
@@ -161,6 +162,8 @@ describe("code exchange", () => {
   test.each([
     ["token_error", "idp_error"],
     ["token_500", "idp_unexpected_response"],
+    // 429 is "not now", even with an OAuth error body: the agent retries rather than logging in again.
+    ["token_429", "idp_unexpected_response"],
     ["garbage_json", "idp_unexpected_response"],
   ] as const)("IdP mode %s gives %s", async (mode, expected) => {
     const { code, codeVerifier } = await login();

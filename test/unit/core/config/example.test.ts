@@ -40,7 +40,7 @@ describe("examples/surrogate.toml", () => {
     await rm(join(credentials, "corp-client-secret"));
     const error = await configFailure(() => loadConfig(EXAMPLE, { CREDENTIALS_DIRECTORY: credentials }));
     expect(error.message).toBe(
-      `providers.corp.client_secret: cannot read ${join(credentials, "corp-client-secret")}: ENOENT`,
+      `providers.corp.client_secret: cannot read ${join(credentials, "corp-client-secret")}: no such file or directory (ENOENT)`,
     );
     await writeFile(join(credentials, "corp-client-secret"), "corp-secret\n");
   });

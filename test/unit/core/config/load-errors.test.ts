@@ -22,9 +22,28 @@ const provider = (body: string) => `[providers.p]\n${body}`;
 
 const cases: [string, string, string][] = [
   // file-level
-  ["bad TOML", 'issuer = "https://x', "config: invalid TOML: Unterminated string"],
-  ["unknown root key", doc({ root: `${ROOT}\ntoken_tll = "1h"` }), "token_tll: unknown key"],
-  ["unknown table", doc({ tail: '[webb]\nlisten = "0.0.0.0:1"' }), "webb: unknown key"],
+  ["bad TOML", 'issuer = "https://x', "config: invalid TOML on line 1 (issuer = …): Unterminated string"],
+  [
+    "bad TOML further down: line number and key, never the value",
+    doc({ root: `${ROOT}\n\ntoken_ttl = 1h` }),
+    "config: invalid TOML on line 3 (token_ttl = …): Unexpected character after a value: 'h'",
+  ],
+  [
+    "an unquoted secret is not echoed",
+    doc({ root: `${ROOT}\n[providers.github]\nkind = "github"\nclient_secret = ghp_s3cr3tvalue` }),
+    "config: invalid TOML on line 4 (client_secret = …): Strings must be quoted",
+  ],
+  [
+    "a duplicate table",
+    "[web]\n[agent]\n\n[web]\n",
+    "config: invalid TOML on line 4 ([web]): Cannot redefine table 'web'",
+  ],
+  [
+    "unknown root key",
+    doc({ root: `${ROOT}\ntoken_tll = "1h"` }),
+    "token_tll: unknown key (did you mean token_ttl?)",
+  ],
+  ["unknown table", doc({ tail: '[webb]\nlisten = "0.0.0.0:1"' }), "webb: unknown key (did you mean web?)"],
   ["odd unknown key is quoted", doc({ root: `${ROOT}\n"a\\nb" = 1` }), '"a\\nb": unknown key'],
   // issuer
   ["missing issuer", doc({ root: "" }), "issuer: is required"],
@@ -221,7 +240,7 @@ const cases: [string, string, string][] = [
   [
     "provider typo key",
     doc({ tail: `${GITHUB}\nclinet_secret = "env:GH_SECRET"` }),
-    "providers.github.clinet_secret: unknown key",
+    "providers.github.clinet_secret: unknown key (did you mean client_secret?)",
   ],
   [
     "provider client_id missing",
@@ -246,7 +265,7 @@ const cases: [string, string, string][] = [
   [
     "provider secret file missing",
     doc({ tail: provider('kind = "google"\nclient_id = "i"\nclient_secret = "file:google.secret"') }),
-    "providers.p.client_secret: cannot read /cfg/google.secret: ENOENT",
+    "providers.p.client_secret: cannot read /cfg/google.secret: no such file or directory (ENOENT)",
   ],
   [
     "static with secret",
@@ -358,9 +377,14 @@ const cases: [string, string, string][] = [
     'policy[1].providers[0]: names no configured provider ("nope")',
   ],
   [
-    "policy unknown key",
+    "policy unknown key, reported before the required key it was meant to be",
     doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "a"\nprovider = ["github"]` }),
-    "policy[0].providers: is required",
+    "policy[0].provider: unknown key (did you mean providers?), and policy[0].providers: is required",
+  ],
+  [
+    "a misspelled required key: the typo first",
+    `issuer = "https://x"\n[agent]\ntls_certificate = "a.pem"\ntls_key = "a.key"\nclient_ca = "ca.pem"\n[keys]\nsigning = "file:s"\nencryption = "file:e"`,
+    "agent.tls_certificate: unknown key (did you mean tls_cert?), and agent.tls_cert: is required",
   ],
   ["policy as table", doc({ tail: '[policy]\nworkload = "a"' }), "policy: must be an array"],
   [

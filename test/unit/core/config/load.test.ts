@@ -279,7 +279,9 @@ describe("loadConfig and configPath", () => {
   test("a missing file names the path", async () => {
     const error = await configFailure(() => loadConfig(join(dir, "absent.toml"), {}));
     expect(error.code).toBe("config_invalid");
-    expect(error.message).toBe(`config: cannot read ${join(dir, "absent.toml")}: ENOENT`);
+    expect(error.message).toBe(
+      `config: cannot read ${join(dir, "absent.toml")}: no such file or directory (ENOENT)`,
+    );
   });
 
   test("a file larger than 1 MiB is refused", async () => {

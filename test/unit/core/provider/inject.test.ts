@@ -12,6 +12,14 @@ describe("parseInjection", () => {
     ["x-api-key: {token}", { header: "x-api-key", prefix: "", suffix: "" }],
     ["X-Api-Key:{token}", { header: "x-api-key", prefix: "", suffix: "" }],
     ["Cookie: session={token}; lang=en", { header: "cookie", prefix: "session=", suffix: "; lang=en" }],
+    [
+      "Authorization: Basic {basic:x-access-token}",
+      { header: "authorization", prefix: "Basic ", suffix: "", basicUser: "x-access-token" },
+    ],
+    [
+      "Authorization: Basic {basic:oauth2}",
+      { header: "authorization", prefix: "Basic ", suffix: "", basicUser: "oauth2" },
+    ],
   ])("parses %p", (template, injection) => {
     expect(parseInjection(template, KEY)).toEqual(injection);
   });
@@ -32,6 +40,14 @@ describe("parseInjection", () => {
     ["Connection", "connection: {token}"],
     ["Proxy-Authorization", "Proxy-Authorization: Bearer {token}"],
     ["Upgrade", "Upgrade: {token}"],
+    ["Basic and {token}", "Authorization: Basic {basic:oauth2} {token}"],
+    ["two Basic placeholders", "Authorization: Basic {basic:a}{basic:b}"],
+    ["an empty Basic user", "Authorization: Basic {basic:}"],
+    ["a colon in the Basic user (RFC 7617 §2)", "Authorization: Basic {basic:x:y}"],
+    ["a space in the Basic user", "Authorization: Basic {basic:x y}"],
+    ["a non-ASCII Basic user", "Authorization: Basic {basic:é}"],
+    ["a Basic user over 64 characters", `Authorization: Basic {basic:${"u".repeat(65)}}`],
+    ["an unterminated Basic placeholder", "Authorization: Basic {basic:oauth2"],
   ])("refuses %s naming the key", (_name, template) => {
     expect(() => parseInjection(template, KEY)).toThrow(ConfigError);
     expect(() => parseInjection(template, KEY)).toThrow(KEY);
@@ -49,6 +65,22 @@ describe("applyInjection", () => {
     const headers = new Headers();
     applyInjection(headers, parseInjection("Authorization: token {token}", KEY), new Secret("gho_abc"));
     expect(headers.get("authorization")).toBe("token gho_abc");
+  });
+
+  test("sends Basic credentials with the token as the password (RFC 7617 §2)", () => {
+    const headers = new Headers({ authorization: "Bearer wrapper" });
+    const injection = parseInjection("Authorization: Basic {basic:x-access-token}", KEY);
+    applyInjection(headers, injection, new Secret("ghu_real:with-colon"));
+    const value = headers.get("authorization") ?? "";
+    expect(value).toBe(`Basic ${Buffer.from("x-access-token:ghu_real:with-colon").toString("base64")}`);
+    expect(Buffer.from(value.slice(6), "base64").toString()).toBe("x-access-token:ghu_real:with-colon");
+  });
+
+  test("refuses an unsendable token in the Basic form too", () => {
+    const headers = new Headers();
+    const injection = parseInjection("Authorization: Basic {basic:oauth2}", KEY);
+    expect(() => applyInjection(headers, injection, new Secret("abc\r\nX-Evil: 1"))).toThrow(ProxyError);
+    expect(headers.has("authorization")).toBe(false);
   });
 
   test.each([

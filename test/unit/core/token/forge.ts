@@ -37,6 +37,8 @@ export function validPayload(nowMs: number, extra: Record<string, unknown> = {})
     nbf: now,
     exp: now + 600,
     jti: "jti-1",
+    auth_time: now,
+    sid: "login-1",
     prv: "github",
     cnf: { "x5t#S256": "A".repeat(43) },
     tok: "x.y.z",

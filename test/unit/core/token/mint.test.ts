@@ -60,6 +60,8 @@ describe("mintWrapper", () => {
       iat: 1,
       nbf: 1,
       jti: "copied",
+      auth_time: 1,
+      sid: "copied",
       prv: "evil",
       cnf: { jkt: "x" },
       tok: "copied",
@@ -80,9 +82,11 @@ describe("mintWrapper", () => {
       nbf: NOW_S,
       exp: NOW_S + 3600,
       jti,
+      auth_time: NOW_S,
       prv: "github",
       scope: "repo",
     });
+    expect(payload.sid).not.toBe("copied");
     expect(payload.exp).toBe(exp);
     expect(payload.cnf).toEqual({ "x5t#S256": THUMB });
     expect(payload.tok).not.toBe("copied");
@@ -134,5 +138,20 @@ describe("mintWrapper", () => {
     expect(await mintFails(request({ claims: { big: "x".repeat(20_000) } }))).toContain("size limit");
     const { signer: _signer, ...verifyOnly } = keys;
     expect(await mintFails(request(), verifyOnly)).toContain("no signing key");
+    expect(await mintFails(request({ login: { authTime: NOW_S + 1, sid: "s" } }))).toContain("future");
+    expect(await mintFails(request({ login: { authTime: NOW_S, sid: "" } }))).toContain("login");
+  });
+
+  test("auth_time and sid: carried from the login, or a login of its own (seal) when none is given", async () => {
+    const login = { authTime: NOW_S - 500, sid: "login-abc" };
+    const carried = await mintWrapper(request({ login }), keys, OPTIONS);
+    expect(decodeJwt(carried.token)).toMatchObject({ auth_time: NOW_S - 500, sid: "login-abc" });
+    expect(carried.login).toEqual(login);
+    const own = await mintWrapper(request(), keys, OPTIONS);
+    const other = await mintWrapper(request(), keys, OPTIONS);
+    expect(decodeJwt(own.token).auth_time).toBe(NOW_S);
+    expect(own.login.sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(own.login.sid).not.toBe(other.login.sid);
+    expect(decodeJwt(own.token).sid).toBe(own.login.sid);
   });
 });

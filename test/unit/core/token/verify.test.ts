@@ -138,19 +138,20 @@ describe("algorithm confusion (RFC 8725 §2.1, §3.1)", () => {
   });
 });
 
-describe("time (exp, nbf, iat) with 60 s tolerance", () => {
-  test("expired wrapper is refused; 59 s past exp accepted, 61 s refused", async () => {
+describe("time (exp, nbf, iat) with 5 s tolerance", () => {
+  test("expired wrapper is refused; 4 s past exp accepted, 5 s and 59 s refused", async () => {
     const token = await mint(es256);
     const exp = NOW + 3600 * 1000;
-    await verify(token, es256, "access", exp + 59_000);
-    expect(await rejected(token, es256, "access", exp + 61_000)).toBe("wrapper expired");
+    await verify(token, es256, "access", exp + 4_000);
+    expect(await rejected(token, es256, "access", exp + 5_000)).toBe("wrapper expired");
+    expect(await rejected(token, es256, "access", exp + 59_000)).toBe("wrapper expired");
     expect(await rejected(token, es256, "access", exp + 86_400_000)).toBe("wrapper expired");
   });
 
-  test("not yet valid: 59 s before nbf accepted, 61 s refused", async () => {
+  test("not yet valid: 5 s before nbf accepted, 6 s refused", async () => {
     const token = await mint(es256);
-    await verify(token, es256, "access", NOW - 59_000);
-    expect(await rejected(token, es256, "access", NOW - 61_000)).toBe("wrapper not yet valid");
+    await verify(token, es256, "access", NOW - 5_000);
+    expect(await rejected(token, es256, "access", NOW - 6_000)).toBe("wrapper not yet valid");
   });
 
   test("iat far in the future is refused even when nbf is fine", async () => {
@@ -163,10 +164,29 @@ describe("time (exp, nbf, iat) with 60 s tolerance", () => {
 describe("lifetime bound", () => {
   test("a wrapper claiming 366 days is accepted, one claiming more is refused", async () => {
     const now = NOW / 1000;
-    const longest = validPayload(NOW, { iat: now, exp: now + 366 * 86400 });
+    const longest = validPayload(NOW, { iat: now, auth_time: now, exp: now + 366 * 86400 });
     await verify(await forged(es256, accessHeader(es256), longest), es256, "access");
-    const tooLong = validPayload(NOW, { iat: now, exp: now + 366 * 86400 + 1 });
+    const tooLong = validPayload(NOW, { iat: now, auth_time: now, exp: now + 366 * 86400 + 1 });
     expect(await rejected(await forged(es256, accessHeader(es256), tooLong))).toContain("lifetime");
+  });
+
+  test("a login (auth_time) older than 366 days at exp is refused; one just within is accepted", async () => {
+    const now = NOW / 1000;
+    const within = validPayload(NOW, { auth_time: now + 600 - 366 * 86400 });
+    await verify(await forged(es256, accessHeader(es256), within), es256, "access");
+    const stretched = validPayload(NOW, { auth_time: now + 599 - 366 * 86400 });
+    expect(await rejected(await forged(es256, accessHeader(es256), stretched))).toContain("login older");
+  });
+
+  test("auth_time after iat is refused; equal to iat is accepted", async () => {
+    const now = NOW / 1000;
+    await verify(
+      await forged(es256, accessHeader(es256), validPayload(NOW, { auth_time: now })),
+      es256,
+      "access",
+    );
+    const later = validPayload(NOW, { auth_time: now + 1 });
+    expect(await rejected(await forged(es256, accessHeader(es256), later))).toContain("auth_time after iat");
   });
 });
 
@@ -311,6 +331,11 @@ describe("claim types", () => {
     ["nbf missing", { nbf: undefined }, "nbf"],
     ["jti empty", { jti: "" }, "jti"],
     ["jti missing", { jti: undefined }, "jti"],
+    ["auth_time missing", { auth_time: undefined }, "auth_time"],
+    ["auth_time as string", { auth_time: "1" }, "auth_time"],
+    ["sid missing", { sid: undefined }, "sid"],
+    ["sid empty", { sid: "" }, "sid"],
+    ["sid number", { sid: 1 }, "sid"],
     ["prv number", { prv: 7 }, "prv"],
     ["prv missing", { prv: undefined }, "prv"],
     ["cnf missing", { cnf: undefined }, "cnf"],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { globMatches, isAllowed } from "../../../src/broker/policy.ts";
-import type { PolicyRule } from "../../../src/core/config/types.ts";
+import { globMatches, isAllowed } from "../../../../src/core/access/policy.ts";
+import { PolicyGate } from "../../../../src/core/access/policy-gate.ts";
+import type { PolicyRule } from "../../../../src/core/config/types.ts";
 
 describe("globMatches", () => {
   const agents = "spiffe://corp.example/agents/*";
@@ -80,5 +81,42 @@ describe("isAllowed", () => {
     expect(isAllowed(policy, "spiffe://corp.example/agents/a/b", "github")).toBe(false);
     expect(isAllowed(policy, "spiffe://corp.example.evil/agents/a", "github")).toBe(false);
     expect(isAllowed([], "spiffe://corp.example/agents/a", "github")).toBe(false);
+  });
+});
+
+describe("PolicyGate", () => {
+  const rules: PolicyRule[] = [{ workload: "spiffe://corp.example/agents/*", providers: ["github"] }];
+  const agent = "spiffe://corp.example/agents/a";
+
+  test("answers as the rules do, both ways, and again from memory", () => {
+    const gate = new PolicyGate(rules);
+    for (let round = 0; round < 2; round += 1) {
+      expect(gate.allows(agent, "github")).toBe(true);
+      expect(gate.allows(agent, "google")).toBe(false);
+      expect(gate.allows("spiffe://corp.example/other/a", "github")).toBe(false);
+    }
+  });
+
+  test("replace: a removed rule refuses at once, an added one allows at once (no stale memo)", () => {
+    const gate = new PolicyGate(rules);
+    expect(gate.allows(agent, "github")).toBe(true);
+    expect(gate.allows(agent, "google")).toBe(false);
+    gate.replace([{ workload: "spiffe://corp.example/agents/*", providers: ["google"] }]);
+    expect(gate.generation).toBe(2);
+    expect(gate.allows(agent, "github")).toBe(false);
+    expect(gate.allows(agent, "google")).toBe(true);
+  });
+
+  test("a provider or workload name with a newline cannot alias another pair", () => {
+    const gate = new PolicyGate([{ workload: "a", providers: ["p\na"] }]);
+    expect(gate.allows("a", "p\na")).toBe(true);
+    expect(gate.allows("a\na", "p")).toBe(false);
+  });
+
+  test("past the memo bound it starts over and still answers right", () => {
+    const gate = new PolicyGate(rules);
+    for (let i = 0; i < 10_050; i += 1)
+      expect(gate.allows(`spiffe://corp.example/agents/${i}`, "github")).toBe(true);
+    expect(gate.allows("spiffe://corp.example/agents/x/y", "github")).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
  * `[[policy]]`: which workloads may ask for which providers. Default deny: a workload no rule
  * matches gets nothing, so a forgotten rule fails closed.
  */
-import type { PolicyRule } from "../core/config/types.ts";
+import type { PolicyRule } from "../config/types.ts";
 
 type GlobToken = { kind: "char"; char: string } | { kind: "star" } | { kind: "globstar" };
 
