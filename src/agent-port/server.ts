@@ -1,5 +1,6 @@
 import type { SocketHandler, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import { ConfigError } from "../core/errors.ts";
+import type { ClientTrust } from "../core/identity/trust.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import { authenticate } from "./authenticate.ts";
 import { ConnectionBudget, type Refusal, type Ticket } from "./connection-budget.ts";
@@ -37,8 +38,8 @@ export interface AgentServerOptions {
   port: number;
   certPem: string;
   keyPem: string;
-  /** The trust bundle client certificates must chain to (e.g. the SPIFFE bundle). */
-  clientCaPem: string;
+  /** Who may connect: the client CA and trust-domain bundles (src/core/identity/trust.ts). */
+  trust: ClientTrust;
   handler: AgentHandler;
   limits: AgentServerLimits;
   logger: Logger;
@@ -57,7 +58,7 @@ export interface AgentServer {
    */
   close(drainMs?: number): Promise<void>;
   /** New connections use the new material; established ones keep theirs. */
-  reloadTls(certPem: string, keyPem: string, clientCaPem: string): void;
+  reloadTls(certPem: string, keyPem: string, trust: ClientTrust): void;
 }
 
 /**
@@ -70,7 +71,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const { limits } = options;
   const bridge: Bridge = {
     options,
-    clientCaPem: options.clientCaPem,
+    trust: options.trust,
     sockets: new Set(),
     drain: createDrain(),
     budget: new ConnectionBudget({
@@ -80,16 +81,16 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     }),
     refusals: createRefusalLog(options.logger, options.now ?? Date.now, options.countRefusal),
   };
-  const tls = secureContext(options.certPem, options.keyPem, options.clientCaPem);
+  const tls = { cert: options.certPem, key: options.keyPem, ca: options.trust.pem };
   if (options.reusePort !== true && options.port !== 0) refuseSharedPort(options.host, options.port);
   let listener = listen(bridge, options.host, options.port, tls);
   return {
     port: listener.port,
     close: (drainMs = 0) => close(listener, bridge, drainMs),
-    reloadTls(certPem, keyPem, clientCaPem) {
-      const next = listen(bridge, options.host, listener.port, secureContext(certPem, keyPem, clientCaPem));
-      // Connections whose handshake completes from now on are checked against the new bundle.
-      bridge.clientCaPem = clientCaPem;
+    reloadTls(certPem, keyPem, trust) {
+      const next = listen(bridge, options.host, listener.port, { cert: certPem, key: keyPem, ca: trust.pem });
+      // Connections whose handshake completes from now on are checked against the new bundles.
+      bridge.trust = trust;
       // Established connections belong to no listener: stopping the old one leaves them be.
       listener.stop(false);
       listener = next;
@@ -99,7 +100,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
 
 interface Bridge {
   options: AgentServerOptions;
-  clientCaPem: string;
+  trust: ClientTrust;
   sockets: Set<AgentSocket>;
   drain: Drain;
   budget: ConnectionBudget;
@@ -202,7 +203,7 @@ function handshakeDetail(error: Error | null): string | undefined {
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
 function admit(bridge: Bridge, socket: AgentSocket, ticket: Ticket | undefined): void {
   const { options } = bridge;
-  const result = authenticate(socket.raw, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
+  const result = authenticate(socket.raw, bridge.trust, new Date((options.now ?? Date.now)()));
   if (!result.ok) {
     // Reason codes and our own messages only: never certificate bytes or subject text.
     options.logger.audit("auth.failed", {
@@ -253,12 +254,6 @@ function loadingTls<T>(load: () => T): T {
       cause,
     });
   }
-}
-
-function secureContext(cert: string, key: string, ca: string): TlsMaterial {
-  if (!/-----BEGIN CERTIFICATE-----/.test(ca))
-    throw new ConfigError("agent.client_ca", "no PEM certificate found");
-  return { cert, key, ca };
 }
 
 /** Stops accepting, lets requests in flight finish within `drainMs` (./drain.ts), then cuts the rest. */

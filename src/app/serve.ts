@@ -13,6 +13,7 @@ import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
 import { readAgentTls, readCertificates, readWebTls, type WebTls } from "./tls-material.ts";
+import { watchTrust } from "./trust-files.ts";
 
 export interface ServeOptions {
   env: Env;
@@ -33,7 +34,7 @@ export interface RunningSurrogate {
   /** Undefined for the `proxy` role, which has no web port. */
   webPort: number | undefined;
   agentPort: number;
-  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and client CA bundle. */
+  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and trust bundles. */
   reload(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
@@ -104,11 +105,21 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
       ? undefined
       : await listenWeb(app.web, config, { agent, tls: webTls, reusePort: options.reusePort === true });
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
+  const unwatch = watchTrust(config.agent, () => {
+    reloadAgentTls(config, agent, logger).catch((error) => {
+      logger.error("surrogate.trust_reload_failed", {
+        error: error instanceof Error ? error.message : "unknown",
+      });
+    });
+  });
   return {
     webPort: web?.port,
     agentPort: agent.port,
     reload: () => reload({ config, agent, keys, logger, policy, reloadConfig: options.reloadConfig }),
-    stop: () => stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 }),
+    stop: () => {
+      unwatch();
+      return stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 });
+    },
   };
 }
 
@@ -152,6 +163,13 @@ async function listenWeb(web: WebApp, config: Config, options: WebListen) {
   return { port: web.server.port ?? port };
 }
 
+/** The agent port's certificate, key and bundles, read again for connections accepted from now on. */
+async function reloadAgentTls(config: Config, agent: AgentServer, logger: Logger) {
+  const material = await readAgentTls(config);
+  agent.reloadTls(material.certPem, material.keyPem, material.trust);
+  logger.info("surrogate.trust_reloaded", {});
+}
+
 interface Reloadable {
   config: Config;
   agent: AgentServer;
@@ -168,8 +186,7 @@ interface Reloadable {
 async function reload(parts: Reloadable) {
   const { agent, keys, logger, policy } = parts;
   const rules = (await parts.reloadConfig?.())?.policy;
-  const material = await readAgentTls(parts.config);
-  agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
+  await reloadAgentTls(parts.config, agent, logger);
   // On failure the provider keeps the current sets; the caller logs why.
   const fresh = await keys.reload();
   if (rules !== undefined) policy.replace(rules);

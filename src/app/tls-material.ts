@@ -6,13 +6,16 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readBoundedText } from "../core/config/file.ts";
 import type { Config } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { ClientTrust } from "../core/identity/trust.ts";
+import { loadTrust } from "./trust-files.ts";
 
 const MAX_PEM_BYTES = 1024 * 1024;
 
 export interface AgentTls {
   certPem: string;
   keyPem: string;
-  clientCaPem: string;
+  /** `agent.client_ca` and `[agent.trust_domains]`, parsed (PEM or SPIFFE bundles). */
+  trust: ClientTrust;
 }
 
 export interface WebTls {
@@ -21,12 +24,12 @@ export interface WebTls {
 }
 
 export async function readAgentTls(config: Config): Promise<AgentTls> {
-  const { tlsCert, tlsKey, clientCa } = config.agent;
+  const { tlsCert, tlsKey } = config.agent;
   const [certPem, keyPem] = await readPair(
     { path: tlsCert, key: "agent.tls_cert" },
     { path: tlsKey, key: "agent.tls_key" },
   );
-  return { certPem, keyPem, clientCaPem: await readCertificates(clientCa, "agent.client_ca") };
+  return { certPem, keyPem, trust: await loadTrust(config.agent) };
 }
 
 /** Undefined when the web port serves plain HTTP (TLS terminated in front). */

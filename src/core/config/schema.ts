@@ -29,7 +29,8 @@ const AgentSchema = Type.Object(
     listen: Type.Optional(text(300)),
     tls_cert: nonEmpty(),
     tls_key: nonEmpty(),
-    client_ca: nonEmpty(),
+    client_ca: Type.Optional(nonEmpty()),
+    trust_domains: Type.Optional(Type.Record(Type.String(), nonEmpty(), { maxProperties: 64 })),
     upstream_ca: Type.Optional(nonEmpty()),
     handshake_timeout: Type.Optional(duration),
     headers_timeout: Type.Optional(duration),
@@ -71,6 +72,7 @@ const ProviderSchema = Type.Object(
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),
     revocation_endpoint: Type.Optional(nonEmpty()),
+    token_endpoint_auth_method: Type.Optional(nonEmpty(64)),
     jwks_uri: Type.Optional(nonEmpty()),
     tenant: Type.Optional(nonEmpty(256)),
     base_url: Type.Optional(nonEmpty()),
@@ -80,7 +82,20 @@ const ProviderSchema = Type.Object(
 );
 
 const PolicySchema = Type.Object(
-  { workload: nonEmpty(512), providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }) },
+  {
+    workload: nonEmpty(512),
+    providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }),
+    binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("key")], {
+        description: '"certificate" or "key"',
+      }),
+    ),
+    refresh_binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("spiffe_id")], {
+        description: '"certificate" or "spiffe_id"',
+      }),
+    ),
+  },
   closed,
 );
 

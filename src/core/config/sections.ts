@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { isTrustDomain } from "../identity/spiffe.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen } from "./listen.ts";
 import { buildAdmin, buildAudit, buildMetrics } from "./operator.ts";
@@ -53,7 +54,7 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
     listen: parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen"),
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
-    clientCa: resolvePath(agent.client_ca, baseDir),
+    ...trustBundles(agent, baseDir),
     upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
     headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
     idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
@@ -71,6 +72,38 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
       ? {}
       : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
+  };
+}
+
+/**
+ * `client_ca` may be left out only when `[agent.trust_domains]` names the bundles: someone must
+ * vouch for clients. Trust domain names follow SPIFFE-ID §2.1, and each bundle is a `file:`.
+ */
+function trustBundles(
+  agent: Raw<"agent">,
+  baseDir: string,
+): Pick<Config["agent"], "clientCa" | "trustDomains"> {
+  const domains = agent.trust_domains;
+  if (agent.client_ca === undefined && domains === undefined) {
+    throw new ConfigError("agent.client_ca", "is required unless agent.trust_domains is set");
+  }
+  const trustDomains: Record<string, string> = {};
+  for (const [name, source] of Object.entries(domains ?? {})) {
+    if (!isTrustDomain(name)) {
+      throw new ConfigError(
+        "agent.trust_domains",
+        `${JSON.stringify(name.slice(0, 64))} is not a trust domain name (lower-case letters, digits, ".", "-", "_")`,
+      );
+    }
+    const key = `agent.trust_domains.${JSON.stringify(name)}`;
+    if (!source.startsWith("file:") || source.length === "file:".length) {
+      throw new ConfigError(key, "must name its bundle file as file:/path");
+    }
+    trustDomains[name] = resolvePath(source.slice("file:".length), baseDir);
+  }
+  return {
+    ...(agent.client_ca === undefined ? {} : { clientCa: resolvePath(agent.client_ca, baseDir) }),
+    ...(domains === undefined ? {} : { trustDomains }),
   };
 }
 
@@ -161,7 +194,12 @@ function buildPolicy(rules: Raw<"policy">, providers: Record<string, ProviderCon
         );
       }
     });
-    return { workload: rule.workload, providers: [...rule.providers] };
+    return {
+      workload: rule.workload,
+      providers: [...rule.providers],
+      ...(rule.binding === undefined ? {} : { binding: rule.binding }),
+      ...(rule.refresh_binding === undefined ? {} : { refreshBinding: rule.refresh_binding }),
+    };
   });
 }
 

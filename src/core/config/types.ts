@@ -1,4 +1,4 @@
-import type { ProviderKind } from "../provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../provider/kinds.ts";
 import type { Secret } from "../secret.ts";
 
 /** Environment as read once at start-up (`Bun.env` in main, a plain object in tests). */
@@ -27,6 +27,8 @@ export interface ProviderConfig {
   issuer?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
+  /** Client authentication at the token endpoint; overrides the profile's or discovery's choice. */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
   /** Where upstream tokens are revoked (RFC 7009, or the kind's own style); overrides the profile's or discovery's. */
   revocationEndpoint?: string;
   jwksUri?: string;
@@ -42,6 +44,10 @@ export interface PolicyRule {
   /** Glob over the workload's SPIFFE ID (or subject CN): `*` matches within a path segment, `**` across. */
   workload: string;
   providers: string[];
+  /** What access wrappers bind (DESIGN §5): the certificate (`x5t#S256`, default) or its key (`jkt`). */
+  binding?: "certificate" | "key";
+  /** What refresh wrappers of an SVID bind: its SPIFFE ID (default) or, pinned, the certificate. */
+  refreshBinding?: "certificate" | "spiffe_id";
 }
 
 export interface Config {
@@ -63,7 +69,10 @@ export interface Config {
     listen: ListenAddress; // default 0.0.0.0:8443
     tlsCert: string;
     tlsKey: string;
-    clientCa: string;
+    /** Absolute path of the bundle for certificates without a SPIFFE ID (and SVIDs without `trustDomains`). */
+    clientCa?: string;
+    /** Trust domain name → absolute path of its bundle (PEM or SPIFFE JWK Set). */
+    trustDomains?: Record<string, string>;
     upstreamCa?: string;
     /** Seconds from accept to an authenticated handshake (default: DEFAULT_HANDSHAKE in src/agent-port/server.ts). */
     handshakeTimeout?: number;

@@ -146,6 +146,36 @@ const cases: [string, string, string][] = [
   ],
   ["agent unknown key", doc({ agent: `${AGENT}\nclient_cert = "x"` }), "agent.client_cert: unknown key"],
   [
+    "agent without client_ca or trust_domains",
+    doc({ agent: '[agent]\ntls_cert = "c"\ntls_key = "k"' }),
+    "agent.client_ca: is required unless agent.trust_domains is set",
+  ],
+  [
+    "trust domain name not lower-case",
+    doc({ tail: '[agent.trust_domains]\n"TD.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "TD.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain given as a URI",
+    doc({ tail: '[agent.trust_domains]\n"spiffe://td.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "spiffe://td.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain bundle not a file: reference",
+    doc({ tail: '[agent.trust_domains]\n"td.test" = "/b.pem"' }),
+    'agent.trust_domains."td.test": must name its bundle file as file:/path',
+  ],
+  [
+    "policy binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nbinding = "jkt"` }),
+    'policy[0].binding: must be "certificate" or "key"',
+  ],
+  [
+    "policy refresh_binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nrefresh_binding = "key"` }),
+    'policy[0].refresh_binding: must be "certificate" or "spiffe_id"',
+  ],
+  [
     "agent max_header_size small",
     doc({ agent: `${AGENT}\nmax_header_size = 10` }),
     "agent.max_header_size: must be at least 1024",
@@ -304,6 +334,25 @@ const cases: [string, string, string][] = [
     "provider http token endpoint",
     doc({ tail: `${GITHUB}\ntoken_endpoint = "http://github.com/token"` }),
     "providers.github.token_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
+  ],
+  [
+    "provider unknown client authentication",
+    doc({ tail: `${GITHUB}\ntoken_endpoint_auth_method = "private_key_jwt"` }),
+    "providers.github.token_endpoint_auth_method: must be one of: client_secret_basic, client_secret_post",
+  ],
+  [
+    "static with client authentication",
+    doc({
+      tail: provider(
+        'kind = "static"\nupstreams = ["a.example"]\ntoken_endpoint_auth_method = "client_secret_post"',
+      ),
+    }),
+    'providers.p.token_endpoint_auth_method: is not used by kind "static"',
+  ],
+  [
+    "provider http revocation endpoint",
+    doc({ tail: `${GITHUB}\nrevocation_endpoint = "http://github.com/revoke"` }),
+    "providers.github.revocation_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
   ],
   [
     "provider jwks fragment",

@@ -133,6 +133,21 @@ function doc(parts: Partial<typeof MINIMAL>): string {
   return [merged.root, merged.agent, merged.keys, merged.tail].join("\n");
 }
 
+describe("[agent.trust_domains]", () => {
+  test("bundles per trust domain, paths relative to the file; client_ca may be left out", async () => {
+    const text = doc({
+      agent:
+        '[agent]\ntls_cert = "server.pem"\ntls_key = "server.key"\n[agent.trust_domains]\n"td.test" = "file:bundles/td.pem"\n"partner.example" = "file:/etc/p.json"',
+    });
+    const config = await parseConfig(text, {}, { baseDir: "/cfg" });
+    expect(config.agent.clientCa).toBeUndefined();
+    expect(config.agent.trustDomains).toEqual({
+      "td.test": "/cfg/bundles/td.pem",
+      "partner.example": "/etc/p.json",
+    });
+  });
+});
+
 describe("a minimal file", () => {
   test("loads, resolving relative paths against baseDir", async () => {
     const config = await parseConfig(doc({}), {}, { baseDir: "/srv/surrogate" });
