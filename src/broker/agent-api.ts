@@ -1,6 +1,7 @@
 /**
- * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token` and `/v1/providers`,
- * answered in OAuth's vocabulary. The caller is already authenticated by its client certificate (`request.client`).
+ * The agent API on the agent port (DESIGN §4.1): `/v1/grants`, `/v1/token`, `/v1/providers` and
+ * the RFC 8414 metadata, answered in OAuth's vocabulary. The caller is already authenticated by its
+ * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { PolicyView } from "../core/access/policy-gate.ts";
@@ -9,8 +10,10 @@ import { OAuthError, SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
+import { clientIdOf } from "./client-id.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
+import { DEVICE_CODE_GRANT, METADATA_PATH, metadataResponse } from "./metadata.ts";
 import { errorResponse, oauthError } from "./oauth-response.ts";
 import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
@@ -31,9 +34,6 @@ export interface AgentApiDeps {
   logger: Logger;
 }
 
-/** RFC 8628 §3.4. */
-export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
-
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
 function pathOf(target: string): string {
   const query = target.indexOf("?");
@@ -42,9 +42,10 @@ function pathOf(target: string): string {
 
 async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: AgentRequest): Promise<Response> {
   const params = await readParams(request.headers, request.body);
+  const clientId = clientIdOf(deps.providers, params);
   const grantType = params.get("grant_type");
-  if (grantType === DEVICE_CODE_GRANT) return handleDeviceToken(deps, request.client, params);
-  if (grantType === "refresh_token") return refresh(request.client, params);
+  if (grantType === DEVICE_CODE_GRANT) return handleDeviceToken(deps, request.client, params, clientId);
+  if (grantType === "refresh_token") return refresh(request.client, params, clientId);
   if (grantType === undefined || grantType === "")
     throw new OAuthError("invalid_request", "grant_type: missing");
   throw new OAuthError("unsupported_grant_type", "grant_type: not supported here");
@@ -85,6 +86,7 @@ export function createAgentApi(deps: AgentApiDeps): AgentHandler {
     "/v1/grants": { method: "POST", handle: (request) => grants(deps, limiter, request) },
     "/v1/token": { method: "POST", handle: (request) => token(deps, refresh, request) },
     "/v1/providers": { method: "GET", handle: async (request) => handleProviders(deps, request.client) },
+    [METADATA_PATH]: { method: "GET", handle: async () => metadataResponse(deps.config.agent.publicUrl) },
   };
   return async (request) => {
     const path = pathOf(request.target);

@@ -4,6 +4,7 @@ import { OAuthError, RendezvousError, SurrogateError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
+import { requestedProvider } from "./client-id.ts";
 import {
   deviceKeyOf,
   formatUserCode,
@@ -61,8 +62,8 @@ async function createGrant(deps: AgentApiDeps, make: () => NewGrant): Promise<Ne
 }
 
 /** Which provider, refused when unknown, static or not allowed for this workload by `[[policy]]`. */
-function checkProvider(deps: AgentApiDeps, client: ClientIdentity, name: string | undefined): string {
-  if (name === undefined || name === "") throw new OAuthError("invalid_request", "provider: missing");
+function checkProvider(deps: AgentApiDeps, client: ClientIdentity, params: RequestParams): string {
+  const name = requestedProvider(deps.providers, params);
   const provider = deps.providers.get(name);
   if (provider === undefined) throw new OAuthError("invalid_request", "provider: not configured");
   if (provider.oauth === undefined) {
@@ -117,7 +118,7 @@ export async function handleGrant(
   params: RequestParams,
   limiter: RateLimiter,
 ): Promise<Response> {
-  const requested = params.get("provider");
+  const requested = params.get("client_id") || params.get("provider");
   const known = requested !== undefined && deps.providers.has(requested) ? requested : undefined;
   const audit = { workload: client.workload, fingerprint: client.fingerprint, provider: known };
   // Counted before anything else, refused attempts included: each one costs an audit line.
@@ -129,7 +130,7 @@ export async function handleGrant(
     });
   }
   try {
-    const provider = checkProvider(deps, client, requested);
+    const provider = checkProvider(deps, client, params);
     const resolved = deps.providers.get(provider);
     const scope = withRequired(resolved, parseScope(params.get("scope"), resolved?.scopes ?? []));
     const grant = await createGrant(deps, () => newGrant(deps, client, provider, scope));

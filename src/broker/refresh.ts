@@ -1,4 +1,5 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
+import { decodeJwt } from "jose";
 import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
@@ -12,7 +13,11 @@ import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
 
-export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => Promise<Response>;
+export type RefreshHandler = (
+  client: ClientIdentity,
+  params: RequestParams,
+  clientId: string | undefined,
+) => Promise<Response>;
 
 const invalidGrant = (problem: string) => new OAuthError("invalid_grant", `refresh_token: ${problem}`);
 
@@ -103,6 +108,20 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
 }
 
 /**
+ * The provider a refresh wrapper names, read without verifying it. Safe because it is only used to
+ * refuse: a wrapper passing the comparison is still verified in full, and what is verified is this
+ * same text (the in-flight key includes it), so its verified `prv` is this one.
+ */
+function unverifiedProviderOf(token: string): string | undefined {
+  try {
+    const provider = decodeJwt(token).prv;
+    return typeof provider === "string" ? provider : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Concurrent refreshes of one wrapper share a single IdP call. With rotating refresh tokens, a
  * second parallel refresh would present an already-used token: the IdP refuses it, and many treat
  * reuse as theft and revoke the whole token family, logging the person out (ANCHORS: the recurring
@@ -113,17 +132,23 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
  */
 export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
-  return async (client, params) => {
+  return async (client, params, clientId) => {
     const token = params.get("refresh_token");
     if (token === undefined || token === "")
       throw new OAuthError("invalid_request", "refresh_token: missing");
+    const audit = { workload: client.workload, fingerprint: client.fingerprint };
+    // RFC 6749 §6: a refresh token is used only by the client it was issued to. Checked before
+    // joining a refresh in flight, so a mismatched request never shares another's outcome.
+    if (clientId !== undefined && unverifiedProviderOf(token) !== clientId) {
+      deps.logger.audit("token.refreshed", { ...audit, outcome: "invalid_grant", reason: "client_mismatch" });
+      throw invalidGrant("issued to a different client_id");
+    }
     const key = `${client.thumbprint} ${token}`;
     let pending = inFlight.get(key);
     if (pending === undefined) {
       pending = refreshOnce(deps, client, token).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
     }
-    const audit = { workload: client.workload, fingerprint: client.fingerprint };
     try {
       const result = await pending;
       const { provider, rotated } = result;

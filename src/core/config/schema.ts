@@ -42,6 +42,7 @@ const AgentSchema = Type.Object(
     max_handshakes_per_address: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     max_pending_handshakes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
+    public_url: Type.Optional(nonEmpty()),
   },
   closed,
 );

@@ -8,7 +8,7 @@ import { buildProvider } from "./provider.ts";
 import type { RawConfig } from "./schema.ts";
 import { isSecretRef, resolveSecretRef } from "./secret-ref.ts";
 import type { Config, Env, PolicyRule, ProviderConfig } from "./types.ts";
-import { checkHttpsUrl, parseIssuer } from "./url.ts";
+import { checkHttpsUrl, defaultAgentPublicUrl, parseAgentPublicUrl, parseIssuer } from "./url.ts";
 
 /** 30 days: long enough that an agent used weekly keeps its login, short enough that a lost one dies. */
 const DEFAULT_REFRESH_TTL = 30 * 24 * 3600;
@@ -18,12 +18,13 @@ type Raw<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
 /** Turns the schema-checked file into a Config: semantic checks, defaults, resolved paths and secrets. */
 export async function buildSections(raw: RawConfig, env: Env, baseDir: string): Promise<Config> {
   const providers = await buildProviders(raw.providers ?? {}, env, baseDir);
+  const issuer = parseIssuer(raw.issuer, "issuer");
   return {
-    issuer: parseIssuer(raw.issuer, "issuer"),
+    issuer,
     tokenTtl: parseDuration(raw.token_ttl ?? 3600, "token_ttl"),
     refreshTtl: parseDuration(raw.refresh_ttl ?? DEFAULT_REFRESH_TTL, "refresh_ttl"),
     web: buildWeb(raw.web ?? {}, baseDir),
-    agent: buildAgent(raw.agent, baseDir),
+    agent: buildAgent(raw.agent, issuer, baseDir),
     keys: {
       signing: keySource(raw.keys.signing, "keys.signing", baseDir, true),
       encryption: keySource(raw.keys.encryption, "keys.encryption", baseDir, false),
@@ -49,9 +50,10 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
   };
 }
 
-function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
+function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Config["agent"] {
+  const listen = parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen");
   return {
-    listen: parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen"),
+    listen,
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
     ...trustBundles(agent, baseDir),
@@ -72,6 +74,10 @@ function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
       ? {}
       : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
+    publicUrl:
+      agent.public_url === undefined
+        ? defaultAgentPublicUrl(issuer, listen.port)
+        : parseAgentPublicUrl(agent.public_url, "agent.public_url"),
   };
 }
 

@@ -90,6 +90,8 @@ export interface Config {
     maxPendingHandshakes?: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
+    /** Origin agents reach this port at, no trailing slash: the `issuer` of its RFC 8414 metadata. */
+    publicUrl: string;
   };
   keys: {
     /** `file:/path`, `env:VAR`, `credential:NAME` (and `jwks:https://…` for signing on proxy-only instances). */

@@ -73,6 +73,7 @@ describe("the DESIGN §7 example", () => {
       upstreamTimeout: 30,
       maxHeaderSize: 16_384,
       scrubResponses: true,
+      publicUrl: "https://broker.example.com:8443",
     });
     expect(config.keys).toEqual({
       signing: "credential:signing.jwks",
@@ -177,7 +178,8 @@ max_connections = 500
 handshake_timeout = "2s"
 max_handshakes_per_address = 8
 max_pending_handshakes = 200
-scrub_responses = false`,
+scrub_responses = false
+public_url = "https://agents.example.com:443/"`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
       tail: `[web]
 listen = "127.0.0.1:18080"
@@ -222,6 +224,7 @@ base_url = "http://localhost:3000"`,
       maxHandshakesPerAddress: 8,
       maxPendingHandshakes: 200,
       scrubResponses: false,
+      publicUrl: "https://agents.example.com",
     });
     expect(config.keys).toEqual({
       signing: "jwks:https://broker.example.com/.well-known/jwks.json",
