@@ -8,9 +8,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
-import { createAgentApi, DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
+import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { deviceKeyOf } from "../../src/broker/codes.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
+import { DEVICE_CODE_GRANT } from "../../src/broker/metadata.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
