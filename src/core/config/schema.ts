@@ -69,6 +69,7 @@ const ProviderSchema = Type.Object(
     scopes: Type.Optional(Type.Array(nonEmpty(256), { maxItems: 64 })),
     upstreams: Type.Optional(strings(256)),
     inject: Type.Optional(nonEmpty(1024)),
+    git_inject: Type.Optional(nonEmpty(1024)),
     issuer: Type.Optional(nonEmpty()),
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),

@@ -23,6 +23,8 @@ export interface ProviderConfig {
   upstreams?: string[];
   /** Injection template, e.g. `Authorization: Bearer {token}` or `x-api-key: {token}`. */
   inject?: string;
+  /** Injection template for git's smart-HTTP requests (profile's for github and gitlab). */
+  gitInject?: string;
   /** OIDC issuer (kind `oidc`), or the IdP base URL for self-hosted profiles (gitlab). */
   issuer?: string;
   authorizationEndpoint?: string;
