@@ -225,7 +225,7 @@ describe("openid-client against the agent port", () => {
 describe("the README's device-flow snippet", () => {
   test("runs as written in its own process: login, refresh, proxied call", async () => {
     const readme = await Bun.file(join(REPO, "README.md")).text();
-    const snippet = /```ts\n(import \* as client from "openid-client";\n[\s\S]*?)```/.exec(readme)?.[1];
+    const snippet = /```ts[^\n]*\n(import \* as client from "openid-client";\n[\s\S]*?)```/.exec(readme)?.[1];
     if (snippet === undefined) throw new Error("README: the openid-client snippet is missing");
     // Only the deployment's addresses differ from the README; the provider is named "github" here.
     const program = snippet
