@@ -55,6 +55,10 @@ export interface StubIdpOptions {
   accessTokenTtl?: number;
   /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
   now?: () => number;
+  /** The id_token signing algorithm (default ES256), also advertised in discovery. */
+  signingAlg?: "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS384";
+  /** Discovery's `id_token_signing_alg_values_supported` instead of `[signingAlg]`. */
+  advertisedAlgs?: string[];
   /** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
   vendor?: StubVendor;
   /**
@@ -119,9 +123,10 @@ const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refres
 const SUBJECT = "stub-user-1";
 
 export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubIdp> {
-  const keys = await generateKeyPair("ES256", { extractable: true });
-  const rogue = await generateKeyPair("ES256");
-  const publicJwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: "stub-1", alg: "ES256", use: "sig" };
+  const alg = options.signingAlg ?? "ES256";
+  const keys = await generateKeyPair(alg, { extractable: true });
+  const rogue = await generateKeyPair(alg);
+  const publicJwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: "stub-1", alg, use: "sig" };
   const state = new StubState(options, keys.privateKey, rogue.privateKey);
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -239,7 +244,9 @@ class StubState implements RevocationHost {
       response_types_supported: ["code"],
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: this.options.advertisedAlgs ?? [
+        this.options.signingAlg ?? "ES256",
+      ],
       token_endpoint_auth_methods_supported: this.authMethods(),
       authorization_response_iss_parameter_supported: true,
       subject_types_supported: ["public"],
@@ -399,7 +406,7 @@ class StubState implements RevocationHost {
 
   sign(payload: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}, key = this.key) {
     const protectedHeader = {
-      alg: header.alg ?? "ES256",
+      alg: header.alg ?? this.options.signingAlg ?? "ES256",
       kid: header.kid ?? "stub-1",
       ...(header.typ ? { typ: header.typ } : {}),
     };
