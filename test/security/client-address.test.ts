@@ -183,6 +183,19 @@ describe("with trusted_proxies: each person behind the balancer has their own bu
     const alice = await send(ALICE, behind.proxy.port, `/device?user_code=${code}`);
     expect(alice.status).toBe(200);
     expect(alice.body).toContain(code);
+    // Her approval is audited with her address, not the proxy's.
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(alice.body)?.[1] ?? "";
+    const approved = await send(ALICE, behind.proxy.port, "/device/approve", {
+      method: "POST",
+      headers: {
+        cookie: alice.cookies.map((line) => line.split(";")[0]).join("; "),
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ grant: field("grant"), csrf: field("csrf") }).toString(),
+    });
+    expect(approved.status).toBe(302);
+    const audit = behind.logger.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(audit.find((line) => line.event === "consent.approved")).toMatchObject({ remote: ALICE });
     // Mallory stays blocked, her valid code included (a hit must not stay available to a guesser).
     expect((await send(MALLORY, behind.proxy.port, `/device?user_code=${code}`)).status).toBe(429);
   });

@@ -33,7 +33,9 @@ export function consentRoutes(context: ConsentContext) {
     .post("/device/deny", ({ request, set, server }) =>
       denyRoute(context, request, set, context.clientAddress(request, server)),
     )
-    .get("/callback", ({ request, set }) => callbackRoute(context, request, set))
+    .get("/callback", ({ request, set, server }) =>
+      callbackRoute(context, request, set, context.clientAddress(request, server)),
+    )
     .get("/.well-known/jwks.json", () => jwksResponse(context))
     .get("/healthz", () => new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } }))
     .get(HTMX.path, () => staticResponse(HTMX))
