@@ -17,6 +17,8 @@ export interface ProviderProfile {
   jwksUri?: string;
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
+  /** Other spellings of `issuer` the vendor documents as valid `iss` values. */
+  issuerAliases?: string[];
   scopes: string[];
   /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
   requiredScopes?: string[];
@@ -108,6 +110,9 @@ function google(): ProviderProfile {
     tokenEndpoint: "https://oauth2.googleapis.com/token",
     jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
     issuer: "https://accounts.google.com",
+    // developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken: "The value of
+    // iss in the ID token is equal to https://accounts.google.com or accounts.google.com."
+    issuerAliases: ["accounts.google.com"],
     scopes: ["openid", "email"],
     upstreams: ["*.googleapis.com"],
     inject: BEARER,
