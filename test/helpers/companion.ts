@@ -46,6 +46,8 @@ export interface ProviderSpec {
   kind?: ResolvedProvider["kind"];
   upstreams: string[];
   inject?: string;
+  /** For git's smart-HTTP paths (as the github and gitlab profiles set it). */
+  gitInject?: string;
 }
 
 export interface CompanionWorld {
@@ -87,6 +89,7 @@ export async function startCompanionWorld(
         kind: spec.kind ?? "oidc",
         upstreams: spec.upstreams.map((entry) => parseUpstream(entry, "upstreams")),
         inject: parseInjection(spec.inject ?? "Authorization: Bearer {token}", "inject"),
+        ...(spec.gitInject === undefined ? {} : { gitInject: parseInjection(spec.gitInject, "git_inject") }),
         scopes: ["openid"],
         jwtAccessTokens: false,
         oidc: true,

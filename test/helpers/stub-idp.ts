@@ -96,6 +96,11 @@ export interface StubIdp {
   revocations: StubRevocation[];
   lastIssued: IssuedTokens;
   setMode(mode: StubIdpMode): void;
+  /**
+   * Holds the next requests until `release()`: `arrived` resolves once one is held, so a test can
+   * act while the IdP "thinks" (move its clock) without waiting on a real timer.
+   */
+  hold(): { arrived: Promise<void>; release: () => void };
   /** Signs arbitrary claims with the IdP's published key (for id_token validation tests). */
   sign(payload: JWTPayload, header?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
   /** Requests an authorization URL (auto-approval) and returns the redirect target it answers with. */
@@ -140,6 +145,7 @@ export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubId
     setMode: (mode) => {
       state.mode = mode;
     },
+    hold: () => state.hold(),
     sign: (payload, header) => state.sign(payload, header),
     authorize: async (url) => {
       const response = await fetch(url, { redirect: "manual" });
@@ -168,6 +174,7 @@ class StubState implements RevocationHost {
   readonly #refreshTokens = new Map<string, { scope: string }>();
   readonly #accessTokens = new Set<string>();
   readonly #now: () => number;
+  #held: { arrive: () => void; released: Promise<void> } | undefined;
 
   constructor(
     readonly options: StubIdpOptions,
@@ -178,6 +185,19 @@ class StubState implements RevocationHost {
     this.clientSecret = options.clientSecret ?? `stub-client-secret-${token()}`;
     this.#now = options.now ?? Date.now;
     this.vendor = options.vendor ?? "standard";
+  }
+
+  hold(): { arrived: Promise<void>; release: () => void } {
+    const arrived = Promise.withResolvers<void>();
+    const released = Promise.withResolvers<void>();
+    this.#held = { arrive: arrived.resolve, released: released.promise };
+    return {
+      arrived: arrived.promise,
+      release: () => {
+        this.#held = undefined;
+        released.resolve();
+      },
+    };
   }
 
   forget(token: string): boolean {
@@ -191,6 +211,11 @@ class StubState implements RevocationHost {
     const record: StubIdpRequest = { method: request.method, path: url.pathname, params: redact(params) };
     this.requests.push(record);
     if (this.mode === "slow") await Bun.sleep(this.options.slowMs ?? 3000);
+    const held = this.#held;
+    if (held !== undefined) {
+      held.arrive();
+      await held.released;
+    }
     const revocation = revocationEndpoint(this, request, url.pathname, params, body);
     if (revocation !== undefined) return revocation;
     switch (url.pathname) {
