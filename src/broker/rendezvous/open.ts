@@ -1,5 +1,8 @@
 /** Chooses the rendezvous backend from `rendezvous.url` (DESIGN §10). */
 import { ConfigError } from "../../core/errors.ts";
+import { createMemoryAccessStore } from "./access-memory.ts";
+import { createRedisAccessStore } from "./access-redis.ts";
+import type { AccessStore } from "./access-store.ts";
 import { createMemoryStore } from "./memory.ts";
 import { createRedisStore } from "./redis.ts";
 import type { RendezvousStore, StoreLimits } from "./store.ts";
@@ -15,6 +18,14 @@ export async function openStore(url: string, limits: StoreLimits): Promise<Rende
   const scheme = schemeOf(url);
   if (scheme === "memory:") return createMemoryStore(limits);
   if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits);
+  throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
+}
+
+/** The revocations and recent logins, on the same backend as the grants (every role opens it). */
+export function openAccessStore(url: string): AccessStore {
+  const scheme = schemeOf(url);
+  if (scheme === "memory:") return createMemoryAccessStore();
+  if (scheme === "redis:" || scheme === "rediss:") return createRedisAccessStore(url);
   throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
 }
 

@@ -5,7 +5,7 @@ import type { GuessLimiter } from "../shared/guess-limiter.ts";
  * The broker's dependencies (config, providers, store, keys, clock, logger), plus the page's own.
  * Not the policy: a person's consent is asked only for a grant the policy already allowed.
  */
-export interface WebDeps extends Omit<AgentApiDeps, "policy"> {
+export interface WebDeps extends Omit<AgentApiDeps, "policy" | "revocations"> {
   /** CSPRNG; injectable for tests. Default: crypto.getRandomValues. */
   randomBytes?: (size: number) => Uint8Array;
   /**

@@ -5,6 +5,7 @@ import { issueWrappers } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -54,6 +55,7 @@ function setup(config = testConfig()): void {
   const deps: AgentApiDeps = {
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store,
     keys: () => keys,
@@ -256,6 +258,7 @@ describe("rendezvous outages", () => {
     const handler = createAgentApi({
       config,
       policy: new PolicyGate(config.policy),
+      revocations: new RevocationList(),
       providers,
       store,
       keys: () => keys,
