@@ -8,6 +8,7 @@ import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
 import type { AgentApiDeps } from "./agent-api.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
+import { recordRotation } from "./logins.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
@@ -93,6 +94,7 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
   const { issuer, tokenTtl, refreshTtl } = deps.config;
   const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
+  if (fresh.refreshToken !== undefined) await recordRotation(deps, wrapper.sid, fresh);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }
 

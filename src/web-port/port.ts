@@ -1,10 +1,13 @@
 import { hostname } from "node:os";
+import type { AccessStore } from "../broker/rendezvous/access-store.ts";
+import type { RevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import type { Config } from "../core/config/types.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import type { Observer } from "../ops/metrics/observer.ts";
+import { createAdminApi } from "./admin/api.ts";
 import { createAdminApp } from "./admin/app.ts";
 import { createWebApp } from "./consent/app.ts";
 
@@ -20,6 +23,8 @@ export interface WebPortDeps {
   logger: Logger;
   instance?: string;
   agentListening?: () => boolean;
+  /** Revocations and recent logins (issue #15). */
+  access: { store: AccessStore; revocations: RevocationSync };
 }
 
 /** Consent pages plus the operator view (src/admin: /admin, /readyz, /metrics) on one Elysia app. */
@@ -38,5 +43,15 @@ export function createWebPort(config: Config, deps: WebPortDeps, observer: Obser
     startedAt: now(),
     ...(deps.agentListening && { agentListening: deps.agentListening }),
   });
-  return createWebApp({ config, providers, store, keys, now, logger }).use(admin);
+  const { revocations, store: logins } = deps.access;
+  const api = createAdminApi({
+    apiToken: config.admin?.apiToken,
+    revocations,
+    logins,
+    providers,
+    keys,
+    now,
+    logger,
+  });
+  return createWebApp({ config, providers, store, keys, now, logger, logins }).use(admin).use(api);
 }

@@ -2,7 +2,7 @@
  * The access store in Redis, shared by every instance. Layout under the deployment's prefix:
  * `revocations` (hash id → rule), `revocations:version` (counter every instance polls),
  * `login:<sid>` and `login-secret:<sid>` (expiring with the login), `logins` (sorted set of sids by
- * expiry, trimmed to the newest MAX_LOGINS).
+ * login time, trimmed to the newest MAX_LOGINS).
  */
 import type { RevocationRule } from "../../core/access/revocation.ts";
 import { decodeLogin, decodeRule } from "./access-codec.ts";
@@ -18,14 +18,13 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('INCR', KEYS[2])
 return 'ok'`;
 
-/** KEYS: login, secret, index. ARGV: sid, json, sealed ('' for none), expiresAt, now, max. */
+/** KEYS: login, secret, index. ARGV: sid, json, sealed ('' for none), expiresAt, now, max, issuedAt. */
 const RECORD_LOGIN = `
 local ttl = tonumber(ARGV[4]) - tonumber(ARGV[5])
 if ttl <= 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl) end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[6]) + 1))
 return 1`;
 
@@ -75,7 +74,7 @@ class RedisAccessStore implements AccessStore {
   async recordLogin(login: LoginRecord, sealed: string | undefined, now: number): Promise<void> {
     const keys = [this.#key("login", login.sid), this.#key("login-secret", login.sid), this.#key("logins")];
     const args = [login.sid, JSON.stringify(login), sealed ?? "", String(login.expiresAt), String(now)];
-    await this.#eval(RECORD_LOGIN, keys, [...args, String(MAX_LOGINS)]);
+    await this.#eval(RECORD_LOGIN, keys, [...args, String(MAX_LOGINS), String(login.issuedAt)]);
   }
 
   async updateLoginSecret(sid: string, sealed: string): Promise<void> {
@@ -94,28 +93,36 @@ class RedisAccessStore implements AccessStore {
     return typeof reply === "string" ? reply : undefined;
   }
 
+  /**
+   * Newest first by login time. A sid whose record expired is dropped from the index on the way,
+   * so reading pages on until `limit` live logins are found stays bounded by the index's size.
+   */
   async logins(limit: number, now: number): Promise<LoginRecord[]> {
     const count = Math.max(0, Math.min(limit, MAX_LOGINS));
-    if (count === 0) return [];
-    const sids = await this.#link.send("ZREVRANGEBYSCORE", [
-      this.#key("logins"),
-      "+inf",
-      `(${now}`,
-      "LIMIT",
-      "0",
-      String(count),
-    ]);
-    const list = (Array.isArray(sids) ? sids : []).map(String);
-    if (list.length === 0) return [];
-    const rows = await this.#link.send(
-      "MGET",
-      list.map((sid) => this.#key("login", sid)),
-    );
-    const logins = (Array.isArray(rows) ? rows : [])
-      .filter((row): row is string => typeof row === "string")
-      .map(decodeLogin)
-      .filter((login) => login.expiresAt > now);
-    return logins.sort((a, b) => b.issuedAt - a.issuedAt);
+    const found: LoginRecord[] = [];
+    for (let offset = 0; found.length < count && offset < MAX_LOGINS; ) {
+      const reply = await this.#link.send("ZREVRANGE", [
+        this.#key("logins"),
+        String(offset),
+        String(offset + count - 1),
+      ]);
+      const sids = (Array.isArray(reply) ? reply : []).map(String);
+      if (sids.length === 0) break;
+      const rows = await this.#link.send(
+        "MGET",
+        sids.map((sid) => this.#key("login", sid)),
+      );
+      const gone: string[] = [];
+      sids.forEach((sid, at) => {
+        const row = Array.isArray(rows) ? rows[at] : undefined;
+        const login = typeof row === "string" ? decodeLogin(row) : undefined;
+        if (login !== undefined && login.expiresAt > now) found.push(login);
+        else if (login === undefined) gone.push(sid);
+      });
+      if (gone.length > 0) await this.#link.send("ZREM", [this.#key("logins"), ...gone]);
+      offset += sids.length - gone.length;
+    }
+    return found.slice(0, count);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ export interface RevocationSync {
   readonly list: RevocationList;
   /** Stores the rule and applies it here at once. */
   add(rule: RevocationRule): Promise<void>;
+  /** The live rules as the store has them now (for the list an operator reads). */
+  rulesFromStore(): Promise<RevocationRule[]>;
   close(): void;
 }
 
@@ -57,6 +59,7 @@ export async function startRevocationSync(
       await store.addRevocation(rule, deps.now());
       list.add(rule, deps.now());
     },
+    rulesFromStore: () => store.revocations(deps.now()),
     close: () => clearInterval(timer),
   };
 }

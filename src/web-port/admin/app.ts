@@ -74,7 +74,8 @@ function adminContext(deps: AdminDeps): AdminContext {
   let resolving: Promise<ResolvedProvider> | undefined;
   return {
     deps,
-    admin: deps.config.admin,
+    // The pages need a way to sign in; `[admin]` with only api_token opens the API alone.
+    admin: deps.config.admin?.passwordHash || deps.config.admin?.provider ? deps.config.admin : undefined,
     secure: new URL(deps.config.issuer).protocol === "https:",
     randomBytes: deps.randomBytes ?? ((size) => crypto.getRandomValues(new Uint8Array(size))),
     limiter: createGuessLimiter(PASSWORD_LIMITS),

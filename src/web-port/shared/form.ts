@@ -11,7 +11,8 @@ function invalid(problem: string): WebError {
   return new WebError("invalid_request", `form: ${problem}`);
 }
 
-async function readCapped(request: Request, limit: number): Promise<Uint8Array> {
+/** The body, refused (payload_too_large) as soon as it passes `limit` bytes. */
+export async function readCapped(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (request.body === null) return new Uint8Array(0);

@@ -22,7 +22,14 @@ client_id = "Iv1.abc"
 client_secret = "env:CORP_SECRET"
 `;
 const HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
-const ENV = { CORP_SECRET: "s3cret", ADMIN_HASH: HASH, METRICS_TOKEN: "metrics-bearer" };
+const API_TOKEN = "a".repeat(16) + "B".repeat(16);
+const ENV = {
+  CORP_SECRET: "s3cret",
+  ADMIN_HASH: HASH,
+  METRICS_TOKEN: "metrics-bearer",
+  SHORT_TOKEN: "s3cret-but-short",
+  API_TOKEN,
+};
 
 const parse = (extra: string, env: Record<string, string> = ENV) => parseConfig(`${BASE}\n${extra}`, env);
 
@@ -46,12 +53,19 @@ session_idle = "5m"`);
     expect(config.admin?.sessionIdle).toBe(300);
   });
 
+  test("api_token alone opens the API (from a secret reference, at least 32 characters)", async () => {
+    const config = await parse(`[admin]\napi_token = "env:API_TOKEN"`);
+    expect(config.admin?.apiToken?.reveal()).toBe(API_TOKEN);
+    expect(config.admin?.passwordHash).toBeUndefined();
+  });
+
   test("session_idle defaults to 15 minutes", async () => {
     expect((await parse(`[admin]\npassword = "env:ADMIN_HASH"`)).admin?.sessionIdle).toBe(900);
   });
 
   test.each([
-    ["[admin]", "admin: needs password or provider"],
+    ["[admin]", "admin: needs password, provider or api_token"],
+    ['[admin]\napi_token = "env:SHORT_TOKEN"', "admin.api_token: must be at least 32"],
     ['[admin]\npassword = "$argon2id$literal"', "admin.password: a literal secret is not accepted"],
     ['[admin]\npassword = "env:CORP_SECRET"', "admin.password: must reference a Bun.password hash"],
     ['[admin]\nprovider = "nope"\nallow = ["a@b.c"]', "admin.provider: names no configured provider"],
