@@ -4,6 +4,7 @@ import { inspectCommand } from "./inspect.ts";
 import { keysCommand } from "./keys.ts";
 import { loginCommand } from "./login.ts";
 import { refreshCommand } from "./refresh.ts";
+import { revokeCommand } from "./revoke.ts";
 import { sealCommand } from "./seal.ts";
 import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   sealCommand,
   keysCommand,
+  revokeCommand,
   versionCommand,
 ];
