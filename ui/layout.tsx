@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
-import { HTMX, STYLESHEET } from "../src/web-port/shared/static.ts";
+import { HTMX, STYLESHEET } from "./assets.ts";
 
 /**
  * htmx 4 configuration via its meta tag (no inline script): its indicator CSS is switched off

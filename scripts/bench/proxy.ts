@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { startAgentServer } from "../../src/agent-port/server.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { RevocationList } from "../../src/core/access/revocation-list.ts";
+import { parseBundle } from "../../src/core/identity/bundle.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { ClientTrust } from "../../src/core/identity/trust.ts";
 import { generateKeySets } from "../../src/core/keys/generate.ts";
 import { keySetsFromJwks } from "../../src/core/keys/load.ts";
 import { parseUpstream } from "../../src/core/provider/allowlist.ts";
@@ -67,7 +69,9 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
     port: 0,
     certPem: read(dir, "server.pem"),
     keyPem: read(dir, "server.key"),
-    clientCaPem: read(dir, "ca.pem"),
+    trust: new ClientTrust({
+      clientCa: { source: "bench", ders: parseBundle(read(dir, "ca.pem"), "bench") },
+    }),
     handler: createProxyHandler({
       providers: new Map([["bench", provider]]),
       policy: new PolicyGate([{ workload: "**", providers: ["bench"] }]),

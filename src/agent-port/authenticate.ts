@@ -1,8 +1,7 @@
 import type { DetailedPeerCertificate } from "node:tls";
 import type { Socket } from "bun";
 import { SurrogateError } from "../core/errors.ts";
-import { describeCertificate } from "../core/identity/certificate.ts";
-import { verifyClientCertificate } from "../core/identity/chain.ts";
+import type { ClientTrust } from "../core/identity/trust.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 
 /** Certificates above the leaf we pass to the in-code check; the chain verifier caps depth anyway. */
@@ -15,17 +14,16 @@ export type Authentication =
 /**
  * Establishes who is on the other end of a TLS connection that the TLS stack already accepted.
  * DESIGN §11: Bun's client-certificate enforcement has had bugs, so `authorized` alone is not
- * trusted: the leaf is verified again in code against the same bundle before any request is served.
+ * trusted: the chain is verified again in code (src/core/identity/trust.ts), with the trust-domain
+ * rules the TLS stack does not know, before any request is served.
  */
-export function authenticate(socket: Socket<unknown>, clientCaPem: string, now: Date): Authentication {
+export function authenticate(socket: Socket<unknown>, trust: ClientTrust, now: Date): Authentication {
   if (socket.authorized !== true) return { ok: false, reason: "tls_not_authorized" };
   const peer = peerChain(socket);
   const leaf = rawOf(peer);
   if (leaf === undefined) return { ok: false, reason: "no_certificate" };
   try {
-    const identity = describeCertificate(leaf);
-    verifyClientCertificate(leaf, clientCaPem, now, chainAbove(peer));
-    return { ok: true, identity };
+    return { ok: true, identity: trust.admit(leaf, chainAbove(peer), now) };
   } catch (error) {
     if (error instanceof SurrogateError) return { ok: false, reason: error.code, detail: error.message };
     return { ok: false, reason: "certificate_invalid" };

@@ -1,17 +1,24 @@
 import type { SocketHandler, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import { ConfigError } from "../core/errors.ts";
+import type { ClientTrust } from "../core/identity/trust.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import { authenticate } from "./authenticate.ts";
+import { ConnectionBudget, type Refusal, type Ticket } from "./connection-budget.ts";
 import { createDrain, type Drain } from "./drain.ts";
 import { serveHttp1 } from "./http1/connection.ts";
 import { AgentSocket } from "./http1/socket.ts";
 import type { AgentHandler } from "./http1/types.ts";
+import { createRefusalLog, type RefusalLog } from "./refusal-log.ts";
 
 /** Well above what one process serves at once, well below the default descriptor limit of systemd units. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** The handshake budget's defaults (./connection-budget.ts): seconds, per source, in total. */
+export const DEFAULT_HANDSHAKE = { timeout: 5, perAddress: 32, pending: 1_000 };
 
 export interface AgentServerLimits {
-  /** Seconds to complete the TLS handshake and the request headers. */
+  /** Seconds from accepting a connection to its authenticated handshake. */
+  handshakeTimeout?: number;
+  /** Seconds to receive a request's headers. */
   headersTimeout: number;
   /** Seconds a keep-alive connection may sit idle between requests. */
   idleTimeout: number;
@@ -19,8 +26,11 @@ export interface AgentServerLimits {
   requestTimeout: number;
   /** Bytes of request line and headers. */
   maxHeaderSize: number;
-  /** Open connections per process, handshakes included; further ones are closed at once. */
+  /** Authenticated connections per process; further ones are closed at once. */
   maxConnections?: number;
+  /** Connections still in their handshake, per source address (IPv6: per /64) and in total. */
+  maxHandshakesPerAddress?: number;
+  maxPendingHandshakes?: number;
 }
 
 export interface AgentServerOptions {
@@ -28,14 +38,16 @@ export interface AgentServerOptions {
   port: number;
   certPem: string;
   keyPem: string;
-  /** The trust bundle client certificates must chain to (e.g. the SPIFFE bundle). */
-  clientCaPem: string;
+  /** Who may connect: the client CA and trust-domain bundles (src/core/identity/trust.ts). */
+  trust: ClientTrust;
   handler: AgentHandler;
   limits: AgentServerLimits;
   logger: Logger;
   now?: () => number;
   /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/workers.ts). */
   reusePort?: boolean;
+  /** Counts each refused connection (the metrics); the log gets at most one line per source a minute. */
+  countRefusal?: (reason: Refusal) => void;
 }
 
 export interface AgentServer {
@@ -46,7 +58,7 @@ export interface AgentServer {
    */
   close(drainMs?: number): Promise<void>;
   /** New connections use the new material; established ones keep theirs. */
-  reloadTls(certPem: string, keyPem: string, clientCaPem: string): void;
+  reloadTls(certPem: string, keyPem: string, trust: ClientTrust): void;
 }
 
 /**
@@ -56,23 +68,29 @@ export interface AgentServer {
  * (docs/benchmarks.md, "Proxy vs nginx").
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  const { limits } = options;
   const bridge: Bridge = {
     options,
-    clientCaPem: options.clientCaPem,
+    trust: options.trust,
     sockets: new Set(),
     drain: createDrain(),
-    max: options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    budget: new ConnectionBudget({
+      maxConnections: limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      perSource: limits.maxHandshakesPerAddress ?? DEFAULT_HANDSHAKE.perAddress,
+      pending: limits.maxPendingHandshakes ?? DEFAULT_HANDSHAKE.pending,
+    }),
+    refusals: createRefusalLog(options.logger, options.now ?? Date.now, options.countRefusal),
   };
-  const tls = secureContext(options.certPem, options.keyPem, options.clientCaPem);
+  const tls = { cert: options.certPem, key: options.keyPem, ca: options.trust.pem };
   if (options.reusePort !== true && options.port !== 0) refuseSharedPort(options.host, options.port);
   let listener = listen(bridge, options.host, options.port, tls);
   return {
     port: listener.port,
     close: (drainMs = 0) => close(listener, bridge, drainMs),
-    reloadTls(certPem, keyPem, clientCaPem) {
-      const next = listen(bridge, options.host, listener.port, secureContext(certPem, keyPem, clientCaPem));
-      // Connections whose handshake completes from now on are checked against the new bundle.
-      bridge.clientCaPem = clientCaPem;
+    reloadTls(certPem, keyPem, trust) {
+      const next = listen(bridge, options.host, listener.port, { cert: certPem, key: keyPem, ca: trust.pem });
+      // Connections whose handshake completes from now on are checked against the new bundles.
+      bridge.trust = trust;
       // Established connections belong to no listener: stopping the old one leaves them be.
       listener.stop(false);
       listener = next;
@@ -82,10 +100,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
 
 interface Bridge {
   options: AgentServerOptions;
-  clientCaPem: string;
+  trust: ClientTrust;
   sockets: Set<AgentSocket>;
   drain: Drain;
-  max: number;
+  budget: ConnectionBudget;
+  refusals: RefusalLog;
 }
 
 interface TlsMaterial {
@@ -116,6 +135,7 @@ function listen(bridge: Bridge, host: string, port: number, tls: TlsMaterial): T
 /** What each raw socket carries: its connection, once accepted. */
 interface Slot {
   socket?: AgentSocket;
+  ticket?: Ticket;
   handshake?: ReturnType<typeof setTimeout>;
 }
 
@@ -123,17 +143,19 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
   const { options } = bridge;
   return {
     open(raw) {
-      // A connection costs a descriptor and memory before any certificate is seen: bound them, so
-      // handshake-stalling clients cannot exhaust the process.
-      if (bridge.sockets.size >= bridge.max) {
+      const ticket = bridge.budget.open(raw.remoteAddress);
+      if (typeof ticket === "string") {
+        bridge.refusals.refused(ticket, raw.remoteAddress);
         raw.terminate();
         return;
       }
       const socket = new AgentSocket(raw);
-      raw.data = {
-        socket,
-        handshake: setTimeout(() => socket.destroy(), options.limits.headersTimeout * 1000),
+      const timeout = options.limits.handshakeTimeout ?? DEFAULT_HANDSHAKE.timeout;
+      const expire = () => {
+        bridge.refusals.refused("handshake_timeout", raw.remoteAddress);
+        socket.destroy();
       };
+      raw.data = { socket, ticket, handshake: setTimeout(expire, timeout * 1000) };
       bridge.sockets.add(socket);
     },
     handshake(raw, success, error) {
@@ -141,6 +163,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
       clearTimeout(slot?.handshake);
       if (slot?.socket === undefined) return;
       if (!success) {
+        slot.ticket?.release();
         options.logger.audit("auth.failed", {
           reason: "tls_handshake",
           detail: handshakeDetail(error),
@@ -149,7 +172,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
         slot.socket.destroy();
         return;
       }
-      admit(bridge, slot.socket);
+      admit(bridge, slot.socket, slot.ticket);
     },
     data(raw, chunk) {
       raw.data?.socket?.receive(chunk);
@@ -164,6 +187,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
       const slot = raw.data;
       if (slot?.socket === undefined) return;
       clearTimeout(slot.handshake);
+      slot.ticket?.release();
       bridge.sockets.delete(slot.socket);
       slot.socket.closed();
     },
@@ -177,9 +201,9 @@ function handshakeDetail(error: Error | null): string | undefined {
 }
 
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
-function admit(bridge: Bridge, socket: AgentSocket): void {
+function admit(bridge: Bridge, socket: AgentSocket, ticket: Ticket | undefined): void {
   const { options } = bridge;
-  const result = authenticate(socket.raw, bridge.clientCaPem, new Date((options.now ?? Date.now)()));
+  const result = authenticate(socket.raw, bridge.trust, new Date((options.now ?? Date.now)()));
   if (!result.ok) {
     // Reason codes and our own messages only: never certificate bytes or subject text.
     options.logger.audit("auth.failed", {
@@ -187,6 +211,12 @@ function admit(bridge: Bridge, socket: AgentSocket): void {
       detail: result.detail,
       remote: socket.remoteAddress,
     });
+    socket.destroy();
+    return;
+  }
+  const full = ticket?.promote();
+  if (full !== undefined) {
+    bridge.refusals.refused(full, socket.remoteAddress);
     socket.destroy();
     return;
   }
@@ -224,12 +254,6 @@ function loadingTls<T>(load: () => T): T {
       cause,
     });
   }
-}
-
-function secureContext(cert: string, key: string, ca: string): TlsMaterial {
-  if (!/-----BEGIN CERTIFICATE-----/.test(ca))
-    throw new ConfigError("agent.client_ca", "no PEM certificate found");
-  return { cert, key, ca };
 }
 
 /** Stops accepting, lets requests in flight finish within `drainMs` (./drain.ts), then cuts the rest. */

@@ -55,6 +55,8 @@ export interface App {
   agent: AgentHandler;
   /** The observed logger: give it to the agent server too, so its auth failures are counted. */
   logger: Logger;
+  /** Give it to the agent server too: counts its refused connections for /metrics. */
+  countRefusal: (reason: string) => void;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface App {
  * roles that serve them, so a proxy-only process does not carry them (docs/benchmarks.md, memory).
  */
 export async function createApp(config: Config, appDeps: AppDependencies): Promise<App> {
-  // Metrics and the admin's live views are derived from the log stream (src/metrics/observer.ts).
+  // Metrics and the admin's live views are derived from the log stream (src/ops/metrics/observer.ts).
   const observer = new Observer({
     providers: appDeps.providers,
     now: appDeps.now,
@@ -73,10 +75,11 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
   const logger = observer.observe(appDeps.logger);
   const access = appDeps.access ?? (await memoryAccess(appDeps.now, logger));
   const deps = { ...appDeps, policy, access, logger };
+  const countRefusal = (reason: string) => observer.refusedConnections.inc({ reason });
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
   if (role === "proxy")
-    return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger };
+    return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger, countRefusal };
   const { providers, store, keys, now } = deps;
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const [{ createAgentApi }, { createWebPort }] = await Promise.all([
@@ -90,6 +93,7 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
     web: createWebPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
     logger,
+    countRefusal,
   };
 }
 

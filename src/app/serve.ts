@@ -4,6 +4,7 @@ import { openAccessStore, openStore } from "../broker/rendezvous/open.ts";
 import { startRevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import { PolicyGate } from "../core/access/policy-gate.ts";
+import { listenError } from "../core/config/listen.ts";
 import type { Config, Env } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import { isJwksSource } from "../core/keys/remote-jwks.ts";
@@ -12,6 +13,8 @@ import { type Access, type App, createApp } from "./app.ts";
 import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
+import { readAgentTls, readCertificates, readWebTls, type WebTls } from "./tls-material.ts";
+import { watchTrust } from "./trust-files.ts";
 
 export interface ServeOptions {
   env: Env;
@@ -32,7 +35,7 @@ export interface RunningSurrogate {
   /** Undefined for the `proxy` role, which has no web port. */
   webPort: number | undefined;
   agentPort: number;
-  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and client CA bundle. */
+  /** Re-reads `[[policy]]`, the key sets and the agent port's certificate, key and trust bundles. */
   reload(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (bounded by `drainMs`), then releases everything. */
   stop(): Promise<void>;
@@ -51,8 +54,9 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   const { logger } = options;
   const keys = await createKeySetsProvider(config.keys, { env: options.env, fetch: fetchImpl, now, logger });
   const tls = await readAgentTls(config);
+  const webTls = servesBroker(role) ? await readWebTls(config) : undefined;
   const upstreamCa = config.agent.upstreamCa
-    ? await readPem(config.agent.upstreamCa, "agent.upstream_ca")
+    ? await readCertificates(config.agent.upstreamCa, "agent.upstream_ca")
     : undefined;
   // A proxy only routes and injects: no IdP is contacted, so it starts even when they are down.
   const providers = await resolveProviders(config, {
@@ -60,8 +64,14 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     now,
     routingOnly: !servesBroker(role),
   });
-  const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
-  const access = await openAccess(config, role, now, logger);
+  // Tampered records are audited through the app's observed logger (counted, shown on the admin
+  // overview); the store is opened before the app exists, so it reaches that logger late.
+  let audited: Pick<Logger, "audit"> = logger;
+  const sealing = { keys: keys.current, logger: { audit: (...line: AuditLine) => audited.audit(...line) } };
+  const store = servesBroker(role)
+    ? await openStore(config.rendezvous.url, config.rendezvous, sealing)
+    : undefined;
+  const access = await openAccess(config, role, { now, logger, sealing });
   let agentListening = false;
   const policy = new PolicyGate(config.policy);
   const app = await createApp(config, {
@@ -78,6 +88,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     ...(store === undefined ? {} : { store }),
     ...(upstreamCa === undefined ? {} : { upstreamCa }),
   });
+  audited = app.logger;
   const agent: AgentServer = await startAgentServer({
     host: config.agent.listen.host,
     port: config.agent.listen.port,
@@ -85,18 +96,33 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     handler: app.agent,
     limits: config.agent,
     logger: app.logger,
+    countRefusal: app.countRefusal,
     now,
     reusePort: options.reusePort === true,
+  }).catch((error: unknown) => {
+    throw error instanceof ConfigError ? error : listenError(error, "agent.listen", config.agent.listen);
   });
   agentListening = true;
   const web =
-    app.web === undefined ? undefined : await listenWeb(app.web, config, agent, options.reusePort === true);
+    app.web === undefined
+      ? undefined
+      : await listenWeb(app.web, config, { agent, tls: webTls, reusePort: options.reusePort === true });
   logger.info("surrogate.listening", { role, web: web?.port, agent: agent.port, rendezvous: store?.backend });
+  const unwatch = watchTrust(config.agent, () => {
+    reloadAgentTls(config, agent, logger).catch((error) => {
+      logger.error("surrogate.trust_reload_failed", {
+        error: error instanceof Error ? error.message : "unknown",
+      });
+    });
+  });
   return {
     webPort: web?.port,
     agentPort: agent.port,
     reload: () => reload({ config, agent, keys, logger, policy, reloadConfig: options.reloadConfig }),
-    stop: () => stop({ agent, web: app.web, store, access, keys, drainMs: options.drainMs ?? 30_000 }),
+    stop: () => {
+      unwatch();
+      return stop({ agent, web: app.web, store, access, keys, drainMs: options.drainMs ?? 30_000 });
+    },
   };
 }
 
@@ -104,8 +130,13 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
  * Every role reads the revocations, the proxy included (issue #15). A proxy-only instance on
  * `memory:` cannot see a rule made on a broker: it starts (its wrappers still expire), but says so.
  */
-async function openAccess(config: Config, role: Role, now: () => number, logger: Logger): Promise<Access> {
-  const store = openAccessStore(config.rendezvous.url);
+async function openAccess(
+  config: Config,
+  role: Role,
+  deps: { now: () => number; logger: Logger; sealing: Parameters<typeof openAccessStore>[1] },
+): Promise<Access> {
+  const { now, logger } = deps;
+  const store = openAccessStore(config.rendezvous.url, deps.sealing);
   if (role === "proxy" && store.backend === "memory") {
     logger.error("revocations.local_only", {
       reason:
@@ -129,18 +160,37 @@ function checkRole(config: Config, role: Role): void {
 }
 
 type WebApp = NonNullable<App["web"]>;
+type AuditLine = Parameters<Logger["audit"]>;
 
-async function listenWeb(web: WebApp, config: Config, agent: AgentServer, reusePort: boolean) {
+interface WebListen {
+  agent: AgentServer;
+  tls: WebTls | undefined;
+  reusePort: boolean;
+}
+
+async function listenWeb(web: WebApp, config: Config, options: WebListen) {
+  const { host, port } = config.web.listen;
   try {
     // Elysia's own listen, so route handlers see the Bun server (peer address for guess limiting).
-    const { host, port } = config.web.listen;
-    web.listen({ hostname: host, port, reusePort, ...(await webTls(config)) });
+    web.listen({
+      hostname: host,
+      port,
+      reusePort: options.reusePort,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
   } catch (cause) {
-    await agent.close();
-    throw new ConfigError("web.listen", "the web port did not start", { cause });
+    await options.agent.close();
+    throw listenError(cause, "web.listen", config.web.listen);
   }
   if (web.server === null) throw new ConfigError("web.listen", "the web port did not start");
-  return { port: web.server.port ?? config.web.listen.port };
+  return { port: web.server.port ?? port };
+}
+
+/** The agent port's certificate, key and bundles, read again for connections accepted from now on. */
+async function reloadAgentTls(config: Config, agent: AgentServer, logger: Logger) {
+  const material = await readAgentTls(config);
+  agent.reloadTls(material.certPem, material.keyPem, material.trust);
+  logger.info("surrogate.trust_reloaded", {});
 }
 
 interface Reloadable {
@@ -159,8 +209,7 @@ interface Reloadable {
 async function reload(parts: Reloadable) {
   const { agent, keys, logger, policy } = parts;
   const rules = (await parts.reloadConfig?.())?.policy;
-  const material = await readAgentTls(parts.config);
-  agent.reloadTls(material.certPem, material.keyPem, material.clientCaPem);
+  await reloadAgentTls(parts.config, agent, logger);
   // On failure the provider keeps the current sets; the caller logs why.
   const fresh = await keys.reload();
   if (rules !== undefined) policy.replace(rules);
@@ -202,29 +251,4 @@ async function drainWeb(web: WebApp, drainMs: number): Promise<void> {
   const outcome = await Promise.race([server.stop(false), deadline]);
   clearTimeout(timer);
   if (outcome === "late") await server.stop(true);
-}
-
-async function readAgentTls(config: Config) {
-  return {
-    certPem: await readPem(config.agent.tlsCert, "agent.tls_cert"),
-    keyPem: await readPem(config.agent.tlsKey, "agent.tls_key"),
-    clientCaPem: await readPem(config.agent.clientCa, "agent.client_ca"),
-  };
-}
-
-async function webTls(config: Config) {
-  const { tlsCert, tlsKey } = config.web;
-  if (tlsCert === undefined || tlsKey === undefined) return {};
-  return { tls: { cert: await readPem(tlsCert, "web.tls_cert"), key: await readPem(tlsKey, "web.tls_key") } };
-}
-
-const MAX_PEM_BYTES = 1024 * 1024;
-
-async function readPem(path: string, key: string): Promise<string> {
-  const file = Bun.file(path);
-  if (!(await file.exists())) throw new ConfigError(key, `${path} does not exist`);
-  if (file.size > MAX_PEM_BYTES) throw new ConfigError(key, `${path} is larger than 1 MiB`);
-  const text = await file.text();
-  if (!text.includes("-----BEGIN ")) throw new ConfigError(key, `${path} is not PEM`);
-  return text;
 }

@@ -9,6 +9,7 @@ import type { UpstreamTokens } from "../core/provider/types.ts";
 import { sealSecret } from "../core/token/seal.ts";
 import type { LoginFacts } from "../core/token/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
+import type { IssueOptions } from "./issue.ts";
 import type { AccessStore } from "./rendezvous/access-store.ts";
 
 export interface LoginDeps {
@@ -16,7 +17,8 @@ export interface LoginDeps {
   keys: () => KeySets;
   now: () => number;
   logger: Logger;
-  config: { tokenTtl: number; refreshTtl?: number };
+  /** The lifetimes (`token_ttl`, `refresh_ttl`) that bound how long a login's wrappers live. */
+  issue: Pick<IssueOptions, "tokenTtl" | "refreshTtl">;
 }
 
 export interface NewLogin {
@@ -30,7 +32,7 @@ export interface NewLogin {
 
 /** Kept for as long as any wrapper of the login can live: the refresh bound, or one access wrapper. */
 function lastWrapperEnd(deps: LoginDeps, login: LoginFacts, refreshable: boolean): number {
-  const { tokenTtl, refreshTtl } = deps.config;
+  const { tokenTtl, refreshTtl } = deps.issue;
   const seconds = refreshable ? Math.max(refreshTtl ?? tokenTtl, tokenTtl) : tokenTtl;
   // A refresh just before the bound mints an access wrapper that lives token_ttl beyond it.
   const extra = refreshable ? tokenTtl : 0;

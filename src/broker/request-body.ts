@@ -3,6 +3,7 @@
  * JSON is accepted too (DESIGN §4.1) because agents are scripts. Both end up as the same flat map.
  */
 import { OAuthError } from "../core/errors.ts";
+import { BodyTooLargeError, readCapped } from "../core/io/read-capped.ts";
 import { parseStrictJson } from "../core/io/strict-json.ts";
 
 /** Far above any legitimate request (a refresh wrapper is ~1–2 KiB), far below memory trouble. */
@@ -12,35 +13,6 @@ export type RequestParams = ReadonlyMap<string, string>;
 
 function invalid(problem: string): OAuthError {
   return new OAuthError("invalid_request", `request body: ${problem}`);
-}
-
-function tooLarge(): OAuthError {
-  return new OAuthError("payload_too_large", `request body: larger than ${MAX_BODY_BYTES} bytes`);
-}
-
-/**
- * Reads at most `limit` bytes and stops there: a declared Content-Length is checked first, but a
- * chunked body declares nothing, so the count while reading is what actually bounds memory.
- */
-export async function readLimited(
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-  declaredLength: string | null,
-): Promise<Uint8Array> {
-  if (declaredLength !== null && Number(declaredLength) > limit) throw tooLarge();
-  if (body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    total += next.value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(next.value);
-  }
-  return Buffer.concat(chunks);
 }
 
 function decodeUtf8(bytes: Uint8Array): string {
@@ -87,6 +59,15 @@ function mediaType(contentType: string | null): string {
   return (contentType ?? "").split(";", 1)[0]?.trim().toLowerCase() ?? "";
 }
 
+async function readBody(body: ReadableStream<Uint8Array> | null, declared: string | null) {
+  try {
+    return await readCapped(body, MAX_BODY_BYTES, declared);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new OAuthError("payload_too_large", `request body: larger than ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
 /** Throws OAuthError `invalid_request` (bad type or encoding) or `payload_too_large`. */
 export async function readParams(
   headers: Headers,
@@ -97,6 +78,6 @@ export async function readParams(
     await body?.cancel().catch(() => undefined);
     throw invalid("Content-Type must be application/x-www-form-urlencoded or application/json");
   }
-  const text = decodeUtf8(await readLimited(body, MAX_BODY_BYTES, headers.get("content-length")));
+  const text = decodeUtf8(await readBody(body, headers.get("content-length")));
   return type === "application/json" ? parseJson(text) : parseForm(text);
 }

@@ -4,6 +4,7 @@
  * and why, because "ECONNRESET" alone sends people looking in the wrong place.
  */
 import { SurrogateError } from "../core/errors.ts";
+import type { AgentMaterial } from "./agent-material.ts";
 import type { AgentConnection } from "./agent-options.ts";
 import { readCapped } from "./input.ts";
 
@@ -11,7 +12,7 @@ import { readCapped } from "./input.ts";
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export type AgentPath = "/v1/grants" | "/v1/token";
+export type AgentPath = "/v1/grants" | "/v1/token" | "/v1/providers";
 
 export interface BrokerReply {
   status: number;
@@ -41,32 +42,65 @@ const UNREACHABLE = new Set([
   "ConnectionRefused",
 ]);
 
-export async function postForm(
+export interface PostOptions {
+  timeoutMs?: number;
+  /**
+   * An earlier request already went through with this certificate (polling after the grant was
+   * created): a reset is then the broker going away, not the broker refusing our certificate.
+   */
+  established?: boolean;
+}
+
+export function postForm(
   connection: AgentConnection,
   path: AgentPath,
   params: Record<string, string>,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  options: PostOptions = {},
 ): Promise<BrokerReply> {
-  const { material } = connection;
+  return send(connection, path, options, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams(params).toString(),
+  });
+}
+
+export function getJson(
+  connection: AgentConnection,
+  path: AgentPath,
+  options: PostOptions = {},
+): Promise<BrokerReply> {
+  return send(connection, path, options, { method: "GET", headers: { accept: "application/json" } });
+}
+
+async function send(
+  connection: AgentConnection,
+  path: AgentPath,
+  options: PostOptions,
+  init: RequestInit,
+): Promise<BrokerReply> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let response: Response;
   try {
     response = await fetch(`${connection.broker}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams(params).toString(),
+      ...init,
       // The agent API never redirects; following one would send the device or refresh wrapper elsewhere.
       redirect: "error",
       signal: AbortSignal.timeout(timeoutMs),
-      tls: {
-        cert: material.certPem,
-        key: material.keyPem,
-        ...(material.caPem === undefined ? {} : { ca: material.caPem }),
-      },
+      tls: tlsOptions(connection.material),
     });
   } catch (error) {
-    throw transportError(error, connection, timeoutMs);
+    throw transportError(error, connection, timeoutMs, options.established === true);
   }
   return { status: response.status, body: await readJson(response, connection) };
+}
+
+/** The client certificate, its key and the broker's CA as Bun's fetch takes them. */
+export function tlsOptions(material: AgentMaterial) {
+  return {
+    cert: material.certPem,
+    key: material.keyPem,
+    ...(material.caPem === undefined ? {} : { ca: material.caPem }),
+  };
 }
 
 async function readJson(response: Response, connection: AgentConnection): Promise<unknown> {
@@ -104,8 +138,15 @@ export function transportError(
   error: unknown,
   connection: AgentConnection,
   timeoutMs: number,
+  established = false,
 ): SurrogateError {
   const code = codeOf(error);
+  if (established && (REFUSED.has(code) || code.includes("ALERT"))) {
+    return new SurrogateError(
+      "temporarily_unavailable",
+      `the connection to the broker at ${connection.broker} was cut [${code}]`,
+    );
+  }
   const trust = connection.caPath === undefined ? "the system CAs (pass --ca?)" : `--ca ${connection.caPath}`;
   if (UNTRUSTED.has(code)) {
     return new SurrogateError(

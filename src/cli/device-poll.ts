@@ -2,7 +2,7 @@
  * The device-code polling loop of `surrogate login` (RFC 8628 §3.4–3.5), with a waiting indicator
  * on stderr. stdout is never written here: it is reserved for the token.
  */
-import { OAuthError } from "../core/errors.ts";
+import { OAuthError, SurrogateError } from "../core/errors.ts";
 import { postForm } from "./agent-client.ts";
 import type { AgentConnection } from "./agent-options.ts";
 import { type DeviceGrant, parseTokenResponse, replyError, type TokenResponse } from "./broker-reply.ts";
@@ -15,6 +15,8 @@ const SLOW_DOWN_STEP = 5;
 /** Without a terminal, a line at most this often: enough to show life in CI logs, not a flood. */
 const PLAIN_EVERY_MS = 30_000;
 const TICK_MS = 1000;
+/** Longest wait between polls while the broker is unreachable. */
+const MAX_RETRY_MS = 60_000;
 
 export interface PollDeps {
   sleep: (ms: number) => Promise<void>;
@@ -31,21 +33,52 @@ export async function pollForToken(
   const deadline = deps.now() + grant.expires_in * 1000;
   const progress = createProgress(deps, deadline);
   let interval = grant.interval;
+  let failures = 0;
   try {
     for (;;) {
-      await waitFor(interval * 1000, deadline, deps, progress);
-      const reply = await postForm(connection, "/v1/token", {
-        grant_type: DEVICE_CODE_GRANT,
-        device_code: grant.device_code,
-      });
-      if (reply.status === 200) return parseTokenResponse(reply.body, "the broker's token answer");
-      const error = replyError(reply, "the broker's token endpoint");
-      if (error.code === "slow_down") interval += SLOW_DOWN_STEP;
-      else if (error.code !== "authorization_pending") throw explain(error);
+      await waitFor(retryDelay(interval, failures), deadline, deps, progress);
+      const outcome = await poll(connection, grant);
+      if ("token" in outcome) return outcome.token;
+      if (outcome.error.code === "temporarily_unavailable") {
+        // The broker restarting or its Redis away: the grant lives on, so keep asking until it expires.
+        failures += 1;
+        progress.note(`${outcome.error.message}; retrying in ${retryDelay(interval, failures) / 1000}s`);
+        continue;
+      }
+      failures = 0;
+      if (outcome.error.code === "slow_down") interval += SLOW_DOWN_STEP;
+      else if (outcome.error.code !== "authorization_pending") throw explain(outcome.error);
     }
   } finally {
     progress.done();
   }
+}
+
+/** One poll: the token, or the error (transport failures included) for the loop to judge. */
+async function poll(
+  connection: AgentConnection,
+  grant: DeviceGrant,
+): Promise<{ token: TokenResponse } | { error: SurrogateError }> {
+  let reply: Awaited<ReturnType<typeof postForm>>;
+  try {
+    reply = await postForm(
+      connection,
+      "/v1/token",
+      { grant_type: DEVICE_CODE_GRANT, device_code: grant.device_code },
+      { established: true },
+    );
+  } catch (error) {
+    if (error instanceof SurrogateError) return { error };
+    throw error;
+  }
+  if (reply.status === 200) return { token: parseTokenResponse(reply.body, "the broker's token answer") };
+  return { error: replyError(reply, "the broker's token endpoint") };
+}
+
+/** The polling interval; after failures, doubling from it up to a minute (back-off). */
+export function retryDelay(interval: number, failures: number): number {
+  if (failures === 0) return interval * 1000;
+  return Math.min(MAX_RETRY_MS, interval * 1000 * 2 ** Math.min(failures, 10));
 }
 
 /** Sleeps one interval in short steps so the countdown moves; gives up at the grant's expiry. */
@@ -72,6 +105,8 @@ function explain(error: OAuthError | Error): Error {
 
 interface Progress {
   tick(now: number): void;
+  /** A line of its own (the indicator is cleared first and redrawn at the next tick). */
+  note(text: string): void;
   done(): void;
 }
 
@@ -89,6 +124,10 @@ function createProgress(deps: PollDeps, deadline: number): Progress {
         deps.stderr.write(`${left}\n`);
         lastPlain = now;
       }
+    },
+    note(text) {
+      deps.stderr.write(`${drawn ? "\r\x1b[K" : ""}${text}\n`);
+      drawn = false;
     },
     done() {
       if (drawn) deps.stderr.write("\r\x1b[K");

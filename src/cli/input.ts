@@ -4,17 +4,18 @@
  * CLI read without end. Errors name the flag and the path, never the content.
  */
 import { SurrogateError } from "../core/errors.ts";
-import { errnoOf, readFileCapped } from "../core/io/file.ts";
+import { readFileCapped, reasonOf } from "../core/io/file.ts";
 import type { CliContext } from "./command.ts";
 
 /** A problem with something given on the command line (a file, stdin, a flag's value). */
 export function inputError(message: string, cause?: unknown): SurrogateError {
-  return new SurrogateError("config_invalid", message, cause === undefined ? undefined : { cause });
+  return new SurrogateError("input_invalid", message, cause === undefined ? undefined : { cause });
 }
 
+/** `label` names what the file is (`--cert`, `token file`); `path` is where it was looked for. */
 export function readFileBytes(path: string, maxBytes: number, label: string): Promise<Uint8Array> {
   return readFileCapped(path, maxBytes, {
-    unreadable: (error) => inputError(`cannot read ${label} ${path}: ${errnoOf(error)}`, error),
+    unreadable: (error) => inputError(`cannot read ${label} ${path}: ${reasonOf(error)}`, error),
     notAFile: () => inputError(`${label} ${path}: not a regular file`),
     tooLarge: () => inputError(`${label} ${path}: larger than ${maxBytes} bytes`),
   });

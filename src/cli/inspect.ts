@@ -48,7 +48,7 @@ Exit status: 0 decoded (and, with --jwks, valid), 1 unreadable or invalid, 2 usa
       return usageError(inspectCommand, "--issuer only makes sense with --jwks", context);
     }
     const source = file === "-" ? "-" : resolve(context.cwd, file);
-    const token = await readWrapper(source, "access_token", context, file === "-" ? "stdin" : file);
+    const token = await readWrapper(source, "access_token", context, file === "-" ? "stdin" : "token file");
     const decoded = decodeUnverified(token);
     const now = (context.now ?? Date.now)();
     const jwks = parsed.values.jwks;

@@ -121,10 +121,17 @@ function parseAlg(value: string | undefined, context: CliContext): SigningAlg | 
 }
 
 /** Prints paths and kids only: the key material stays in the files. */
+/** Only the first key is in use; the others are named apart so the list cannot read as "all in use". */
+function roles(kids: readonly string[], use: string, accept: string): string {
+  const [first, ...others] = kids;
+  const also = others.length === 0 ? "" : `; also ${accept} ${others.join(", ")}`;
+  return `${use} with kid ${first ?? "none"}${also}`;
+}
+
 function report(verb: string, written: WrittenKeySets, context: CliContext): void {
   context.stdout.write(`${verb} key sets:
-  ${written.signingPath}  (signing kids, first in use: ${written.signingKids.join(", ")})
-  ${written.encryptionPath}  (encryption kids, first in use: ${written.encryptionKids.join(", ")})
+  ${written.signingPath}  (${roles(written.signingKids, "signs", "verifies")})
+  ${written.encryptionPath}  (${roles(written.encryptionKids, "encrypts", "decrypts")})
 
 In surrogate.toml:
   [keys]

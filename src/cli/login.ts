@@ -20,7 +20,7 @@ import {
 } from "./token-output.ts";
 
 /** Provider names as configured: a short identifier, never anything a terminal would interpret. */
-const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -54,7 +54,7 @@ Exit status: 0 token written, 1 refused/denied/expired/connection failed, 2 usag
     const [provider, ...extra] = parsed.positionals;
     if (provider === undefined) return usageError(loginCommand, "missing <provider>", context);
     if (extra.length > 0) return usageError(loginCommand, "only one <provider> at a time", context);
-    if (!PROVIDER.test(provider))
+    if (!PROVIDER_NAME.test(provider))
       return usageError(loginCommand, "<provider> is not a provider name", context);
     const scope = (parsed.values.scope ?? []).flatMap((entry) => entry.split(" ")).filter((s) => s !== "");
     if (!scope.every((token) => SCOPE_TOKEN.test(token))) {
@@ -94,7 +94,11 @@ async function createGrant(
   const error = replyError(reply, "the broker");
   // DESIGN §4.1: 403 access_denied here is the [[policy]] refusal, not a person's denial.
   if (error.code === "access_denied") {
-    throw new OAuthError("access_denied", `this workload may not use provider ${provider}`);
+    const said = detail(error);
+    throw new OAuthError(
+      "access_denied",
+      said === "access_denied" ? `this workload may not use provider ${provider}` : said,
+    );
   }
   if (error.code === "invalid_request") {
     throw new OAuthError("invalid_request", `the broker refused provider ${provider}: ${detail(error)}`);

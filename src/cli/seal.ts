@@ -20,9 +20,10 @@ export const sealCommand: Command = {
   surrogate seal --provider NAME (--cert FILE | --public-key FILE) [--ttl 30d]
                  --signing SRC --encryption SRC --issuer URL < key.txt
 
-Mints an access wrapper (DESIGN §4.4) holding a long-lived API key, bound to one workload, and
-prints it on stdout. The key is read from STDIN only, never from the command line (arguments end
-up in shell history and in ps); one trailing newline is removed, and empty input or a key
+Mints an access wrapper holding a long-lived API key, bound to one workload, and prints it on
+stdout (the format: "Static secrets" and "The wrapper token" in surrogate's docs/design.md).
+The key is read from STDIN only, never from the command line (arguments end up in shell history
+and in ps); one trailing newline is removed, and empty input or a key
 containing CR/LF is refused.
 
 Give exactly one binding:

@@ -3,6 +3,7 @@
  * i.e. from whoever made it: it is escaped so control characters and bidi overrides cannot
  * rewrite the terminal or disguise what is shown.
  */
+import { CLOCK_TOLERANCE } from "../core/token/claims.ts";
 import type { DecodedWrapper } from "./token-input.ts";
 
 /** C0/C1 controls, DEL, and the Unicode bidi/line controls that reorder or hide text. */
@@ -13,8 +14,16 @@ export function escapeForTerminal(text: string): string {
   return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/**
+ * Indented JSON. JSON.stringify already writes a newline inside a value as `\\n`, so every raw
+ * line break in its output is layout and stays; what it leaves raw (DEL, C1, bidi controls) is
+ * escaped like any other value.
+ */
 function pretty(value: unknown): string {
-  return escapeForTerminal(JSON.stringify(value, null, 2));
+  return JSON.stringify(value, null, 2)
+    .split("\n")
+    .map((line) => escapeForTerminal(line))
+    .join("\n");
 }
 
 /** The sealed `tok` is never shown, not even as ciphertext: it says nothing to a reader. */
@@ -70,13 +79,17 @@ export function formatDuration(seconds: number): string {
     .join(" ");
 }
 
+/** The verifier's clock-skew tolerance is stated, so "EXPIRED" never contradicts what the proxy does. */
 export function expiryLine(exp: unknown, now: number): string {
   if (typeof exp !== "number" || !Number.isFinite(exp)) return "expiry:     none (no numeric exp)";
   const left = exp - now / 1000;
   const at = new Date(exp * 1000).toISOString();
-  return left > 0
-    ? `expiry:     expires in ${formatDuration(left)} (${at})`
-    : `expiry:     EXPIRED ${formatDuration(-left)} ago (${at})`;
+  const skew = `${CLOCK_TOLERANCE}s clock-skew tolerance`;
+  if (left > 0)
+    return `expiry:     expires in ${formatDuration(left)} (${at}; accepted up to the ${skew} later)`;
+  if (left > -CLOCK_TOLERANCE)
+    return `expiry:     EXPIRED ${formatDuration(-left)} ago (${at}); still accepted for ${formatDuration(CLOCK_TOLERANCE + left)}, the ${skew}`;
+  return `expiry:     EXPIRED ${formatDuration(-left)} ago (${at}; past the ${skew})`;
 }
 
 function textLine(label: string, value: unknown): string[] {

@@ -23,7 +23,8 @@ export async function readWrapper(
   label: string,
 ): Promise<string> {
   const bytes = await readInput(source, context, MAX_TOKEN_INPUT_BYTES, label);
-  return wrapperFromText(utf8Of(bytes, label).trim(), member, label);
+  const where = source === "-" ? label : `${label} ${source}`;
+  return wrapperFromText(utf8Of(bytes, where).trim(), member, where);
 }
 
 export function wrapperFromText(text: string, member: TokenMember, label: string): string {

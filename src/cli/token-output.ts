@@ -5,10 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { errnoOf } from "../core/io/file.ts";
+import { reasonOf } from "../core/io/file.ts";
 import type { TokenResponse } from "./broker-reply.ts";
 import type { CliContext } from "./command.ts";
 import { inputError } from "./input.ts";
+import { formatDuration } from "./token-description.ts";
 
 export interface OutputOptions {
   out?: string | undefined;
@@ -45,11 +46,19 @@ export async function writeTokenResponse(
 ): Promise<void> {
   const json = options.json === true;
   const text = formatTokenResponse(response, json);
-  if (options.out === undefined) context.stdout.write(text);
-  else await writePrivateFile(resolve(context.cwd, options.out), text);
-  if (!json && response.refresh_token !== undefined) {
-    context.stderr.write("note: a refresh wrapper was issued too; use --json to keep it\n");
-  }
+  const path = options.out === undefined ? undefined : resolve(context.cwd, options.out);
+  if (path === undefined) context.stdout.write(text);
+  else await writePrivateFile(path, text);
+  context.stderr.write(`${outcomeLine(response, json, path)}\n`);
+}
+
+/** The one line on stderr that says the command succeeded, where the result went and for how long. */
+function outcomeLine(response: TokenResponse, json: boolean, path: string | undefined): string {
+  const written = `wrapper written to ${path ?? "stdout"}, expires in ${formatDuration(response.expires_in)}`;
+  if (response.refresh_token === undefined) return written;
+  return json
+    ? `${written} (with its refresh wrapper: surrogate refresh --in ${path ?? "FILE"} --json)`
+    : `${written}; a refresh wrapper was issued too: use --json to keep it`;
 }
 
 /**
@@ -62,7 +71,7 @@ export async function checkOutputDirectory(options: OutputOptions, context: CliC
   try {
     await access(directory, constants.W_OK);
   } catch (error) {
-    throw inputError(`cannot write --out ${options.out}: directory ${directory}: ${errnoOf(error)}`, error);
+    throw inputError(`cannot write --out ${options.out}: directory ${directory}: ${reasonOf(error)}`, error);
   }
 }
 
@@ -84,6 +93,6 @@ export async function writePrivateFile(path: string, text: string): Promise<void
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw inputError(`cannot write --out ${path}: ${errnoOf(error)}`, error);
+    throw inputError(`cannot write --out ${path}: ${reasonOf(error)}`, error);
   }
 }

@@ -7,6 +7,8 @@ export type ErrorCode =
   // configuration and start-up
   | "config_invalid"
   | "keys_invalid"
+  // a file, stdin or flag value handed to a CLI command
+  | "input_invalid"
   // wrapper tokens and certificates (RFC 6750 / RFC 8705 vocabulary where it exists)
   | "missing_token"
   | "invalid_token"
@@ -20,8 +22,11 @@ export type ErrorCode =
   | "upstream_timeout"
   | "payload_too_large"
   | "headers_too_large"
+  // the agent-side companion (surrogate run / agent): a tool without the proxy credential
+  | "proxy_auth_required"
   // agent API, RFC 6749 §5.2 and RFC 8628 §3.5
   | "invalid_request"
+  | "invalid_client"
   | "invalid_grant"
   | "unsupported_grant_type"
   | "access_denied"

@@ -22,26 +22,26 @@ export function shellQuote(word: string): string {
 export interface DevCommands {
   login: string;
   curl: string;
+  refresh: string;
 }
 
 export function devCommands(workspace: DevWorkspace, ports: DevPorts, self: string[]): DevCommands {
   const { files, tokenPath } = workspace;
-  const login = [
-    ...self,
-    "login",
-    DEV_PROVIDER,
-    "--broker",
-    `https://${DEV_HOST}:${ports.agent}`,
-    ...["--cert", files.agentCert, "--key", files.agentKey, "--ca", files.caCert],
-    ...["--out", tokenPath],
-  ];
+  const agent = ["--cert", files.agentCert, "--key", files.agentKey, "--ca", files.caCert];
+  const broker = ["--broker", `https://${DEV_HOST}:${ports.agent}`];
+  // --json keeps the refresh wrapper next to the access wrapper, so step 3 can use it.
+  const login = [...self, "login", DEV_PROVIDER, ...broker, ...agent, "--json", "--out", tokenPath];
+  const refresh = [...self, "refresh", "--in", tokenPath, ...broker, ...agent, "--json", "--out", tokenPath];
   const curl = ["curl", ...["--cert", files.agentCert, "--key", files.agentKey, "--cacert", files.caCert]];
-  // The header stays double-quoted so the shell runs $(cat …) and the token never sits in history.
-  const header = `-H "Authorization: Bearer $(cat ${shellQuote(tokenPath)})"`;
+  // The access wrapper from the login --json output, with sed rather than jq (not everywhere).
+  // The header stays double-quoted so the shell runs $(…) and the token never sits in history.
+  const extract = `sed -n 's/.*"access_token": "\\([^"]*\\)".*/\\1/p' ${shellQuote(tokenPath)}`;
+  const header = `-H "Authorization: Bearer $(${extract})"`;
   const url = `https://${DEV_HOST}:${ports.agent}/${DEV_HOST}:${ports.upstream}/hello`;
   return {
     login: login.map(shellQuote).join(" "),
     curl: `${curl.map(shellQuote).join(" ")} ${header} ${url}`,
+    refresh: refresh.map(shellQuote).join(" "),
   };
 }
 
@@ -70,7 +70,11 @@ In a second terminal:
    ${commands.curl}
 
    The echo shows "Bearer demo-access-…": the real token, which the agent never held.
-   The file ${workspace.tokenPath} holds only the wrapper, bound to agent.pem.
+   The file ${workspace.tokenPath} holds only wrappers, bound to agent.pem.
+
+3. Get a fresh wrapper without asking the person again, then run step 2 again:
+
+   ${commands.refresh}
 
 Stop with Ctrl-C. Logs (JSON lines) follow on stdout.
 `;

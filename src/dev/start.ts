@@ -79,7 +79,9 @@ const PORT_FLAGS: Record<keyof DevPorts, string> = {
 };
 
 /** EADDRINUSE names a port (node:net as `port`, Bun.serve only in its message): say which flag moves it. */
-function portInUse(error: unknown, ports: DevPorts): ConfigError | undefined {
+function portInUse(failure: unknown, ports: DevPorts): ConfigError | undefined {
+  // serve names agent.listen/web.listen (core/config/listen.ts); dev names the flag instead.
+  const error = failure instanceof ConfigError && failure.cause !== undefined ? failure.cause : failure;
   if (typeof error !== "object" || error === null || !("code" in error) || error.code !== "EADDRINUSE")
     return undefined;
   const text = `${"port" in error ? `port ${String(error.port)}` : ""} ${error instanceof Error ? error.message : ""}`;

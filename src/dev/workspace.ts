@@ -3,7 +3,6 @@ import { lstat, mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promis
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../core/errors.ts";
 import { writeKeySetsToDir } from "../core/keys/files.ts";
-import { createCa, issueCertificate } from "../core/pki/issue.ts";
 import { DEV_AGENT_ID, DEV_HOST, type DevPaths, type DevPorts, devConfigText } from "./config-text.ts";
 
 /**
@@ -37,7 +36,7 @@ const SECRET_FILES: readonly MaterialName[] = [
 ];
 const CERT_FILES: readonly MaterialName[] = ["caCert", "serverCert", "agentCert"];
 const CONFIG_FILE = "surrogate.toml";
-const TOKEN_FILE = "token";
+const TOKEN_FILE = "token.json";
 const FILE_MODE = 0o600;
 
 export interface DevWorkspace {
@@ -123,6 +122,9 @@ async function generateInto(dir: string): Promise<void> {
 }
 
 async function writeMaterial(dir: string): Promise<void> {
+  // Loaded only when material is generated: @peculiar/x509 and its Reflect shim stay out of every
+  // other command and out of `serve` (certificates are read with node:crypto, src/core/identity).
+  const { createCa, issueCertificate } = await import("../core/pki/issue.ts");
   const ca = await createCa({ commonName: "surrogate DEMO CA (surrogate dev; not for production)" });
   const server = await issueCertificate(ca, {
     commonName: "localhost",

@@ -6,17 +6,12 @@
  */
 
 import { Secret } from "../../src/core/secret.ts";
-import type { Logger } from "../../src/ops/log/logger.ts";
-import { Observer } from "../../src/ops/metrics/observer.ts";
-import { createAdminApp } from "../../src/web-port/admin/app.ts";
 import { stubProviderConfig, webConfig } from "../unit/web-port/fixtures.ts";
 import { type StubIdp, type StubIdpOptions, startStubIdp } from "./stub-idp.ts";
 import { startWebHarness, type WebHarness } from "./web-harness.ts";
 
 export interface AdminHarness extends WebHarness {
   idp: StubIdp;
-  logger: Logger;
-  observer: Observer;
 }
 
 export async function startAdminHarness(options: {
@@ -25,8 +20,6 @@ export async function startAdminHarness(options: {
   allow?: string[];
 }): Promise<AdminHarness> {
   let idp: StubIdp | undefined;
-  let observer: Observer | undefined;
-  let logger: Logger | undefined;
   const web = await startWebHarness({
     configure: async (issuer) => {
       idp = await startStubIdp({
@@ -48,22 +41,8 @@ export async function startAdminHarness(options: {
         },
       };
     },
-    observe: (sink, providers) => {
-      observer = new Observer({ providers, now: Date.now });
-      logger = observer.observe(sink);
-      return logger;
-    },
-    extend: (app, deps) =>
-      app.use(
-        createAdminApp({
-          ...deps,
-          fetch,
-          observer: observer!,
-          instance: "browser-test",
-          startedAt: Date.now(),
-        }),
-      ),
+    instance: "browser-test",
     release: async () => idp?.close(),
   });
-  return { ...web, idp: idp!, observer: observer!, logger: logger! };
+  return { ...web, idp: idp! };
 }

@@ -1,5 +1,6 @@
 import type { AgentHandler } from "../../src/agent-port/http1/types.ts";
 import { type AgentServer, type AgentServerOptions, startAgentServer } from "../../src/agent-port/server.ts";
+import { ClientTrust } from "../../src/core/identity/trust.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import type { TestPki } from "./pki.ts";
 
@@ -9,6 +10,11 @@ export const TEST_AGENT_LIMITS = {
   requestTimeout: 60,
   maxHeaderSize: 8192,
 };
+
+/** A plain `client_ca` trust (no trust domains) made of these CA certificates. */
+export function trustOf(...ders: Uint8Array[]): ClientTrust {
+  return new ClientTrust({ clientCa: { source: "agent.client_ca (test)", ders } });
+}
 
 /**
  * The real agent port on a free loopback port: the test PKI's server certificate, client
@@ -24,7 +30,7 @@ export function startTestAgent(
     port: 0,
     certPem: pki.server.certPem,
     keyPem: pki.server.keyPem,
-    clientCaPem: pki.ca.certPem,
+    trust: trustOf(pki.ca.der),
     limits: TEST_AGENT_LIMITS,
     logger: createMemoryLogger(),
     handler,

@@ -10,7 +10,8 @@ import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../src/core/provider/types.ts";
 import { createMemoryLogger, type Logger } from "../../src/ops/log/logger.ts";
-import { createWebApp } from "../../src/web-port/consent/app.ts";
+import { Observer } from "../../src/ops/metrics/observer.ts";
+import { createWebPort } from "../../src/web-port/port.ts";
 import { formRequest } from "./agent-request.ts";
 import { testKeySets } from "./keys.ts";
 import { testPki } from "./pki.ts";
@@ -24,16 +25,15 @@ export interface HarnessDeps {
   logger: Logger;
 }
 
-interface WebHandler {
-  handle(request: Request): Promise<Response>;
-}
-
 export interface WebHarness {
   issuer: string;
   config: Config;
   keys: KeySets;
   /** Every line logged by the broker and the web pages. */
   sink: ReturnType<typeof createMemoryLogger>;
+  /** The sink as the metrics observer sees it (what the web port logs to). */
+  logger: Logger;
+  observer: Observer;
   /** The agent API as the alpha workload would call it (form POST, no TLS). */
   agent: (target: string, form: Record<string, string>, extra?: Record<string, string>) => Promise<Response>;
   close: () => Promise<void>;
@@ -43,10 +43,8 @@ export interface WebHarnessOptions {
   /** Builds the configuration once the issuer (and so the redirect URI) is known. */
   configure: (issuer: string) => Promise<Config>;
   storeLimits?: StoreLimits;
-  /** Wraps the sink logger (e.g. with the metrics observer). */
-  observe?: (sink: Logger, providers: ReadonlyMap<string, ResolvedProvider>) => Logger;
-  /** Extends the web app (e.g. mounts the admin plugin); what it returns serves the requests. */
-  extend?: (app: ReturnType<typeof createWebApp>, deps: HarnessDeps) => WebHandler;
+  /** Shown on the admin overview. */
+  instance?: string;
   /** Released after the server and the store. */
   release?: () => Promise<unknown>;
 }
@@ -65,9 +63,14 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
   const store = createMemoryStore(options.storeLimits ?? { maxPendingPerWorkload: 5, maxPendingTotal: 100 });
   const keys = await testKeySets();
   const sink = createMemoryLogger();
-  const logger = options.observe?.(sink, providers) ?? sink;
+  const observer = new Observer({ providers, now: Date.now });
+  const logger = observer.observe(sink);
   const deps: HarnessDeps = { config, providers, store, keys: () => keys, now: Date.now, logger };
-  const app: WebHandler = options.extend?.(createWebApp(deps), deps) ?? createWebApp(deps);
+  const app = createWebPort(
+    config,
+    { ...deps, fetch, instance: options.instance ?? "test-instance" },
+    observer,
+  );
   handle = (request) => app.handle(request);
   const api: AgentHandler = createAgentApi({
     ...deps,
@@ -80,6 +83,8 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
     config,
     keys,
     sink,
+    logger,
+    observer,
     agent: (target, form, extra = {}) => api(formRequest(client, target, form, extra)),
     close: async () => {
       await server.stop(true);

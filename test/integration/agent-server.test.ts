@@ -6,7 +6,7 @@ import type { AgentServer } from "../../src/agent-port/server.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
+import { startTestAgent, TEST_AGENT_LIMITS, trustOf } from "../helpers/agent-server.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import { rawBody } from "../helpers/raw-http.ts";
@@ -305,7 +305,7 @@ describe("reloadTls", () => {
     // With TLS 1.3 the client finishes first: let the server authenticate it before the reload.
     kept.write("GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n");
     expect(await readResponse(kept)).toStartWith("HTTP/1.1 200");
-    server.reloadTls(pki.otherServer.certPem, pki.otherServer.keyPem, pki.otherCa.certPem);
+    server.reloadTls(pki.otherServer.certPem, pki.otherServer.keyPem, trustOf(pki.otherCa.der));
     try {
       // The new server certificate chains to the other CA only.
       expect(await exchange({ cert: pki.alpha, ca: pki.ca.certPem }, get("/"))).toBe("");
@@ -317,16 +317,15 @@ describe("reloadTls", () => {
       expect(await readResponse(kept)).toStartWith("HTTP/1.1 200");
     } finally {
       kept.destroy();
-      server.reloadTls(pki.server.certPem, pki.server.keyPem, pki.ca.certPem);
+      server.reloadTls(pki.server.certPem, pki.server.keyPem, trustOf(pki.ca.der));
     }
     expect(await exchange({ cert: pki.alpha }, get("/"))).toStartWith("HTTP/1.1 200");
   });
 
   test("unusable material is refused with a config error and the old context stays", () => {
-    expect(() => server.reloadTls(pki.server.certPem, pki.server.keyPem, "no pem here")).toThrow(
-      "agent.client_ca",
+    expect(() => server.reloadTls("garbage", pki.server.keyPem, trustOf(pki.ca.der))).toThrow(
+      "agent.tls_cert",
     );
-    expect(() => server.reloadTls("garbage", pki.server.keyPem, pki.ca.certPem)).toThrow("agent.tls_cert");
   });
 
   test("start-up with an unusable key is a config error", async () => {
@@ -419,16 +418,16 @@ describe("time limits on bridged connections", () => {
   });
 });
 
-describe("connection limit", () => {
-  test("connections beyond max_connections are closed at once; a freed slot serves a real client", async () => {
+describe("handshake budget", () => {
+  test("handshakes beyond max_handshakes_per_address are closed at once; a freed slot serves a real client", async () => {
     const capped = await startTestAgent(pki, async () => new Response("served"), {
       // A long handshake timeout: without the cap the third connection would stay open past the test timeout.
-      limits: { ...TEST_AGENT_LIMITS, headersTimeout: 120, maxConnections: 2 },
+      limits: { ...TEST_AGENT_LIMITS, handshakeTimeout: 120, maxHandshakesPerAddress: 2 },
     });
     const holders = [rawConnection(capped.port), rawConnection(capped.port)];
     try {
       await Promise.all(holders.map((holder) => holder.connected));
-      // Two handshake-less connections hold both slots: the third is closed without a byte.
+      // Two handshake-less connections hold the address's budget: the third is closed without a byte.
       const third = rawConnection(capped.port);
       await third.connected;
       expect(await third.closed).toBe(true);

@@ -26,7 +26,7 @@ import { verifyWrapper } from "../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { startTestAgent, TEST_AGENT_LIMITS } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
-import { type TestPki, testPki } from "../helpers/pki.ts";
+import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
 import { ISSUER, scriptedIdp, testConfig, testProvider, upstreamTokens } from "../unit/broker/fixtures.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -229,7 +229,7 @@ describe("surrogate login (real process, real agent port)", () => {
     expect(result).toEqual({
       code: 1,
       stdout: "",
-      stderr: "surrogate login: this workload may not use provider secret (access_denied)\n",
+      stderr: `surrogate login: no [[policy]] rule allows workload ${ALPHA_ID} to use provider secret (access_denied)\n`,
     });
   });
 

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { Browser } from "../helpers/browser.ts";
 import { freePorts } from "../helpers/ports.ts";
+import { TextCollector } from "../helpers/text-collector.ts";
 
 /**
  * `surrogate dev` end to end, as a newcomer runs it: the command in one process, the printed login
@@ -19,40 +20,6 @@ let work = "";
 let dev: Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let devStdout: TextCollector;
 let devStderr: TextCollector;
-
-/** Accumulates a stream's text and resolves waiters once a pattern appears (no timing involved). */
-class TextCollector {
-  text = "";
-  #waiters: Array<() => void> = [];
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = this.#pump(stream);
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      this.text += decoder.decode(chunk.value, { stream: true });
-      for (const wake of this.#waiters.splice(0)) wake();
-    }
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    for (;;) {
-      const match = this.text.match(pattern);
-      if (match !== null) return match;
-      const ended = await Promise.race([
-        new Promise<false>((wake) => this.#waiters.push(() => wake(false))),
-        this.done.then(() => true),
-      ]);
-      if (ended && this.text.match(pattern) === null)
-        throw new Error(`stream ended without ${pattern}:\n${this.text}`);
-    }
-  }
-}
 
 /** Splits what `shellQuote` produced: bare words and '…' words ('\'' inside). */
 function shellWords(line: string): string[] {
@@ -121,9 +88,13 @@ describe("surrogate dev", () => {
     expect(done.status).toBe(200);
 
     expect(await login.exited).toBe(0);
-    const wrapper = (await readFile(join(work, "dev space", "token"), "utf8")).trim();
+    const tokenFile = join(work, "dev space", "token.json");
+    expect(loginErr.text).toContain(`wrapper written to ${tokenFile}, expires in `);
+    const saved = JSON.parse(await readFile(tokenFile, "utf8")) as Record<string, string>;
+    const wrapper = saved.access_token ?? "";
     expect(wrapper.split(".")).toHaveLength(3);
-    expect(wrapper).not.toContain("demo-access-");
+    expect(saved.refresh_token?.split(".")).toHaveLength(3);
+    expect(JSON.stringify(saved)).not.toContain("demo-access-");
 
     const curl = Bun.spawnSync(["sh", "-c", curlLine], { cwd: work, env });
     expect(curl.exitCode).toBe(0);
@@ -137,6 +108,17 @@ describe("surrogate dev", () => {
     const realToken = String(echo.authorization).slice("Bearer ".length);
     expect(devStdout.text).not.toContain(realToken);
     for (const page of browser.pages) expect(page.body).not.toContain(realToken);
+
+    // Step 3: refresh as printed, then the same curl carries the new wrapper to a new real token.
+    const refreshLine = devStderr.text.match(/^ {3}(\S.* refresh --in .*)$/m)?.[1] ?? "";
+    const refreshed = Bun.spawnSync(shellWords(refreshLine), { cwd: work, env });
+    expect(refreshed.exitCode).toBe(0);
+    const renewed = JSON.parse(await readFile(tokenFile, "utf8")) as Record<string, string>;
+    expect(renewed.access_token).not.toBe(wrapper);
+    const again = Bun.spawnSync(["sh", "-c", curlLine], { cwd: work, env });
+    const echoAgain = JSON.parse(again.stdout.toString()) as Record<string, unknown>;
+    expect(echoAgain.authorization).toMatch(/^Bearer demo-access-[A-Za-z0-9_-]+$/);
+    expect(echoAgain.authorization).not.toBe(echo.authorization);
   }, 60_000);
 
   test("the printed curl without the agent certificate is refused by the agent port", () => {

@@ -1,9 +1,18 @@
 /** @jsxImportSource @kitajs/html */
 
 import { formatUserCode } from "../../src/broker/codes.ts";
-import type { GrantView } from "../../src/web-port/admin/grant-history.ts";
+import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
+
+export type GrantView = Pick<
+  GrantRecord,
+  "id" | "workload" | "provider" | "scope" | "userCode" | "createdAt" | "expiresAt"
+> & {
+  status: "pending" | "approved" | "denied" | "expired";
+  /** Approved and the wrapper minted, waiting for the agent to collect it. */
+  issued: boolean;
+};
 
 /** Grants must show up within 2 s of creation: poll every second. */
 export const GRANTS_POLL = "1s";

@@ -1,8 +1,8 @@
 /** @jsxImportSource @kitajs/html */
 import type { PropsWithChildren } from "@kitajs/html";
-import { ADMIN_STYLESHEET } from "../../src/web-port/admin/static.ts";
-import { STYLESHEET } from "../../src/web-port/shared/static.ts";
+import { STYLESHEET } from "../assets.ts";
 import { Document } from "../layout.tsx";
+import { ADMIN_STYLESHEET } from "./assets.ts";
 
 export type AdminSection = "overview" | "grants" | "traffic";
 

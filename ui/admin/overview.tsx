@@ -1,8 +1,24 @@
 /** @jsxImportSource @kitajs/html */
-import type { IdpStatus } from "../../src/web-port/admin/idp-status.ts";
-import type { KeyAge } from "../../src/web-port/admin/key-ages.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
+
+export interface IdpStatus {
+  provider: string;
+  kind: string;
+  state: "ok" | "failing" | "unchecked" | "not_applicable";
+  detail: string;
+  /** Epoch ms of the last check. */
+  checkedAt?: number;
+}
+
+export interface KeyAge {
+  use: "signing" | "encryption";
+  kid: string;
+  /** The key that signs or encrypts now (the first of its set). */
+  active: boolean;
+  /** Epoch ms this process first saw the kid. */
+  since: number;
+}
 
 export interface OverviewData {
   now: number;

@@ -33,8 +33,8 @@ encryption = ${JSON.stringify(`file:${join(dir, "encryption.jwks")}`)}
 kind = "static"
 upstreams = ["127.0.0.1:${upstreamPort}"]
 [[policy]]
-workload = "**"
-providers = [${JSON.stringify(PROVIDER)}]
+workload = "spiffe://bench.example/**"
+providers = ["${PROVIDER}"]
 `;
 }
 

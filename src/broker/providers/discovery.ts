@@ -1,6 +1,9 @@
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { boundedFetch } from "../../core/io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../../core/io/read-capped.ts";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
+import { asymmetricAlgorithms } from "./oidc.ts";
 
 /** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
 export interface DiscoveredMetadata {
@@ -8,6 +11,10 @@ export interface DiscoveredMetadata {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  /** Asymmetric id_token signing algorithms the IdP uses (`id_token_signing_alg_values_supported`). */
+  idTokenAlgorithms?: string[];
+  /** How this client authenticates at the token endpoint, from `token_endpoint_auth_methods_supported`. */
+  clientAuth: ClientAuthMethod;
   /** RFC 8414 §2 `revocation_endpoint` (RFC 7009), when the IdP has one. */
   revocationEndpoint?: string;
   /** RFC 9207 §3: the IdP promises `iss` on every authorization response. */
@@ -49,6 +56,8 @@ export async function discoverIssuer(
     authorizationEndpoint: endpoint(document, "authorization_endpoint", key),
     tokenEndpoint: endpoint(document, "token_endpoint", key),
     jwksUri: endpoint(document, "jwks_uri", key),
+    clientAuth: clientAuthOf(document.token_endpoint_auth_methods_supported, key),
+    ...idTokenAlgorithmsOf(document.id_token_signing_alg_values_supported, key),
     ...(document.revocation_endpoint !== undefined && {
       revocationEndpoint: endpoint(document, "revocation_endpoint", key),
     }),
@@ -90,4 +99,39 @@ function endpoint(document: Record<string, unknown>, member: string, key: string
   if (typeof value !== "string") throw new ConfigError(key, `the discovery document has no ${member}`);
   checkHttpsUrl(value, `${key} (discovered ${member})`);
   return value;
+}
+
+/**
+ * OIDC Discovery §3 / RFC 8414 §2: absent, the IdP supports `client_secret_basic`, which RFC 6749
+ * §2.3.1 prefers (the secret stays out of the body); `client_secret_post` only when the IdP lists it
+ * and not Basic. A list with neither (say, private_key_jwt only) is a client surrogate cannot be.
+ */
+function clientAuthOf(methods: unknown, key: string): ClientAuthMethod {
+  if (methods === undefined) return "client_secret_basic";
+  const listed = Array.isArray(methods) ? methods : [];
+  if (listed.includes("client_secret_basic")) return "client_secret_basic";
+  if (listed.includes("client_secret_post")) return "client_secret_post";
+  throw new ConfigError(
+    key,
+    "the identity provider supports neither client_secret_basic nor client_secret_post " +
+      "(token_endpoint_auth_methods_supported)",
+  );
+}
+
+/**
+ * The id_token algorithms to accept: the IdP's own list (OIDC Discovery §3, required there) minus
+ * `none` and HMAC, so an IdP signing with RS384, RS512 or ES384 is not refused by a fixed list. A
+ * list with nothing asymmetric left cannot be validated safely: start-up stops.
+ */
+function idTokenAlgorithmsOf(advertised: unknown, key: string): { idTokenAlgorithms?: string[] } {
+  const algorithms = asymmetricAlgorithms(advertised);
+  if (algorithms === undefined) return {};
+  if (algorithms.length === 0) {
+    throw new ConfigError(
+      key,
+      "the identity provider signs id_tokens with no asymmetric algorithm (id_token_signing_alg_values_supported); " +
+        "none and HS* are never accepted",
+    );
+  }
+  return { idTokenAlgorithms: algorithms };
 }

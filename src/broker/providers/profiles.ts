@@ -1,8 +1,9 @@
 import type { ProviderConfig } from "../../core/config/types.ts";
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { ProviderKind } from "../../core/provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../../core/provider/kinds.ts";
 import type { RevocationMethod } from "./revoke.ts";
+import type { TokenShape } from "./token-response.ts";
 
 /**
  * What a built-in profile knows about an identity provider before configuration overrides it.
@@ -16,14 +17,25 @@ export interface ProviderProfile {
   jwksUri?: string;
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
+  /** Other spellings of `issuer` the vendor documents as valid `iss` values. */
+  issuerAliases?: string[];
   scopes: string[];
   /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
   requiredScopes?: string[];
   upstreams: string[];
   inject: string;
+  /** For git's smart-HTTP requests: git sends HTTP Basic, with the token as password. */
+  gitInject?: string;
   jwtAccessTokens: boolean;
   /** Whether the flow is OpenID Connect: a `nonce` is sent and a valid id_token required. */
   oidc: "always" | "with_openid_scope" | "never";
+  /** Where and how scopes go on the authorization request (default `scope`, space-separated). */
+  scopeParam?: "scope" | "user_scope";
+  scopeSeparator?: " " | ",";
+  /** How token responses are laid out (default rfc6749). */
+  tokenShape?: TokenShape;
+  /** Client authentication at the token endpoint (default client_secret_basic, RFC 6749 §2.3.1). */
+  clientAuth?: ClientAuthMethod;
   /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
   authorizationParams: Record<string, string>;
   /**
@@ -69,8 +81,16 @@ function github(): ProviderProfile {
     authorizationEndpoint: "https://github.com/login/oauth/authorize",
     tokenEndpoint: "https://github.com/login/oauth/access_token",
     scopes: ["read:user"],
-    upstreams: ["api.github.com", "uploads.github.com"],
+    // github.com serves git over HTTPS; raw.githubusercontent.com is left to the operator (docs/providers.md).
+    upstreams: ["api.github.com", "uploads.github.com", "github.com"],
+    tokenShape: "github",
+    // docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps: client_id and
+    // client_secret are documented as request parameters, nothing else.
+    clientAuth: "client_secret_post",
     inject: BEARER,
+    // docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation:
+    // git takes the token as the password of user x-access-token.
+    gitInject: "Authorization: Basic {basic:x-access-token}",
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
@@ -90,6 +110,9 @@ function google(): ProviderProfile {
     tokenEndpoint: "https://oauth2.googleapis.com/token",
     jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
     issuer: "https://accounts.google.com",
+    // developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken: "The value of
+    // iss in the ID token is equal to https://accounts.google.com or accounts.google.com."
+    issuerAliases: ["accounts.google.com"],
     scopes: ["openid", "email"],
     upstreams: ["*.googleapis.com"],
     inject: BEARER,
@@ -147,9 +170,12 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
     tokenEndpoint: `${base}/oauth/token`,
     jwksUri: `${base}/oauth/discovery/keys`,
     issuer: base,
-    scopes: ["openid", "read_api"],
+    // read_repository: git clone over HTTPS (write_repository to push) — docs.gitlab.com/integration/oauth_provider.
+    scopes: ["openid", "read_api", "read_repository"],
     upstreams: [url.protocol === "http:" ? `http://${url.host}` : url.host],
     inject: BEARER,
+    // docs.gitlab.com/api/oauth2/#access-git-over-https-with-access-token: user oauth2, token as password.
+    gitInject: "Authorization: Basic {basic:oauth2}",
     jwtAccessTokens: false,
     oidc: "with_openid_scope",
     authorizationParams: {},
@@ -159,10 +185,11 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
 }
 
 /**
- * Slack OAuth v2 ("Sign in with Slack" is a different, OIDC-only flow). The top-level token of
- * `oauth.v2.access` is used; user-token scopes (`user_scope`, nested `authed_user`) are not supported.
- * Refresh tokens exist only when the app opted into token rotation. Slack reports errors with HTTP 200
- * and `{"ok": false, "error": …}`.
+ * Slack OAuth v2 for the person's own token ("Sign in with Slack" is a different, OIDC-only flow).
+ * The scopes are user scopes, asked comma-separated in `user_scope`, and the token is the person's
+ * (`authed_user.access_token`), never the app's bot token (api.slack.com/authentication/oauth-v2).
+ * Tokens never expire unless the app opted into token rotation (12 h tokens and refresh tokens,
+ * api.slack.com/authentication/rotation). Slack reports errors with HTTP 200 and `{"ok": false, …}`.
  */
 function slack(): ProviderProfile {
   return {
@@ -170,7 +197,11 @@ function slack(): ProviderProfile {
     authorizationEndpoint: "https://slack.com/oauth/v2/authorize",
     tokenEndpoint: "https://slack.com/api/oauth.v2.access",
     scopes: ["channels:read"],
-    upstreams: ["slack.com"],
+    scopeParam: "user_scope",
+    scopeSeparator: ",",
+    tokenShape: "slack",
+    // files.slack.com serves url_private downloads, which need the token (api.slack.com/types/file).
+    upstreams: ["slack.com", "files.slack.com"],
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",
@@ -191,6 +222,8 @@ function atlassian(): ProviderProfile {
     scopes: ["read:me", "offline_access"],
     // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: no refresh token without it.
     requiredScopes: ["offline_access"],
+    // developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps: client_id and client_secret in the body.
+    clientAuth: "client_secret_post",
     upstreams: ["api.atlassian.com"],
     inject: BEARER,
     jwtAccessTokens: false,

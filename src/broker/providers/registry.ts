@@ -3,9 +3,11 @@ import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { parseUpstream } from "../../core/provider/allowlist.ts";
 import { parseInjection } from "../../core/provider/inject.ts";
-import type { ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
+import type { Injection, ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
+import type { IdTokenRules } from "./oidc.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
 import type { RevocationMethod } from "./revoke.ts";
 
@@ -17,6 +19,10 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery: the asymmetric algorithms the IdP signs id_tokens with. */
+  idTokenAlgorithms?: string[];
+  /** From discovery: the client authentication the IdP supports. */
+  clientAuth?: ClientAuthMethod;
   /** From discovery (RFC 8414 §2) or the configuration: RFC 7009 revocation. */
   revocationEndpoint?: string;
   /** From discovery: the IdP promises `iss` on every authorization response (RFC 9207 §3). */
@@ -46,6 +52,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     kind: config.kind,
     upstreams: parseUpstreams(config.upstreams ?? profile.upstreams, `${key}.upstreams`),
     inject: parseInjection(config.inject ?? profile.inject, `${key}.inject`),
+    ...gitInjection(config.gitInject ?? profile.gitInject, `${key}.git_inject`),
     scopes,
     requiredScopes: profile.requiredScopes ?? [],
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
@@ -55,6 +62,10 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
   const endpoints = await resolveEndpoints(config, profile, key, deps.fetch);
   const settings = clientSettings(name, config, profile, endpoints, brokerIssuer, provider.oidc, key);
   return { ...provider, oauth: createOAuthClient(settings, deps) };
+}
+
+function gitInjection(template: string | undefined, key: string): { gitInject?: Injection } {
+  return template === undefined ? {} : { gitInject: parseInjection(template, key) };
 }
 
 /** A provider's secrets may only travel to listed hosts; with none listed, its wrappers would be useless or worse. */
@@ -100,6 +111,9 @@ async function resolveEndpoints(
     ...(jwksUri && { jwksUri }),
     ...(issuer && { issuer }),
     ...(revocationEndpoint && { revocationEndpoint }),
+    ...("clientAuth" in base && base.clientAuth !== undefined && { clientAuth: base.clientAuth }),
+    ...("idTokenAlgorithms" in base &&
+      base.idTokenAlgorithms && { idTokenAlgorithms: base.idTokenAlgorithms }),
     ...(issParameterSupported && { issParameterSupported }),
   };
 }
@@ -133,6 +147,8 @@ function clientSettings(
   return {
     provider: name,
     clientId: config.clientId,
+    clientAuth:
+      config.tokenEndpointAuthMethod ?? endpoints.clientAuth ?? profile.clientAuth ?? "client_secret_basic",
     revocation: revocationOf(
       profile,
       endpoints.revocationEndpoint,
@@ -144,9 +160,12 @@ function clientSettings(
     authorizationEndpoint: endpoints.authorizationEndpoint,
     tokenEndpoint: endpoints.tokenEndpoint,
     authorizationParams: profile.authorizationParams,
+    ...(profile.scopeParam && { scopeParam: profile.scopeParam }),
+    ...(profile.scopeSeparator && { scopeSeparator: profile.scopeSeparator }),
+    ...(profile.tokenShape && { tokenShape: profile.tokenShape }),
     ...(oidc &&
       issuer &&
-      jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),
+      jwksUri && { idToken: idTokenRules(name, config.clientId, profile, endpoints, { issuer, jwksUri }) }),
     // RFC 9207 §2.4: only a fixed issuer string can be compared with the response's `iss`.
     ...(issuer && !issuer.includes("{tenantid}") && { issuer }),
     // RFC 9207 §2.4: an IdP that promised `iss` must send it, or a mix-up goes unnoticed.
@@ -174,4 +193,20 @@ function revocationOf(
   const endpoint = (configured ?? own.endpoint).replaceAll("{client_id}", encodeURIComponent(clientId));
   checkHttpsUrl(endpoint, key);
   return { ...own, endpoint };
+}
+
+function idTokenRules(
+  name: string,
+  clientId: string,
+  profile: ProviderProfile,
+  endpoints: Endpoints,
+  known: { issuer: string; jwksUri: string },
+): IdTokenRules {
+  return {
+    provider: name,
+    clientId,
+    ...known,
+    ...(profile.issuerAliases && { issuerAliases: profile.issuerAliases }),
+    ...(endpoints.idTokenAlgorithms && { algorithms: endpoints.idTokenAlgorithms }),
+  };
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.ts";
-import { errnoOf, readFileCapped } from "../io/file.ts";
+import { readFileCapped, reasonOf } from "../io/file.ts";
 
 /**
  * Reads a regular file as UTF-8, refusing anything larger than `maxBytes` (capped on the bytes read:
@@ -7,7 +7,7 @@ import { errnoOf, readFileCapped } from "../io/file.ts";
  */
 export async function readBoundedText(path: string, maxBytes: number, key: string): Promise<string> {
   const bytes = await readFileCapped(path, maxBytes, {
-    unreadable: (error) => new ConfigError(key, `cannot read ${path}: ${errnoOf(error)}`, { cause: error }),
+    unreadable: (error) => new ConfigError(key, `cannot read ${path}: ${reasonOf(error)}`, { cause: error }),
     notAFile: () => new ConfigError(key, `${path} is not a regular file`),
     tooLarge: () => new ConfigError(key, `${path} is larger than ${maxBytes} bytes`),
   });

@@ -26,3 +26,24 @@ export function parseListen(text: string, key: string): ListenAddress {
   }
   return { host: name, port };
 }
+
+/** `127.0.0.1:8443`, `[::1]:8443`: the address as it is written in the configuration. */
+export function formatListen(address: ListenAddress): string {
+  return `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: "is already in use",
+  EACCES: "needs privileges this process lacks (ports below 1024)",
+  EADDRNOTAVAIL: "is not an address of this machine",
+};
+
+/**
+ * A port that could not be opened, named by its key and address (`agent.listen: 127.0.0.1:8443 is
+ * already in use`). Bun reports EADDRINUSE as "Failed to listen at 127.0.0.1", naming neither.
+ */
+export function listenError(error: unknown, key: string, address: ListenAddress): ConfigError {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  const reason = LISTEN_REASONS[code] ?? `could not be opened${code === "" ? "" : ` (${code})`}`;
+  return new ConfigError(key, `${formatListen(address)} ${reason}`, { cause: error });
+}

@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.ts";
 import { readBoundedText } from "./file.ts";
 import { checkSchema } from "./schema.ts";
 import { buildSections } from "./sections.ts";
+import { parseToml } from "./toml.ts";
 import type { Config, Env } from "./types.ts";
 
 /** A configuration file larger than this is not a configuration file. */
@@ -29,17 +30,4 @@ export async function parseConfig(text: string, env: Env, options?: { baseDir?: 
     throw new ConfigError("config", `is larger than ${MAX_CONFIG_BYTES} bytes`);
   const raw = checkSchema(parseToml(text));
   return buildSections(raw, env, options?.baseDir ?? process.cwd());
-}
-
-/**
- * Bun's TOML parser; its messages describe the syntax problem without quoting the line's content.
- * The original error is deliberately not attached as `cause`: a misplaced secret may sit on that line.
- */
-function parseToml(text: string): unknown {
-  try {
-    return Bun.TOML.parse(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message.replace(/^TOML Parse error:\s*/, "") : "unreadable";
-    throw new ConfigError("config", `invalid TOML: ${detail}`);
-  }
 }

@@ -45,10 +45,10 @@ export async function buildAdmin(
   }
   if (raw.password !== undefined) {
     admin.passwordHash = await resolveSecretRef(raw.password, env, "admin.password", { baseDir });
-    if (!admin.passwordHash.reveal().startsWith("$")) {
+    if (!HASH_FORMATS.test(admin.passwordHash.reveal())) {
       throw new ConfigError(
         "admin.password",
-        "must reference a Bun.password hash ($argon2id$… or $2b$…), not a password",
+        "must reference a password hash ($argon2id$… from `surrogate admin hash-password`, or bcrypt $2y$/$2b$/$2a$ from htpasswd), not a password",
       );
     }
   }
@@ -86,6 +86,13 @@ function checkAdminProvider(name: string, providers: Record<string, ProviderConf
   }
   return name;
 }
+
+/**
+ * What Bun.password.verify checks: argon2 (PHC string) and bcrypt, including htpasswd's `$2y$`
+ * (the same algorithm as `$2b$`). Anything else could never match, so it stops start-up instead of
+ * failing every login.
+ */
+const HASH_FORMATS = /^(?:\$argon2(?:id|i|d)\$|\$2[aby]\$\d\d\$)/;
 
 export async function buildMetrics(raw: Raw<"metrics">, env: Env, baseDir: string) {
   return raw.bearer === undefined

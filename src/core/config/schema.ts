@@ -29,15 +29,20 @@ const AgentSchema = Type.Object(
     listen: Type.Optional(text(300)),
     tls_cert: nonEmpty(),
     tls_key: nonEmpty(),
-    client_ca: nonEmpty(),
+    client_ca: Type.Optional(nonEmpty()),
+    trust_domains: Type.Optional(Type.Record(Type.String(), nonEmpty(), { maxProperties: 64 })),
     upstream_ca: Type.Optional(nonEmpty()),
+    handshake_timeout: Type.Optional(duration),
     headers_timeout: Type.Optional(duration),
     idle_timeout: Type.Optional(duration),
     request_timeout: Type.Optional(duration),
     upstream_timeout: Type.Optional(duration),
     max_header_size: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 })),
     max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    max_handshakes_per_address: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    max_pending_handshakes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
+    public_url: Type.Optional(nonEmpty()),
   },
   closed,
 );
@@ -64,10 +69,12 @@ const ProviderSchema = Type.Object(
     scopes: Type.Optional(Type.Array(nonEmpty(256), { maxItems: 64 })),
     upstreams: Type.Optional(strings(256)),
     inject: Type.Optional(nonEmpty(1024)),
+    git_inject: Type.Optional(nonEmpty(1024)),
     issuer: Type.Optional(nonEmpty()),
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),
     revocation_endpoint: Type.Optional(nonEmpty()),
+    token_endpoint_auth_method: Type.Optional(nonEmpty(64)),
     jwks_uri: Type.Optional(nonEmpty()),
     tenant: Type.Optional(nonEmpty(256)),
     base_url: Type.Optional(nonEmpty()),
@@ -77,7 +84,20 @@ const ProviderSchema = Type.Object(
 );
 
 const PolicySchema = Type.Object(
-  { workload: nonEmpty(512), providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }) },
+  {
+    workload: nonEmpty(512),
+    providers: Type.Array(nonEmpty(64), { minItems: 1, maxItems: 64 }),
+    binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("key")], {
+        description: '"certificate" or "key"',
+      }),
+    ),
+    refresh_binding: Type.Optional(
+      Type.Union([Type.Literal("certificate"), Type.Literal("spiffe_id")], {
+        description: '"certificate" or "spiffe_id"',
+      }),
+    ),
+  },
   closed,
 );
 
@@ -127,13 +147,57 @@ export const ConfigSchema = Type.Object(
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawProvider = Static<typeof ProviderSchema>;
 
-/** Checks the parsed TOML against the schema; the first problem becomes a ConfigError naming its key. */
+/** Enough errors to find an unknown key behind a missing one; the schema is small. */
+const MAX_ERRORS = 200;
+
+/**
+ * Checks the parsed TOML against the schema; the first problem becomes a ConfigError naming its
+ * key. An unknown key is reported first, with the known key it most resembles: a misspelled
+ * required key (`tls_certificate`) also makes the real one "required", and the typo is the cause.
+ */
 export function checkSchema(value: unknown): RawConfig {
   if (Value.Check(ConfigSchema, value)) return value;
-  const first = Value.Errors(ConfigSchema, value).First();
-  throw first
-    ? new ConfigError(keyOf(first.path), problemOf(first))
-    : new ConfigError("config", "is invalid");
+  const errors: ValueError[] = [];
+  for (const error of Value.Errors(ConfigSchema, value)) {
+    errors.push(error);
+    if (errors.length >= MAX_ERRORS) break;
+  }
+  const unknown = errors.find((error) => error.type === ValueErrorType.ObjectAdditionalProperties);
+  const first = unknown ?? errors[0];
+  if (first === undefined) throw new ConfigError("config", "is invalid");
+  const other = errors.find((error) => error.path !== first.path);
+  const then =
+    unknown !== undefined && other !== undefined ? `, and ${keyOf(other.path)}: ${problemOf(other)}` : "";
+  throw new ConfigError(keyOf(first.path), `${problemOf(first)}${then}`);
+}
+
+/** The known key a typo most likely meant: a prefix of it, or one edit per four characters. */
+function suggestion(error: ValueError): string | undefined {
+  const typed = error.path.split("/").at(-1) ?? "";
+  const known = Object.keys((error.schema as { properties?: object }).properties ?? {});
+  const scored = known
+    .map((name) => ({ name, distance: editDistance(typed, name) }))
+    .filter(
+      ({ name, distance }) =>
+        distance <= Math.max(1, Math.floor(typed.length / 4)) || (name.length >= 4 && typed.startsWith(name)),
+    )
+    .sort((a, b) => a.distance - b.distance);
+  return scored[0]?.name;
+}
+
+/** Levenshtein distance; both strings are short config keys (the schema caps them at 64 shown). */
+function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Number.POSITIVE_INFINITY;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitute = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitute));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** JSON Pointer (`/providers/github/scopes/1`) → dotted key (`providers.github.scopes[1]`). */
@@ -160,8 +224,10 @@ function printable(segment: string): string {
 function problemOf(error: ValueError): string {
   const schema: TSchema = error.schema;
   switch (error.type) {
-    case ValueErrorType.ObjectAdditionalProperties:
-      return "unknown key";
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const meant = suggestion(error);
+      return meant === undefined ? "unknown key" : `unknown key (did you mean ${meant}?)`;
+    }
     case ValueErrorType.ObjectRequiredProperty:
       return "is required";
     case ValueErrorType.String:

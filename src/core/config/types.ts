@@ -1,4 +1,4 @@
-import type { ProviderKind } from "../provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../provider/kinds.ts";
 import type { Secret } from "../secret.ts";
 
 /** Environment as read once at start-up (`Bun.env` in main, a plain object in tests). */
@@ -23,10 +23,14 @@ export interface ProviderConfig {
   upstreams?: string[];
   /** Injection template, e.g. `Authorization: Bearer {token}` or `x-api-key: {token}`. */
   inject?: string;
+  /** Injection template for git's smart-HTTP requests (profile's for github and gitlab). */
+  gitInject?: string;
   /** OIDC issuer (kind `oidc`), or the IdP base URL for self-hosted profiles (gitlab). */
   issuer?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
+  /** Client authentication at the token endpoint; overrides the profile's or discovery's choice. */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
   /** Where upstream tokens are revoked (RFC 7009, or the kind's own style); overrides the profile's or discovery's. */
   revocationEndpoint?: string;
   jwksUri?: string;
@@ -42,6 +46,10 @@ export interface PolicyRule {
   /** Glob over the workload's SPIFFE ID (or subject CN): `*` matches within a path segment, `**` across. */
   workload: string;
   providers: string[];
+  /** What access wrappers bind (DESIGN §5): the certificate (`x5t#S256`, default) or its key (`jkt`). */
+  binding?: "certificate" | "key";
+  /** What refresh wrappers of an SVID bind: its SPIFFE ID (default) or, pinned, the certificate. */
+  refreshBinding?: "certificate" | "spiffe_id";
 }
 
 export interface Config {
@@ -63,8 +71,13 @@ export interface Config {
     listen: ListenAddress; // default 0.0.0.0:8443
     tlsCert: string;
     tlsKey: string;
-    clientCa: string;
+    /** Absolute path of the bundle for certificates without a SPIFFE ID (and SVIDs without `trustDomains`). */
+    clientCa?: string;
+    /** Trust domain name → absolute path of its bundle (PEM or SPIFFE JWK Set). */
+    trustDomains?: Record<string, string>;
     upstreamCa?: string;
+    /** Seconds from accept to an authenticated handshake (default: DEFAULT_HANDSHAKE in src/agent-port/server.ts). */
+    handshakeTimeout?: number;
     /** Seconds; defaults: header 10, idle (keep-alive) 60, request 300, upstream 30. */
     headersTimeout: number;
     idleTimeout: number;
@@ -74,8 +87,13 @@ export interface Config {
     maxHeaderSize: number;
     /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent/server.ts). */
     maxConnections?: number;
+    /** Unauthenticated (handshaking) connections per source address and in total (same defaults). */
+    maxHandshakesPerAddress?: number;
+    maxPendingHandshakes?: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
+    /** Origin agents reach this port at, no trailing slash: the `issuer` of its RFC 8414 metadata. */
+    publicUrl: string;
   };
   keys: {
     /** `file:/path`, `env:VAR`, `credential:NAME` (and `jwks:https://…` for signing on proxy-only instances). */

@@ -1,29 +1,30 @@
 import { IdentityError } from "../errors.ts";
-import { SubjectAlternativeNameExtension, X509Certificate } from "../pki/x509.ts";
-import { keyThumbprintOf } from "./key-thumbprint.ts";
+import { publicKeyThumbprintOf } from "./key-thumbprint.ts";
+import { type ParsedCertificate, parseCertificate } from "./parse.ts";
 import { parseSpiffeId } from "./spiffe.ts";
-import { fingerprintOf, thumbprintOf } from "./thumbprint.ts";
+import { fingerprintOf } from "./thumbprint.ts";
 import type { ClientIdentity } from "./types.ts";
 
-/** RFC 5280 §4.1: certificates this large are not workload certificates; refuse before parsing. */
-const MAX_CERTIFICATE_BYTES = 16 * 1024;
+/** Who a client certificate (DER) names; see `identityOf`. */
+export function describeCertificate(der: Uint8Array): ClientIdentity {
+  return identityOf(parseCertificate(der, "client certificate"));
+}
 
 /**
- * Who a client certificate names. X509-SVID §2: an SVID carries exactly one URI SAN, the SPIFFE
- * ID. A certificate that carries a spiffe URI but breaks those rules is refused outright: falling
- * back to its CN would let a malformed SVID pass as whatever CN it chose.
+ * Who a parsed client certificate names. X509-SVID §2: an SVID carries exactly one URI SAN, the
+ * SPIFFE ID. A certificate that carries a spiffe URI but breaks those rules is refused outright:
+ * falling back to its CN would let a malformed SVID pass as whatever CN it chose.
  */
-export function describeCertificate(der: Uint8Array): ClientIdentity {
-  const cert = parseCertificate(der, "client certificate");
-  const uris = uriNames(cert);
-  const spiffeId = svidOf(uris);
-  const commonName = commonNameOf(cert);
+export function identityOf(cert: ParsedCertificate): ClientIdentity {
+  const spiffeId = svidOf(cert.uris);
+  // Exactly one CN, or none: with several, which one a policy glob matched would be ambiguous.
+  const commonName = cert.commonNames.length === 1 ? cert.commonNames[0] : undefined;
   if (spiffeId === undefined) refuseSpiffeLookalike(commonName ?? cert.subject);
   return {
-    der,
-    thumbprint: thumbprintOf(der),
-    keyThumbprint: keyThumbprintOf(new Uint8Array(cert.publicKey.rawData), "client certificate"),
-    fingerprint: fingerprintOf(der),
+    der: cert.der,
+    thumbprint: cert.thumbprint,
+    keyThumbprint: publicKeyThumbprintOf(cert.node.publicKey, cert.what),
+    fingerprint: fingerprintOf(cert.der),
     ...(spiffeId === undefined ? {} : { spiffeId }),
     ...(commonName === undefined ? {} : { commonName }),
     subject: cert.subject,
@@ -31,40 +32,6 @@ export function describeCertificate(der: Uint8Array): ClientIdentity {
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };
-}
-
-/** Parses DER, turning any ASN.1 failure into `certificate_invalid` with where it happened. */
-export function parseCertificate(der: Uint8Array, what: string): X509Certificate {
-  if (der.length === 0 || der.length > MAX_CERTIFICATE_BYTES) {
-    throw new IdentityError(
-      "certificate_invalid",
-      `${what}: empty or larger than ${MAX_CERTIFICATE_BYTES} bytes`,
-    );
-  }
-  try {
-    return new X509Certificate(new Uint8Array(der));
-  } catch (cause) {
-    throw new IdentityError("certificate_invalid", `${what}: not a DER X.509 certificate`, { cause });
-  }
-}
-
-function uriNames(cert: X509Certificate): string[] {
-  let extensions: SubjectAlternativeNameExtension[];
-  try {
-    extensions = cert.getExtensions(SubjectAlternativeNameExtension);
-  } catch (cause) {
-    throw new IdentityError("certificate_invalid", "client certificate: unreadable subjectAltName", {
-      cause,
-    });
-  }
-  // RFC 5280 §4.2: an extension appears at most once; two SAN extensions could disagree.
-  if (extensions.length > 1) {
-    throw new IdentityError(
-      "certificate_invalid",
-      "client certificate: more than one subjectAltName extension",
-    );
-  }
-  return (extensions[0]?.names.items ?? []).filter((name) => name.type === "url").map((name) => name.value);
 }
 
 /** The SPIFFE ID when the certificate is an SVID; undefined when it makes no SPIFFE claim at all. */
@@ -92,10 +59,4 @@ function refuseSpiffeLookalike(name: string): void {
       "SPIFFE ID rejected: it must be the URI SAN, not the subject CN",
     );
   }
-}
-
-/** Exactly one CN, or none: with several, which one a policy glob matched would be ambiguous. */
-function commonNameOf(cert: X509Certificate): string | undefined {
-  const names = cert.subjectName.getField("CN");
-  return names.length === 1 ? names[0] : undefined;
 }

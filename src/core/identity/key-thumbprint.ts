@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { IdentityError } from "../errors.ts";
 
 /**
@@ -18,9 +18,21 @@ const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
  * `describeCertificate`, once per connection; tests compare it with jose's calculateJwkThumbprint.
  */
 export function keyThumbprintOf(spki: Uint8Array, where: string): string {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+  } catch (cause) {
+    throw new IdentityError("certificate_invalid", `${where}: public key not expressible as a JWK`, {
+      cause,
+    });
+  }
+  return publicKeyThumbprintOf(key, where);
+}
+
+/** The same thumbprint of a public key already parsed (a certificate's, from node:crypto). */
+export function publicKeyThumbprintOf(key: KeyObject, where: string): string {
   let jwk: Record<string, unknown>;
   try {
-    const key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
     jwk = Object.fromEntries(Object.entries(key.export({ format: "jwk" })));
   } catch (cause) {
     throw new IdentityError("certificate_invalid", `${where}: public key not expressible as a JWK`, {

@@ -32,6 +32,34 @@ export function parseSpiffeId(uri: string): string {
   return uri;
 }
 
+/** The trust domain of a SPIFFE ID that `parseSpiffeId` accepted. */
+export function trustDomainOf(spiffeId: string): string {
+  return spiffeId.slice(PREFIX.length).split("/", 1)[0] ?? "";
+}
+
+/** Whether `name` is a trust domain name as SPIFFE-ID §2.1 allows it (the rules for an ID's). */
+export function isTrustDomain(name: string): boolean {
+  return name !== "" && name.length <= MAX_TRUST_DOMAIN && TRUST_DOMAIN.test(name);
+}
+
+/**
+ * The trust domain a CA certificate speaks for, from its `spiffe://` URI SANs (SPIRE puts the
+ * trust domain ID, `spiffe://td`, on its CAs): undefined when it carries none. Two different
+ * trust domains, or a malformed one, are refused: such a CA cannot say whom it vouches for.
+ */
+export function caTrustDomain(uris: readonly string[]): string | undefined {
+  const domains = new Set<string>();
+  for (const uri of uris) {
+    if (!uri.toLowerCase().startsWith("spiffe:")) continue;
+    if (!uri.startsWith(PREFIX)) fail("CA URI SAN: scheme must be lower-case spiffe://");
+    const trustDomain = trustDomainOf(uri);
+    checkTrustDomain(trustDomain);
+    domains.add(trustDomain);
+  }
+  if (domains.size > 1) fail("a CA names more than one trust domain");
+  return [...domains][0];
+}
+
 function checkTrustDomain(trustDomain: string): void {
   if (trustDomain === "") fail("empty trust domain");
   if (trustDomain.length > MAX_TRUST_DOMAIN) fail("trust domain longer than 255 characters");

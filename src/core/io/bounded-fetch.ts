@@ -1,3 +1,5 @@
+import { readCapped } from "./read-capped.ts";
+
 /**
  * A fetch for identity providers (OIDC discovery, JWKS, token and revocation requests): never follows
  * a redirect (an issuer's endpoints are served at the URLs it names, and a redirect could carry the
@@ -18,7 +20,7 @@ export function boundedFetch(
       headers: init.headers ?? {},
       ...(init.body === undefined ? {} : { body: init.body }),
     });
-    const body = await readCapped(response, limits.maxBytes);
+    const body = await readCapped(response.body, limits.maxBytes, response.headers.get("content-length"));
     return new Response(body, { status: response.status, headers: response.headers });
   };
 }
@@ -28,31 +30,4 @@ export interface BoundedInit {
   headers?: HeadersInit;
   body?: string;
   signal?: AbortSignal;
-}
-
-export class BodyTooLargeError extends Error {
-  constructor(maxBytes: number) {
-    super(`response body larger than ${maxBytes} bytes`);
-  }
-}
-
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  if (declared > maxBytes) {
-    await reader.cancel();
-    throw new BodyTooLargeError(maxBytes);
-  }
-  const body = new Uint8Array(maxBytes);
-  let total = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    if (total + chunk.value.byteLength > maxBytes) {
-      await reader.cancel();
-      throw new BodyTooLargeError(maxBytes);
-    }
-    body.set(chunk.value, total);
-    total += chunk.value.byteLength;
-  }
-  return body.slice(0, total);
 }

@@ -44,3 +44,27 @@ export function errnoOf(error: unknown): string {
   if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
   return "unreadable";
 }
+
+const REASONS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "path too long",
+  EMFILE: "too many open files",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+};
+
+/**
+ * Why a file could not be read, for a person: the words and the errno code
+ * ("permission denied (EACCES)"). Every "cannot read" message uses this one form: key or flag,
+ * path, reason.
+ */
+export function reasonOf(error: unknown): string {
+  const code = errnoOf(error);
+  const words = REASONS[code];
+  return words === undefined ? code : `${words} (${code})`;
+}

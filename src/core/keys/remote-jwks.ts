@@ -6,7 +6,8 @@
 import type { JSONWebKeySet } from "jose";
 import { isLoopbackHost } from "../config/url.ts";
 import { KeysError } from "../errors.ts";
-import { BodyTooLargeError, boundedFetch } from "../io/bounded-fetch.ts";
+import { boundedFetch } from "../io/bounded-fetch.ts";
+import { BodyTooLargeError } from "../io/read-capped.ts";
 import { importVerificationKey, readKid } from "./jwk.ts";
 import { MAX_KEY_SET_BYTES } from "./source.ts";
 import type { VerificationKey } from "./types.ts";

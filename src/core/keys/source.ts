@@ -1,7 +1,7 @@
-import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { Env } from "../config/types.ts";
 import { KeysError } from "../errors.ts";
+import { readFileCapped, reasonOf } from "../io/file.ts";
 
 /** A key set is a handful of JWKs; anything larger is a mistake or an attack (bounded input). */
 export const MAX_KEY_SET_BYTES = 256 * 1024;
@@ -27,30 +27,22 @@ export async function readKeySource(label: string, source: string, env: Env): Pr
     case "credential":
       return readCredential(rest, env, where);
     case "jwks":
-      // Public keys fetched over the network: loadKeySets handles them (src/keys/remote-jwks.ts).
+      // Public keys fetched over the network: loadKeySets handles them (src/core/keys/remote-jwks.ts).
       throw new KeysError(`${label}: a jwks: source holds public signing keys only`);
     default:
       throw new KeysError(`${label}: source must start with file:, env: or credential:`);
   }
 }
 
+/** Capped on the bytes read (../io/file.ts); errors name the key, the path and why. */
 export async function readKeyFile(path: string, where: string): Promise<string> {
   if (path === "") throw new KeysError(`${where}: empty path`);
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new KeysError(`${where}: cannot read file`);
-  }
-  if (!info.isFile()) throw new KeysError(`${where}: not a regular file`);
-  if (info.size > MAX_KEY_SET_BYTES) throw new KeysError(`${where}: larger than ${MAX_KEY_SET_BYTES} bytes`);
-  const bytes = await readFile(path).catch(() => {
-    throw new KeysError(`${where}: cannot read file`);
+  const bytes = await readFileCapped(path, MAX_KEY_SET_BYTES, {
+    unreadable: (error) => new KeysError(`${where}: cannot read ${path}: ${reasonOf(error)}`),
+    notAFile: () => new KeysError(`${where}: ${path} is not a regular file`),
+    tooLarge: () => new KeysError(`${where}: ${path} is larger than ${MAX_KEY_SET_BYTES} bytes`),
   });
-  // The file may have grown between stat and read.
-  if (bytes.length > MAX_KEY_SET_BYTES)
-    throw new KeysError(`${where}: larger than ${MAX_KEY_SET_BYTES} bytes`);
-  return bytes.toString("utf8");
+  return Buffer.from(bytes).toString("utf8");
 }
 
 /** `env:VAR` holds the JWK Set JSON, or its base64 (easier to pass through systems that mangle quotes). */

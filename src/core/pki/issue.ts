@@ -26,6 +26,8 @@ export type LeafKeyAlg = "P-256" | "Ed25519";
 
 export interface CaOptions {
   commonName: string;
+  /** URI SANs of the CA itself: SPIRE puts its trust domain ID (`spiffe://td`) there. */
+  uris?: string[];
   notBefore?: Date;
   notAfter?: Date;
   keyAlg?: CaKeyAlg;
@@ -77,7 +79,11 @@ export async function createCa(options: CaOptions): Promise<CertificateAuthority
     keys,
     ...validity(options.notBefore, options.notAfter, 3650),
     signingAlgorithm: { name: "ECDSA", hash: HASH_FOR[alg] },
-    extensions: [...caExtensions(), await subjectKeyId(keys.publicKey)],
+    extensions: [
+      ...caExtensions(),
+      ...(options.uris === undefined ? [] : [new SubjectAlternativeNameExtension(generalNames(options))]),
+      await subjectKeyId(keys.publicKey),
+    ],
   });
   return {
     ...(await material(cert, keys.privateKey)),
@@ -176,7 +182,7 @@ function caExtensions(pathLength?: number): Extension[] {
   ];
 }
 
-function generalNames(options: IssueOptions): JsonGeneralName[] {
+function generalNames(options: Pick<IssueOptions, "dnsNames" | "ipAddresses" | "uris">): JsonGeneralName[] {
   return [
     ...(options.dnsNames ?? []).map((value): JsonGeneralName => ({ type: "dns", value })),
     ...(options.ipAddresses ?? []).map((value): JsonGeneralName => ({ type: "ip", value })),

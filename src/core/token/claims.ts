@@ -9,8 +9,12 @@ import {
   type WrapperKind,
 } from "./types.ts";
 
-/** Tolerated clock difference between broker and proxy hosts, seconds. */
-export const CLOCK_TOLERANCE = 60;
+/**
+ * Tolerated clock difference between broker and proxy hosts, seconds (RFC 7519 §4.1.4 allows "some
+ * small leeway"). The instances of one deployment share a clock source (NTP), so a few seconds
+ * cover their drift; more would keep an expired wrapper usable (docs/configuration.md, token_ttl).
+ */
+export const CLOCK_TOLERANCE = 5;
 
 /**
  * The longest life any wrapper may claim, seconds: `surrogate seal` and `refresh_ttl` accept at

@@ -10,11 +10,10 @@ import { type RevokeDeps, type Revoked, revoke } from "../../broker/revoke.ts";
 import type { RevocationRule } from "../../core/access/revocation.ts";
 import { parseTarget, TargetError } from "../../core/access/revocation-target.ts";
 import { type ErrorCode, SurrogateError } from "../../core/errors.ts";
+import { BodyTooLargeError, readCapped } from "../../core/io/read-capped.ts";
 import { parseStrictJson } from "../../core/io/strict-json.ts";
 import type { Secret } from "../../core/secret.ts";
 import { problem } from "../../proxy/problem.ts";
-import { readCapped } from "../shared/form.ts";
-import { secured } from "./responses.ts";
 
 export interface AdminApiDeps extends RevokeDeps {
   apiToken: Secret | undefined;
@@ -24,11 +23,11 @@ export interface AdminApiDeps extends RevokeDeps {
 const MAX_BODY_BYTES = 4096;
 const PATH = "/admin/api/revocations";
 
-export function createAdminApi(deps: AdminApiDeps) {
+export function adminApiRoutes(deps: AdminApiDeps) {
   const guarded =
     (handler: (request: Request) => Promise<Response>) =>
     async ({ request }: { request: Request }) =>
-      secured(await authenticated(deps, request, handler));
+      authenticated(deps, request, handler);
   return new Elysia({ name: "surrogate-admin-api" })
     .get(
       PATH,
@@ -37,7 +36,6 @@ export function createAdminApi(deps: AdminApiDeps) {
     .post(
       PATH,
       guarded((request) => create(deps, request)),
-      { parse: "none" },
     );
 }
 
@@ -76,11 +74,11 @@ async function create(deps: AdminApiDeps, request: Request): Promise<Response> {
   if (type !== "application/json") return invalid("body must be application/json");
   let body: unknown;
   try {
-    body = parseStrictJson(
-      new TextDecoder("utf-8", { fatal: true }).decode(await readCapped(request, MAX_BODY_BYTES)),
-    );
+    const bytes = await readCapped(request.body, MAX_BODY_BYTES, request.headers.get("content-length"));
+    body = parseStrictJson(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
-    if (error instanceof SurrogateError) throw error;
+    if (error instanceof BodyTooLargeError)
+      return problem(413, "payload_too_large", `admin API: body larger than ${MAX_BODY_BYTES} bytes`);
     return invalid("body is not valid JSON");
   }
   let target: ReturnType<typeof parseTarget>;

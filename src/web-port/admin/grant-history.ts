@@ -3,16 +3,8 @@
  * expires. To show "expired" for a short while (and not have rows silently vanish), this remembers
  * grants seen in earlier listings, bounded in count and time.
  */
+import type { GrantView } from "../../../ui/admin/grants.tsx";
 import type { GrantRecord } from "../../broker/rendezvous/store.ts";
-
-export type GrantView = Pick<
-  GrantRecord,
-  "id" | "workload" | "provider" | "scope" | "userCode" | "createdAt" | "expiresAt"
-> & {
-  status: "pending" | "approved" | "denied" | "expired";
-  /** Approved and the wrapper minted, waiting for the agent to collect it. */
-  issued: boolean;
-};
 
 const MAX_REMEMBERED = 500;
 /** How long an expired grant stays on the page. */

@@ -4,18 +4,10 @@
  * a minute. Pages read the last result and never wait for an IdP.
  */
 
+import type { IdpStatus } from "../../../ui/admin/overview.tsx";
 import { discoverIssuer } from "../../broker/providers/discovery.ts";
 import type { Config } from "../../core/config/types.ts";
 import { boundedFetch } from "../../core/io/bounded-fetch.ts";
-
-export interface IdpStatus {
-  provider: string;
-  kind: string;
-  state: "ok" | "failing" | "unchecked" | "not_applicable";
-  detail: string;
-  /** Epoch ms of the last check. */
-  checkedAt?: number;
-}
 
 const DISCOVERY_KINDS: ReadonlySet<string> = new Set(["oidc", "demo"]);
 const PROBE_INTERVAL_MS = 60_000;

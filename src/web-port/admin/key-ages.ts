@@ -1,18 +1,10 @@
 /**
- * Key ages for the overview. JWKs carry no creation time and kids are random (src/keys/generate.ts),
+ * Key ages for the overview. JWKs carry no creation time and kids are random (src/core/keys/generate.ts),
  * so the age shown is how long this process has been using each kid: after a rotation the new kid
  * starts at zero, which is what an operator checking "did the rotation take?" needs to see.
  */
+import type { KeyAge } from "../../../ui/admin/overview.tsx";
 import type { KeySets } from "../../core/keys/types.ts";
-
-export interface KeyAge {
-  use: "signing" | "encryption";
-  kid: string;
-  /** The key that signs or encrypts now (the first of its set). */
-  active: boolean;
-  /** Epoch ms this process first saw the kid. */
-  since: number;
-}
 
 export class KeyAges {
   readonly #firstSeen = new Map<string, number>();

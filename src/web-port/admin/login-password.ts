@@ -7,7 +7,7 @@
  */
 import { csrfValid } from "../shared/csrf.ts";
 import { readForm } from "../shared/form.ts";
-import type { AdminContext } from "./deps.ts";
+import type { AdminContext } from "./context.ts";
 
 /** Longer inputs are not passwords; hashing them would only cost CPU. */
 const MAX_PASSWORD = 1024;
@@ -24,7 +24,7 @@ export async function checkPassword(
   if (hash === undefined) return "disabled";
   const form = await readForm(request);
   if (!csrfValid(request, context.secure, LOGIN_CSRF_SCOPE, form.get("csrf") ?? "")) return "csrf";
-  const now = context.deps.now();
+  const now = context.now();
   if (context.limiter.blocked(client, now)) return "rate_limited";
   const password = form.get("password") ?? "";
   if (password.length === 0 || password.length > MAX_PASSWORD || !(await verify(password, hash.reveal()))) {

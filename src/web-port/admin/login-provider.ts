@@ -8,9 +8,12 @@
  */
 import { IdpError } from "../../core/errors.ts";
 import { constantTimeEqual, Secret } from "../../core/secret.ts";
+import { sealJson } from "../../core/token/seal.ts";
+import { unsealJson } from "../../core/token/unseal.ts";
 import { clearCookie, cookieName, readCookie, serializeCookie } from "../shared/cookies.ts";
-import { type AdminContext, randomToken } from "./deps.ts";
-import { seal, unseal } from "./sealed.ts";
+import { randomToken } from "../shared/random.ts";
+import type { AdminContext } from "./context.ts";
+import { MAX_ADMIN_SEALED } from "./session.ts";
 
 const TYP = "surrogate-admin-login+jwe";
 const LOGIN_TTL_MS = 10 * 60 * 1000;
@@ -21,7 +24,7 @@ export function loginCookieName(secure: boolean): string {
 }
 
 export function clearLoginCookie(context: AdminContext): string {
-  return clearCookie(loginCookieName(context.secure), { secure: context.secure, sameSite: "Lax" });
+  return clearCookie(loginCookieName(context.secure), { secure: context.secure, sameSite: "lax" });
 }
 
 /** The IdP authorization URL and the cookie that remembers this attempt. */
@@ -33,10 +36,10 @@ export async function startProviderLogin(
   if (oauth === undefined)
     throw new IdpError("idp_unexpected_response", "admin login: provider has no OAuth client");
   const attempt = {
-    state: randomToken(context),
-    verifier: randomToken(context),
-    nonce: randomToken(context),
-    exp: context.deps.now() + LOGIN_TTL_MS,
+    state: randomToken(context.randomBytes),
+    verifier: randomToken(context.randomBytes),
+    nonce: randomToken(context.randomBytes),
+    exp: context.now() + LOGIN_TTL_MS,
   };
   const url = await oauth.authorizationUrl({
     state: attempt.state,
@@ -44,11 +47,11 @@ export async function startProviderLogin(
     nonce: attempt.nonce,
     scopes: SCOPES,
   });
-  const sealed = await seal(attempt, TYP, context.deps.keys());
+  const sealed = await sealJson(attempt, context.keys(), TYP);
   const cookie = serializeCookie(loginCookieName(context.secure), sealed, {
     maxAge: LOGIN_TTL_MS / 1000,
     secure: context.secure,
-    sameSite: "Lax",
+    sameSite: "lax",
   });
   return { location: url.href, cookie };
 }
@@ -89,12 +92,12 @@ export async function finishProviderLogin(context: AdminContext, request: Reques
 async function readAttempt(context: AdminContext, request: Request) {
   const sealed = readCookie(request, loginCookieName(context.secure));
   if (sealed === undefined) return undefined;
-  const value = await unseal(sealed, TYP, context.deps.keys());
+  const value = await unsealJson(sealed, TYP, context.keys(), MAX_ADMIN_SEALED);
   if (value === undefined) return undefined;
   const { state, verifier, nonce, exp } = value;
   if (typeof state !== "string" || typeof verifier !== "string" || typeof nonce !== "string")
     return undefined;
-  if (typeof exp !== "number" || exp <= context.deps.now()) return undefined;
+  if (typeof exp !== "number" || exp <= context.now()) return undefined;
   return { state, verifier, nonce };
 }
 

@@ -10,8 +10,8 @@ import type { AdminChrome, AdminSection } from "../../../ui/admin/layout.tsx";
 import { LivePanel, SessionEnded } from "../../../ui/admin/layout.tsx";
 import { OverviewPage, OverviewPanel } from "../../../ui/admin/overview.tsx";
 import { TrafficPage, TrafficPanel } from "../../../ui/admin/traffic.tsx";
-import type { AdminContext } from "./deps.ts";
-import { html, seeOther } from "./responses.ts";
+import { addCookie, type ReplySet, redirect } from "../shared/reply.ts";
+import type { AdminContext } from "./context.ts";
 import { type AdminSession, readSession, sessionCookie } from "./session.ts";
 import { grantsData, overviewData, trafficData } from "./views.ts";
 
@@ -21,15 +21,15 @@ export async function currentSession(
 ): Promise<AdminSession | undefined> {
   const admin = context.admin;
   if (admin === undefined) return undefined;
-  return readSession(request, context.deps.keys(), {
+  return readSession(request, context.keys(), {
     secure: context.secure,
     idleMs: admin.sessionIdle * 1000,
-    now: context.deps.now(),
+    now: context.now(),
   });
 }
 
 export function newSessionCookie(context: AdminContext, session: AdminSession): Promise<string> {
-  return sessionCookie(session, context.deps.keys(), {
+  return sessionCookie(session, context.keys(), {
     secure: context.secure,
     idleSeconds: context.admin?.sessionIdle ?? 0,
   });
@@ -44,7 +44,7 @@ type PageRenderer = (context: AdminContext, chrome: AdminChrome) => Promise<JSX.
 const PAGES: Record<AdminSection, PageRenderer> = {
   overview: async (context, chrome) => OverviewPage({ chrome, data: await overviewData(context) }),
   grants: async (context, chrome) =>
-    GrantsPage({ chrome, grants: await grantsData(context), now: context.deps.now() }),
+    GrantsPage({ chrome, grants: await grantsData(context), now: context.now() }),
   traffic: async (context, chrome) => TrafficPage({ chrome, data: trafficData(context) }),
 };
 
@@ -52,13 +52,14 @@ const PAGES: Record<AdminSection, PageRenderer> = {
 export async function pageRoute(
   context: AdminContext,
   request: Request,
+  set: ReplySet,
   section: AdminSection,
-): Promise<Response> {
+): Promise<JSX.Element | Response> {
   const session = await currentSession(context, request);
-  if (session === undefined) return seeOther("/admin/login");
-  const refreshed = { ...session, seenAt: context.deps.now() };
-  const page = await PAGES[section](context, chromeOf(refreshed));
-  return html(page, 200, [await newSessionCookie(context, refreshed)]);
+  if (session === undefined) return redirect("/admin/login", 303);
+  const refreshed = { ...session, seenAt: context.now() };
+  addCookie(set, await newSessionCookie(context, refreshed));
+  return PAGES[section](context, chromeOf(refreshed));
 }
 
 const FRAGMENTS: Record<AdminSection, (context: AdminContext) => Promise<JSX.Element>> = {
@@ -69,7 +70,7 @@ const FRAGMENTS: Record<AdminSection, (context: AdminContext) => Promise<JSX.Ele
   ),
   grants: async (context) => (
     <LivePanel id="grants" url="/admin/fragments/grants" every={GRANTS_POLL}>
-      <GrantsTable grants={await grantsData(context)} now={context.deps.now()} />
+      <GrantsTable grants={await grantsData(context)} now={context.now()} />
     </LivePanel>
   ),
   traffic: async (context) => (
@@ -83,8 +84,8 @@ export async function fragmentRoute(
   context: AdminContext,
   request: Request,
   section: AdminSection,
-): Promise<Response> {
+): Promise<JSX.Element> {
   const session = await currentSession(context, request);
-  if (session === undefined) return html(SessionEnded({ id: section }));
-  return html(await FRAGMENTS[section](context));
+  if (session === undefined) return SessionEnded({ id: section });
+  return FRAGMENTS[section](context);
 }

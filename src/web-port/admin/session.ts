@@ -1,5 +1,5 @@
 /**
- * Admin sessions: a sealed cookie (sealed.ts) holding who signed in, a CSRF token for the forms,
+ * Admin sessions: a sealed cookie (src/core/token/seal.ts, its own `typ`) holding who signed in, a CSRF token for the forms,
  * and two clocks. `seenAt` moves on each page the person opens, so the session ends after
  * `[admin] session_idle` without activity; background polling does not move it, so an open tab
  * left alone still times out. `issuedAt` caps the session at 12 h whatever the activity.
@@ -7,8 +7,9 @@
  * (never sent on cross-site requests, so a link from elsewhere cannot ride the session).
  */
 import type { KeySets } from "../../core/keys/types.ts";
+import { sealJson } from "../../core/token/seal.ts";
+import { unsealJson } from "../../core/token/unseal.ts";
 import { cookieName, readCookie, serializeCookie } from "../shared/cookies.ts";
-import { seal, unseal } from "./sealed.ts";
 
 export interface AdminSession {
   /** `password`, or the IdP subject as `sub:<sub>` (with the email when known, for display). */
@@ -23,6 +24,8 @@ export interface AdminSession {
 
 export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
 const TYP = "surrogate-admin-session+jwe";
+/** Admin cookies hold a few short fields; anything far larger is not ours and is not decrypted. */
+export const MAX_ADMIN_SEALED = 4096;
 
 export function sessionCookieName(secure: boolean): string {
   return cookieName("surrogate-admin", secure);
@@ -33,11 +36,11 @@ export async function sessionCookie(
   keys: KeySets,
   options: { secure: boolean; idleSeconds: number },
 ): Promise<string> {
-  const value = await seal({ ...session }, TYP, keys);
+  const value = await sealJson(session, keys, TYP);
   return serializeCookie(sessionCookieName(options.secure), value, {
     maxAge: options.idleSeconds,
     secure: options.secure,
-    sameSite: "Strict",
+    sameSite: "strict",
   });
 }
 
@@ -49,7 +52,7 @@ export async function readSession(
 ): Promise<AdminSession | undefined> {
   const sealed = readCookie(request, sessionCookieName(options.secure));
   if (sealed === undefined) return undefined;
-  const value = await unseal(sealed, TYP, keys);
+  const value = await unsealJson(sealed, TYP, keys, MAX_ADMIN_SEALED);
   if (value === undefined) return undefined;
   const { who, method, csrf, issuedAt, seenAt } = value;
   if (typeof who !== "string" || typeof csrf !== "string") return undefined;

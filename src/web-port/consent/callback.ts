@@ -19,7 +19,8 @@ import { IdpError } from "../../core/errors.ts";
 import type { ResolvedProvider, UpstreamTokens } from "../../core/provider/types.ts";
 import { constantTimeEqual, Secret } from "../../core/secret.ts";
 import { clearCookie, readCookie } from "../shared/cookies.ts";
-import type { WebContext } from "./deps.ts";
+import { addCookie, type ReplySet } from "../shared/reply.ts";
+import type { ConsentContext } from "./context.ts";
 import { type FlowState, flowCookieName, openFlow } from "./flow-cookie.ts";
 import { idpFailure, idpRefusal } from "./idp-messages.ts";
 import {
@@ -28,7 +29,7 @@ import {
   DONE,
   FLOW_INVALID,
   type Message,
-  messageResponse,
+  messagePage,
   NOT_FOUND_OR_EXPIRED,
 } from "./pages.ts";
 
@@ -62,43 +63,46 @@ function issuerAcceptable(url: URL, provider: Verified["provider"]): boolean {
   return iss !== undefined && provider.oauth.issuer !== undefined && iss === provider.oauth.issuer;
 }
 
-async function verify(context: WebContext, request: Request, url: URL): Promise<Verified | Message> {
+async function verify(context: ConsentContext, request: Request, url: URL): Promise<Verified | Message> {
   const sealed = readCookie(request, flowCookieName(context.secure));
   if (sealed === undefined) return FLOW_INVALID;
-  const now = context.deps.now();
-  const flow = await openFlow(sealed, context.deps.keys(), now).catch(() => undefined);
+  const now = context.now();
+  const flow = await openFlow(sealed, context.keys(), now).catch(() => undefined);
   const state = param(url, "state");
   if (flow === undefined || state === undefined || !constantTimeEqual(flow.state, state)) return FLOW_INVALID;
-  const provider = context.deps.providers.get(flow.provider);
+  const provider = context.providers.get(flow.provider);
   if (provider?.oauth === undefined) return FLOW_INVALID;
   const withOauth = { ...provider, oauth: provider.oauth };
   if (!issuerAcceptable(url, withOauth)) return FLOW_INVALID;
-  const grant = await context.deps.store.getById(flow.grantId, now);
+  const grant = await context.store.getById(flow.grantId, now);
   if (grant === undefined) return NOT_FOUND_OR_EXPIRED;
   if (grant.status === "complete") return ALREADY_USED;
   if (grant.status !== "approved") return FLOW_INVALID;
   return { flow, provider: withOauth, grant };
 }
 
-export async function callbackRoute(context: WebContext, request: Request): Promise<Response> {
+export async function callbackRoute(context: ConsentContext, request: Request, set: ReplySet) {
   const url = new URL(request.url);
   const verified = await verify(context, request, url);
   // The cookie is cleared only once it has been used: a forged callback with a wrong state must not
   // be able to wipe the cookie of a sign-in that is still in progress in this browser.
-  if (!("flow" in verified))
-    return messageResponse(verified, verified === FLOW_INVALID ? {} : clearFlow(context));
+  if (!("flow" in verified)) {
+    if (verified !== FLOW_INVALID) clearFlow(context, set);
+    return messagePage(set, verified);
+  }
   const outcome = await complete(context, url, verified);
-  return messageResponse(outcome, clearFlow(context));
+  clearFlow(context, set);
+  return messagePage(set, outcome);
 }
 
-function clearFlow(context: WebContext): Record<string, string> {
+function clearFlow(context: ConsentContext, set: ReplySet): void {
   const name = flowCookieName(context.secure);
-  return { "set-cookie": clearCookie(name, { secure: context.secure, sameSite: "Lax" }) };
+  addCookie(set, clearCookie(name, { secure: context.secure, sameSite: "lax" }));
 }
 
-async function complete(context: WebContext, url: URL, verified: Verified): Promise<Message> {
+async function complete(context: ConsentContext, url: URL, verified: Verified): Promise<Message> {
   const { grant } = verified;
-  const { store, now, logger } = context.deps;
+  const { store, now, logger } = context;
   const error = url.searchParams.get("error");
   if (error !== null) {
     if (error === "access_denied" && (await store.transition(grant.id, "approved", "denied", now()))) {
@@ -126,7 +130,7 @@ async function complete(context: WebContext, url: URL, verified: Verified): Prom
     return (await store.getById(grant.id, now())) === undefined ? NOT_FOUND_OR_EXPIRED : ALREADY_USED;
   }
   await recordLogin(
-    context.deps,
+    context,
     {
       login: issued.login,
       workload: grant.workload,
@@ -150,16 +154,16 @@ async function complete(context: WebContext, url: URL, verified: Verified): Prom
 }
 
 /** Back to pending so the same code can be approved again (see the file comment). */
-async function retryLater(context: WebContext, grant: GrantRecord, message: Message): Promise<Message> {
-  await context.deps.store.transition(grant.id, "approved", "pending", context.deps.now());
+async function retryLater(context: ConsentContext, grant: GrantRecord, message: Message): Promise<Message> {
+  await context.store.transition(grant.id, "approved", "pending", context.now());
   return message;
 }
 
-async function exchange(context: WebContext, verified: Verified, code: Secret) {
+async function exchange(context: ConsentContext, verified: Verified, code: Secret) {
   const { flow, provider, grant } = verified;
   const tokens: UpstreamTokens = await provider.oauth.exchangeCode(code, flow.verifier);
   const idClaims = provider.oidc ? await validatedIdClaims(provider, tokens, flow) : undefined;
-  const { config, keys, now } = context.deps;
+  const { keys, now } = context;
   const issued = await issueWrappers(
     tokens,
     {
@@ -169,7 +173,7 @@ async function exchange(context: WebContext, verified: Verified, code: Secret) {
       ...(idClaims === undefined ? {} : { idClaims }),
     },
     keys(),
-    { issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, now: now() },
+    { ...context.issue, now: now() },
   );
   // Who logged in, for the audit line only: the id_token's subject when the provider is OIDC.
   const sub = typeof idClaims?.sub === "string" ? idClaims.sub : undefined;

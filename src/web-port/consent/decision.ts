@@ -10,10 +10,19 @@ import { Secret } from "../../core/secret.ts";
 import { serializeCookie } from "../shared/cookies.ts";
 import { csrfValid } from "../shared/csrf.ts";
 import { readForm } from "../shared/form.ts";
-import { randomToken, type WebContext } from "./deps.ts";
+import { randomToken } from "../shared/random.ts";
+import { addCookie, type ReplySet, redirect } from "../shared/reply.ts";
+import type { ConsentContext } from "./context.ts";
 import { GRANT_ID } from "./device.ts";
 import { type FlowState, flowCookieName, sealFlow } from "./flow-cookie.ts";
-import { ALREADY_ANSWERED, CSRF_REJECTED, DENIED, messageResponse, NOT_FOUND_OR_EXPIRED } from "./pages.ts";
+import {
+  ALREADY_ANSWERED,
+  CSRF_REJECTED,
+  DENIED,
+  type Message,
+  messagePage,
+  NOT_FOUND_OR_EXPIRED,
+} from "./pages.ts";
 
 /**
  * Fetch Metadata: a browser that sends `Sec-Fetch-Site` tells us where the form was submitted from;
@@ -26,42 +35,40 @@ function crossSite(request: Request): boolean {
   return site !== null && site !== "same-origin";
 }
 
-/** The grant a verified decision form refers to, or the response to send instead. */
-async function decidedGrant(context: WebContext, request: Request): Promise<GrantRecord | Response> {
+/** The grant a verified decision form refers to, or the message to show instead. */
+async function decidedGrant(context: ConsentContext, request: Request): Promise<GrantRecord | Message> {
   const form = await readForm(request);
   const id = form.get("grant") ?? "";
   const token = form.get("csrf") ?? "";
   if (crossSite(request) || !GRANT_ID.test(id) || !csrfValid(request, context.secure, id, token)) {
-    context.deps.logger.audit("consent.csrf_rejected", {});
-    return messageResponse(CSRF_REJECTED);
+    context.logger.audit("consent.csrf_rejected", {});
+    return CSRF_REJECTED;
   }
-  const grant = await context.deps.store.getById(id, context.deps.now());
-  if (grant === undefined) return messageResponse(NOT_FOUND_OR_EXPIRED);
-  return grant;
+  return (await context.store.getById(id, context.now())) ?? NOT_FOUND_OR_EXPIRED;
 }
 
 function auditFields(grant: GrantRecord) {
   return { provider: grant.provider, workload: grant.workload, fingerprint: grant.fingerprint };
 }
 
-export async function denyRoute(context: WebContext, request: Request): Promise<Response> {
+export async function denyRoute(context: ConsentContext, request: Request, set: ReplySet) {
   const grant = await decidedGrant(context, request);
-  if (grant instanceof Response) return grant;
-  const { store, now, logger } = context.deps;
+  if (!("id" in grant)) return messagePage(set, grant);
+  const { store, now, logger } = context;
   if (!(await store.transition(grant.id, "pending", "denied", now())))
-    return messageResponse(ALREADY_ANSWERED);
+    return messagePage(set, ALREADY_ANSWERED);
   logger.audit("consent.denied", { ...auditFields(grant), by: "person" });
-  return messageResponse(DENIED);
+  return messagePage(set, DENIED);
 }
 
 /**
  * Fresh per approval: 256-bit state and PKCE verifier (RFC 6749 §10.10, RFC 7636 §7.1: 32 octets →
  * 43 characters), and a nonce for OIDC (OIDC Core §3.1.2.1) binding the id_token to this flow.
  */
-function newFlow(context: WebContext, grant: GrantRecord, provider: ResolvedProvider) {
-  const state = randomToken(context);
-  const verifier = new Secret(randomToken(context));
-  const nonce = provider.oidc ? randomToken(context) : undefined;
+function newFlow(context: ConsentContext, grant: GrantRecord, provider: ResolvedProvider) {
+  const state = randomToken(context.randomBytes);
+  const verifier = new Secret(randomToken(context.randomBytes));
+  const nonce = provider.oidc ? randomToken(context.randomBytes) : undefined;
   const flow: FlowState = {
     grantId: grant.id,
     provider: provider.name,
@@ -81,31 +88,30 @@ function newFlow(context: WebContext, grant: GrantRecord, provider: ResolvedProv
  * One flow cookie per browser: approving a second grant in the same browser replaces it, so only
  * the latest sign-in can complete there (the earlier one's callback is refused, nothing is minted).
  */
-async function flowCookie(context: WebContext, flow: FlowState): Promise<string> {
-  const sealed = await sealFlow(flow, context.deps.keys());
-  const maxAge = Math.ceil((flow.exp - context.deps.now()) / 1000);
+async function flowCookie(context: ConsentContext, flow: FlowState): Promise<string> {
+  const sealed = await sealFlow(flow, context.keys());
+  const maxAge = Math.ceil((flow.exp - context.now()) / 1000);
   return serializeCookie(flowCookieName(context.secure), sealed, {
     maxAge,
     secure: context.secure,
-    sameSite: "Lax",
+    sameSite: "lax",
   });
 }
 
-export async function approveRoute(context: WebContext, request: Request): Promise<Response> {
+export async function approveRoute(context: ConsentContext, request: Request, set: ReplySet) {
   const grant = await decidedGrant(context, request);
-  if (grant instanceof Response) return grant;
-  const { deps } = context;
-  const provider = deps.providers.get(grant.provider);
+  if (!("id" in grant)) return messagePage(set, grant);
+  const provider = context.providers.get(grant.provider);
   // A grant only exists for OAuth providers (the agent API refuses static ones), so this is a
   // configuration change between create and approve; refuse rather than guess.
-  if (provider?.oauth === undefined) return messageResponse(NOT_FOUND_OR_EXPIRED);
+  if (provider?.oauth === undefined) return messagePage(set, NOT_FOUND_OR_EXPIRED);
   const { flow, authorization } = newFlow(context, grant, provider);
   // Built before the transition: a provider that cannot build a URL leaves the grant pending.
   const target = await provider.oauth.authorizationUrl(authorization);
-  if (!(await deps.store.transition(grant.id, "pending", "approved", deps.now()))) {
-    return messageResponse(ALREADY_ANSWERED);
+  if (!(await context.store.transition(grant.id, "pending", "approved", context.now()))) {
+    return messagePage(set, ALREADY_ANSWERED);
   }
-  const cookie = await flowCookie(context, flow);
-  deps.logger.audit("consent.approved", auditFields(grant));
-  return new Response(null, { status: 302, headers: { location: target.href, "set-cookie": cookie } });
+  addCookie(set, await flowCookie(context, flow));
+  context.logger.audit("consent.approved", auditFields(grant));
+  return redirect(target.href, 302);
 }

@@ -5,10 +5,11 @@
  * read nor alter them, and the state is bound to the browser that approved (RFC 6749 §10.12,
  * RFC 9700 §4.7.1). Read back by `kid`, so a key rotation mid-flow still decrypts.
  */
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
 import { WebError } from "../../core/errors.ts";
 import type { KeySets } from "../../core/keys/types.ts";
 import { Secret } from "../../core/secret.ts";
+import { sealJson } from "../../core/token/seal.ts";
+import { unsealJson } from "../../core/token/unseal.ts";
 import { cookieName } from "../shared/cookies.ts";
 
 /**
@@ -33,12 +34,8 @@ export function flowCookieName(secure: boolean): string {
   return cookieName("surrogate-flow", secure);
 }
 
-export async function sealFlow(flow: FlowState, keys: KeySets): Promise<string> {
-  const payload = { ...flow, verifier: flow.verifier.reveal() };
-  const plaintext = new TextEncoder().encode(JSON.stringify(payload));
-  return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: keys.encrypter.kid, typ: FLOW_TYP })
-    .encrypt(keys.encrypter.key);
+export function sealFlow(flow: FlowState, keys: KeySets): Promise<string> {
+  return sealJson({ ...flow, verifier: flow.verifier.reveal() }, keys, FLOW_TYP);
 }
 
 function invalid(problem: string): WebError {
@@ -47,34 +44,14 @@ function invalid(problem: string): WebError {
 
 /** Throws WebError `state_invalid` for anything but an intact, unexpired flow sealed by our keys. */
 export async function openFlow(sealed: string, keys: KeySets, now: number): Promise<FlowState> {
-  if (sealed.length > MAX_SEALED) throw invalid("too large");
-  let plaintext: Uint8Array;
-  try {
-    const header = decodeProtectedHeader(sealed);
-    const key = typeof header.kid === "string" ? keys.decrypters.get(header.kid) : undefined;
-    if (key === undefined || header.typ !== FLOW_TYP) throw invalid("not sealed by this broker");
-    const opened = await compactDecrypt(sealed, key.key, {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-    });
-    plaintext = opened.plaintext;
-  } catch (error) {
-    throw error instanceof WebError ? error : invalid("does not decrypt");
-  }
-  const flow = parseFlow(new TextDecoder().decode(plaintext));
+  const value = await unsealJson(sealed, FLOW_TYP, keys, MAX_SEALED);
+  if (value === undefined) throw invalid("is not a flow sealed by this broker");
+  const flow = parseFlow(value);
   if (flow.exp <= now) throw invalid("has expired");
   return flow;
 }
 
-function parseFlow(text: string): FlowState {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalid("is not JSON");
-  }
-  if (typeof value !== "object" || value === null) throw invalid("is not an object");
-  const record = value as Record<string, unknown>;
+function parseFlow(record: Record<string, unknown>): FlowState {
   const { grantId, provider, state, verifier, nonce, exp } = record;
   if (typeof grantId !== "string" || typeof provider !== "string" || typeof state !== "string") {
     throw invalid("lacks grant, provider or state");

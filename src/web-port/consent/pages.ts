@@ -1,21 +1,11 @@
 /**
- * Turning JSX into responses, and the fixed texts of the pages a person may land on. Texts never
+ * The fixed texts of the pages a person may land on. Texts never
  * include a code, token or cookie; they say what happened and what to do next.
  */
 
 import { MessagePage, type MessageTone } from "../../../ui/message.tsx";
 import type { ErrorCode } from "../../core/errors.ts";
-
-export async function htmlResponse(
-  element: JSX.Element,
-  status = 200,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return new Response(await element, {
-    status,
-    headers: { "content-type": "text/html; charset=utf-8", ...headers },
-  });
-}
+import type { ReplySet } from "../shared/reply.ts";
 
 export interface Message {
   status: number;
@@ -25,10 +15,11 @@ export interface Message {
   code?: ErrorCode;
 }
 
-export function messageResponse(message: Message, headers: Record<string, string> = {}): Promise<Response> {
+/** The page for a message; its status goes on `set`. */
+export function messagePage(set: ReplySet, message: Message): JSX.Element {
+  set.status = message.status;
   const props = { title: message.title, lines: message.lines, tone: message.tone ?? "error" };
-  const page = MessagePage(message.code === undefined ? props : { ...props, code: message.code });
-  return htmlResponse(page, message.status, headers);
+  return MessagePage(message.code === undefined ? props : { ...props, code: message.code });
 }
 
 /** One text for "never existed" and "expired": the page must not tell a guesser which. */

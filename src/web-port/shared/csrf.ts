@@ -36,7 +36,7 @@ export function csrfContext(
   const existing = readCookie(request, name);
   if (existing !== undefined && COOKIE_VALUE.test(existing)) return { cookie: existing };
   const cookie = Buffer.from(randomBytes(32)).toString("base64url");
-  const setCookie = serializeCookie(name, cookie, { maxAge: CSRF_MAX_AGE, secure, sameSite: "Strict" });
+  const setCookie = serializeCookie(name, cookie, { maxAge: CSRF_MAX_AGE, secure, sameSite: "strict" });
   return { cookie, setCookie };
 }
 

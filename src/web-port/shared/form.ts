@@ -3,6 +3,7 @@
  * while streaming, because a chunked body declares no length up front.
  */
 import { WebError } from "../../core/errors.ts";
+import { BodyTooLargeError, readCapped } from "../../core/io/read-capped.ts";
 
 /** The forms carry two short fields; 8 KiB is generous and keeps a slow-loris body cheap. */
 export const MAX_FORM_BYTES = 8 * 1024;
@@ -11,27 +12,13 @@ function invalid(problem: string): WebError {
   return new WebError("invalid_request", `form: ${problem}`);
 }
 
-/** The body, refused (payload_too_large) as soon as it passes `limit` bytes. */
-export async function readCapped(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  if (request.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    total += next.value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
-    }
-    chunks.push(next.value);
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  try {
+    return await readCapped(request.body, limit, request.headers.get("content-length"));
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new WebError("payload_too_large", `form: body larger than ${limit} bytes`);
   }
-  return Buffer.concat(chunks);
-}
-
-function tooLarge(limit: number): WebError {
-  return new WebError("payload_too_large", `form: body larger than ${limit} bytes`);
 }
 
 /** Parameters as strings only; a repeated parameter is an error, not "the first one wins". */
@@ -44,7 +31,7 @@ export async function readForm(
     throw invalid("expected application/x-www-form-urlencoded");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await readCapped(request, limit));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await readBody(request, limit));
   } catch (error) {
     throw error instanceof WebError ? error : invalid("not valid UTF-8");
   }

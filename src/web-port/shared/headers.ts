@@ -3,6 +3,7 @@
  * script or style at all (pages load only /static/*), so an escaping bug cannot become script
  * execution; frames are refused (clickjacking the Approve button); no Referer leaks the user code.
  */
+import { Elysia } from "elysia";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
 import { Secret } from "../../core/secret.ts";
 
@@ -67,9 +68,26 @@ async function authorizationOrigin(provider: ResolvedProvider): Promise<string |
   }
 }
 
-export async function securityHeaders(
-  providers: ReadonlyMap<string, ResolvedProvider>,
-): Promise<Record<string, string>> {
-  const csp = contentSecurityPolicy(await authorizationOrigins(providers));
-  return { ...BASE_SECURITY_HEADERS, "content-security-policy": csp };
+/** The operator view's paths: their forms post only to themselves, and their errors are plain text. */
+export function isAdminPath(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return path === "/admin" || path.startsWith("/admin/");
+}
+
+/**
+ * The one hook that puts the headers on every response of the web port, errors and 404s included:
+ * it fills Elysia's `set.headers` before routing, and Elysia adds those to whatever a handler returns
+ * unless the response already carries the header (static assets keep their long cache-control).
+ */
+export function securityHeaders(providers: ReadonlyMap<string, ResolvedProvider>) {
+  const consent = authorizationOrigins(providers).then((origins) => ({
+    ...BASE_SECURITY_HEADERS,
+    "content-security-policy": contentSecurityPolicy(origins),
+  }));
+  const admin = { ...BASE_SECURITY_HEADERS, "content-security-policy": contentSecurityPolicy([]) };
+  return new Elysia({ name: "surrogate-security-headers" })
+    .onRequest(async ({ request, set }) => {
+      Object.assign(set.headers, isAdminPath(request) ? admin : await consent);
+    })
+    .as("global");
 }

@@ -1,29 +1,7 @@
-/**
- * Static assets, embedded at build time: text imports are inlined by Bun's bundler, so the
- * `bun build --compile` binary serves them without touching the disk or any CDN (a CDN would put a
- * third party in the consent page's trust base). URLs carry a content hash, so they can be cached
- * for a year and still change on upgrade.
- */
-import htmxSource from "htmx.org/dist/htmx.min.js" with { type: "text" };
-import cssSource from "../../../ui/surrogate.css" with { type: "text" };
+/** Serving the pages' embedded assets (ui/assets.ts) under their hashed URLs, cached for a year. */
+import type { StaticAsset } from "../../../ui/assets.ts";
 
-export interface StaticAsset {
-  path: string;
-  /** Path plus `?v=<content hash>`, for links in pages. */
-  url: string;
-  body: string;
-  contentType: string;
-}
-
-function asset(path: string, body: string, contentType: string): StaticAsset {
-  const hash = new Bun.CryptoHasher("sha256").update(body).digest("hex").slice(0, 12);
-  return { path, url: `${path}?v=${hash}`, body, contentType };
-}
-
-export const HTMX = asset("/static/htmx.min.js", htmxSource, "text/javascript; charset=utf-8");
-export const STYLESHEET = asset("/static/surrogate.css", cssSource, "text/css; charset=utf-8");
-
-export const STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable";
+const STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable";
 
 export function staticResponse(item: StaticAsset): Response {
   return new Response(item.body, {

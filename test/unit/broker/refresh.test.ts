@@ -82,9 +82,15 @@ async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Pr
   return (await issueWrappers(tokens, context, keys, options)).body;
 }
 
-function refresh(client: ClientIdentity, refreshToken: string): Promise<Response> {
+function refresh(
+  client: ClientIdentity,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   return handler(
-    agentRequest(client, { body: form({ grant_type: "refresh_token", refresh_token: refreshToken }) }),
+    agentRequest(client, {
+      body: form({ grant_type: "refresh_token", refresh_token: refreshToken, ...extra }),
+    }),
   );
 }
 
@@ -151,6 +157,36 @@ describe("POST /v1/token, refresh_token grant", () => {
     idp.script.push(upstreamTokens("never"));
     await expectError(await refresh(beta, held.refresh_token!), 400, "invalid_grant");
     expect(idp.received).toEqual([]);
+  });
+
+  test("client_id, when sent, names the wrapper's provider; another → invalid_grant, unknown → 401 invalid_client; the IdP is never called for either", async () => {
+    const other = testProvider({ name: "other", oauth: scriptedIdp() });
+    setup(
+      new Map([
+        ["corp", testProvider({ oauth: idp })],
+        ["other", other],
+      ]),
+    );
+    const held = await loggedIn();
+    await expectError(
+      await refresh(alpha, held.refresh_token!, { client_id: "other" }),
+      400,
+      "invalid_grant",
+    );
+    await expectError(
+      await refresh(alpha, held.refresh_token!, { client_id: "nope" }),
+      401,
+      "invalid_client",
+    );
+    await expectError(await refresh(alpha, "not-a-jwt", { client_id: "corp" }), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+    expect(logger.lines.some((l) => l.includes("token.refreshed") && l.includes("client_mismatch"))).toBe(
+      true,
+    );
+    idp.script.push(upstreamTokens("upstream-access-2"));
+    const response = await refresh(alpha, held.refresh_token!, { client_id: "corp" });
+    expect(response.status).toBe(200);
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
   });
 
   test("a key-bound (cnf jkt) refresh wrapper → invalid_grant even for the right key; the IdP is never called", async () => {
@@ -222,6 +258,52 @@ describe("POST /v1/token, refresh_token grant", () => {
     clock = loginAt + REFRESH_TTL * 1000 + 1000;
     await expectError(await refresh(alpha, held), 400, "invalid_grant");
     expect(idp.received.length).toBe(asked);
+  });
+
+  test("a token that never expires (no expires_in, no refresh token) is re-wrapped without the IdP, until auth_time + refresh_ttl", async () => {
+    // GitHub OAuth Apps and Slack without token rotation answer like this: nothing to refresh with,
+    // yet the token stays good. Without a refresh wrapper the person would approve again every token_ttl.
+    const loginAt = clock;
+    const context = {
+      provider: testProvider({ oauth: idp }),
+      thumbprint: alpha.thumbprint,
+      requestedScope: ["repo"],
+      idClaims: { sub: "person-1" },
+    };
+    const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
+    const held = (
+      await issueWrappers(upstreamTokens("gho_forever", { tokenType: "bearer" }), context, keys, options)
+    ).body;
+    expect(held.refresh_token).toBeDefined();
+    expect(JSON.stringify(held)).not.toContain("gho_forever");
+    const first = await verifyWrapper(held.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    expect(first.exp).toBe(Math.floor(loginAt / 1000) + REFRESH_TTL);
+    clock = loginAt + 200_000;
+    const response = await refresh(alpha, held.refresh_token!);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as TokenResponseBody;
+    expect(await opened(body.access_token, "access")).toBe("gho_forever");
+    expect(await opened(body.refresh_token!, "refresh")).toBe("gho_forever");
+    expect(body.scope).toBe("repo");
+    expect(idp.received).toEqual([]);
+    const again = await verifyWrapper(body.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    expect({ sid: again.sid, exp: again.exp }).toEqual({ sid: first.sid, exp: first.exp });
+    // The login's bound holds here too, and the access wrapper never outlives token_ttl.
+    expect(body.expires_in).toBe(3600);
+    clock = loginAt + REFRESH_TTL * 1000 + 1000;
+    await expectError(await refresh(alpha, body.refresh_token!), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+  });
+
+  test("a token with an expiry but no refresh token still gets no refresh wrapper", async () => {
+    const context = {
+      provider: testProvider({ oauth: idp }),
+      thumbprint: alpha.thumbprint,
+      requestedScope: [],
+    };
+    const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
+    const { body } = await issueWrappers(upstreamTokens("short", { expiresIn: 900 }), context, keys, options);
+    expect(body.refresh_token).toBeUndefined();
   });
 
   test("policy on every refresh: a workload removed from [[policy]] → access_denied; others still refresh", async () => {
@@ -298,6 +380,23 @@ describe("POST /v1/token, refresh_token grant", () => {
     idp.gate = undefined;
     await expectError(await refresh(alpha, held.refresh_token!), 503, "temporarily_unavailable");
     expect(idp.received).toHaveLength(2);
+  });
+
+  test("with and without client_id, concurrent refreshes of one wrapper still share one IdP call", async () => {
+    const held = await loggedIn();
+    let release: () => void = () => undefined;
+    idp.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    idp.script.push(upstreamTokens("upstream-access-2", { refreshToken: new Secret("upstream-refresh-2") }));
+    const first = refresh(alpha, held.refresh_token!);
+    const second = refresh(alpha, held.refresh_token!, { client_id: "corp" });
+    while (idp.received.length === 0) await Bun.sleep(0);
+    await Bun.sleep(0);
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
   });
 
   test("a concurrent refresh from another certificate neither joins nor spoils the rightful one", async () => {

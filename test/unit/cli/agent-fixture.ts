@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Socket, TCPSocketListener } from "bun";
 import type { AgentHandler, AgentRequest } from "../../../src/agent-port/http1/types.ts";
 import type { AgentServer } from "../../../src/agent-port/server.ts";
 import { startTestAgent } from "../../helpers/agent-server.ts";
@@ -90,4 +91,75 @@ export function fakeTime(start = Date.now()) {
       clock.now += ms;
     },
   };
+}
+
+/**
+ * A TCP relay in front of the broker that can go away and come back on the same port, the way a
+ * restarting broker does: down() closes every relayed connection and the listener (new
+ * connections are refused), up() listens again. TLS passes through untouched.
+ */
+export async function startRelay(targetPort: number) {
+  const open = new Set<{ client: Socket<RelayData>; upstream?: Socket<undefined> }>();
+  let listener: TCPSocketListener<RelayData> | undefined;
+  let port = 0;
+  const listen = () => {
+    listener = Bun.listen<RelayData>({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        async open(client) {
+          const pair: { client: Socket<RelayData>; upstream?: Socket<undefined> } = { client };
+          client.data = { pending: [], pair };
+          open.add(pair);
+          pair.upstream = await Bun.connect({
+            hostname: "127.0.0.1",
+            port: targetPort,
+            socket: {
+              data: (_socket, chunk) => void client.write(chunk),
+              close: () => void client.end(),
+              error: () => void client.end(),
+            },
+          });
+          for (const chunk of client.data.pending) pair.upstream.write(chunk);
+        },
+        data(client, chunk) {
+          if (client.data.pair.upstream) client.data.pair.upstream.write(chunk);
+          else client.data.pending.push(chunk);
+        },
+        close(client) {
+          client.data.pair.upstream?.end();
+          open.delete(client.data.pair);
+        },
+      },
+    });
+    port = listener.port;
+  };
+  listen();
+  let isDown = false;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    isDown: () => isDown,
+    down() {
+      isDown = true;
+      listener?.stop(true);
+      for (const pair of open) {
+        pair.client.end();
+        pair.upstream?.end();
+      }
+      open.clear();
+    },
+    up() {
+      isDown = false;
+      listen();
+    },
+    async stop() {
+      listener?.stop(true);
+      for (const pair of open) pair.client.end();
+    },
+  };
+}
+
+interface RelayData {
+  pending: Uint8Array[];
+  pair: { client: Socket<RelayData>; upstream?: Socket<undefined> };
 }

@@ -94,7 +94,7 @@ describe("loadAgentMaterial", () => {
     [
       "missing key file",
       (f) => ({ certPath: f.alphaCert, keyPath: `${f.dir}/nope.key` }),
-      "cannot read --key .*nope.key: ENOENT",
+      "cannot read --key .*nope.key: no such file or directory \\(ENOENT\\)",
     ],
     [
       "key that is not PEM",

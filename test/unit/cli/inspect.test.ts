@@ -70,14 +70,33 @@ describe("surrogate inspect (offline)", () => {
     expect(out).toContain("subject:    octocat");
     expect(out).toContain(`binding:    cnf x5t#S256 ${thumbprintOf(der)}`);
     expect(out).toContain(`certificate SHA-256 ${fingerprintOf(der)}`);
-    expect(out).toContain("expiry:     expires in 1h (2026-01-01T13:00:00.000Z)");
+    expect(out).toContain(
+      "expiry:     expires in 1h (2026-01-01T13:00:00.000Z; accepted up to the 5s clock-skew tolerance later)",
+    );
     expect(out).toContain("signature: NOT verified");
     expect(out).not.toContain(UPSTREAM);
   });
 
   test("an expired wrapper says EXPIRED and how long ago", async () => {
     const result = await inspect([], await mint(), NOW + 3_780_000);
-    expect(result.stdout).toContain("expiry:     EXPIRED 3m ago");
+    expect(result.stdout).toContain(
+      "expiry:     EXPIRED 3m ago (2026-01-01T13:00:00.000Z; past the 5s clock-skew tolerance)",
+    );
+  });
+
+  test("inside the clock-skew tolerance it says EXPIRED and how much longer the proxy accepts it", async () => {
+    const result = await inspect([], await mint(), NOW + 3_602_000);
+    expect(result.stdout).toContain(
+      "expiry:     EXPIRED 2s ago (2026-01-01T13:00:00.000Z); still accepted for 3s, the 5s clock-skew tolerance",
+    );
+  });
+
+  test("the header and claims are indented JSON, a newline inside a value still escaped", async () => {
+    const result = await inspect([], await mint({ claims: { sub: "two\nlines\u007f" } }));
+    expect(result.stdout).toContain('header:\n{\n  "alg": "ES256",\n');
+    expect(result.stdout).toContain('  "sub": "two\\nlines\\u007f",\n');
+    expect(result.stdout.split("\n\ntype:")[0]).not.toContain("\\u000a");
+    expect(result.stdout).toContain("subject:    two\\u000alines\\u007f\n");
   });
 
   test("reads a file, and the JSON of login --json (its access_token)", async () => {

@@ -33,7 +33,7 @@ describe("surrogate keys generate", () => {
     const encryption = await readSet(encryptionPath);
     expect(signing.keys[0]?.alg).toBe("ES256");
     expect(result.stdout).toContain(`signing = "file:${signingPath}"`);
-    expect(result.stdout).toContain(`(signing kids, first in use: ${signing.keys[0]?.kid})`);
+    expect(result.stdout).toContain(`(signs with kid ${signing.keys[0]?.kid})`);
     expect(result.stdout).not.toContain(String(signing.keys[0]?.d));
     expect(result.stdout).not.toContain(String(encryption.keys[0]?.k));
     const keys = await loadKeySets(
@@ -89,7 +89,7 @@ describe("surrogate keys rotate", () => {
     expect(after.keys[1]).toEqual(before.keys[0] ?? {});
     expect((await readSet(join(dir, "encryption.jwks"))).keys).toHaveLength(2);
     expect(result.stdout).toContain(
-      `(signing kids, first in use: ${after.keys[0]?.kid}, ${before.keys[0]?.kid})`,
+      `(signs with kid ${after.keys[0]?.kid}; also verifies ${before.keys[0]?.kid})`,
     );
   });
 

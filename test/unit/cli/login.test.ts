@@ -7,6 +7,7 @@ import {
   json,
   type PkiFiles,
   type ScriptedBroker,
+  startRelay,
   startScriptedBroker,
   writePkiFiles,
 } from "./agent-fixture.ts";
@@ -109,6 +110,72 @@ describe("surrogate login", () => {
     expect(result).toMatchObject({ code: 0, stdout: "" });
     expect(JSON.parse(await readFile(out, "utf8"))).toEqual(TOKEN);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+    // One success line, last on stderr: where the result went, for how long, how to refresh.
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
+      `wrapper written to ${out}, expires in 1h (with its refresh wrapper: surrogate refresh --in ${out} --json)`,
+    );
+  });
+
+  test("a broker unreachable while polling is retried with back-off until it answers", async () => {
+    const relay = await startRelay(Number(new URL(broker.url).port));
+    const time = fakeTime();
+    let polls = 0;
+    broker.handle = (request) => {
+      if (request.target === "/v1/grants") return json(GRANT);
+      polls += 1;
+      return polls === 1 ? pending() : json(TOKEN);
+    };
+    // Polls at 5 s (pending), then the broker is away: 10 s, 20 s, 40 s fail; back before 80 s.
+    const start = time.clock.now;
+    const result = await cli(["login", "demo", ...agentFlags({ broker: relay.url })], {
+      ...time,
+      sleep: async (ms) => {
+        if (polls === 1 && !relay.isDown() && time.clock.now < start + 60_000) relay.down();
+        if (relay.isDown() && time.clock.now >= start + 60_000) relay.up();
+        await time.sleep(ms);
+      },
+    });
+    await relay.stop();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${ACCESS}\n`);
+    expect(polls).toBe(2);
+    const retries = result.stderr.split("\n").filter((line) => line.includes("; retrying in"));
+    expect(retries.map((line) => line.replace(/.*; /, ""))).toEqual([
+      "retrying in 10s",
+      "retrying in 20s",
+      "retrying in 40s",
+    ]);
+    expect(retries[0]).toStartWith(`cannot reach the broker at ${relay.url} [`);
+    expect(result.stderr).not.toContain("refused our client certificate");
+  });
+
+  test("a broker unreachable until the grant expires ends the login with expired_token", async () => {
+    const relay = await startRelay(Number(new URL(broker.url).port));
+    script([], json({ ...GRANT, expires_in: 120 }));
+    const time = fakeTime();
+    // Down once the grant exists: every poll fails until the grant's 120 s are over.
+    const result = await cli(["login", "demo", ...agentFlags({ broker: relay.url })], {
+      ...time,
+      sleep: async (ms) => {
+        if (!relay.isDown()) relay.down();
+        await time.sleep(ms);
+      },
+    });
+    await relay.stop();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("retrying in");
+    expect(result.stderr).toEndWith("(expired_token)\n");
+  });
+
+  test("503 temporarily_unavailable while polling (the broker's Redis away) is retried too", async () => {
+    script([
+      json({ error: "temporarily_unavailable", error_description: "rendezvous unavailable" }, 503),
+      json(TOKEN),
+    ]);
+    const time = fakeTime();
+    const result = await cli(["login", "demo", ...agentFlags()], time);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("rendezvous unavailable; retrying in 10s");
   });
 
   test("an --out directory that cannot be written is refused before a grant is created", async () => {
@@ -167,10 +234,17 @@ describe("surrogate login", () => {
     expect(broker.bodies.length).toBe(3);
   });
 
-  test("a policy refusal at creation names the provider", async () => {
-    script([], json({ error: "access_denied", error_description: "policy: no" }, 403));
+  test("a policy refusal at creation says what the broker saw: workload and provider", async () => {
+    const said = "no [[policy]] rule allows workload spiffe://corp.example/agents/x to use provider github";
+    script([], json({ error: "access_denied", error_description: said }, 403));
     const result = await cli(["login", "github", ...agentFlags()], fakeTime());
     expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`surrogate login: ${said} (access_denied)\n`);
+  });
+
+  test("a policy refusal without a description still names the provider", async () => {
+    script([], json({ error: "access_denied" }, 403));
+    const result = await cli(["login", "github", ...agentFlags()], fakeTime());
     expect(result.stderr).toBe(
       "surrogate login: this workload may not use provider github (access_denied)\n",
     );
@@ -192,7 +266,7 @@ describe("surrogate login", () => {
     expect(result.stderr).toContain("\r\x1b[Kwaiting for approval, 10m 00s left");
     expect(result.stderr).toContain("\r\x1b[Kwaiting for approval, 9m 55s left");
     // The indicator line is cleared before anything else is written.
-    expect(result.stderr).toContain("\r\x1b[Knote: a refresh wrapper");
+    expect(result.stderr).toContain("\r\x1b[Kwrapper written to stdout, expires in 1h; a refresh wrapper");
   });
 
   test("without a terminal, plain lines at most every 30 s", async () => {

@@ -62,7 +62,11 @@ describe("surrogate refresh", () => {
     broker.bodies.length = 0;
     broker.handle = () => json({ access_token: NEW_ACCESS, token_type: "Bearer", expires_in: 60, scope: "" });
     const result = await cli(["refresh", "--in", "-"], { env: env(), input: `${refreshWrapper}\n` });
-    expect(result).toEqual({ code: 0, stdout: `${NEW_ACCESS}\n`, stderr: "" });
+    expect(result).toEqual({
+      code: 0,
+      stdout: `${NEW_ACCESS}\n`,
+      stderr: "wrapper written to stdout, expires in 1m\n",
+    });
     expect(Object.fromEntries(broker.bodies[0] ?? [])).toEqual({
       grant_type: "refresh_token",
       refresh_token: refreshWrapper,

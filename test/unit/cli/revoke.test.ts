@@ -3,7 +3,7 @@ import { createMemoryAccessStore } from "../../../src/broker/rendezvous/access-m
 import { startRevocationSync } from "../../../src/broker/rendezvous/revocation-sync.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
-import { createAdminApi } from "../../../src/web-port/admin/api.ts";
+import { adminApiRoutes } from "../../../src/web-port/admin/api.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { cli } from "./io.ts";
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
   const logger = createMemoryLogger();
   sync = await startRevocationSync(logins, { now: Date.now, logger });
   const keys = await testKeySets();
-  const app = createAdminApi({
+  const app = adminApiRoutes({
     apiToken: new Secret(TOKEN),
     revocations: sync,
     logins,

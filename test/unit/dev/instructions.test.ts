@@ -20,7 +20,7 @@ function workspace(dir: string): DevWorkspace {
       clientSecret: file("client-secret"),
     },
     configPath: file("surrogate.toml"),
-    tokenPath: file("token"),
+    tokenPath: file("token.json"),
     created: true,
   };
 }
@@ -61,20 +61,26 @@ describe("selfInvocation", () => {
 describe("devCommands", () => {
   test("name every file by absolute path and the upstream through the proxy", () => {
     const commands = devCommands(workspace("/abs/.surrogate-dev"), PORTS, ["/opt/bin/surrogate"]);
+    const agent =
+      "--broker https://127.0.0.1:18443 --cert /abs/.surrogate-dev/agent.pem " +
+      "--key /abs/.surrogate-dev/agent.key --ca /abs/.surrogate-dev/ca.pem";
     expect(commands.login).toBe(
-      "/opt/bin/surrogate login demo --broker https://127.0.0.1:18443 --cert /abs/.surrogate-dev/agent.pem " +
-        "--key /abs/.surrogate-dev/agent.key --ca /abs/.surrogate-dev/ca.pem --out /abs/.surrogate-dev/token",
+      `/opt/bin/surrogate login demo ${agent} --json --out /abs/.surrogate-dev/token.json`,
     );
     expect(commands.curl).toBe(
       "curl --cert /abs/.surrogate-dev/agent.pem --key /abs/.surrogate-dev/agent.key --cacert /abs/.surrogate-dev/ca.pem " +
-        '-H "Authorization: Bearer $(cat /abs/.surrogate-dev/token)" https://127.0.0.1:18443/127.0.0.1:18444/hello',
+        `-H "Authorization: Bearer $(sed -n 's/.*"access_token": "\\([^"]*\\)".*/\\1/p' /abs/.surrogate-dev/token.json)" ` +
+        "https://127.0.0.1:18443/127.0.0.1:18444/hello",
+    );
+    expect(commands.refresh).toBe(
+      `/opt/bin/surrogate refresh --in /abs/.surrogate-dev/token.json ${agent} --json --out /abs/.surrogate-dev/token.json`,
     );
   });
 
   test("quote a directory with a space", () => {
     const commands = devCommands(workspace("/abs/my dir"), PORTS, ["bun", "/repo/src/main.ts"]);
     expect(commands.login).toContain("--cert '/abs/my dir/agent.pem'");
-    expect(commands.curl).toContain(`$(cat '/abs/my dir/token')`);
+    expect(commands.curl).toContain(`/p' '/abs/my dir/token.json')`);
   });
 
   test("the banner labels the demo, names the consent page and both commands", () => {
@@ -85,6 +91,7 @@ describe("devCommands", () => {
     expect(banner).toContain("http://127.0.0.1:18080/device");
     expect(banner).toContain(`   ${commands.login}\n`);
     expect(banner).toContain(`   ${commands.curl}\n`);
+    expect(banner).toContain(`   ${commands.refresh}\n`);
     expect(banner).toContain("(generated;");
     expect(devBanner({ ...ws, created: false }, PORTS, commands)).toContain("(reused;");
   });

@@ -16,8 +16,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/core/config/load.ts";
 import { ConfigError } from "../../../src/core/errors.ts";
+import { parseBundle } from "../../../src/core/identity/bundle.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
-import { verifyClientCertificate } from "../../../src/core/identity/chain.ts";
+import { ClientTrust } from "../../../src/core/identity/trust.ts";
 import { loadKeySets } from "../../../src/core/keys/load.ts";
 import { DEV_AGENT_ID } from "../../../src/dev/config-text.ts";
 import { MATERIAL_FILES, prepareWorkspace } from "../../../src/dev/workspace.ts";
@@ -71,7 +72,8 @@ describe("a fresh workspace", () => {
     const ca = await readFile(join(shared, "ca.pem"), "utf8");
     const agent = new X509Certificate(await readFile(join(shared, "agent.pem")));
     expect(describeCertificate(new Uint8Array(agent.raw)).spiffeId).toBe(DEV_AGENT_ID);
-    expect(() => verifyClientCertificate(new Uint8Array(agent.raw), ca, new Date())).not.toThrow();
+    const trust = new ClientTrust({ clientCa: { source: "ca.pem", ders: parseBundle(ca, "ca.pem") } });
+    expect(trust.admit(new Uint8Array(agent.raw), [], new Date()).spiffeId).toBe(DEV_AGENT_ID);
   });
 
   test("holds a server certificate for localhost and 127.0.0.1 from the same CA", async () => {

@@ -3,14 +3,20 @@ import { clearCookie, readCookie, serializeCookie } from "../../../src/web-port/
 import { csrfContext, csrfToken, csrfValid } from "../../../src/web-port/shared/csrf.ts";
 
 const bytes = (fill: number) => (size: number) => new Uint8Array(size).fill(fill);
+/** A Set-Cookie line's parts, in a fixed order: attribute order carries no meaning (RFC 6265 §4.1.1). */
+const attributes = (line: string) => line.split("; ").sort();
 const withCookie = (cookie: string) => new Request("https://b.example/", { headers: { cookie } });
 
 describe("cookies", () => {
-  test("reads the named cookie among others, values untouched", () => {
-    const request = withCookie("a=1; __Host-surrogate-csrf=abc%20def; b=2");
-    expect(readCookie(request, "__Host-surrogate-csrf")).toBe("abc%20def");
+  test("reads the named cookie among others; a value not shaped like ours is absent", () => {
+    const request = withCookie("a=1; __Host-surrogate-csrf=abc-DEF_1.x2; b=2");
+    expect(readCookie(request, "__Host-surrogate-csrf")).toBe("abc-DEF_1.x2");
     expect(readCookie(request, "surrogate-csrf")).toBeUndefined();
     expect(readCookie(new Request("https://b.example/"), "a")).toBeUndefined();
+    expect(
+      readCookie(withCookie("__Host-surrogate-csrf=abc%20def"), "__Host-surrogate-csrf"),
+    ).toBeUndefined();
+    expect(readCookie(withCookie('__Host-surrogate-csrf="abc"'), "__Host-surrogate-csrf")).toBeUndefined();
   });
 
   test("ignores absurdly large cookie headers", () => {
@@ -18,12 +24,14 @@ describe("cookies", () => {
   });
 
   test("serializes with Path=/, HttpOnly, SameSite, Secure only when asked, no Domain", () => {
-    const secure = serializeCookie("__Host-x", "v", { maxAge: 10.7, secure: true, sameSite: "Lax" });
-    expect(secure).toBe("__Host-x=v; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=10");
-    expect(serializeCookie("x", "v", { maxAge: 5, secure: false, sameSite: "Strict" })).not.toContain(
+    const secure = serializeCookie("__Host-x", "v", { maxAge: 10.7, secure: true, sameSite: "lax" });
+    expect(attributes(secure)).toEqual(
+      ["__Host-x=v", "HttpOnly", "Max-Age=10", "Path=/", "SameSite=Lax", "Secure"].sort(),
+    );
+    expect(serializeCookie("x", "v", { maxAge: 5, secure: false, sameSite: "strict" })).not.toContain(
       "Secure",
     );
-    expect(clearCookie("x", { secure: true, sameSite: "Lax" })).toContain("Max-Age=0");
+    expect(clearCookie("x", { secure: true, sameSite: "lax" })).toContain("Max-Age=0");
   });
 });
 

@@ -18,7 +18,8 @@ import type { KeySets } from "../../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
-import { createWebApp } from "../../../src/web-port/consent/app.ts";
+import { Observer } from "../../../src/ops/metrics/observer.ts";
+import { createWebPort } from "../../../src/web-port/port.ts";
 import { baseConfig } from "../../helpers/config.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { type StubIdp, startStubIdp } from "../../helpers/stub-idp.ts";
@@ -49,7 +50,7 @@ export function stubProviderConfig(idp: StubIdp, extra: Partial<ProviderConfig> 
 }
 
 export interface WebFixture {
-  app: ReturnType<typeof createWebApp>;
+  app: ReturnType<typeof createWebPort>;
   idp: StubIdp;
   store: RendezvousStore;
   keys: KeySets;
@@ -88,15 +89,19 @@ export async function webFixture(
   const store = createMemoryStore({ maxPendingPerWorkload: 5, maxPendingTotal: 1000 });
   const keys = await testKeySets();
   const logger = createMemoryLogger();
-  const app = createWebApp({
+  const app = createWebPort(
     config,
-    providers,
-    store,
-    keys: () => keys,
-    now,
-    logger,
-    ...(options.clientAddress === undefined ? {} : { clientAddress: options.clientAddress }),
-  });
+    {
+      providers,
+      store,
+      keys: () => keys,
+      fetch,
+      now,
+      logger,
+      ...(options.clientAddress === undefined ? {} : { clientAddress: options.clientAddress }),
+    },
+    new Observer({ providers, now }),
+  );
   const send = (path: string, init: RequestInit, cookies: Record<string, string> = {}) => {
     const headers = new Headers(init.headers);
     const cookie = Object.entries(cookies)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { HTMX, STYLESHEET } from "../../../src/web-port/shared/static.ts";
+import { HTMX, STYLESHEET } from "../../../ui/assets.ts";
 import { form, ISSUER, openConsent, type WebFixture, webFixture } from "./fixtures.ts";
 
 let fx: WebFixture;
@@ -64,15 +64,13 @@ describe("security headers on every response", () => {
 
   test("an unexpected failure renders a generic page with the headers, no internal message", async () => {
     const broken = { ...fx.store, getByUserCode: () => Promise.reject(new Error("internal detail")) };
-    const { createWebApp } = await import("../../../src/web-port/consent/app.ts");
-    const app = createWebApp({
-      config: (await import("./fixtures.ts")).webConfig(ISSUER, {}),
-      providers: new Map(),
-      store: broken,
-      keys: () => fx.keys,
-      now: fx.now,
-      logger: fx.logger,
-    });
+    const { createWebPort } = await import("../../../src/web-port/port.ts");
+    const { Observer } = await import("../../../src/ops/metrics/observer.ts");
+    const app = createWebPort(
+      (await import("./fixtures.ts")).webConfig(ISSUER, {}),
+      { providers: new Map(), store: broken, keys: () => fx.keys, fetch, now: fx.now, logger: fx.logger },
+      new Observer({ providers: new Map(), now: fx.now }),
+    );
     const response = await app.handle(new Request(`${ISSUER}/device?user_code=BBBB-BBBB`));
     expect(response.status).toBe(500);
     expectSecurityHeaders(response, "500");

@@ -22,9 +22,28 @@ const provider = (body: string) => `[providers.p]\n${body}`;
 
 const cases: [string, string, string][] = [
   // file-level
-  ["bad TOML", 'issuer = "https://x', "config: invalid TOML: Unterminated string"],
-  ["unknown root key", doc({ root: `${ROOT}\ntoken_tll = "1h"` }), "token_tll: unknown key"],
-  ["unknown table", doc({ tail: '[webb]\nlisten = "0.0.0.0:1"' }), "webb: unknown key"],
+  ["bad TOML", 'issuer = "https://x', "config: invalid TOML on line 1 (issuer = …): Unterminated string"],
+  [
+    "bad TOML further down: line number and key, never the value",
+    doc({ root: `${ROOT}\n\ntoken_ttl = 1h` }),
+    "config: invalid TOML on line 3 (token_ttl = …): Unexpected character after a value: 'h'",
+  ],
+  [
+    "an unquoted secret is not echoed",
+    doc({ root: `${ROOT}\n[providers.github]\nkind = "github"\nclient_secret = ghp_s3cr3tvalue` }),
+    "config: invalid TOML on line 4 (client_secret = …): Strings must be quoted",
+  ],
+  [
+    "a duplicate table",
+    "[web]\n[agent]\n\n[web]\n",
+    "config: invalid TOML on line 4 ([web]): Cannot redefine table 'web'",
+  ],
+  [
+    "unknown root key",
+    doc({ root: `${ROOT}\ntoken_tll = "1h"` }),
+    "token_tll: unknown key (did you mean token_ttl?)",
+  ],
+  ["unknown table", doc({ tail: '[webb]\nlisten = "0.0.0.0:1"' }), "webb: unknown key (did you mean web?)"],
   ["odd unknown key is quoted", doc({ root: `${ROOT}\n"a\\nb" = 1` }), '"a\\nb": unknown key'],
   // issuer
   ["missing issuer", doc({ root: "" }), "issuer: is required"],
@@ -127,6 +146,36 @@ const cases: [string, string, string][] = [
   ],
   ["agent unknown key", doc({ agent: `${AGENT}\nclient_cert = "x"` }), "agent.client_cert: unknown key"],
   [
+    "agent without client_ca or trust_domains",
+    doc({ agent: '[agent]\ntls_cert = "c"\ntls_key = "k"' }),
+    "agent.client_ca: is required unless agent.trust_domains is set",
+  ],
+  [
+    "trust domain name not lower-case",
+    doc({ tail: '[agent.trust_domains]\n"TD.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "TD.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain given as a URI",
+    doc({ tail: '[agent.trust_domains]\n"spiffe://td.test" = "file:/b.pem"' }),
+    'agent.trust_domains: "spiffe://td.test" is not a trust domain name (lower-case letters, digits, ".", "-", "_")',
+  ],
+  [
+    "trust domain bundle not a file: reference",
+    doc({ tail: '[agent.trust_domains]\n"td.test" = "/b.pem"' }),
+    'agent.trust_domains."td.test": must name its bundle file as file:/path',
+  ],
+  [
+    "policy binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nbinding = "jkt"` }),
+    'policy[0].binding: must be "certificate" or "key"',
+  ],
+  [
+    "policy refresh_binding unknown",
+    doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "*"\nproviders = ["github"]\nrefresh_binding = "key"` }),
+    'policy[0].refresh_binding: must be "certificate" or "spiffe_id"',
+  ],
+  [
     "agent max_header_size small",
     doc({ agent: `${AGENT}\nmax_header_size = 10` }),
     "agent.max_header_size: must be at least 1024",
@@ -147,6 +196,16 @@ const cases: [string, string, string][] = [
     'agent.idle_timeout: must be a duration such as "90s", "15m", "1h" or "1h30m" (got "forever")',
   ],
   ["agent listen bad", doc({ agent: `${AGENT}\nlisten = 8443` }), "agent.listen: must be a string"],
+  [
+    "agent public_url over http",
+    doc({ agent: `${AGENT}\npublic_url = "http://127.0.0.1:8443"` }),
+    "agent.public_url: must be an https:// URL (the agent port is mTLS)",
+  ],
+  [
+    "agent public_url with a path",
+    doc({ agent: `${AGENT}\npublic_url = "https://agents.example.com/v1"` }),
+    "agent.public_url: must be an origin only (https://host[:port]), without a path, query or fragment",
+  ],
   // keys
   ["keys missing", doc({ keys: "" }), "keys: is required"],
   [
@@ -221,7 +280,7 @@ const cases: [string, string, string][] = [
   [
     "provider typo key",
     doc({ tail: `${GITHUB}\nclinet_secret = "env:GH_SECRET"` }),
-    "providers.github.clinet_secret: unknown key",
+    "providers.github.clinet_secret: unknown key (did you mean client_secret?)",
   ],
   [
     "provider client_id missing",
@@ -246,7 +305,7 @@ const cases: [string, string, string][] = [
   [
     "provider secret file missing",
     doc({ tail: provider('kind = "google"\nclient_id = "i"\nclient_secret = "file:google.secret"') }),
-    "providers.p.client_secret: cannot read /cfg/google.secret: ENOENT",
+    "providers.p.client_secret: cannot read /cfg/google.secret: no such file or directory (ENOENT)",
   ],
   [
     "static with secret",
@@ -285,6 +344,25 @@ const cases: [string, string, string][] = [
     "provider http token endpoint",
     doc({ tail: `${GITHUB}\ntoken_endpoint = "http://github.com/token"` }),
     "providers.github.token_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
+  ],
+  [
+    "provider unknown client authentication",
+    doc({ tail: `${GITHUB}\ntoken_endpoint_auth_method = "private_key_jwt"` }),
+    "providers.github.token_endpoint_auth_method: must be one of: client_secret_basic, client_secret_post",
+  ],
+  [
+    "static with client authentication",
+    doc({
+      tail: provider(
+        'kind = "static"\nupstreams = ["a.example"]\ntoken_endpoint_auth_method = "client_secret_post"',
+      ),
+    }),
+    'providers.p.token_endpoint_auth_method: is not used by kind "static"',
+  ],
+  [
+    "provider http revocation endpoint",
+    doc({ tail: `${GITHUB}\nrevocation_endpoint = "http://github.com/revoke"` }),
+    "providers.github.revocation_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
   ],
   [
     "provider jwks fragment",
@@ -358,9 +436,14 @@ const cases: [string, string, string][] = [
     'policy[1].providers[0]: names no configured provider ("nope")',
   ],
   [
-    "policy unknown key",
+    "policy unknown key, reported before the required key it was meant to be",
     doc({ tail: `${GITHUB}\n[[policy]]\nworkload = "a"\nprovider = ["github"]` }),
-    "policy[0].providers: is required",
+    "policy[0].provider: unknown key (did you mean providers?), and policy[0].providers: is required",
+  ],
+  [
+    "a misspelled required key: the typo first",
+    `issuer = "https://x"\n[agent]\ntls_certificate = "a.pem"\ntls_key = "a.key"\nclient_ca = "ca.pem"\n[keys]\nsigning = "file:s"\nencryption = "file:e"`,
+    "agent.tls_certificate: unknown key (did you mean tls_cert?), and agent.tls_cert: is required",
   ],
   ["policy as table", doc({ tail: '[policy]\nworkload = "a"' }), "policy: must be an array"],
   [

@@ -73,6 +73,7 @@ describe("the DESIGN §7 example", () => {
       upstreamTimeout: 30,
       maxHeaderSize: 16_384,
       scrubResponses: true,
+      publicUrl: "https://broker.example.com:8443",
     });
     expect(config.keys).toEqual({
       signing: "credential:signing.jwks",
@@ -133,6 +134,21 @@ function doc(parts: Partial<typeof MINIMAL>): string {
   return [merged.root, merged.agent, merged.keys, merged.tail].join("\n");
 }
 
+describe("[agent.trust_domains]", () => {
+  test("bundles per trust domain, paths relative to the file; client_ca may be left out", async () => {
+    const text = doc({
+      agent:
+        '[agent]\ntls_cert = "server.pem"\ntls_key = "server.key"\n[agent.trust_domains]\n"td.test" = "file:bundles/td.pem"\n"partner.example" = "file:/etc/p.json"',
+    });
+    const config = await parseConfig(text, {}, { baseDir: "/cfg" });
+    expect(config.agent.clientCa).toBeUndefined();
+    expect(config.agent.trustDomains).toEqual({
+      "td.test": "/cfg/bundles/td.pem",
+      "partner.example": "/etc/p.json",
+    });
+  });
+});
+
 describe("a minimal file", () => {
   test("loads, resolving relative paths against baseDir", async () => {
     const config = await parseConfig(doc({}), {}, { baseDir: "/srv/surrogate" });
@@ -159,7 +175,11 @@ request_timeout = "1h30m"
 upstream_timeout = 45
 max_header_size = 32768
 max_connections = 500
-scrub_responses = false`,
+handshake_timeout = "2s"
+max_handshakes_per_address = 8
+max_pending_handshakes = 200
+scrub_responses = false
+public_url = "https://agents.example.com:443/"`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
       tail: `[web]
 listen = "127.0.0.1:18080"
@@ -200,7 +220,11 @@ base_url = "http://localhost:3000"`,
       upstreamTimeout: 45,
       maxHeaderSize: 32_768,
       maxConnections: 500,
+      handshakeTimeout: 2,
+      maxHandshakesPerAddress: 8,
+      maxPendingHandshakes: 200,
       scrubResponses: false,
+      publicUrl: "https://agents.example.com",
     });
     expect(config.keys).toEqual({
       signing: "jwks:https://broker.example.com/.well-known/jwks.json",
@@ -273,7 +297,9 @@ describe("loadConfig and configPath", () => {
   test("a missing file names the path", async () => {
     const error = await configFailure(() => loadConfig(join(dir, "absent.toml"), {}));
     expect(error.code).toBe("config_invalid");
-    expect(error.message).toBe(`config: cannot read ${join(dir, "absent.toml")}: ENOENT`);
+    expect(error.message).toBe(
+      `config: cannot read ${join(dir, "absent.toml")}: no such file or directory (ENOENT)`,
+    );
   });
 
   test("a file larger than 1 MiB is refused", async () => {

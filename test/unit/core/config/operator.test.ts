@@ -59,6 +59,22 @@ session_idle = "5m"`);
     expect(config.admin?.passwordHash).toBeUndefined();
   });
 
+  test("an htpasswd bcrypt hash ($2y$) is accepted, and Bun.password verifies it", async () => {
+    // bcrypt of "correct horse" with the $2y$ prefix htpasswd -B writes (the same algorithm as $2b$).
+    const htpasswd = "$2y$04$vURIcYphTX27d2KJUb7W0OSt1sjbw25fPIjO/cwuSKXigUQUw7sSu";
+    const config = await parse(`[admin]\npassword = "env:ADMIN_HASH"`, { ...ENV, ADMIN_HASH: htpasswd });
+    expect(config.admin?.passwordHash?.reveal()).toBe(htpasswd);
+    expect(await Bun.password.verify("correct horse", htpasswd)).toBe(true);
+    expect(await Bun.password.verify("correct horsE", htpasswd)).toBe(false);
+  });
+
+  test("a hash Bun.password cannot verify (md5-crypt) stops start-up", async () => {
+    const error = await configFailure(() =>
+      parse(`[admin]\npassword = "env:ADMIN_HASH"`, { ...ENV, ADMIN_HASH: "$1$salt$hashhashhash" }),
+    );
+    expect(error.message).toStartWith("admin.password: must reference a password hash");
+  });
+
   test("session_idle defaults to 15 minutes", async () => {
     expect((await parse(`[admin]\npassword = "env:ADMIN_HASH"`)).admin?.sessionIdle).toBe(900);
   });
@@ -67,7 +83,7 @@ session_idle = "5m"`);
     ["[admin]", "admin: needs password, provider or api_token"],
     ['[admin]\napi_token = "env:SHORT_TOKEN"', "admin.api_token: must be at least 32"],
     ['[admin]\npassword = "$argon2id$literal"', "admin.password: a literal secret is not accepted"],
-    ['[admin]\npassword = "env:CORP_SECRET"', "admin.password: must reference a Bun.password hash"],
+    ['[admin]\npassword = "env:CORP_SECRET"', "admin.password: must reference a password hash"],
     ['[admin]\nprovider = "nope"\nallow = ["a@b.c"]', "admin.provider: names no configured provider"],
     ['[admin]\nprovider = "gh"\nallow = ["a@b.c"]', "admin.provider: must be an OpenID Connect provider"],
     ['[admin]\nprovider = "corp"', "admin.allow: must list who may sign in"],

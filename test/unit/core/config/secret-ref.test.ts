@@ -65,7 +65,10 @@ describe("file: references", () => {
 
   test("refuses a missing file, a directory, an empty file, an oversized file and bad UTF-8", async () => {
     const cases: [string, string][] = [
-      [join(dir, "missing.txt"), `cannot read ${join(dir, "missing.txt")}: ENOENT`],
+      [
+        join(dir, "missing.txt"),
+        `cannot read ${join(dir, "missing.txt")}: no such file or directory (ENOENT)`,
+      ],
       [dir, `${dir} is not a regular file`],
       [join(dir, "empty.txt"), `file:${join(dir, "empty.txt")} is empty`],
       [join(dir, "big.txt"), `${join(dir, "big.txt")} is larger than ${MAX_SECRET_FILE_BYTES} bytes`],
@@ -83,7 +86,7 @@ describe("file: references", () => {
     await writeFile(path, "locked");
     await chmod(path, 0o000);
     const error = await configFailure(() => resolveSecretRef(`file:${path}`, {}, KEY));
-    expect(error.message).toBe(`${KEY}: cannot read ${path}: EACCES`);
+    expect(error.message).toBe(`${KEY}: cannot read ${path}: permission denied (EACCES)`);
   });
 
   test("refuses an empty path", async () => {
@@ -133,7 +136,9 @@ describe("credential: references", () => {
     const error = await configFailure(() =>
       resolveSecretRef("credential:nope", { CREDENTIALS_DIRECTORY: dir }, KEY),
     );
-    expect(error.message).toBe(`${KEY}: cannot read ${join(dir, "nope")}: ENOENT`);
+    expect(error.message).toBe(
+      `${KEY}: cannot read ${join(dir, "nope")}: no such file or directory (ENOENT)`,
+    );
   });
 });
 

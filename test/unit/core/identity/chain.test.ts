@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { IdentityError } from "../../../../src/core/errors.ts";
-import { verifyClientCertificate } from "../../../../src/core/identity/chain.ts";
+import { parseBundle } from "../../../../src/core/identity/bundle.ts";
+import { ClientTrust } from "../../../../src/core/identity/trust.ts";
 import {
   type CertificateAuthority,
   createCa,
@@ -10,6 +11,12 @@ import {
 import { ALPHA_ID, testPki } from "../../../helpers/pki.ts";
 
 const DAY = 86_400_000;
+
+/** The agent port's check against a plain `client_ca` bundle, trust-domain rules included. */
+function verifyClientCertificate(leaf: Uint8Array, bundlePem: string, now: Date, chain: Uint8Array[] = []) {
+  const ders = parseBundle(bundlePem, "agent.client_ca");
+  new ClientTrust({ clientCa: { source: "agent.client_ca", ders } }).admit(leaf, chain, now);
+}
 
 function rejection(run: () => void): string {
   try {
@@ -128,8 +135,8 @@ describe("verifyClientCertificate rejects", () => {
 
   test("a bundle without certificates, and garbage DER", async () => {
     const { alpha, ca } = await testPki();
-    expect(rejection(() => verifyClientCertificate(alpha.der, "not a pem", new Date()))).toMatch(
-      /no certificate/,
+    expect(() => verifyClientCertificate(alpha.der, "not a pem", new Date())).toThrow(
+      "agent.client_ca: holds no CA certificate",
     );
     expect(
       rejection(() => verifyClientCertificate(new Uint8Array([1, 2, 3]), ca.certPem, new Date())),
@@ -151,7 +158,7 @@ async function chainOf(root: CertificateAuthority, count: number, topPathLength?
       usage: "client",
       commonName: `int ${i}`,
       isCa: true,
-      pathLength,
+      ...(pathLength === undefined ? {} : { pathLength }),
     });
     intermediates.unshift(next.der);
     issuer = await loadCa(next.certPem, next.keyPem);

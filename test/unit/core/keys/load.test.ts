@@ -86,7 +86,9 @@ describe("loadKeySets sources", () => {
       fails(loadKeySets({ signing, encryption: enc }, env));
     expect(await load("/etc/keys.jwks")).toContain("keys.signing: source must start with");
     expect(await load("https://x/jwks.json")).toContain("source must start with");
-    expect(await load(`file:${join(dir, "missing.jwks")}`)).toContain("missing.jwks");
+    expect(await load(`file:${join(dir, "missing.jwks")}`)).toBe(
+      `keys.signing (file:${join(dir, "missing.jwks")}): cannot read ${join(dir, "missing.jwks")}: no such file or directory (ENOENT)`,
+    );
     expect(await load(`file:${dir}`)).toContain("not a regular file");
     expect(await load(`file:${file("big.jwks", " ".repeat(256 * 1024 + 1))}`)).toContain("larger than");
     expect(await load("env:UNSET")).toContain("env:UNSET");

@@ -3,7 +3,7 @@ import { createMemoryAccessStore } from "../../../../src/broker/rendezvous/acces
 import { startRevocationSync } from "../../../../src/broker/rendezvous/revocation-sync.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
-import { createAdminApi } from "../../../../src/web-port/admin/api.ts";
+import { adminApiRoutes } from "../../../../src/web-port/admin/api.ts";
 import { testKeySets } from "../../../helpers/keys.ts";
 
 const TOKEN = "t".repeat(40);
@@ -14,7 +14,7 @@ async function apiWith(apiToken: Secret | undefined) {
   const logger = createMemoryLogger();
   const revocations = await startRevocationSync(logins, { now: Date.now, logger });
   const providers = new Map();
-  const app = createAdminApi({
+  const app = adminApiRoutes({
     apiToken,
     revocations,
     logins,

@@ -10,8 +10,7 @@ import type { AdminConfig, Config } from "../../../../src/core/config/types.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
 import { Observer } from "../../../../src/ops/metrics/observer.ts";
-import { createAdminApp } from "../../../../src/web-port/admin/app.ts";
-import { createWebApp } from "../../../../src/web-port/consent/app.ts";
+import { createWebPort } from "../../../../src/web-port/port.ts";
 import { testKeySets } from "../../../helpers/keys.ts";
 import { startStubIdp } from "../../../helpers/stub-idp.ts";
 import { stubProviderConfig, webConfig } from "../fixtures.ts";
@@ -66,22 +65,21 @@ export async function adminFixture(
   const sink = createMemoryLogger();
   const observer = new Observer({ providers, now });
   const logger = observer.observe(sink);
-  const web = createWebApp({ config, providers, store, keys: () => keys, now, logger });
-  const admin = createAdminApp({
+  const app = createWebPort(
     config,
-    providers,
-    store,
-    keys: () => keys,
-    fetch,
-    now,
-    logger,
+    {
+      providers,
+      store,
+      keys: () => keys,
+      fetch,
+      now,
+      logger,
+      instance: "test-instance",
+      clientAddress: () => "198.51.100.7",
+      ...(options.agentListening === undefined ? {} : { agentListening: options.agentListening }),
+    },
     observer,
-    instance: "test-instance",
-    startedAt: now(),
-    clientAddress: () => "198.51.100.7",
-    ...(options.agentListening === undefined ? {} : { agentListening: options.agentListening }),
-  });
-  const app = web.use(admin);
+  );
   const send = (path: string, init: RequestInit = {}, jar: Record<string, string> = {}) => {
     const headers = new Headers(init.headers);
     const cookie = Object.entries(jar)

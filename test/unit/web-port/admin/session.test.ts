@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { Secret } from "../../../../src/core/secret.ts";
-import { seal, unseal } from "../../../../src/web-port/admin/sealed.ts";
+import { sealJson } from "../../../../src/core/token/seal.ts";
+import { unsealJson } from "../../../../src/core/token/unseal.ts";
 import {
   type AdminSession,
+  MAX_ADMIN_SEALED,
   readSession,
   SESSION_MAX_AGE_MS,
   sessionCookie,
@@ -63,23 +65,29 @@ describe("admin session cookie", () => {
       { grantId: "g", provider: "p", state: "s", verifier: new Secret("v".repeat(43)), exp: NOW + 60_000 },
       keys,
     );
-    expect(await unseal(flow, "surrogate-admin-session+jwe", keys)).toBeUndefined();
-    const sealed = await seal({ ...session() }, "surrogate-admin-session+jwe", keys);
-    expect(await unseal(sealed, "surrogate-admin-login+jwe", keys)).toBeUndefined();
+    expect(await unsealJson(flow, "surrogate-admin-session+jwe", keys, MAX_ADMIN_SEALED)).toBeUndefined();
+    const sealed = await sealJson(session(), keys, "surrogate-admin-session+jwe");
+    expect(await unsealJson(sealed, "surrogate-admin-login+jwe", keys, MAX_ADMIN_SEALED)).toBeUndefined();
     await expect(openFlow(sealed, keys, NOW)).rejects.toThrow();
-    expect(await unseal(sealed, "surrogate-admin-session+jwe", keys)).toMatchObject({ who: "password" });
+    expect(await unsealJson(sealed, "surrogate-admin-session+jwe", keys, MAX_ADMIN_SEALED)).toMatchObject({
+      who: "password",
+    });
   });
 
   test("malformed contents and oversized values are refused", async () => {
     const keys = await testKeySets();
-    const bad = await seal(
+    const bad = await sealJson(
       { who: 1, method: "password", csrf: "x", issuedAt: NOW, seenAt: NOW },
-      "surrogate-admin-session+jwe",
       keys,
+      "surrogate-admin-session+jwe",
     );
     const request = new Request("http://x/", { headers: { cookie: `surrogate-admin=${bad}` } });
     expect(await readSession(request, keys, { secure: false, idleMs: IDLE, now: NOW })).toBeUndefined();
-    expect(await unseal("x".repeat(5000), "surrogate-admin-session+jwe", keys)).toBeUndefined();
-    expect(await unseal("not.a.jwe", "surrogate-admin-session+jwe", keys)).toBeUndefined();
+    expect(
+      await unsealJson("x".repeat(5000), "surrogate-admin-session+jwe", keys, MAX_ADMIN_SEALED),
+    ).toBeUndefined();
+    expect(
+      await unsealJson("not.a.jwe", "surrogate-admin-session+jwe", keys, MAX_ADMIN_SEALED),
+    ).toBeUndefined();
   });
 });
