@@ -1,6 +1,7 @@
 /**
  * From an IdP token response to what the agent receives: an access wrapper and, when the IdP gave a
- * refresh token, a refresh wrapper (DESIGN §5). The upstream tokens only ever leave here encrypted.
+ * refresh token or a token that never expires, a refresh wrapper (DESIGN §5). The upstream tokens
+ * only ever leave here encrypted.
  */
 import { decodeJwt } from "jose";
 import type { KeySets } from "../core/keys/types.ts";
@@ -80,6 +81,20 @@ function copiedClaims(tokens: UpstreamTokens, context: IssueContext): Record<str
   return fromToken ?? identityClaims(context.idClaims);
 }
 
+/**
+ * What the refresh wrapper seals: the upstream refresh token; or, for a token the IdP gave neither an
+ * expiry nor a refresh token (GitHub OAuth Apps, Slack without token rotation: it stays good until
+ * revoked), the access token itself with its type, which a refresh re-wraps without calling the IdP
+ * (./refresh.ts). Without it the person would approve again every token_ttl; with it the login still
+ * ends at auth_time + refresh_ttl like any other. A token with an expiry and no refresh token gets
+ * none: it cannot outlive its expiry.
+ */
+function refreshSecretOf(tokens: UpstreamTokens): MintRequest["secret"] | undefined {
+  if (tokens.refreshToken !== undefined) return { token: tokens.refreshToken, type: "refresh" };
+  if (tokens.expiresIn === undefined) return { token: tokens.accessToken, type: tokens.tokenType };
+  return undefined;
+}
+
 export async function issueWrappers(
   tokens: UpstreamTokens,
   context: IssueContext,
@@ -108,11 +123,12 @@ export async function issueWrappers(
     expires_in: access.exp - Math.floor(options.now / 1000),
     scope,
   };
-  if (tokens.refreshToken !== undefined) {
+  const refreshSecret = refreshSecretOf(tokens);
+  if (refreshSecret !== undefined) {
     const refresh: MintRequest = {
       ...common,
       kind: "refresh",
-      secret: { token: tokens.refreshToken, type: "refresh" },
+      secret: refreshSecret,
       // Signed by us, so a later refresh can trust these when the IdP sends no new id_token.
       claims: identityClaims(context.idClaims),
       // The absolute bound (issue #15): counted from the login, not from this refresh, so however

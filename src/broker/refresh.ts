@@ -75,10 +75,16 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
   let tokens: UpstreamTokens;
   try {
     const sealed = await openWrapper(wrapper, deps.keys());
-    fresh = await oauth.refresh(sealed.token);
+    // A token that never expires is sealed itself (./issue.ts): there is nothing to ask the IdP,
+    // and re-wrapping it as it is keeps the login's bound, auth_time + refresh_ttl.
+    fresh =
+      sealed.type === "refresh"
+        ? await oauth.refresh(sealed.token)
+        : { accessToken: sealed.token, tokenType: sealed.type };
     // No rotation: the old upstream refresh token stays valid, so it is wrapped again; the agent
     // must always leave with a usable refresh wrapper (DESIGN §4.1).
-    tokens = { ...fresh, refreshToken: fresh.refreshToken ?? sealed.token };
+    tokens =
+      sealed.type === "refresh" ? { ...fresh, refreshToken: fresh.refreshToken ?? sealed.token } : fresh;
   } catch (error) {
     throw upstreamFailure(error);
   }

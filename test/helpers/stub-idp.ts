@@ -1,6 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { type RevocationHost, revocationEndpoint, type StubRevocation } from "./stub-idp-revoke.ts";
+import {
+  type Issued,
+  prefixOf,
+  requestedScopes,
+  type StubVendor,
+  tokenBody,
+  tokenError,
+  tokenReply,
+} from "./stub-idp-vendors.ts";
+
+export type { StubVendor } from "./stub-idp-vendors.ts";
 
 /**
  * A real OAuth 2.0 / OpenID Connect provider for tests, on 127.0.0.1 and an ephemeral port. It is
@@ -29,9 +40,6 @@ export type StubIdpMode =
   | "revoke_unsupported_type"
   | "revoke_refused";
 
-/** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
-export type StubVendor = "standard" | "google" | "atlassian";
-
 export interface StubIdpOptions {
   clientId?: string;
   clientSecret?: string;
@@ -47,7 +55,15 @@ export interface StubIdpOptions {
   accessTokenTtl?: number;
   /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
   now?: () => number;
+  /** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
   vendor?: StubVendor;
+  /**
+   * Whether access tokens expire (default true). False: no `expires_in` and no refresh token, as
+   * GitHub OAuth Apps and Slack apps without token rotation answer.
+   */
+  expiring?: boolean;
+  /** Client authentication the token endpoint insists on, also in discovery (default: Basic or body). */
+  clientAuth?: "basic" | "post" | "private_key_jwt";
 }
 
 export interface StubIdpRequest {
@@ -88,8 +104,11 @@ interface PendingCode {
   codeChallenge: string;
   nonce?: string;
   scope: string;
+  botScope: string;
   used: boolean;
 }
+
+type Answer = (body: Record<string, unknown>) => Response;
 
 const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refresh_token", "token"]);
 const SUBJECT = "stub-user-1";
@@ -196,10 +215,19 @@ class StubState implements RevocationHost {
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
       id_token_signing_alg_values_supported: ["ES256"],
-      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      token_endpoint_auth_methods_supported: this.authMethods(),
       authorization_response_iss_parameter_supported: true,
       subject_types_supported: ["public"],
     };
+  }
+
+  /** RFC 8414 §2, as the `clientAuth` option narrows it (`private_key_jwt`: a client surrogate cannot be). */
+  authMethods(): string[] {
+    const only = this.options.clientAuth;
+    if (only === "private_key_jwt") return ["private_key_jwt"];
+    if (only === "post") return ["client_secret_post"];
+    if (only === "basic") return ["client_secret_basic"];
+    return ["client_secret_basic", "client_secret_post"];
   }
 
   authorizeEndpoint(params: URLSearchParams): Response {
@@ -211,10 +239,12 @@ class StubState implements RevocationHost {
     if (state !== null) target.searchParams.set("state", state);
     // RFC 9207 §2: the issuer identifier accompanies every authorization response, errors included.
     target.searchParams.set("iss", this.issuer);
-    const problem = checkAuthorizeParams(params);
-    if (problem !== undefined) target.searchParams.set("error", problem);
+    const scopes = requestedScopes(this.vendor, params);
+    const problem = "error" in scopes ? scopes.error : checkAuthorizeParams(params);
+    if (problem !== undefined || "error" in scopes)
+      target.searchParams.set("error", problem ?? "invalid_scope");
     else if (this.mode === "deny") target.searchParams.set("error", "access_denied");
-    else target.searchParams.set("code", this.newCode(params, redirectUri));
+    else target.searchParams.set("code", this.newCode(params, redirectUri, scopes));
     return new Response(null, { status: 302, headers: { location: target.href } });
   }
 
@@ -223,13 +253,13 @@ class StubState implements RevocationHost {
     return URL.canParse(redirectUri) && /^https?:$/.test(new URL(redirectUri).protocol);
   }
 
-  newCode(params: URLSearchParams, redirectUri: string): string {
+  newCode(params: URLSearchParams, redirectUri: string, scopes: { scope: string; botScope: string }): string {
     const code = `stub-code-${token()}`;
     const nonce = params.get("nonce") ?? undefined;
     this.#codes.set(code, {
       redirectUri,
       codeChallenge: params.get("code_challenge") ?? "",
-      scope: params.get("scope") ?? "",
+      ...scopes,
       used: false,
       ...(nonce === undefined ? {} : { nonce }),
     });
@@ -239,14 +269,19 @@ class StubState implements RevocationHost {
   async tokenEndpoint(request: Request, params: URLSearchParams, record: StubIdpRequest): Promise<Response> {
     const auth = this.authenticateClient(request, params);
     record.clientAuth = auth === "invalid" ? "none" : auth;
-    if (auth === "invalid") return oauthError(401, "invalid_client");
+    // GitHub and Atlassian document only body credentials at their token endpoints.
+    const bodyOnly = this.vendor === "github" || this.vendor === "atlassian";
+    const required = this.options.clientAuth ?? (bodyOnly ? "post" : undefined);
+    if (auth === "invalid" || (required !== undefined && auth !== required))
+      return tokenError(this.vendor, 401, "invalid_client");
     if (this.mode === "token_500") return new Response("upstream exploded", { status: 500 });
     if (this.mode === "token_429") return oauthError(429, "rate_limited");
     if (this.mode === "garbage_json") return new Response("{not json", { status: 200 });
     const grant = params.get("grant_type");
-    if (grant === "authorization_code") return this.codeGrant(params);
-    if (grant === "refresh_token") return this.refreshGrant(params);
-    return oauthError(400, "unsupported_grant_type");
+    const answer = (body: Record<string, unknown>) => tokenReply(this.vendor, request, body);
+    if (grant === "authorization_code") return this.codeGrant(params, answer);
+    if (grant === "refresh_token") return this.refreshGrant(params, answer);
+    return tokenError(this.vendor, 400, "unsupported_grant_type");
   }
 
   /** RFC 6749 §2.3.1: Basic (form-urlencoded parts) or body credentials, never both. */
@@ -263,18 +298,23 @@ class StubState implements RevocationHost {
     return hasPost && ok ? "post" : "invalid";
   }
 
-  async codeGrant(params: URLSearchParams): Promise<Response> {
-    if (this.mode === "token_error") return oauthError(400, "invalid_grant");
+  async codeGrant(params: URLSearchParams, answer: Answer): Promise<Response> {
+    const refuse = () => tokenError(this.vendor, 400, "invalid_grant");
+    if (this.mode === "token_error") return refuse();
     const pending = this.#codes.get(params.get("code") ?? "");
-    if (pending === undefined || pending.used) return oauthError(400, "invalid_grant");
+    if (pending === undefined || pending.used) return refuse();
     pending.used = true;
-    if (params.get("redirect_uri") !== pending.redirectUri) return oauthError(400, "invalid_grant");
-    if (s256(params.get("code_verifier") ?? "") !== pending.codeChallenge)
-      return oauthError(400, "invalid_grant");
-    return Response.json(await this.issue(pending.scope, pending.nonce, true));
+    if (params.get("redirect_uri") !== pending.redirectUri) return refuse();
+    if (s256(params.get("code_verifier") ?? "") !== pending.codeChallenge) return refuse();
+    const issued = await this.issue(pending.scope, pending.nonce, true);
+    if (pending.botScope !== "") {
+      issued.botToken = `${prefixOf(this.vendor, "bot", false)}stub-real-bot-${token()}`;
+      issued.botScope = pending.botScope;
+    }
+    return answer(tokenBody(this.vendor, issued, "code"));
   }
 
-  async refreshGrant(params: URLSearchParams): Promise<Response> {
+  async refreshGrant(params: URLSearchParams, answer: Answer): Promise<Response> {
     const presented = params.get("refresh_token") ?? "";
     const known = this.#refreshTokens.get(presented);
     if (this.mode === "refresh_refused" || known === undefined) {
@@ -282,38 +322,31 @@ class StubState implements RevocationHost {
       // (expired, rotated away, revoked, password changed) is 403, not RFC 6749 §5.2's 400.
       if (this.vendor === "atlassian")
         return oauthError(403, "invalid_grant", "Unknown or invalid refresh token.");
-      return oauthError(400, "invalid_grant");
+      return tokenError(this.vendor, 400, this.vendor === "github" ? "bad_refresh_token" : "invalid_grant");
     }
     const rotate = (this.options.rotateRefreshTokens ?? true) && this.mode !== "no_rotation";
     if (rotate) this.#refreshTokens.delete(presented);
-    return Response.json(await this.issue(known.scope, undefined, rotate));
+    return answer(tokenBody(this.vendor, await this.issue(known.scope, undefined, rotate), "refresh"));
   }
 
-  async issue(
-    scope: string,
-    nonce: string | undefined,
-    newRefresh: boolean,
-  ): Promise<Record<string, unknown>> {
+  /** Mints the tokens of one grant; the vendor lays them out (./stub-idp-vendors.ts). */
+  async issue(scope: string, nonce: string | undefined, newRefresh: boolean): Promise<Issued> {
+    const expiring = this.options.expiring ?? true;
     const ttl = this.options.accessTokenTtl ?? 3600;
     const accessToken = this.options.jwtAccessTokens
       ? await this.accessJwt(scope, ttl)
-      : `stub-real-access-${token()}`;
-    const body: Record<string, unknown> = {
-      access_token: accessToken,
-      token_type: "Bearer",
-      expires_in: ttl,
-      scope,
-    };
+      : `${prefixOf(this.vendor, "access", expiring)}stub-real-access-${token()}`;
+    const issued: Issued = { accessToken, scope, ...(expiring && { expiresIn: ttl }) };
     this.lastIssued.accessToken = accessToken;
     this.#accessTokens.add(accessToken);
-    if (newRefresh) {
-      const refreshToken = `stub-real-refresh-${token()}`;
+    if (newRefresh && expiring) {
+      const refreshToken = `${prefixOf(this.vendor, "refresh", true)}stub-real-refresh-${token()}`;
       this.#refreshTokens.set(refreshToken, { scope });
-      body.refresh_token = this.lastIssued.refreshToken = refreshToken;
+      issued.refreshToken = this.lastIssued.refreshToken = refreshToken;
     }
     if (scope.split(" ").includes("openid"))
-      body.id_token = this.lastIssued.idToken = await this.idToken(nonce);
-    return body;
+      issued.idToken = this.lastIssued.idToken = await this.idToken(nonce);
+    return issued;
   }
 
   accessJwt(scope: string, ttl: number): Promise<string> {

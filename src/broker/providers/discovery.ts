@@ -2,6 +2,7 @@ import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { boundedFetch } from "../../core/io/bounded-fetch.ts";
 import { BodyTooLargeError } from "../../core/io/read-capped.ts";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 
 /** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
 export interface DiscoveredMetadata {
@@ -9,6 +10,8 @@ export interface DiscoveredMetadata {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  /** How this client authenticates at the token endpoint, from `token_endpoint_auth_methods_supported`. */
+  clientAuth: ClientAuthMethod;
   /** RFC 8414 §2 `revocation_endpoint` (RFC 7009), when the IdP has one. */
   revocationEndpoint?: string;
   /** RFC 9207 §3: the IdP promises `iss` on every authorization response. */
@@ -50,6 +53,7 @@ export async function discoverIssuer(
     authorizationEndpoint: endpoint(document, "authorization_endpoint", key),
     tokenEndpoint: endpoint(document, "token_endpoint", key),
     jwksUri: endpoint(document, "jwks_uri", key),
+    clientAuth: clientAuthOf(document.token_endpoint_auth_methods_supported, key),
     ...(document.revocation_endpoint !== undefined && {
       revocationEndpoint: endpoint(document, "revocation_endpoint", key),
     }),
@@ -91,4 +95,21 @@ function endpoint(document: Record<string, unknown>, member: string, key: string
   if (typeof value !== "string") throw new ConfigError(key, `the discovery document has no ${member}`);
   checkHttpsUrl(value, `${key} (discovered ${member})`);
   return value;
+}
+
+/**
+ * OIDC Discovery §3 / RFC 8414 §2: absent, the IdP supports `client_secret_basic`, which RFC 6749
+ * §2.3.1 prefers (the secret stays out of the body); `client_secret_post` only when the IdP lists it
+ * and not Basic. A list with neither (say, private_key_jwt only) is a client surrogate cannot be.
+ */
+function clientAuthOf(methods: unknown, key: string): ClientAuthMethod {
+  if (methods === undefined) return "client_secret_basic";
+  const listed = Array.isArray(methods) ? methods : [];
+  if (listed.includes("client_secret_basic")) return "client_secret_basic";
+  if (listed.includes("client_secret_post")) return "client_secret_post";
+  throw new ConfigError(
+    key,
+    "the identity provider supports neither client_secret_basic nor client_secret_post " +
+      "(token_endpoint_auth_methods_supported)",
+  );
 }

@@ -9,11 +9,9 @@ import { IdpError } from "../../core/errors.ts";
 import { boundedFetch } from "../../core/io/bounded-fetch.ts";
 import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 import { parseStrictJson } from "../../core/io/strict-json.ts";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { Secret } from "../../core/secret.ts";
 import { VERSION } from "../../core/version.ts";
-
-/** RFC 6749 §2.3.1 client authentication, named as in RFC 7591 §2 (`token_endpoint_auth_method`). */
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
 
 export interface ClientCredentials {
   clientId: string;

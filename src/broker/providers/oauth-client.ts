@@ -11,12 +11,14 @@
  * where it happened.
  */
 import { CodeChallengeMethod, OAuth2Client } from "arctic";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { AuthorizationRequest, OAuthClient } from "../../core/provider/types.ts";
 import type { Secret } from "../../core/secret.ts";
-import type { ClientAuthMethod, ClientCredentials } from "./idp-request.ts";
+import type { ClientCredentials } from "./idp-request.ts";
 import { createIdTokenValidator, type IdTokenRules } from "./oidc.ts";
 import { createRevoker, type RevocationMethod } from "./revoke.ts";
 import { requestTokens } from "./token-request.ts";
+import type { TokenShape } from "./token-response.ts";
 
 export interface OAuthClientSettings {
   /** Provider name, for error messages. */
@@ -37,6 +39,12 @@ export interface OAuthClientSettings {
   issuer?: string;
   /** RFC 9207 §2.4: the IdP advertised `iss` on authorization responses; only with `issuer`. */
   requireIss?: boolean;
+  /** The authorization parameter carrying the scopes (Slack asks a person's scopes in `user_scope`). */
+  scopeParam?: "scope" | "user_scope";
+  /** Between scopes in that parameter (RFC 6749 §3.3: a space; Slack: a comma). */
+  scopeSeparator?: " " | ",";
+  /** How token responses are laid out (default rfc6749). */
+  tokenShape?: TokenShape;
   /** RFC 6749 §2.3.1 client authentication at the token endpoint (default client_secret_basic). */
   clientAuth?: ClientAuthMethod;
   /** Token-request timeout, ms (default 30 000). */
@@ -58,7 +66,11 @@ export function createOAuthClient(
     ...(settings.clientSecret && { clientSecret: settings.clientSecret }),
     method: settings.clientAuth ?? "client_secret_basic",
   };
-  const endpoint = { url: settings.tokenEndpoint, client: credentials };
+  const endpoint = {
+    url: settings.tokenEndpoint,
+    client: credentials,
+    shape: settings.tokenShape ?? "rfc6749",
+  };
   const oauth: OAuthClient = {
     authorizationUrl: async (request) => authorizationUrl(client, settings, request),
     exchangeCode: (code, codeVerifier) =>
@@ -91,7 +103,8 @@ export function createOAuthClient(
 /**
  * Authorization-code request (RFC 6749 §4.1.1) with PKCE S256 (RFC 7636 §4.3; `plain` would expose
  * the verifier to whoever sees the URL), the caller's `state` (CSRF, §10.12) and, for OIDC, the
- * `nonce` that the id_token must echo (OIDC Core §3.1.2.1).
+ * `nonce` that the id_token must echo (OIDC Core §3.1.2.1). Scopes are joined here, not by arctic,
+ * because some vendors want another parameter or separator (the profile says which).
  */
 function authorizationUrl(
   client: OAuth2Client,
@@ -103,8 +116,10 @@ function authorizationUrl(
     request.state,
     CodeChallengeMethod.S256,
     request.codeVerifier.reveal(),
-    request.scopes,
+    [],
   );
+  if (request.scopes.length > 0)
+    url.searchParams.set(settings.scopeParam ?? "scope", request.scopes.join(settings.scopeSeparator ?? " "));
   if (request.nonce !== undefined) url.searchParams.set("nonce", request.nonce);
   for (const [name, value] of Object.entries(settings.authorizationParams ?? {})) {
     if (!url.searchParams.has(name)) url.searchParams.set(name, value);

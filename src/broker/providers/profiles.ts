@@ -1,8 +1,9 @@
 import type { ProviderConfig } from "../../core/config/types.ts";
 import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { ProviderKind } from "../../core/provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../../core/provider/kinds.ts";
 import type { RevocationMethod } from "./revoke.ts";
+import type { TokenShape } from "./token-response.ts";
 
 /**
  * What a built-in profile knows about an identity provider before configuration overrides it.
@@ -24,6 +25,13 @@ export interface ProviderProfile {
   jwtAccessTokens: boolean;
   /** Whether the flow is OpenID Connect: a `nonce` is sent and a valid id_token required. */
   oidc: "always" | "with_openid_scope" | "never";
+  /** Where and how scopes go on the authorization request (default `scope`, space-separated). */
+  scopeParam?: "scope" | "user_scope";
+  scopeSeparator?: " " | ",";
+  /** How token responses are laid out (default rfc6749). */
+  tokenShape?: TokenShape;
+  /** Client authentication at the token endpoint (default client_secret_basic, RFC 6749 §2.3.1). */
+  clientAuth?: ClientAuthMethod;
   /** Extra authorization-request parameters the IdP needs, typically to issue a refresh token. */
   authorizationParams: Record<string, string>;
   /**
@@ -70,6 +78,10 @@ function github(): ProviderProfile {
     tokenEndpoint: "https://github.com/login/oauth/access_token",
     scopes: ["read:user"],
     upstreams: ["api.github.com", "uploads.github.com"],
+    tokenShape: "github",
+    // docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps: client_id and
+    // client_secret are documented as request parameters, nothing else.
+    clientAuth: "client_secret_post",
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",
@@ -159,10 +171,11 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
 }
 
 /**
- * Slack OAuth v2 ("Sign in with Slack" is a different, OIDC-only flow). The top-level token of
- * `oauth.v2.access` is used; user-token scopes (`user_scope`, nested `authed_user`) are not supported.
- * Refresh tokens exist only when the app opted into token rotation. Slack reports errors with HTTP 200
- * and `{"ok": false, "error": …}`.
+ * Slack OAuth v2 for the person's own token ("Sign in with Slack" is a different, OIDC-only flow).
+ * The scopes are user scopes, asked comma-separated in `user_scope`, and the token is the person's
+ * (`authed_user.access_token`), never the app's bot token (api.slack.com/authentication/oauth-v2).
+ * Tokens never expire unless the app opted into token rotation (12 h tokens and refresh tokens,
+ * api.slack.com/authentication/rotation). Slack reports errors with HTTP 200 and `{"ok": false, …}`.
  */
 function slack(): ProviderProfile {
   return {
@@ -170,6 +183,9 @@ function slack(): ProviderProfile {
     authorizationEndpoint: "https://slack.com/oauth/v2/authorize",
     tokenEndpoint: "https://slack.com/api/oauth.v2.access",
     scopes: ["channels:read"],
+    scopeParam: "user_scope",
+    scopeSeparator: ",",
+    tokenShape: "slack",
     upstreams: ["slack.com"],
     inject: BEARER,
     jwtAccessTokens: false,
@@ -191,6 +207,8 @@ function atlassian(): ProviderProfile {
     scopes: ["read:me", "offline_access"],
     // developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens: no refresh token without it.
     requiredScopes: ["offline_access"],
+    // developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps: client_id and client_secret in the body.
+    clientAuth: "client_secret_post",
     upstreams: ["api.atlassian.com"],
     inject: BEARER,
     jwtAccessTokens: false,

@@ -3,6 +3,7 @@ import { checkHttpsUrl } from "../../core/config/url.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { parseUpstream } from "../../core/provider/allowlist.ts";
 import { parseInjection } from "../../core/provider/inject.ts";
+import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
@@ -17,6 +18,8 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery: the client authentication the IdP supports. */
+  clientAuth?: ClientAuthMethod;
   /** From discovery (RFC 8414 §2) or the configuration: RFC 7009 revocation. */
   revocationEndpoint?: string;
   /** From discovery: the IdP promises `iss` on every authorization response (RFC 9207 §3). */
@@ -100,6 +103,7 @@ async function resolveEndpoints(
     ...(jwksUri && { jwksUri }),
     ...(issuer && { issuer }),
     ...(revocationEndpoint && { revocationEndpoint }),
+    ...("clientAuth" in base && base.clientAuth !== undefined && { clientAuth: base.clientAuth }),
     ...(issParameterSupported && { issParameterSupported }),
   };
 }
@@ -133,6 +137,8 @@ function clientSettings(
   return {
     provider: name,
     clientId: config.clientId,
+    clientAuth:
+      config.tokenEndpointAuthMethod ?? endpoints.clientAuth ?? profile.clientAuth ?? "client_secret_basic",
     revocation: revocationOf(
       profile,
       endpoints.revocationEndpoint,
@@ -144,6 +150,9 @@ function clientSettings(
     authorizationEndpoint: endpoints.authorizationEndpoint,
     tokenEndpoint: endpoints.tokenEndpoint,
     authorizationParams: profile.authorizationParams,
+    ...(profile.scopeParam && { scopeParam: profile.scopeParam }),
+    ...(profile.scopeSeparator && { scopeSeparator: profile.scopeSeparator }),
+    ...(profile.tokenShape && { tokenShape: profile.tokenShape }),
     ...(oidc &&
       issuer &&
       jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),

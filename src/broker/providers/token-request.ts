@@ -8,11 +8,13 @@
 import { IdpError } from "../../core/errors.ts";
 import type { UpstreamTokens } from "../../core/provider/types.ts";
 import { type ClientCredentials, type IdpTransport, sendToIdp, withClientAuth } from "./idp-request.ts";
-import { errorResponse, parseTokenResponse } from "./token-response.ts";
+import { errorResponse, parseTokenResponse, type TokenShape } from "./token-response.ts";
 
 export interface TokenEndpoint {
   url: string;
   client: ClientCredentials;
+  /** How the answer is laid out (./token-response.ts). */
+  shape: TokenShape;
 }
 
 /**
@@ -29,7 +31,8 @@ export async function requestTokens(
 ): Promise<UpstreamTokens> {
   const request = { url: endpoint.url, method: "POST" as const, form: new URLSearchParams(grant) };
   const reply = await sendToIdp(withClientAuth(request, endpoint.client), where, transport);
-  if (reply.status === 200 && reply.json !== undefined) return parseTokenResponse(reply.json, where);
+  if (reply.status === 200 && reply.json !== undefined)
+    return parseTokenResponse(reply.json, where, endpoint.shape);
   // RFC 6749 §5.2 says 400 (401 for client authentication), but any 4xx carrying an OAuth `error`
   // is the IdP refusing this grant, whatever status it chose: final for the wrapper.
   const refused = reply.status >= 400 && reply.status < 500 && !TRANSIENT.has(reply.status);

@@ -7,7 +7,7 @@ const TOKEN_TEXT = /^[\x21-\x7e]+$/;
 const MAX_TOKEN_BYTES = 16 * 1024;
 /** RFC 6749 §5.1 token_type: a short name (`Bearer`, GitHub's `bearer`, Slack's `bot`/`user`). */
 const TOKEN_TYPE = /^[A-Za-z0-9_.-]{1,32}$/;
-/** RFC 6749 §3.3 scope: scope-tokens separated by spaces (GitHub uses commas, also printable). */
+/** RFC 6749 §3.3 scope: scope-tokens separated by spaces (GitHub and Slack use commas, also printable). */
 const SCOPE_TEXT = /^[\x20-\x7e]*$/;
 const MAX_SCOPE_LENGTH = 4096;
 /** RFC 6749 §5.2 `error` charset; anything else is not an error code we repeat. */
@@ -16,14 +16,28 @@ const ERROR_CODE = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 const MAX_EXPIRES_IN = 315_360_000;
 
 /**
+ * How a token response is laid out. `rfc6749`: RFC 6749 §5.1. `github`: the same with a
+ * comma-separated `scope` (docs.github.com, "Authorizing OAuth apps"). `slack`: `oauth.v2.access`,
+ * where the person's token is in `authed_user` after a code exchange and at the top level with
+ * `token_type: "user"` after a refresh, while a top-level `bot` token belongs to the app
+ * (api.slack.com/methods/oauth.v2.access, api.slack.com/authentication/rotation); scopes comma-separated.
+ */
+export type TokenShape = "rfc6749" | "github" | "slack";
+
+/**
  * Turns a token endpoint's JSON object (RFC 6749 §5.1) into UpstreamTokens, checking every member's
  * type: the IdP is outside our trust boundary and the values end up in headers and wrappers.
  * Some IdPs (GitHub, Slack) report errors with HTTP 200 and an `error` member: that is an error
  * response (§5.2), not tokens. Messages name the member and `where`, never a value.
  */
-export function parseTokenResponse(data: object, where: string): UpstreamTokens {
-  const body = data as Record<string, unknown>;
-  if (body.error !== undefined || body.ok === false) throw errorResponse(body.error, where);
+export function parseTokenResponse(
+  data: object,
+  where: string,
+  shape: TokenShape = "rfc6749",
+): UpstreamTokens {
+  const answer = data as Record<string, unknown>;
+  if (answer.error !== undefined || answer.ok === false) throw errorResponse(answer.error, where);
+  const body = shape === "slack" ? slackPerson(answer, where) : answer;
   const tokens: UpstreamTokens = {
     accessToken: new Secret(token(body.access_token, "access_token", where)),
     tokenType: tokenType(body.token_type, where),
@@ -31,9 +45,22 @@ export function parseTokenResponse(data: object, where: string): UpstreamTokens 
   if (body.expires_in !== undefined) tokens.expiresIn = expiresIn(body.expires_in, where);
   if (body.refresh_token !== undefined)
     tokens.refreshToken = new Secret(token(body.refresh_token, "refresh_token", where));
-  if (body.scope !== undefined) tokens.scope = scope(body.scope, where);
+  if (body.scope !== undefined) tokens.scope = scope(body.scope, shape, where);
   if (body.id_token !== undefined) tokens.idToken = new Secret(token(body.id_token, "id_token", where));
   return tokens;
+}
+
+/**
+ * A broker acting for a person must hold the person's token. The app's bot token (granted to the
+ * installation, not to whoever logged in) would let an agent act as the app, and it is never
+ * accepted in the person's place.
+ */
+function slackPerson(body: Record<string, unknown>, where: string): Record<string, unknown> {
+  const user = body.authed_user;
+  if (typeof user === "object" && user !== null && "access_token" in user)
+    return user as Record<string, unknown>;
+  if (body.token_type === "user") return body;
+  throw unexpected("holds no token of the person (only the app's bot token): ask for user scopes", where);
 }
 
 /** An IdP error response: its code is kept (it says what to do, e.g. `invalid_grant`), its description never. */
@@ -70,11 +97,17 @@ function expiresIn(value: unknown, where: string): number {
   return Math.floor(seconds);
 }
 
-function scope(value: unknown, where: string): string {
+/** The granted scope, space-separated as RFC 6749 §3.3 has it whatever the vendor's separator. */
+function scope(value: unknown, shape: TokenShape, where: string): string {
   if (typeof value !== "string" || value.length > MAX_SCOPE_LENGTH || !SCOPE_TEXT.test(value)) {
     throw unexpected("scope is not a printable string", where);
   }
-  return value;
+  return shape === "rfc6749"
+    ? value
+    : value
+        .split(",")
+        .filter((part) => part !== "")
+        .join(" ");
 }
 
 function unexpected(problem: string, where: string): IdpError {

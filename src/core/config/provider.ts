@@ -1,5 +1,10 @@
 import { ConfigError } from "../errors.ts";
-import { PROVIDER_KINDS, type ProviderKind } from "../provider/kinds.ts";
+import {
+  CLIENT_AUTH_METHODS,
+  type ClientAuthMethod,
+  PROVIDER_KINDS,
+  type ProviderKind,
+} from "../provider/kinds.ts";
 import type { RawProvider } from "./schema.ts";
 import { resolveSecretRef } from "./secret-ref.ts";
 import type { Env, ProviderConfig } from "./types.ts";
@@ -66,11 +71,24 @@ export async function buildProvider(
     authorizationEndpoint: raw.authorization_endpoint,
     tokenEndpoint: raw.token_endpoint,
     revocationEndpoint: raw.revocation_endpoint,
+    tokenEndpointAuthMethod: parseClientAuth(
+      raw.token_endpoint_auth_method,
+      `${prefix}.token_endpoint_auth_method`,
+    ),
     jwksUri: raw.jwks_uri,
     tenant: raw.tenant,
     baseUrl: raw.base_url,
     jwtAccessTokens: raw.jwt_access_tokens,
   };
+}
+
+function parseClientAuth(method: string | undefined, key: string): ClientAuthMethod | undefined {
+  if (method === undefined) return undefined;
+  const known = CLIENT_AUTH_METHODS.find((candidate) => candidate === method);
+  if (known === undefined) {
+    throw new ConfigError(key, `must be one of: ${CLIENT_AUTH_METHODS.join(", ")}`);
+  }
+  return known;
 }
 
 function parseKind(kind: string, key: string): ProviderKind {
@@ -90,7 +108,7 @@ function parseKind(kind: string, key: string): ProviderKind {
  */
 function checkRequired(raw: RawProvider, kind: ProviderKind, prefix: string): void {
   if (kind === "static") {
-    for (const key of ["client_id", "client_secret"] as const) {
+    for (const key of ["client_id", "client_secret", "token_endpoint_auth_method"] as const) {
       if (raw[key] !== undefined) throw new ConfigError(`${prefix}.${key}`, 'is not used by kind "static"');
     }
   } else {

@@ -69,6 +69,7 @@ const ProviderSchema = Type.Object(
     authorization_endpoint: Type.Optional(nonEmpty()),
     token_endpoint: Type.Optional(nonEmpty()),
     revocation_endpoint: Type.Optional(nonEmpty()),
+    token_endpoint_auth_method: Type.Optional(nonEmpty(64)),
     jwks_uri: Type.Optional(nonEmpty()),
     tenant: Type.Optional(nonEmpty(256)),
     base_url: Type.Optional(nonEmpty()),

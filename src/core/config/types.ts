@@ -1,4 +1,4 @@
-import type { ProviderKind } from "../provider/kinds.ts";
+import type { ClientAuthMethod, ProviderKind } from "../provider/kinds.ts";
 import type { Secret } from "../secret.ts";
 
 /** Environment as read once at start-up (`Bun.env` in main, a plain object in tests). */
@@ -27,6 +27,8 @@ export interface ProviderConfig {
   issuer?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
+  /** Client authentication at the token endpoint; overrides the profile's or discovery's choice. */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
   /** Where upstream tokens are revoked (RFC 7009, or the kind's own style); overrides the profile's or discovery's. */
   revocationEndpoint?: string;
   jwksUri?: string;

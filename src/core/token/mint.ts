@@ -105,8 +105,10 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
   }
   if (login !== undefined && login.authTime * 1000 > options.now) throw failure("auth_time in the future");
   checkBinding(request);
-  if (request.secret.type === "" || (request.kind === "refresh") !== (request.secret.type === "refresh")) {
-    throw failure('secret type must be "refresh" exactly for refresh wrappers');
+  // A refresh token must never ride in an access wrapper: the proxy would send it upstream. A refresh
+  // wrapper holds a refresh token, or a never-expiring access token with its own type (DESIGN §5).
+  if (request.secret.type === "" || (request.kind === "access" && request.secret.type === "refresh")) {
+    throw failure('secret type must be non-empty, and "refresh" only in refresh wrappers');
   }
 }
 

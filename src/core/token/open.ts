@@ -44,7 +44,10 @@ function keyFor(header: Record<string, unknown>, keys: KeySets): EncryptionKey {
   return key;
 }
 
-/** A refresh token must never travel in an access wrapper (it would be sent upstream), nor the reverse. */
+/**
+ * A refresh token must never travel in an access wrapper (it would be sent upstream). A refresh
+ * wrapper holds a refresh token or, for a token that never expires, that access token (DESIGN §5).
+ */
 function secretOf(plaintext: Record<string, unknown>, wrapper: VerifiedWrapper): SealedSecret {
   allowOnly(plaintext, SECRET_MEMBERS, "tok plaintext");
   const { token, type } = plaintext;
@@ -52,7 +55,7 @@ function secretOf(plaintext: Record<string, unknown>, wrapper: VerifiedWrapper):
   if (typeof type !== "string" || type === "" || type.length > MAX_TYPE_LENGTH) {
     throw invalid("tok plaintext: type missing");
   }
-  if ((wrapper.kind === "refresh") !== (type === "refresh"))
+  if (wrapper.kind === "access" && type === "refresh")
     throw invalid("tok plaintext: type does not fit the wrapper");
   return { token: new Secret(token), type };
 }

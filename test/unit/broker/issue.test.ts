@@ -178,10 +178,26 @@ describe("issueWrappers", () => {
     expect(fallback.exp).toBe(NOW_S + 3600);
   });
 
-  test("no refresh wrapper without an upstream refresh token", async () => {
+  test("no refresh wrapper for an expiring token without an upstream refresh token", async () => {
     const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
-    const { body } = await issueWrappers(upstreamTokens("access-only"), context, keys, options);
+    const tokens = upstreamTokens("access-only", { expiresIn: 900 });
+    const { body } = await issueWrappers(tokens, context, keys, options);
     expect("refresh_token" in body).toBe(false);
+  });
+
+  test("a token that never expires is sealed in the refresh wrapper itself, with its type", async () => {
+    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const tokens = upstreamTokens("xoxp-forever", { tokenType: "user" });
+    const { body } = await issueWrappers(tokens, context, keys, options);
+    const wrapper = await verifyWrapper(body.refresh_token ?? "", "refresh", keys, {
+      issuer: ISSUER,
+      now: NOW,
+    });
+    const sealed = await openWrapper(wrapper, keys);
+    expect({ token: sealed.token.reveal(), type: sealed.type }).toEqual({
+      token: "xoxp-forever",
+      type: "user",
+    });
   });
 
   test("the response body never contains an upstream secret in the clear", async () => {

@@ -219,6 +219,52 @@ describe("POST /v1/token, refresh_token grant", () => {
     expect(idp.received.length).toBe(asked);
   });
 
+  test("a token that never expires (no expires_in, no refresh token) is re-wrapped without the IdP, until auth_time + refresh_ttl", async () => {
+    // GitHub OAuth Apps and Slack without token rotation answer like this: nothing to refresh with,
+    // yet the token stays good. Without a refresh wrapper the person would approve again every token_ttl.
+    const loginAt = clock;
+    const context = {
+      provider: testProvider({ oauth: idp }),
+      thumbprint: alpha.thumbprint,
+      requestedScope: ["repo"],
+      idClaims: { sub: "person-1" },
+    };
+    const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
+    const held = (
+      await issueWrappers(upstreamTokens("gho_forever", { tokenType: "bearer" }), context, keys, options)
+    ).body;
+    expect(held.refresh_token).toBeDefined();
+    expect(JSON.stringify(held)).not.toContain("gho_forever");
+    const first = await verifyWrapper(held.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    expect(first.exp).toBe(Math.floor(loginAt / 1000) + REFRESH_TTL);
+    clock = loginAt + 200_000;
+    const response = await refresh(alpha, held.refresh_token!);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as TokenResponseBody;
+    expect(await opened(body.access_token, "access")).toBe("gho_forever");
+    expect(await opened(body.refresh_token!, "refresh")).toBe("gho_forever");
+    expect(body.scope).toBe("repo");
+    expect(idp.received).toEqual([]);
+    const again = await verifyWrapper(body.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    expect({ sid: again.sid, exp: again.exp }).toEqual({ sid: first.sid, exp: first.exp });
+    // The login's bound holds here too, and the access wrapper never outlives token_ttl.
+    expect(body.expires_in).toBe(3600);
+    clock = loginAt + REFRESH_TTL * 1000 + 1000;
+    await expectError(await refresh(alpha, body.refresh_token!), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+  });
+
+  test("a token with an expiry but no refresh token still gets no refresh wrapper", async () => {
+    const context = {
+      provider: testProvider({ oauth: idp }),
+      thumbprint: alpha.thumbprint,
+      requestedScope: [],
+    };
+    const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
+    const { body } = await issueWrappers(upstreamTokens("short", { expiresIn: 900 }), context, keys, options);
+    expect(body.refresh_token).toBeUndefined();
+  });
+
   test("policy on every refresh: a workload removed from [[policy]] → access_denied; others still refresh", async () => {
     const held = await loggedIn(alpha, "r-alpha");
     const other = await loggedIn(beta, "r-beta");

@@ -336,6 +336,25 @@ const cases: [string, string, string][] = [
     "providers.github.token_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
   ],
   [
+    "provider unknown client authentication",
+    doc({ tail: `${GITHUB}\ntoken_endpoint_auth_method = "private_key_jwt"` }),
+    "providers.github.token_endpoint_auth_method: must be one of: client_secret_basic, client_secret_post",
+  ],
+  [
+    "static with client authentication",
+    doc({
+      tail: provider(
+        'kind = "static"\nupstreams = ["a.example"]\ntoken_endpoint_auth_method = "client_secret_post"',
+      ),
+    }),
+    'providers.p.token_endpoint_auth_method: is not used by kind "static"',
+  ],
+  [
+    "provider http revocation endpoint",
+    doc({ tail: `${GITHUB}\nrevocation_endpoint = "http://github.com/revoke"` }),
+    "providers.github.revocation_endpoint: must be an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])",
+  ],
+  [
     "provider jwks fragment",
     doc({ tail: `${GITHUB}\njwks_uri = "https://github.com/keys#k"` }),
     "providers.github.jwks_uri: must not contain a fragment (#…)",

@@ -133,7 +133,9 @@ describe("mintWrapper", () => {
     expect(
       await mintFails(request({ secret: { token: new Secret("SECRETVALUE"), type: "refresh" } })),
     ).toContain("refresh");
-    expect(await mintFails(request({ kind: "refresh" }))).toContain("refresh");
+    expect(await mintFails(request({ secret: { token: new Secret("SECRETVALUE"), type: "" } }))).toContain(
+      "non-empty",
+    );
     expect(await mintFails(request(), keys, { ...OPTIONS, tokenTtl: 0 })).toContain("token_ttl");
     expect(await mintFails(request({ claims: { big: "x".repeat(20_000) } }))).toContain("size limit");
     const { signer: _signer, ...verifyOnly } = keys;
