@@ -30,6 +30,7 @@ import {
   upstreamTokens,
 } from "../unit/broker/fixtures.ts";
 import { startTestAgent } from "./agent-server.ts";
+import { certificateBound } from "./bindings.ts";
 import { testKeySets } from "./keys.ts";
 import { type TestPki, testPki } from "./pki.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
@@ -148,7 +149,7 @@ export async function startCompanionWorld(
       });
       const issued = await issueWrappers(
         tokensIn,
-        { provider, thumbprint: thumbprintOf(pki.alpha.der), requestedScope: ["openid"] },
+        { provider, bindings: certificateBound(thumbprintOf(pki.alpha.der)), requestedScope: ["openid"] },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );

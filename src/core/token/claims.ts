@@ -108,7 +108,8 @@ function bindingOf(cnf: unknown, wrapper: WrapperKind): Binding {
   if (members.length !== 1 || !isBindingKind(kind) || !allowed.includes(kind))
     throw invalid(`wrapper: cnf must hold exactly one of ${allowed.join(", ")}`);
   const value = cnf[kind];
-  if (typeof value !== "string" || !validBindingValue(kind, value)) throw invalid(`wrapper: cnf.${kind} invalid`);
+  if (typeof value !== "string" || !validBindingValue(kind, value))
+    throw invalid(`wrapper: cnf.${kind} invalid`);
   return { kind, value };
 }
 

@@ -8,6 +8,7 @@ import { sealSecret } from "./seal.ts";
 import {
   ACCESS_AUD,
   ACCESS_TYP,
+  BINDING_KINDS,
   BINDINGS_OF,
   type ExpiryBound,
   type MintedWrapper,
@@ -50,7 +51,8 @@ export async function mintWrapper(
     iat,
     nbf: iat,
     exp,
-    exp_bound: bound,
+    // What set `exp`, for people (`surrogate inspect`); refresh wrappers count from the login.
+    ...(request.kind === "access" ? { exp_bound: bound } : {}),
     jti,
     auth_time: login.authTime,
     sid: login.sid,
@@ -87,7 +89,8 @@ function expiryOf(request: MintRequest, options: MintOptions, iat: number) {
   for (const [name, value] of candidates) {
     if (value !== undefined && Math.floor(value) < exp) [exp, bound] = [Math.floor(value), name];
   }
-  if (exp <= iat) throw failure(bound === "certificate" ? "certificate already expired" : "upstream token already expired");
+  if (exp <= iat)
+    throw failure(bound === "certificate" ? "certificate already expired" : "upstream token already expired");
   return { exp, bound };
 }
 
@@ -115,7 +118,9 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
 /** Never mint a wrapper its verifier would refuse (./claims.ts applies the same rules). */
 function checkBinding(request: MintRequest): void {
   const { kind, value } = request.binding;
-  if (!BINDINGS_OF[request.kind].includes(kind)) throw failure(`${request.kind} wrappers cannot bind ${kind}`);
+  if (!BINDING_KINDS.includes(kind)) throw failure("unknown binding kind");
+  if (!BINDINGS_OF[request.kind].includes(kind))
+    throw failure(`${request.kind} wrappers cannot bind ${kind}`);
   if (kind === "spiffe_id") {
     try {
       parseSpiffeId(value);
