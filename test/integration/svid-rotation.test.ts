@@ -82,6 +82,11 @@ upstreams = ["127.0.0.1:${upstream.port}"]
 [[policy]]
 workload = "spiffe://td.test/agents/*"
 providers = ["corp"]
+[[policy]]
+workload = "spiffe://td.test/hw/*"
+providers = ["corp"]
+binding = "key"
+refresh_binding = "certificate"
 `;
   const env = { CORP_SECRET: idp.clientSecret };
   running = await startSurrogate(await parseConfig(toml, env, { baseDir: dir }), { env, logger });
@@ -106,14 +111,14 @@ function postForm(svid: IssuedCertificate, path: string, form: Record<string, st
 }
 
 /** The one time a person is involved: RFC 8628 from the agent, approval in a browser. */
-async function login(svid: IssuedCertificate): Promise<TokenBody> {
+async function login(svid: IssuedCertificate, id = AGENT_ID): Promise<TokenBody> {
   const grant = (await (await postForm(svid, "/v1/grants", { provider: "corp" })).json()) as {
     device_code: string;
     verification_uri_complete: string;
   };
   const browser = new Browser();
   const consent = await browser.open(grant.verification_uri_complete);
-  expect(consent.body).toContain(AGENT_ID);
+  expect(consent.body).toContain(id);
   expect((await browser.submit("/device/approve", Browser.hiddenFields(consent))).status).toBe(200);
   await Bun.sleep(1100);
   const collected = await postForm(svid, "/v1/token", {
@@ -239,5 +244,33 @@ describe("SVID rotation: two rotations in a row, no person after the first login
         (line) => line.includes('"event":"token.refreshed"') && line.includes('"outcome":"refreshed"'),
       ),
     ).toHaveLength(2);
+  });
+});
+
+describe('[[policy]] binding = "key", refresh_binding = "certificate"', () => {
+  test("a renewal for the same key keeps the access wrapper; a new key does not; refresh stays with the certificate", async () => {
+    const id = "spiffe://td.test/hw/tpm-agent";
+    const k1 = await spire.svid("/hw/tpm-agent");
+    const tokens = await login(k1, id);
+    const jkt = decodeJwt(tokens.access_token).cnf as Record<string, string>;
+    expect(Object.keys(jkt)).toEqual(["jkt"]);
+    expect(cnf(tokens.refresh_token ?? "")).toEqual({ "x5t#S256": thumbprintOf(k1.der) });
+    // Key-bound wrappers are not capped by the certificate: the renewal must find them alive.
+    expect(decodeJwt(tokens.access_token).exp_bound).not.toBe("certificate");
+
+    const renewed = await spire.svid("/hw/tpm-agent", { keyPem: k1.keyPem });
+    expect(await call(renewed, tokens.access_token)).toMatchObject({ status: 200 });
+    const rekeyed = await spire.svid("/hw/tpm-agent");
+    expect(await call(rekeyed, tokens.access_token)).toEqual({
+      status: 401,
+      code: "binding_mismatch",
+      upstreamSaw: [],
+    });
+
+    const refresh = { grant_type: "refresh_token", refresh_token: tokens.refresh_token ?? "" };
+    const pinned = await postForm(renewed, "/v1/token", refresh);
+    expect(pinned.status).toBe(400);
+    expect(((await pinned.json()) as { error: string }).error).toBe("invalid_grant");
+    expect((await postForm(k1, "/v1/token", refresh)).status).toBe(200);
   });
 });

@@ -212,4 +212,37 @@ describe("issueWrappers", () => {
     expect(text).not.toContain("upstream-refresh-secret");
     expect(JSON.stringify(decodeJwt(body.access_token))).not.toContain("upstream-access-secret");
   });
+
+  test("exp ≤ the bound certificate's notAfter; exp_bound says which bound applied; jkt is not capped", async () => {
+    const tokens = upstreamTokens("upstream-access", { expiresIn: 1800, refreshToken: new Secret("r") });
+    const issue = async (bindings: ReturnType<typeof certificateBound>) =>
+      (await issueWrappers(tokens, { provider: testProvider(), bindings, requestedScope: [] }, keys, options))
+        .body;
+    const expiring = { ...certificateBound(THUMBPRINT), certificateNotAfter: NOW_S + 300 };
+    const capped = decodeJwt((await issue(expiring)).access_token);
+    expect({ exp: capped.exp, bound: capped.exp_bound }).toEqual({ exp: NOW_S + 300, bound: "certificate" });
+    const upstreamFirst = decodeJwt((await issue(certificateBound(THUMBPRINT))).access_token);
+    expect({ exp: upstreamFirst.exp, bound: upstreamFirst.exp_bound }).toEqual({
+      exp: NOW_S + 1800,
+      bound: "upstream",
+    });
+    const keyBound = { ...expiring, access: { kind: "jkt", value: THUMBPRINT } as const };
+    const uncapped = decodeJwt((await issue(keyBound)).access_token);
+    expect({ exp: uncapped.exp, bound: uncapped.exp_bound }).toEqual({
+      exp: NOW_S + 1800,
+      bound: "upstream",
+    });
+    const noUpstreamExpiry = upstreamTokens("upstream-access", { refreshToken: new Secret("r") });
+    const ttl = decodeJwt(
+      (
+        await issueWrappers(
+          noUpstreamExpiry,
+          { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] },
+          keys,
+          options,
+        )
+      ).body.access_token,
+    );
+    expect({ exp: ttl.exp, bound: ttl.exp_bound }).toEqual({ exp: NOW_S + 3600, bound: "token_ttl" });
+  });
 });
