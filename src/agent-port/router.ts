@@ -1,14 +1,19 @@
 import type { AgentHandler, AgentRequest } from "./http1/types.ts";
 
 /**
- * Splits the agent port between the broker API and the proxy on the raw request target. `/v1/` is
- * the broker's namespace (DESIGN §4.3), decided before any parsing, so no host can be named "v1" and
- * no proxy path can reach the broker.
+ * Splits the agent port between the broker API and the proxy on the raw request target. `/v1/` and
+ * `/.well-known/` are the broker's namespaces (DESIGN §4.3), decided before any parsing, so no host
+ * can be named "v1" and no proxy path can reach the broker. ".well-known" is no host name anyway
+ * (a label cannot start with a dot), so the proxy loses nothing by it.
  */
 export function routeAgentRequests(routes: { broker: AgentHandler; proxy: AgentHandler }): AgentHandler {
   return (request: AgentRequest) => (isBrokerTarget(request.target) ? routes.broker : routes.proxy)(request);
 }
 
 function isBrokerTarget(target: string): boolean {
-  return target === "/v1" || target.startsWith("/v1/") || target.startsWith("/v1?");
+  return BROKER_PREFIXES.some(
+    (prefix) => target === prefix || target.startsWith(`${prefix}/`) || target.startsWith(`${prefix}?`),
+  );
 }
+
+const BROKER_PREFIXES = ["/v1", "/.well-known"];

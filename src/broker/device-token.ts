@@ -2,8 +2,8 @@
 import { OAuthError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import { constantTimeEqual } from "../core/secret.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
 import { deviceKeyOf } from "./codes.ts";
+import type { DeviceTokenContext } from "./context.ts";
 import { jsonTextResponse, oauthError } from "./oauth-response.ts";
 import type { RequestParams } from "./request-body.ts";
 
@@ -17,11 +17,14 @@ import type { RequestParams } from "./request-body.ts";
  *   redeemed authorization code (RFC 6749 §4.1.2, §5.2 "invalid, expired, revoked").
  * - Presented by another certificate → `invalid_grant`, and nothing is consumed or recorded, so
  *   a stolen device code neither yields the result nor disturbs the rightful agent's polling.
+ * - Presented with a `client_id` other than the grant's provider → `invalid_grant` (RFC 8628 §3.4:
+ *   the code must have been issued to this client), likewise without consuming anything.
  */
 export async function handleDeviceToken(
-  deps: AgentApiDeps,
+  deps: DeviceTokenContext,
   client: ClientIdentity,
   params: RequestParams,
+  clientId: string | undefined,
 ): Promise<Response> {
   const deviceCode = params.get("device_code");
   if (deviceCode === undefined || deviceCode === "")
@@ -36,6 +39,10 @@ export async function handleDeviceToken(
   if (!constantTimeEqual(grant.thumbprint, client.thumbprint)) {
     deps.logger.audit("token.refused", { ...audit, reason: "binding_mismatch" });
     return oauthError("invalid_grant", "device_code: issued to a different client certificate");
+  }
+  if (clientId !== undefined && clientId !== grant.provider) {
+    deps.logger.audit("token.refused", { ...audit, reason: "client_mismatch" });
+    return oauthError("invalid_grant", "device_code: issued to a different client_id");
   }
   if ((await deps.store.poll(deviceKey, now)) === "slow_down") {
     return oauthError("slow_down", `polling faster than every ${grant.interval} seconds`);

@@ -9,6 +9,8 @@ import { type ErrorCode, SurrogateError } from "../core/errors.ts";
 /** Each agent-API error code (one of ErrorCode) with its HTTP status; the codes are this table's keys. */
 const STATUS = {
   invalid_request: 400,
+  // RFC 6749 §5.2: a client_id naming no client (here: no configured provider).
+  invalid_client: 401,
   invalid_grant: 400,
   unsupported_grant_type: 400,
   // 400 at the token endpoint (RFC 8628 §3.5); grant creation refused by policy passes 403.

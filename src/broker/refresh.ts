@@ -1,4 +1,5 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
+import { decodeJwt } from "jose";
 import { wrapperBindings } from "../core/access/binding.ts";
 import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
@@ -7,13 +8,17 @@ import { constantTimeEqual } from "../core/secret.ts";
 import { openWrapper } from "../core/token/open.ts";
 import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
+import type { RefreshContext } from "./context.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
 
-export type RefreshHandler = (client: ClientIdentity, params: RequestParams) => Promise<Response>;
+export type RefreshHandler = (
+  client: ClientIdentity,
+  params: RequestParams,
+  clientId: string | undefined,
+) => Promise<Response>;
 
 const invalidGrant = (problem: string) => new OAuthError("invalid_grant", `refresh_token: ${problem}`);
 
@@ -25,14 +30,14 @@ interface CheckedWrapper {
 
 /** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
 async function checkWrapper(
-  deps: AgentApiDeps,
+  deps: RefreshContext,
   client: ClientIdentity,
   token: string,
 ): Promise<CheckedWrapper> {
   let wrapper: VerifiedWrapper;
   try {
     wrapper = await verifyWrapper(token, "refresh", deps.keys(), {
-      issuer: deps.config.issuer,
+      issuer: deps.issue.issuer,
       now: deps.now(),
     });
   } catch (error) {
@@ -81,7 +86,7 @@ interface Refreshed {
   rotated: boolean;
 }
 
-async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
+async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: string): Promise<Refreshed> {
   const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
   admitRefresh(deps, client, wrapper);
   let fresh: UpstreamTokens;
@@ -111,10 +116,23 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
     idClaims: { ...wrapper.claims },
     login: { authTime: wrapper.authTime, sid: wrapper.sid },
   };
-  const { issuer, tokenTtl, refreshTtl } = deps.config;
-  const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };
+  const options = { ...deps.issue, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
+}
+
+/**
+ * The provider a refresh wrapper names, read without verifying it. Safe because it is only used to
+ * refuse: a wrapper passing the comparison is still verified in full, and what is verified is this
+ * same text (the in-flight key includes it), so its verified `prv` is this one.
+ */
+function unverifiedProviderOf(token: string): string | undefined {
+  try {
+    const provider = decodeJwt(token).prv;
+    return typeof provider === "string" ? provider : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -126,19 +144,25 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
  * certificate never shares (or spoils) the rightful caller's outcome. Within this process only:
  * across instances the IdP's own rotation grace rules decide.
  */
-export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
+export function createRefreshHandler(deps: RefreshContext): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
-  return async (client, params) => {
+  return async (client, params, clientId) => {
     const token = params.get("refresh_token");
     if (token === undefined || token === "")
       throw new OAuthError("invalid_request", "refresh_token: missing");
+    const audit = { workload: client.workload, fingerprint: client.fingerprint };
+    // RFC 6749 §6: a refresh token is used only by the client it was issued to. Checked before
+    // joining a refresh in flight, so a mismatched request never shares another's outcome.
+    if (clientId !== undefined && unverifiedProviderOf(token) !== clientId) {
+      deps.logger.audit("token.refreshed", { ...audit, outcome: "invalid_grant", reason: "client_mismatch" });
+      throw invalidGrant("issued to a different client_id");
+    }
     const key = `${client.thumbprint} ${token}`;
     let pending = inFlight.get(key);
     if (pending === undefined) {
       pending = refreshOnce(deps, client, token).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
     }
-    const audit = { workload: client.workload, fingerprint: client.fingerprint };
     try {
       const result = await pending;
       const { provider, rotated } = result;

@@ -26,6 +26,7 @@ export type ErrorCode =
   | "proxy_auth_required"
   // agent API, RFC 6749 §5.2 and RFC 8628 §3.5
   | "invalid_request"
+  | "invalid_client"
   | "invalid_grant"
   | "unsupported_grant_type"
   | "access_denied"

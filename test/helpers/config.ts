@@ -19,6 +19,7 @@ export function baseConfig(overrides: Partial<Config> & Pick<Config, "issuer">):
       requestTimeout: 300,
       upstreamTimeout: 30,
       maxHeaderSize: 16384,
+      publicUrl: "https://127.0.0.1:8443",
     },
     keys: { signing: "env:UNUSED", encryption: "env:UNUSED" },
     rendezvous: {

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { Browser } from "../helpers/browser.ts";
 import { freePorts } from "../helpers/ports.ts";
+import { TextCollector } from "../helpers/text-collector.ts";
 
 /**
  * `surrogate dev` end to end, as a newcomer runs it: the command in one process, the printed login
@@ -19,40 +20,6 @@ let work = "";
 let dev: Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let devStdout: TextCollector;
 let devStderr: TextCollector;
-
-/** Accumulates a stream's text and resolves waiters once a pattern appears (no timing involved). */
-class TextCollector {
-  text = "";
-  #waiters: Array<() => void> = [];
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = this.#pump(stream);
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      this.text += decoder.decode(chunk.value, { stream: true });
-      for (const wake of this.#waiters.splice(0)) wake();
-    }
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    for (;;) {
-      const match = this.text.match(pattern);
-      if (match !== null) return match;
-      const ended = await Promise.race([
-        new Promise<false>((wake) => this.#waiters.push(() => wake(false))),
-        this.done.then(() => true),
-      ]);
-      if (ended && this.text.match(pattern) === null)
-        throw new Error(`stream ended without ${pattern}:\n${this.text}`);
-    }
-  }
-}
 
 /** Splits what `shellQuote` produced: bare words and '…' words ('\'' inside). */
 function shellWords(line: string): string[] {

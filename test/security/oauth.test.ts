@@ -10,7 +10,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { DEVICE_CODE_GRANT } from "../../src/broker/agent-api.ts";
+import { DEVICE_CODE_GRANT } from "../../src/broker/metadata.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { Browser, type Page } from "../helpers/browser.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";

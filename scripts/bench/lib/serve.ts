@@ -32,6 +32,9 @@ encryption = ${JSON.stringify(`file:${join(dir, "encryption.jwks")}`)}
 [providers.${PROVIDER}]
 kind = "static"
 upstreams = ["127.0.0.1:${upstreamPort}"]
+[[policy]]
+workload = "spiffe://bench.example/**"
+providers = ["${PROVIDER}"]
 `;
 }
 

@@ -8,7 +8,7 @@ import { buildProvider } from "./provider.ts";
 import type { RawConfig } from "./schema.ts";
 import { isSecretRef, resolveSecretRef } from "./secret-ref.ts";
 import type { Config, Env, PolicyRule, ProviderConfig } from "./types.ts";
-import { checkHttpsUrl, parseIssuer } from "./url.ts";
+import { checkHttpsUrl, defaultAgentPublicUrl, parseAgentPublicUrl, parseIssuer } from "./url.ts";
 
 /** 30 days: long enough that an agent used weekly keeps its login, short enough that a lost one dies. */
 const DEFAULT_REFRESH_TTL = 30 * 24 * 3600;
@@ -18,12 +18,13 @@ type Raw<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
 /** Turns the schema-checked file into a Config: semantic checks, defaults, resolved paths and secrets. */
 export async function buildSections(raw: RawConfig, env: Env, baseDir: string): Promise<Config> {
   const providers = await buildProviders(raw.providers ?? {}, env, baseDir);
+  const issuer = parseIssuer(raw.issuer, "issuer");
   return {
-    issuer: parseIssuer(raw.issuer, "issuer"),
+    issuer,
     tokenTtl: parseDuration(raw.token_ttl ?? 3600, "token_ttl"),
     refreshTtl: parseDuration(raw.refresh_ttl ?? DEFAULT_REFRESH_TTL, "refresh_ttl"),
     web: buildWeb(raw.web ?? {}, baseDir),
-    agent: buildAgent(raw.agent, baseDir),
+    agent: buildAgent(raw.agent, issuer, baseDir),
     keys: {
       signing: keySource(raw.keys.signing, "keys.signing", baseDir, true),
       encryption: keySource(raw.keys.encryption, "keys.encryption", baseDir, false),
@@ -44,25 +45,39 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
   }
   return {
     listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
-    tlsCert: web.tls_cert === undefined ? undefined : resolvePath(web.tls_cert, baseDir),
-    tlsKey: web.tls_key === undefined ? undefined : resolvePath(web.tls_key, baseDir),
+    ...(web.tls_cert === undefined ? {} : { tlsCert: resolvePath(web.tls_cert, baseDir) }),
+    ...(web.tls_key === undefined ? {} : { tlsKey: resolvePath(web.tls_key, baseDir) }),
   };
 }
 
-function buildAgent(agent: Raw<"agent">, baseDir: string): Config["agent"] {
+function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Config["agent"] {
+  const listen = parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen");
   return {
-    listen: parseListen(agent.listen ?? "0.0.0.0:8443", "agent.listen"),
+    listen,
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
     ...trustBundles(agent, baseDir),
-    upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
+    ...(agent.upstream_ca === undefined ? {} : { upstreamCa: resolvePath(agent.upstream_ca, baseDir) }),
     headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
     idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
     upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
     maxHeaderSize: agent.max_header_size ?? 16_384,
     ...(agent.max_connections === undefined ? {} : { maxConnections: agent.max_connections }),
+    ...(agent.handshake_timeout === undefined
+      ? {}
+      : { handshakeTimeout: parseDuration(agent.handshake_timeout, "agent.handshake_timeout") }),
+    ...(agent.max_handshakes_per_address === undefined
+      ? {}
+      : { maxHandshakesPerAddress: agent.max_handshakes_per_address }),
+    ...(agent.max_pending_handshakes === undefined
+      ? {}
+      : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
+    publicUrl:
+      agent.public_url === undefined
+        ? defaultAgentPublicUrl(issuer, listen.port)
+        : parseAgentPublicUrl(agent.public_url, "agent.public_url"),
   };
 }
 

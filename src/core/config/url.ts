@@ -35,6 +35,32 @@ export function parseIssuer(text: string, key: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/**
+ * `[agent] public_url`: the agent port's origin as agents reach it, the `issuer` of its RFC 8414
+ * metadata. Always https (the agent port only speaks mTLS, loopback included), and an origin alone:
+ * the agent API's paths are fixed at the root, and RFC 8414 §2 forbids a query or fragment.
+ */
+export function parseAgentPublicUrl(text: string, key: string): string {
+  const url = parseAbsolute(text, key);
+  if (url.protocol !== "https:")
+    throw new ConfigError(key, "must be an https:// URL (the agent port is mTLS)");
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(key, "must not contain user information (user:password@)");
+  }
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(text)) {
+    throw new ConfigError(
+      key,
+      "must be an origin only (https://host[:port]), without a path, query or fragment",
+    );
+  }
+  return url.origin;
+}
+
+/** The default: the host people reach the broker at (`issuer`), on the agent port's listen port. */
+export function defaultAgentPublicUrl(issuer: string, port: number): string {
+  return new URL(`https://${new URL(issuer).hostname}:${port}`).origin;
+}
+
 function parseAbsolute(text: string, key: string): URL {
   if (text.trim() !== text || !URL.canParse(text)) throw new ConfigError(key, "must be an absolute URL");
   return new URL(text);

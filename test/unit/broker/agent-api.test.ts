@@ -1,7 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { type AgentApiDeps, createAgentApi, DEVICE_CODE_GRANT } from "../../../src/broker/agent-api.ts";
+import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api.ts";
 import { deviceKeyOf } from "../../../src/broker/codes.ts";
 import { issueWrappers } from "../../../src/broker/issue.ts";
+import { DEVICE_CODE_GRANT } from "../../../src/broker/metadata.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
@@ -248,6 +249,74 @@ describe("POST /v1/grants", () => {
     await expectError(response, 429, "rate_limited");
     expect(logger.lines.at(-1)).toContain('"outcome":"rate_limited"');
     await createGrant(beta);
+  });
+});
+
+describe("client_id names the provider (DESIGN §4.1)", () => {
+  const grants = (params: Record<string, string>) => api(alpha, { target: "/v1/grants", body: form(params) });
+
+  test("a plain RFC 8628 request, client_id and scope only, is a grant for that provider", async () => {
+    const body = await createGrant(alpha, { client_id: "gh", scope: "repo" });
+    const record = await store.getByUserCode(body.user_code.replace("-", ""), clock);
+    expect(record).toMatchObject({ provider: "gh", scope: ["repo"] });
+    expect((await createGrant(alpha, { client_id: "corp", provider: "corp" })).device_code).toBeString();
+    // RFC 6749 §3.1: sent without a value is omitted, so `provider` alone decides.
+    expect((await createGrant(alpha, { client_id: "", provider: "corp" })).device_code).toBeString();
+  });
+
+  test("client_id and provider that differ: 400 invalid_request; an unknown client_id: 401 invalid_client; nothing is stored", async () => {
+    await expectError(await grants({ client_id: "gh", provider: "corp" }), 400, "invalid_request");
+    await expectError(await grants({ client_id: "nope" }), 401, "invalid_client");
+    await expectError(await grants({ client_id: "nope", provider: "corp" }), 401, "invalid_client");
+    await expectError(await grants({ client_id: "vault" }), 400, "invalid_request");
+    expect(await store.size(clock)).toBe(0);
+    expect(logger.lines.filter((line) => line.includes('"outcome":"invalid_client"'))).toHaveLength(2);
+  });
+
+  test("the policy applies to a provider named by client_id as to one named by provider", async () => {
+    setup(testConfig({ policy: [{ workload: "spiffe://test.example/agents/beta", providers: ["corp"] }] }));
+    await expectError(await grants({ client_id: "corp" }), 403, "access_denied");
+  });
+
+  test("at the token endpoint client_id must be the grant's provider: another → invalid_grant and nothing consumed; unknown → 401 invalid_client", async () => {
+    const grant = await createGrant(alpha, { client_id: "corp" });
+    const result = await approveAndDeliver(grant);
+    const collect = (clientId: string) =>
+      api(alpha, {
+        body: form({ grant_type: DEVICE_CODE_GRANT, device_code: grant.device_code, client_id: clientId }),
+      });
+    await expectError(await collect("gh"), 400, "invalid_grant");
+    await expectError(await collect("nope"), 401, "invalid_client");
+    expect(logger.lines.some((l) => l.includes("token.refused") && l.includes("client_mismatch"))).toBe(true);
+    const response = await collect("corp");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(result);
+  });
+});
+
+describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
+  test("describes the agent API at [agent] public_url", async () => {
+    setup(testConfig({ agent: { publicUrl: "https://agents.example.com:9443" } }));
+    const response = await api(alpha, { method: "GET", target: "/.well-known/oauth-authorization-server" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toStartWith("application/json");
+    expect(await response.json()).toEqual({
+      issuer: "https://agents.example.com:9443",
+      device_authorization_endpoint: "https://agents.example.com:9443/v1/grants",
+      token_endpoint: "https://agents.example.com:9443/v1/token",
+      grant_types_supported: [DEVICE_CODE_GRANT, "refresh_token"],
+      token_endpoint_auth_methods_supported: ["none"],
+      tls_client_certificate_bound_access_tokens: true,
+      response_types_supported: [],
+    });
+  });
+
+  test("only GET; no OpenID Provider metadata", async () => {
+    const post = await api(alpha, { target: "/.well-known/oauth-authorization-server", body: "" });
+    expect(post.headers.get("allow")).toBe("GET");
+    await expectError(post, 405, "invalid_request");
+    const oidc = await api(alpha, { method: "GET", target: "/.well-known/openid-configuration" });
+    await expectError(oidc, 404, "invalid_request");
   });
 });
 

@@ -61,7 +61,7 @@ export interface ScriptedIdp extends OAuthClient {
   revocations: Array<{ token: string; hint: TokenHint }>;
   script: IdpStep[];
   /** When set, refresh() waits for this before answering (to hold requests in flight). */
-  gate?: Promise<void>;
+  gate?: Promise<void> | undefined;
 }
 
 export function scriptedIdp(script: IdpStep[] = []): ScriptedIdp {
@@ -95,12 +95,19 @@ export function upstreamTokens(access: string, extra: Partial<UpstreamTokens> = 
 
 /** A complete Config for the agent API; only issuer, token_ttl, rendezvous and policy matter here. */
 export function testConfig(
-  overrides: { policy?: PolicyRule[]; rendezvous?: Partial<Config["rendezvous"]>; refreshTtl?: number } = {},
+  overrides: {
+    policy?: PolicyRule[];
+    rendezvous?: Partial<Config["rendezvous"]>;
+    agent?: Partial<Config["agent"]>;
+    refreshTtl?: number;
+  } = {},
 ): Config {
+  const defaults = baseConfig({ issuer: ISSUER });
   return baseConfig({
     issuer: ISSUER,
     ...(overrides.refreshTtl === undefined ? {} : { refreshTtl: overrides.refreshTtl }),
-    rendezvous: { ...baseConfig({ issuer: ISSUER }).rendezvous, ...overrides.rendezvous },
+    agent: { ...defaults.agent, ...overrides.agent },
+    rendezvous: { ...defaults.rendezvous, ...overrides.rendezvous },
     policy: overrides.policy ?? [
       { workload: "spiffe://test.example/agents/*", providers: ["corp", "vault", "gh", "ms"] },
     ],

@@ -78,9 +78,15 @@ async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Pr
   return (await issueWrappers(tokens, context, keys, options)).body;
 }
 
-function refresh(client: ClientIdentity, refreshToken: string): Promise<Response> {
+function refresh(
+  client: ClientIdentity,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   return handler(
-    agentRequest(client, { body: form({ grant_type: "refresh_token", refresh_token: refreshToken }) }),
+    agentRequest(client, {
+      body: form({ grant_type: "refresh_token", refresh_token: refreshToken, ...extra }),
+    }),
   );
 }
 
@@ -152,6 +158,36 @@ describe("POST /v1/token, refresh_token grant", () => {
     idp.script.push(upstreamTokens("never"));
     await expectError(await refresh(beta, held.refresh_token!), 400, "invalid_grant");
     expect(idp.received).toEqual([]);
+  });
+
+  test("client_id, when sent, names the wrapper's provider; another → invalid_grant, unknown → 401 invalid_client; the IdP is never called for either", async () => {
+    const other = testProvider({ name: "other", oauth: scriptedIdp() });
+    setup(
+      new Map([
+        ["corp", testProvider({ oauth: idp })],
+        ["other", other],
+      ]),
+    );
+    const held = await loggedIn();
+    await expectError(
+      await refresh(alpha, held.refresh_token!, { client_id: "other" }),
+      400,
+      "invalid_grant",
+    );
+    await expectError(
+      await refresh(alpha, held.refresh_token!, { client_id: "nope" }),
+      401,
+      "invalid_client",
+    );
+    await expectError(await refresh(alpha, "not-a-jwt", { client_id: "corp" }), 400, "invalid_grant");
+    expect(idp.received).toEqual([]);
+    expect(logger.lines.some((l) => l.includes("token.refreshed") && l.includes("client_mismatch"))).toBe(
+      true,
+    );
+    idp.script.push(upstreamTokens("upstream-access-2"));
+    const response = await refresh(alpha, held.refresh_token!, { client_id: "corp" });
+    expect(response.status).toBe(200);
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
   });
 
   test("a key-bound (cnf jkt) refresh wrapper → invalid_grant even for the right key; the IdP is never called", async () => {
@@ -331,6 +367,23 @@ describe("POST /v1/token, refresh_token grant", () => {
     idp.gate = undefined;
     await expectError(await refresh(alpha, held.refresh_token!), 503, "temporarily_unavailable");
     expect(idp.received).toHaveLength(2);
+  });
+
+  test("with and without client_id, concurrent refreshes of one wrapper still share one IdP call", async () => {
+    const held = await loggedIn();
+    let release: () => void = () => undefined;
+    idp.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    idp.script.push(upstreamTokens("upstream-access-2", { refreshToken: new Secret("upstream-refresh-2") }));
+    const first = refresh(alpha, held.refresh_token!);
+    const second = refresh(alpha, held.refresh_token!, { client_id: "corp" });
+    while (idp.received.length === 0) await Bun.sleep(0);
+    await Bun.sleep(0);
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(idp.received).toEqual(["upstream-refresh-1"]);
   });
 
   test("a concurrent refresh from another certificate neither joins nor spoils the rightful one", async () => {

@@ -8,6 +8,8 @@ import { configFailure } from "./failure.ts";
 const root = resolve(import.meta.dir, "../../../..");
 const EXAMPLE = join(root, "examples/surrogate.toml");
 const UNIT = join(root, "scripts/systemd/surrogate.service");
+const DROP_IN = join(root, "scripts/systemd/credentials.conf");
+const STARTER = join(root, "scripts/systemd/surrogate.toml");
 let credentials = "";
 
 function credentialRefs(toml: string): string[] {
@@ -45,12 +47,20 @@ describe("examples/surrogate.toml", () => {
     await writeFile(join(credentials, "corp-client-secret"), "corp-secret\n");
   });
 
-  test("every credential: reference has a LoadCredential= line in the systemd unit", async () => {
+  test("every credential: reference has a LoadCredential= line in the credentials drop-in", async () => {
+    const dropIn = await readFile(DROP_IN, "utf8");
+    const loaded = [...dropIn.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((match) => match[1]);
+    // The installed configuration starts with exactly what the drop-in loads.
+    const starter = credentialRefs(await readFile(STARTER, "utf8"));
+    expect(starter).toEqual(["signing.jwks", "encryption.jwks"]);
+    for (const name of starter) expect(loaded).toContain(name);
+    expect(loaded).toContain("agent.key");
+    // The full example's client secrets are shown there as the lines to add.
     const refs = credentialRefs(await readFile(EXAMPLE, "utf8"));
     expect(refs).toEqual(["signing.jwks", "encryption.jwks", "github-client-secret", "corp-client-secret"]);
-    const unit = await readFile(UNIT, "utf8");
-    const loaded = [...unit.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((match) => match[1]);
-    for (const name of refs) expect(loaded).toContain(name);
-    expect(loaded).toContain("agent.key");
+    const shown = [...dropIn.matchAll(/^#? ?LoadCredential=([^:\n]+):/gm)].map((match) => match[1]);
+    for (const name of refs) expect(shown).toContain(name);
+    // The unit itself carries none: an upgrade replaces it.
+    expect(await readFile(UNIT, "utf8")).not.toMatch(/^LoadCredential=/m);
   });
 });

@@ -196,6 +196,16 @@ const cases: [string, string, string][] = [
     'agent.idle_timeout: must be a duration such as "90s", "15m", "1h" or "1h30m" (got "forever")',
   ],
   ["agent listen bad", doc({ agent: `${AGENT}\nlisten = 8443` }), "agent.listen: must be a string"],
+  [
+    "agent public_url over http",
+    doc({ agent: `${AGENT}\npublic_url = "http://127.0.0.1:8443"` }),
+    "agent.public_url: must be an https:// URL (the agent port is mTLS)",
+  ],
+  [
+    "agent public_url with a path",
+    doc({ agent: `${AGENT}\npublic_url = "https://agents.example.com/v1"` }),
+    "agent.public_url: must be an origin only (https://host[:port]), without a path, query or fragment",
+  ],
   // keys
   ["keys missing", doc({ keys: "" }), "keys: is required"],
   [

@@ -73,6 +73,7 @@ describe("the DESIGN §7 example", () => {
       upstreamTimeout: 30,
       maxHeaderSize: 16_384,
       scrubResponses: true,
+      publicUrl: "https://broker.example.com:8443",
     });
     expect(config.keys).toEqual({
       signing: "credential:signing.jwks",
@@ -174,7 +175,11 @@ request_timeout = "1h30m"
 upstream_timeout = 45
 max_header_size = 32768
 max_connections = 500
-scrub_responses = false`,
+handshake_timeout = "2s"
+max_handshakes_per_address = 8
+max_pending_handshakes = 200
+scrub_responses = false
+public_url = "https://agents.example.com:443/"`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
       tail: `[web]
 listen = "127.0.0.1:18080"
@@ -215,7 +220,11 @@ base_url = "http://localhost:3000"`,
       upstreamTimeout: 45,
       maxHeaderSize: 32_768,
       maxConnections: 500,
+      handshakeTimeout: 2,
+      maxHandshakesPerAddress: 8,
+      maxPendingHandshakes: 200,
       scrubResponses: false,
+      publicUrl: "https://agents.example.com",
     });
     expect(config.keys).toEqual({
       signing: "jwks:https://broker.example.com/.well-known/jwks.json",
