@@ -13,15 +13,20 @@ describe("templates escape every inserted value", () => {
       workload: HOSTILE,
       fingerprint: HOSTILE,
       provider: HOSTILE,
+      signIn: HOSTILE,
+      upstreams: [HOSTILE],
       scopes: [HOSTILE],
       userCode: HOSTILE,
       remainingMs: 1000,
       csrfToken: "t",
     });
     expect(html).not.toContain("<script>alert");
+    // fingerprint, provider, sign-in, scope, code, the upstream twice (list and sentence); the
+    // workload's copy has a line-break opportunity after its "/".
     expect(html.match(/&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;&quot;&#x27;&amp;/g)?.length).toBe(
-      5,
+      7,
     );
+    expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/<wbr>script&gt;");
   });
 
   test("message page: title, lines and code", async () => {
