@@ -26,4 +26,6 @@ export interface KeySets {
   publicJwks: JSONWebKeySet;
   encrypter: EncryptionKey;
   decrypters: ReadonlyMap<string, EncryptionKey>;
+  /** When the running process loaded these sets (epoch ms; set by whoever loads them for serving). */
+  loadedAt?: number;
 }
