@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import { escapeHtml } from "@kitajs/html";
+import { breakAtSlashes } from "./break-at-slashes.ts";
 import { Layout } from "./layout.tsx";
 import { TimeLeft } from "./time-left.tsx";
 
@@ -18,14 +18,6 @@ export interface ConsentProps {
   userCode: string;
   remainingMs: number;
   csrfToken: string;
-}
-
-/**
- * A SPIFFE ID or subject, escaped, with a line-break opportunity after each `/`: on a narrow
- * screen it wraps between path segments, not in the middle of one.
- */
-function breakAtSlashes(text: string): string {
-  return escapeHtml(text).replaceAll("/", "/<wbr>");
 }
 
 /** Hidden fields shared by Approve and Deny. Both values are base64url we generated. */

@@ -2,6 +2,7 @@
 
 import { formatUserCode } from "../../src/broker/codes.ts";
 import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
+import { breakAtSlashes } from "../break-at-slashes.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 
@@ -58,9 +59,7 @@ export function GrantsTable({ grants, now }: { grants: GrantView[]; now: number 
                 </span>
                 {grant.issued ? <div class="small muted">token issued</div> : ""}
               </td>
-              <td class="mono wrap" safe>
-                {grant.workload}
-              </td>
+              <td class="mono wrap workload">{breakAtSlashes(grant.workload)}</td>
               <td safe>{grant.provider}</td>
               <td class="mono wrap" safe>
                 {grant.scope.join(" ")}

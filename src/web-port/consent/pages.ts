@@ -54,8 +54,8 @@ export function answered(status: Exclude<GrantStatus, "pending">, signIn: string
     status: 200,
     title: "You approved this request",
     lines: [
-      `The sign-in at ${signIn} has not finished yet. Finish it in the tab it opened;`,
-      "if you closed that tab, run the login again in your agent and open the new link.",
+      `The sign-in at ${signIn} has not finished yet: finish it in the tab it opened.`,
+      "If you closed that tab, run the login again in your agent and open the new link it prints.",
     ],
     tone: "info",
   };
@@ -136,8 +136,8 @@ export const PAGE_NOT_FOUND: Message = {
   status: 404,
   title: "Page not found",
   lines: [
-    "There is nothing at this address. To approve an agent, open the link it printed,",
-    "or go to /device and type the code it shows.",
+    "There is nothing at this address.",
+    "To approve an agent, open the link it printed, or go to /device and type the code it shows.",
   ],
   code: "not_found",
 };
