@@ -34,7 +34,7 @@ export interface IssueOptions {
   issuer: string;
   tokenTtl: number;
   /** Cap on the refresh wrapper's lifetime, seconds; `tokenTtl` when absent. */
-  refreshTtl?: number;
+  refreshTtl?: number | undefined;
   /** Epoch milliseconds. */
   now: number;
 }

@@ -7,7 +7,7 @@ import { constantTimeEqual } from "../core/secret.ts";
 import { openWrapper } from "../core/token/open.ts";
 import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
+import type { RefreshContext } from "./context.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
@@ -29,14 +29,14 @@ interface CheckedWrapper {
 
 /** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
 async function checkWrapper(
-  deps: AgentApiDeps,
+  deps: RefreshContext,
   client: ClientIdentity,
   token: string,
 ): Promise<CheckedWrapper> {
   let wrapper: VerifiedWrapper;
   try {
     wrapper = await verifyWrapper(token, "refresh", deps.keys(), {
-      issuer: deps.config.issuer,
+      issuer: deps.issue.issuer,
       now: deps.now(),
     });
   } catch (error) {
@@ -73,7 +73,7 @@ interface Refreshed {
   rotated: boolean;
 }
 
-async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
+async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: string): Promise<Refreshed> {
   const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
   admitRefresh(deps, client, wrapper);
   let fresh: UpstreamTokens;
@@ -101,8 +101,7 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
     idClaims: { ...wrapper.claims },
     login: { authTime: wrapper.authTime, sid: wrapper.sid },
   };
-  const { issuer, tokenTtl, refreshTtl } = deps.config;
-  const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };
+  const options = { ...deps.issue, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }
@@ -130,7 +129,7 @@ function unverifiedProviderOf(token: string): string | undefined {
  * certificate never shares (or spoils) the rightful caller's outcome. Within this process only:
  * across instances the IdP's own rotation grace rules decide.
  */
-export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
+export function createRefreshHandler(deps: RefreshContext): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
   return async (client, params, clientId) => {
     const token = params.get("refresh_token");

@@ -17,11 +17,15 @@ export interface ProviderProfile {
   jwksUri?: string;
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
+  /** Other spellings of `issuer` the vendor documents as valid `iss` values. */
+  issuerAliases?: string[];
   scopes: string[];
   /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
   requiredScopes?: string[];
   upstreams: string[];
   inject: string;
+  /** For git's smart-HTTP requests: git sends HTTP Basic, with the token as password. */
+  gitInject?: string;
   jwtAccessTokens: boolean;
   /** Whether the flow is OpenID Connect: a `nonce` is sent and a valid id_token required. */
   oidc: "always" | "with_openid_scope" | "never";
@@ -77,12 +81,16 @@ function github(): ProviderProfile {
     authorizationEndpoint: "https://github.com/login/oauth/authorize",
     tokenEndpoint: "https://github.com/login/oauth/access_token",
     scopes: ["read:user"],
-    upstreams: ["api.github.com", "uploads.github.com"],
+    // github.com serves git over HTTPS; raw.githubusercontent.com is left to the operator (docs/providers.md).
+    upstreams: ["api.github.com", "uploads.github.com", "github.com"],
     tokenShape: "github",
     // docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps: client_id and
     // client_secret are documented as request parameters, nothing else.
     clientAuth: "client_secret_post",
     inject: BEARER,
+    // docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation:
+    // git takes the token as the password of user x-access-token.
+    gitInject: "Authorization: Basic {basic:x-access-token}",
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
@@ -102,6 +110,9 @@ function google(): ProviderProfile {
     tokenEndpoint: "https://oauth2.googleapis.com/token",
     jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
     issuer: "https://accounts.google.com",
+    // developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken: "The value of
+    // iss in the ID token is equal to https://accounts.google.com or accounts.google.com."
+    issuerAliases: ["accounts.google.com"],
     scopes: ["openid", "email"],
     upstreams: ["*.googleapis.com"],
     inject: BEARER,
@@ -159,9 +170,12 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
     tokenEndpoint: `${base}/oauth/token`,
     jwksUri: `${base}/oauth/discovery/keys`,
     issuer: base,
-    scopes: ["openid", "read_api"],
+    // read_repository: git clone over HTTPS (write_repository to push) — docs.gitlab.com/integration/oauth_provider.
+    scopes: ["openid", "read_api", "read_repository"],
     upstreams: [url.protocol === "http:" ? `http://${url.host}` : url.host],
     inject: BEARER,
+    // docs.gitlab.com/api/oauth2/#access-git-over-https-with-access-token: user oauth2, token as password.
+    gitInject: "Authorization: Basic {basic:oauth2}",
     jwtAccessTokens: false,
     oidc: "with_openid_scope",
     authorizationParams: {},
@@ -186,7 +200,8 @@ function slack(): ProviderProfile {
     scopeParam: "user_scope",
     scopeSeparator: ",",
     tokenShape: "slack",
-    upstreams: ["slack.com"],
+    // files.slack.com serves url_private downloads, which need the token (api.slack.com/types/file).
+    upstreams: ["slack.com", "files.slack.com"],
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",

@@ -4,9 +4,10 @@ import { ConfigError } from "../../core/errors.ts";
 import { parseUpstream } from "../../core/provider/allowlist.ts";
 import { parseInjection } from "../../core/provider/inject.ts";
 import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
-import type { ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
+import type { Injection, ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
+import type { IdTokenRules } from "./oidc.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
 import type { RevocationMethod } from "./revoke.ts";
 
@@ -18,6 +19,8 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery: the asymmetric algorithms the IdP signs id_tokens with. */
+  idTokenAlgorithms?: string[];
   /** From discovery: the client authentication the IdP supports. */
   clientAuth?: ClientAuthMethod;
   /** From discovery (RFC 8414 §2) or the configuration: RFC 7009 revocation. */
@@ -49,6 +52,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     kind: config.kind,
     upstreams: parseUpstreams(config.upstreams ?? profile.upstreams, `${key}.upstreams`),
     inject: parseInjection(config.inject ?? profile.inject, `${key}.inject`),
+    ...gitInjection(config.gitInject ?? profile.gitInject, `${key}.git_inject`),
     scopes,
     requiredScopes: profile.requiredScopes ?? [],
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
@@ -58,6 +62,10 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
   const endpoints = await resolveEndpoints(config, profile, key, deps.fetch);
   const settings = clientSettings(name, config, profile, endpoints, brokerIssuer, provider.oidc, key);
   return { ...provider, oauth: createOAuthClient(settings, deps) };
+}
+
+function gitInjection(template: string | undefined, key: string): { gitInject?: Injection } {
+  return template === undefined ? {} : { gitInject: parseInjection(template, key) };
 }
 
 /** A provider's secrets may only travel to listed hosts; with none listed, its wrappers would be useless or worse. */
@@ -104,6 +112,8 @@ async function resolveEndpoints(
     ...(issuer && { issuer }),
     ...(revocationEndpoint && { revocationEndpoint }),
     ...("clientAuth" in base && base.clientAuth !== undefined && { clientAuth: base.clientAuth }),
+    ...("idTokenAlgorithms" in base &&
+      base.idTokenAlgorithms && { idTokenAlgorithms: base.idTokenAlgorithms }),
     ...(issParameterSupported && { issParameterSupported }),
   };
 }
@@ -155,7 +165,7 @@ function clientSettings(
     ...(profile.tokenShape && { tokenShape: profile.tokenShape }),
     ...(oidc &&
       issuer &&
-      jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),
+      jwksUri && { idToken: idTokenRules(name, config.clientId, profile, endpoints, { issuer, jwksUri }) }),
     // RFC 9207 §2.4: only a fixed issuer string can be compared with the response's `iss`.
     ...(issuer && !issuer.includes("{tenantid}") && { issuer }),
     // RFC 9207 §2.4: an IdP that promised `iss` must send it, or a mix-up goes unnoticed.
@@ -183,4 +193,20 @@ function revocationOf(
   const endpoint = (configured ?? own.endpoint).replaceAll("{client_id}", encodeURIComponent(clientId));
   checkHttpsUrl(endpoint, key);
   return { ...own, endpoint };
+}
+
+function idTokenRules(
+  name: string,
+  clientId: string,
+  profile: ProviderProfile,
+  endpoints: Endpoints,
+  known: { issuer: string; jwksUri: string },
+): IdTokenRules {
+  return {
+    provider: name,
+    clientId,
+    ...known,
+    ...(profile.issuerAliases && { issuerAliases: profile.issuerAliases }),
+    ...(endpoints.idTokenAlgorithms && { algorithms: endpoints.idTokenAlgorithms }),
+  };
 }

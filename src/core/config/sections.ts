@@ -45,8 +45,8 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
   }
   return {
     listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
-    tlsCert: web.tls_cert === undefined ? undefined : resolvePath(web.tls_cert, baseDir),
-    tlsKey: web.tls_key === undefined ? undefined : resolvePath(web.tls_key, baseDir),
+    ...(web.tls_cert === undefined ? {} : { tlsCert: resolvePath(web.tls_cert, baseDir) }),
+    ...(web.tls_key === undefined ? {} : { tlsKey: resolvePath(web.tls_key, baseDir) }),
   };
 }
 
@@ -57,13 +57,22 @@ function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Confi
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
     ...trustBundles(agent, baseDir),
-    upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
+    ...(agent.upstream_ca === undefined ? {} : { upstreamCa: resolvePath(agent.upstream_ca, baseDir) }),
     headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
     idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),
     upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
     maxHeaderSize: agent.max_header_size ?? 16_384,
     ...(agent.max_connections === undefined ? {} : { maxConnections: agent.max_connections }),
+    ...(agent.handshake_timeout === undefined
+      ? {}
+      : { handshakeTimeout: parseDuration(agent.handshake_timeout, "agent.handshake_timeout") }),
+    ...(agent.max_handshakes_per_address === undefined
+      ? {}
+      : { maxHandshakesPerAddress: agent.max_handshakes_per_address }),
+    ...(agent.max_pending_handshakes === undefined
+      ? {}
+      : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
     publicUrl:
       agent.public_url === undefined

@@ -52,8 +52,8 @@ export interface MintRequest {
   claims?: Record<string, unknown>;
   /** Space-separated scope as granted. */
   scope?: string;
-  /** Upstream expiry in epoch seconds, if known; the wrapper's `exp` is min(this, now + token_ttl). */
-  expiresAt?: number;
+  /** Upstream expiry in epoch seconds, if known (undefined: not known); `exp` is min(this, now + token_ttl). */
+  expiresAt?: number | undefined;
   /** The login this wrapper descends from; absent, the wrapper starts a login of its own (seal). */
   login?: LoginFacts;
 }

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { resolveProviders } from "../../../../src/broker/providers/registry.ts";
+import { definedOnly } from "../../../../src/core/config/defined.ts";
 import type { Config, ProviderConfig } from "../../../../src/core/config/types.ts";
 import { ConfigError } from "../../../../src/core/errors.ts";
 import type { ResolvedProvider } from "../../../../src/core/provider/types.ts";
@@ -28,13 +29,17 @@ afterAll(async () => {
   await documents.stop(true);
 });
 
-type ProviderInput = Omit<Partial<ProviderConfig>, "kind"> & Pick<ProviderConfig, "kind">;
+/** A provider's settings; a member set to undefined is left out (what a TOML file without the key gives). */
+type ProviderInput = { [K in Exclude<keyof ProviderConfig, "kind">]?: ProviderConfig[K] | undefined } & Pick<
+  ProviderConfig,
+  "kind"
+>;
 
 function config(providers: Record<string, ProviderInput>): Config {
   const entries = Object.entries(providers).map(([name, provider]) => {
     const oauth =
       provider.kind === "static" ? {} : { clientId: "client-1", clientSecret: new Secret("s3cret") };
-    return [name, { name, ...oauth, ...provider }];
+    return [name, definedOnly({ name, ...oauth, ...provider })];
   });
   return baseConfig({
     issuer: BROKER,
@@ -78,13 +83,20 @@ async function authorizeUrl(provider: ResolvedProvider, scopes = provider.scopes
 }
 
 describe("built-in profiles", () => {
-  test("github: fixed endpoints, two API hosts, Bearer injection, no OIDC", async () => {
+  test("github: fixed endpoints, two API hosts and the git host, Bearer injection (Basic for git), no OIDC", async () => {
     const github = await resolveOne({ kind: "github" });
     expect(github.upstreams.map((rule) => `${rule.host}:${rule.port}`)).toEqual([
       "api.github.com:443",
       "uploads.github.com:443",
+      "github.com:443",
     ]);
     expect(github.inject).toEqual({ header: "authorization", prefix: "Bearer ", suffix: "" });
+    expect(github.gitInject).toEqual({
+      header: "authorization",
+      prefix: "Basic ",
+      suffix: "",
+      basicUser: "x-access-token",
+    });
     expect(github).toMatchObject({ scopes: ["read:user"], oidc: false, jwtAccessTokens: false });
     expect(github.oauth?.validateIdToken).toBeUndefined();
     expect(github.oauth?.issuer).toBeUndefined();
