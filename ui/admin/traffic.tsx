@@ -1,8 +1,25 @@
 /** @jsxImportSource @kitajs/html */
-import type { RecentEvent } from "../../src/ops/metrics/recent.ts";
-import type { TrafficRow } from "../../src/ops/metrics/traffic.ts";
 import { formatPercent, formatRate, formatTime } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
+
+/** Requests of the last minute for one provider, host and status class (or all of them). */
+export interface TrafficRow {
+  provider: string;
+  host: string;
+  statusClass: string;
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** A recent audit event, with the fields worth showing. */
+export interface RecentEvent {
+  /** Epoch ms. */
+  at: number;
+  event: string;
+  fields: Readonly<Record<string, string>>;
+}
 
 export interface TrafficData {
   total: TrafficRow;

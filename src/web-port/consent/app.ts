@@ -74,9 +74,9 @@ export function consentErrorPage(
         code: error.code,
       });
     }
-    context.logger.error("web request failed", { code: error.code, message: error.message });
+    context.logger.error("web.request_failed", { code: error.code, message: error.message });
     return messagePage(set, SERVER_ERROR);
   }
-  context.logger.error("web request failed", { code: "server_error", kind: String(code) });
+  context.logger.error("web.request_failed", { code: "server_error", kind: String(code) });
   return messagePage(set, SERVER_ERROR);
 }
