@@ -64,7 +64,7 @@ function failure(deps: BrokerContext, error: unknown): Response {
   }
   // Only the name and code: an unexpected error's message is not known to be free of secrets.
   if (!(error instanceof OAuthError)) {
-    deps.logger.error("agent api: request failed", {
+    deps.logger.error("broker.request_failed", {
       error: error instanceof Error ? error.name : "unknown",
       code,
     });
