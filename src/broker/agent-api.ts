@@ -4,7 +4,7 @@
  * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
-import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
@@ -27,7 +27,7 @@ import { readParams } from "./request-body.ts";
 export interface AgentApiDeps {
   config: Config;
   /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
-  policy: PolicyView;
+  policy: BrokerPolicy;
   /** The revocation rules every instance shares (issue #15). */
   revocations: RevocationView;
   /** Where logins are recorded for the admin's Access page and upstream revocation; absent, they are not. */
@@ -70,7 +70,7 @@ function failure(deps: BrokerContext, error: unknown): Response {
   }
   // Only the name and code: an unexpected error's message is not known to be free of secrets.
   if (!(error instanceof OAuthError)) {
-    deps.logger.error("agent api: request failed", {
+    deps.logger.error("broker.request_failed", {
       error: error instanceof Error ? error.name : "unknown",
       code,
     });

@@ -1,4 +1,4 @@
-import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -14,7 +14,7 @@ import type { RendezvousStore } from "./rendezvous/store.ts";
  */
 export interface BrokerContext {
   /** The current `[[policy]]` (replaced on SIGHUP). */
-  policy: PolicyView;
+  policy: BrokerPolicy;
   /** The revocation rules every instance shares (issue #15). */
   revocations: RevocationView;
   /** Where logins are recorded (admin Access page, upstream revocation); absent, they are not. */

@@ -45,7 +45,7 @@ export interface WebPortDeps {
   agentListening?: () => boolean;
   /** CSPRNG; injectable for tests. */
   randomBytes?: RandomBytes;
-  /** The address wrong guesses are counted against (shared/client-address.ts). Default: the TCP peer. */
+  /** Replaces the client address (shared/client-address.ts) in tests without a socket. */
   clientAddress?: (request: Request) => string | undefined;
   /** Revocations and recent logins (issue #15); absent (tests of other parts), no admin API and no login record. */
   access?: { store: AccessStore; revocations: RevocationSync };
@@ -90,7 +90,7 @@ function consentContext(config: Config, deps: WebPortDeps): ConsentContext {
     secure: secureCookies(config.issuer),
     randomBytes: deps.randomBytes ?? cryptoRandomBytes,
     limiter: createGuessLimiter(),
-    clientAddress: clientAddressSource(deps.clientAddress),
+    clientAddress: clientAddressSource(config.web.trustedProxies ?? [], deps.clientAddress),
   };
 }
 
