@@ -27,9 +27,15 @@ export function consentRoutes(context: ConsentContext) {
       deviceRoute(context, request, set, context.clientAddress(request, server)),
     )
     .get("/device/time", ({ request }) => timeLeftRoute(context, request))
-    .post("/device/approve", ({ request, set }) => approveRoute(context, request, set))
-    .post("/device/deny", ({ request, set }) => denyRoute(context, request, set))
-    .get("/callback", ({ request, set }) => callbackRoute(context, request, set))
+    .post("/device/approve", ({ request, set, server }) =>
+      approveRoute(context, request, set, context.clientAddress(request, server)),
+    )
+    .post("/device/deny", ({ request, set, server }) =>
+      denyRoute(context, request, set, context.clientAddress(request, server)),
+    )
+    .get("/callback", ({ request, set, server }) =>
+      callbackRoute(context, request, set, context.clientAddress(request, server)),
+    )
     .get("/.well-known/jwks.json", () => jwksResponse(context))
     .get("/healthz", () => new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } }))
     .get(HTMX.path, () => staticResponse(HTMX))
