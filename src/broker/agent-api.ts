@@ -4,7 +4,7 @@
  * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
-import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
@@ -25,7 +25,7 @@ import { readParams } from "./request-body.ts";
 export interface AgentApiDeps {
   config: Config;
   /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
-  policy: PolicyView;
+  policy: BrokerPolicy;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */

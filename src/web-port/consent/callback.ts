@@ -171,7 +171,7 @@ async function exchange(context: ConsentContext, verified: Verified, code: Secre
     tokens,
     {
       provider,
-      thumbprint: grant.thumbprint,
+      bindings: grant.bindings,
       requestedScope: grant.scope,
       ...(idClaims === undefined ? {} : { idClaims }),
     },
