@@ -7,6 +7,7 @@ import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
+import { certificateTimeProblem } from "../core/identity/validity.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
@@ -33,6 +34,23 @@ export interface AgentApiDeps {
   /** Epoch milliseconds. */
   now: () => number;
   logger: Logger;
+}
+
+/**
+ * A request on a connection whose certificate is no longer valid (it was at the handshake):
+ * RFC 6749 §5.2 `invalid_client`, 401, and the connection closes after this response.
+ */
+async function refuseExpired(
+  deps: Pick<BrokerContext, "logger">,
+  request: AgentRequest,
+  problem: string,
+): Promise<Response> {
+  await request.body?.cancel().catch(() => undefined);
+  deps.logger.audit("auth.failed", { reason: "certificate_expired", workload: request.client.workload });
+  return oauthError("invalid_client", `client certificate ${problem}; reconnect with a current one`, {
+    status: 401,
+    headers: { connection: "close" },
+  });
 }
 
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
@@ -104,6 +122,8 @@ export function createAgentApi(dependencies: AgentApiDeps): AgentHandler {
     },
   };
   return async (request) => {
+    const expired = certificateTimeProblem(request.client, deps.now());
+    if (expired !== undefined) return refuseExpired(deps, request, expired);
     const path = pathOf(request.target);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route === undefined || request.method !== route.method) {
