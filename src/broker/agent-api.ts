@@ -5,6 +5,7 @@
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { BrokerPolicy } from "../core/access/policy-gate.ts";
+import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
 import { certificateTimeProblem } from "../core/identity/validity.ts";
@@ -20,6 +21,7 @@ import { errorResponse, oauthError } from "./oauth-response.ts";
 import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
+import type { AccessStore } from "./rendezvous/access-store.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
 import { readParams } from "./request-body.ts";
 
@@ -27,6 +29,10 @@ export interface AgentApiDeps {
   config: Config;
   /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
   policy: BrokerPolicy;
+  /** The revocation rules every instance shares (issue #15). */
+  revocations: RevocationView;
+  /** Where logins are recorded for the admin's Access page and upstream revocation; absent, they are not. */
+  logins?: AccessStore;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */

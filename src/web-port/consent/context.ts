@@ -1,4 +1,5 @@
 import type { IssueOptions } from "../../broker/issue.ts";
+import type { AccessStore } from "../../broker/rendezvous/access-store.ts";
 import type { RendezvousStore } from "../../broker/rendezvous/store.ts";
 import type { KeySets } from "../../core/keys/types.ts";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
@@ -15,6 +16,8 @@ export interface ConsentContext {
   /** Epoch ms. */
   now: () => number;
   logger: Logger;
+  /** Where the callback records each login (admin Access page, upstream revocation); absent, it does not. */
+  logins?: AccessStore;
   /** How the callback mints wrappers (issuer and lifetimes from the config). */
   issue: Omit<IssueOptions, "now">;
   /** Cookies get `Secure` and the `__Host-` prefix when the public URL is https. */
