@@ -12,6 +12,7 @@ import type { AgentServer } from "../../src/agent-port/server.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
@@ -53,6 +54,7 @@ beforeAll(async () => {
   const policy = new PolicyGate(config.policy);
   const logger = createMemoryLogger();
   const now = () => clock;
+  const revocations = new RevocationList();
   const proxy = createProxyHandler({
     providers,
     policy,
@@ -62,9 +64,19 @@ beforeAll(async () => {
     now,
     logger,
     upstreamTimeout: 10,
+    revocations,
   });
   const store = createMemoryStore(config.rendezvous);
-  const broker = createAgentApi({ config, policy, providers, store, keys: () => keys, now, logger });
+  const broker = createAgentApi({
+    config,
+    policy,
+    providers,
+    store,
+    keys: () => keys,
+    now,
+    logger,
+    revocations,
+  });
   agent = await startTestAgent(pki, routeAgentRequests({ broker, proxy }), { now, logger });
 });
 
