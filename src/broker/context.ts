@@ -1,4 +1,4 @@
-import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
@@ -12,7 +12,7 @@ import type { RendezvousStore } from "./rendezvous/store.ts";
  */
 export interface BrokerContext {
   /** The current `[[policy]]` (replaced on SIGHUP). */
-  policy: PolicyView;
+  policy: BrokerPolicy;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { type Cidr, parseCidr } from "../http/address.ts";
 import { isTrustDomain } from "../identity/spiffe.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen } from "./listen.ts";
@@ -47,7 +48,19 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
     listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
     ...(web.tls_cert === undefined ? {} : { tlsCert: resolvePath(web.tls_cert, baseDir) }),
     ...(web.tls_key === undefined ? {} : { tlsKey: resolvePath(web.tls_key, baseDir) }),
+    ...(web.trusted_proxies === undefined ? {} : { trustedProxies: web.trusted_proxies.map(trustedProxy) }),
   };
+}
+
+function trustedProxy(text: string, index: number): Cidr {
+  const cidr = parseCidr(text);
+  if (cidr === undefined) {
+    throw new ConfigError(
+      `web.trusted_proxies[${index}]`,
+      `${JSON.stringify(text)} is not an IP address or CIDR block`,
+    );
+  }
+  return cidr;
 }
 
 function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Config["agent"] {
