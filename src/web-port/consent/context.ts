@@ -5,12 +5,13 @@ import type { RandomBytes } from "../shared/random.ts";
 
 /**
  * What the consent pages (device form, consent, Approve/Deny, callback) use, and nothing else: the
- * broker's providers, store, keys, clock, logger and minting settings (the callback mints), plus
+ * broker's providers, store, keys, clock, logger, login record and minting settings (the callback
+ * mints and records the login), plus
  * the page's own.
  */
 export type ConsentContext = Pick<
   BrokerContext,
-  "providers" | "store" | "keys" | "now" | "logger" | "issue"
+  "providers" | "store" | "keys" | "now" | "logger" | "logins" | "issue"
 > & {
   /** Cookies get `Secure` and the `__Host-` prefix when the public URL is https. */
   secure: boolean;
