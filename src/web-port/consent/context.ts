@@ -6,8 +6,7 @@ import type { RandomBytes } from "../shared/random.ts";
 /**
  * What the consent pages (device form, consent, Approve/Deny, callback) use, and nothing else: the
  * broker's providers, store, keys, clock, logger, login record and minting settings (the callback
- * mints and records the login), plus
- * the page's own.
+ * mints and records the login), plus the page's own.
  */
 export type ConsentContext = Pick<
   BrokerContext,
