@@ -17,6 +17,7 @@ import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
@@ -26,6 +27,7 @@ import type { UpstreamTokens } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createLogger } from "../../src/ops/log/logger.ts";
+import { certificateBound } from "../../test/helpers/bindings.ts";
 import { testPki } from "../../test/helpers/pki.ts";
 import { deploymentDir, instanceConfig, spawnSurrogate, writePki } from "../../test/helpers/process.ts";
 import { startStubIdp } from "../../test/helpers/stub-idp.ts";
@@ -75,6 +77,7 @@ async function brokerRates(
   const api = createAgentApi({
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store,
     keys: () => keys,
@@ -110,7 +113,7 @@ async function mintCost(keys: KeySets, providers: Awaited<ReturnType<typeof reso
   };
   const context = {
     provider,
-    thumbprint,
+    bindings: certificateBound(thumbprint),
     requestedScope: ["openid"],
     idClaims: { sub: "bench", email: "b@example.com" },
   };

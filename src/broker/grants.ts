@@ -1,5 +1,6 @@
 /** `POST /v1/grants`: the device authorization request (RFC 8628 §3.1–3.2) of DESIGN §4.1. */
 
+import { wrapperBindings } from "../core/access/binding.ts";
 import { OAuthError, RendezvousError, SurrogateError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -39,6 +40,7 @@ function newGrant(deps: GrantContext, client: ClientIdentity, provider: string, 
     workload: client.workload,
     thumbprint: client.thumbprint,
     fingerprint: client.fingerprint,
+    bindings: wrapperBindings(client, deps.policy.bindings(client.workload, provider)),
     createdAt: now,
     expiresAt: now + grantTtl * 1000,
     interval,

@@ -1,5 +1,6 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
 import { decodeJwt } from "jose";
+import { wrapperBindings } from "../core/access/binding.ts";
 import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
@@ -9,6 +10,7 @@ import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
 import type { RefreshContext } from "./context.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
+import { recordRotation } from "./logins.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
@@ -43,14 +45,26 @@ async function checkWrapper(
     if (error instanceof TokenError) throw invalidGrant(error.message);
     throw error;
   }
-  // RFC 8705 §3: a refresh wrapper is usable only with the certificate it was bound to. The broker
-  // never mints a key-bound (jkt) refresh wrapper, so one arriving here was not made by our rules.
-  if (wrapper.binding.kind !== "x5t#S256") throw invalidGrant("not bound to a certificate");
-  if (!constantTimeEqual(wrapper.binding.value, client.thumbprint))
-    throw invalidGrant("bound to another certificate");
+  checkBinding(wrapper, client);
   const provider = deps.providers.get(wrapper.provider);
   if (provider?.oauth === undefined) throw invalidGrant("provider no longer configured for OAuth");
   return { wrapper, provider, oauth: provider.oauth };
+}
+
+/**
+ * RFC 8705 §3: a certificate-bound refresh wrapper is usable only with that certificate. A
+ * SPIFFE-ID-bound one (DESIGN §5) with any certificate naming that ID: the agent port admitted it
+ * only under that ID's own trust domain bundle (src/core/identity/trust.ts), so an ID from another
+ * trust domain, or another ID, is refused here. `jkt` never binds a refresh wrapper (claims.ts).
+ */
+function checkBinding(wrapper: VerifiedWrapper, client: ClientIdentity): void {
+  const { kind, value } = wrapper.binding;
+  if (kind === "spiffe_id") {
+    if (client.spiffeId === undefined || !constantTimeEqual(value, client.spiffeId))
+      throw invalidGrant("bound to another SPIFFE ID");
+  } else if (!constantTimeEqual(value, client.thumbprint)) {
+    throw invalidGrant("bound to another certificate");
+  }
 }
 
 /**
@@ -95,7 +109,9 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
   }
   const context = {
     provider,
-    thumbprint: client.thumbprint,
+    // The next pair binds what the current policy says for the certificate presenting now: after an
+    // SVID rotation, the new access wrapper is bound to the new SVID (DESIGN §5).
+    bindings: wrapperBindings(client, deps.policy.bindings(client.workload, provider.name)),
     requestedScope: wrapper.scope?.split(" ") ?? [],
     // Refresh responses rarely carry an id_token; sub/email come from our own signed refresh wrapper.
     idClaims: { ...wrapper.claims },
@@ -103,6 +119,7 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
   };
   const options = { ...deps.issue, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
+  if (fresh.refreshToken !== undefined) await recordRotation(deps, wrapper.sid, fresh);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }
 

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { PolicyView } from "../core/access/policy-gate.ts";
+import { factsOf } from "../core/access/revocation.ts";
+import type { RevocationView } from "../core/access/revocation-list.ts";
 import { ProxyError, SurrogateError } from "../core/errors.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
@@ -23,6 +25,8 @@ export interface ProxyDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
   /** The current `[[policy]]`, asked on every request (issue #15). */
   policy: PolicyView;
+  /** The revocation rules every instance shares, asked on every request (issue #15). */
+  revocations: RevocationView;
   keys: () => KeySets;
   issuer: string;
   fetch: typeof fetch;
@@ -48,7 +52,7 @@ const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 /**
  * The swapping proxy (DESIGN §4.3). Every check runs, in this order and each with its own code
  * (DESIGN §9), before any upstream is contacted: bearer present, target well-formed, headers
- * unambiguous, wrapper verified, certificate binding, provider known, policy, host allowed. Only then is
+ * unambiguous, wrapper verified, certificate binding, not revoked, provider known, policy, host allowed. Only then is
  * the real token decrypted, injected after header filtering, and the request forwarded.
  */
 export function createProxyHandler(deps: ProxyDeps): AgentHandler {
@@ -99,6 +103,10 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     log.jti = wrapper.jti;
     log.provider = wrapper.provider;
     checkBinding(wrapper, request.client);
+    // On cache hits too: the cache remembers a verification, never a permission (issue #15).
+    if (deps.revocations.revoking(factsOf(wrapper, request.client.workload)) !== undefined) {
+      throw new ProxyError("invalid_token", "revoked");
+    }
     const provider = deps.providers.get(wrapper.provider);
     if (provider === undefined)
       throw new ProxyError("invalid_token", "proxy: the wrapper's provider is not configured");

@@ -4,6 +4,7 @@
  * received, wrapper files minted for the test PKI's alpha certificate, and the companion started
  * as a real `bun src/main.ts` process.
  */
+
 import { createPublicKey } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { parseUpstream } from "../../src/core/provider/allowlist.ts";
@@ -34,6 +36,7 @@ import {
   upstreamTokens,
 } from "../unit/broker/fixtures.ts";
 import { startTestAgent } from "./agent-server.ts";
+import { certificateBound } from "./bindings.ts";
 import { testKeySets } from "./keys.ts";
 import { type TestPki, testPki } from "./pki.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
@@ -102,8 +105,10 @@ export async function startCompanionWorld(
   });
   const logger = createMemoryLogger();
   const policy = new PolicyGate(config.policy);
+  const revocations = new RevocationList();
   const proxy = createProxyHandler({
     policy,
+    revocations,
     providers,
     keys: () => keys,
     issuer: ISSUER,
@@ -121,6 +126,7 @@ export async function startCompanionWorld(
       broker: createAgentApi({
         config,
         policy,
+        revocations,
         providers,
         store,
         keys: () => keys,
@@ -159,7 +165,7 @@ export async function startCompanionWorld(
       });
       const issued = await issueWrappers(
         tokensIn,
-        { provider, thumbprint: thumbprintOf(pki.alpha.der), requestedScope: ["openid"] },
+        { provider, bindings: certificateBound(thumbprintOf(pki.alpha.der)), requestedScope: ["openid"] },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );
@@ -192,7 +198,7 @@ export async function startCompanionWorld(
       const provider = providers.get(grant.provider) as ResolvedProvider;
       const issued = await issueWrappers(
         upstreamTokens(token),
-        { provider, thumbprint: grant.thumbprint, requestedScope: grant.scope },
+        { provider, bindings: grant.bindings, requestedScope: grant.scope },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );

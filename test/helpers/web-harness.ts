@@ -4,6 +4,7 @@ import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore, StoreLimits } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -35,6 +36,8 @@ export interface WebHarness {
   observer: Observer;
   /** The agent API as the alpha workload would call it (form POST, no TLS). */
   agent: (target: string, form: Record<string, string>, extra?: Record<string, string>) => Promise<Response>;
+  /** The agent API as another workload (a certificate's DER). */
+  agentAs: (der: Uint8Array, target: string, form: Record<string, string>) => Promise<Response>;
   close: () => Promise<void>;
 }
 
@@ -71,7 +74,11 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
     observer,
   );
   handle = (request) => app.handle(request);
-  const api: AgentHandler = createAgentApi({ ...deps, policy: new PolicyGate(config.policy) });
+  const api: AgentHandler = createAgentApi({
+    ...deps,
+    policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
+  });
   const client = describeCertificate((await testPki()).alpha.der);
   return {
     issuer,
@@ -81,6 +88,7 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
     logger,
     observer,
     agent: (target, form, extra = {}) => api(formRequest(client, target, form, extra)),
+    agentAs: (der, target, form) => api(formRequest(describeCertificate(der), target, form)),
     close: async () => {
       await server.stop(true);
       await store.close();

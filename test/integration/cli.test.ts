@@ -15,6 +15,7 @@ import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord, RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -57,6 +58,7 @@ beforeAll(async () => {
     createAgentApi({
       config,
       policy: new PolicyGate(config.policy),
+      revocations: new RevocationList(),
       providers,
       store,
       keys: () => keys,
@@ -137,7 +139,7 @@ async function approve(grant: GrantRecord, refreshToken?: string): Promise<void>
     tokens,
     {
       provider: providers.get("demo") as ResolvedProvider,
-      thumbprint: grant.thumbprint,
+      bindings: grant.bindings,
       requestedScope: grant.scope,
     },
     keys,

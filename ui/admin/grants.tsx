@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 
+import { breakAtSlashes } from "../break-at-slashes.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 
@@ -63,9 +64,7 @@ export function GrantsTable({ grants, now }: { grants: GrantView[]; now: number 
                 </span>
                 {grant.issued ? <div class="small muted">token issued</div> : ""}
               </td>
-              <td class="mono wrap" safe>
-                {grant.workload}
-              </td>
+              <td class="mono wrap workload">{breakAtSlashes(grant.workload)}</td>
               <td safe>{grant.provider}</td>
               <td class="mono wrap" safe>
                 {grant.scope.join(" ")}

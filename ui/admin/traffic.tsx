@@ -53,7 +53,14 @@ export function TrafficPanel({ data }: { data: TrafficData }): JSX.Element {
         {data.rows.length === 0 ? (
           <p class="muted">No proxied requests in the last minute.</p>
         ) : (
-          <TrafficTable rows={data.rows} />
+          <>
+            <TrafficTable rows={data.rows} />
+            <p class="muted small legend">
+              Provider “no valid wrapper”: refused before a provider was known (no token, or one that did not
+              verify). Upstream “not allowed”: a host outside every allow-list, refused. Status is the class
+              of the answer the agent got (4xx includes surrogate’s own refusals).
+            </p>
+          </>
         )}
       </section>
       <section class="card">
@@ -93,9 +100,9 @@ function TrafficTable({ rows }: { rows: TrafficRow[] }): JSX.Element {
       <tbody>
         {rows.map((row) => (
           <tr>
-            <td safe>{row.provider}</td>
+            <td safe>{row.provider === "none" ? "no valid wrapper" : row.provider}</td>
             <td class="mono" safe>
-              {row.host}
+              {row.host === "other" ? "not allowed" : row.host}
             </td>
             <td safe>{row.statusClass}</td>
             <td class="num" safe>

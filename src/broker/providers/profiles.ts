@@ -61,7 +61,7 @@ export function profileFor(config: ProviderConfig, key: string): ProviderProfile
     slack,
     atlassian,
     oidc: discovered,
-    demo: discovered,
+    demo: () => demo(config.issuer, `${key}.issuer`),
     oauth2: () => generic("config"),
     static: () => generic("none"),
   };
@@ -238,7 +238,25 @@ function atlassian(): ProviderProfile {
   };
 }
 
-/** `oidc` and `demo`: everything but the upstreams comes from the issuer's discovery document. */
+/**
+ * `demo`: the built-in IdP of `surrogate dev`, whose endpoints are known from its issuer, so a
+ * broker configured for it starts even while `surrogate dev` (and with it the IdP) is not running;
+ * logins work once it is. Its discovery document says the same.
+ */
+function demo(issuer: string | undefined, key: string): ProviderProfile {
+  if (issuer === undefined) throw new ConfigError(key, 'is required for kind "demo"');
+  return {
+    ...generic("fixed"),
+    authorizationEndpoint: `${issuer}/authorize`,
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: `${issuer}/jwks`,
+    issuer,
+    scopes: ["openid"],
+    oidc: "always",
+  };
+}
+
+/** `oidc`: everything but the upstreams comes from the issuer's discovery document. */
 function discovered(): ProviderProfile {
   return { ...generic("discovery"), scopes: ["openid"], oidc: "always" };
 }

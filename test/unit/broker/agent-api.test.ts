@@ -6,6 +6,7 @@ import { DEVICE_CODE_GRANT } from "../../../src/broker/metadata.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -13,6 +14,7 @@ import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { ALPHA_ID } from "../../helpers/pki.ts";
 import {
   agentRequest,
@@ -55,6 +57,7 @@ function setup(config = testConfig()): void {
   const deps: AgentApiDeps = {
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store,
     keys: () => keys,
@@ -106,7 +109,7 @@ async function approveAndDeliver(grant: GrantBody, access = "upstream-access"): 
   expect(await store.transition(record.id, "pending", "approved", clock)).toBe(true);
   const context = {
     provider: providers.get("corp")!,
-    thumbprint: record.thumbprint,
+    bindings: certificateBound(record.thumbprint),
     requestedScope: record.scope,
   };
   const options = { issuer: ISSUER, tokenTtl: 3600, now: clock };
@@ -331,6 +334,7 @@ describe("rendezvous outages", () => {
     const handler = createAgentApi({
       config,
       policy: new PolicyGate(config.policy),
+      revocations: new RevocationList(),
       providers,
       store,
       keys: () => keys,
@@ -454,7 +458,11 @@ describe("refresh wrappers minted for the device flow", () => {
     const record = await store.getByDeviceKey(deviceKeyOf(grant.device_code), clock);
     await store.transition(record!.id, "pending", "approved", clock);
     const tokens = upstreamTokens("a", { refreshToken: new Secret("r") });
-    const context = { provider: providers.get("corp")!, thumbprint: record!.thumbprint, requestedScope: [] };
+    const context = {
+      provider: providers.get("corp")!,
+      bindings: certificateBound(record!.thumbprint),
+      requestedScope: [],
+    };
     const { body } = await issueWrappers(tokens, context, keys, {
       issuer: ISSUER,
       tokenTtl: 3600,

@@ -3,6 +3,8 @@ import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { newRule } from "../../../src/core/access/revocation.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
@@ -10,6 +12,7 @@ import { Secret } from "../../../src/core/secret.ts";
 import { openWrapper } from "../../../src/core/token/open.ts";
 import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { signRaw } from "../core/token/forge.ts";
 import {
@@ -36,6 +39,7 @@ let idp: ScriptedIdp;
 let logger: ReturnType<typeof createMemoryLogger>;
 let handler: ReturnType<typeof createAgentApi>;
 let policy: PolicyGate;
+let revocations: RevocationList;
 
 const REFRESH_TTL = 600;
 
@@ -45,6 +49,7 @@ function setup(providers: Map<string, ResolvedProvider>): void {
   const deps: AgentApiDeps = {
     config,
     policy,
+    revocations,
     providers,
     store: createMemoryStore(config.rendezvous),
     keys: () => keys,
@@ -58,6 +63,7 @@ beforeEach(() => {
   clock = Date.now();
   idp = scriptedIdp();
   policy = new PolicyGate(testConfig().policy);
+  revocations = new RevocationList();
   setup(new Map([["corp", testProvider({ oauth: idp })]]));
 });
 
@@ -69,7 +75,7 @@ async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Pr
   });
   const context = {
     provider: testProvider({ oauth: idp }),
-    thumbprint: client.thumbprint,
+    bindings: certificateBound(client.thumbprint),
     requestedScope: ["openid", "email"],
     idClaims: { sub: "person-1", email: "p@corp.example" },
   };
@@ -95,9 +101,14 @@ async function expectError(response: Response, status: number, error: string): P
   expect({ status: response.status, error: body.error }).toEqual({ status, error });
 }
 
+/** Minted by a refresh: the access wrapper binds alpha's certificate, the refresh wrapper its SPIFFE ID. */
 async function opened(token: string, kind: "access" | "refresh"): Promise<string> {
   const wrapper = await verifyWrapper(token, kind, keys, { issuer: ISSUER, now: clock });
-  expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: alpha.thumbprint });
+  expect(wrapper.binding).toEqual(
+    kind === "access"
+      ? { kind: "x5t#S256", value: alpha.thumbprint }
+      : { kind: "spiffe_id", value: alpha.spiffeId as string },
+  );
   return (await openWrapper(wrapper, keys)).token.reveal();
 }
 
@@ -195,7 +206,7 @@ describe("POST /v1/token, refresh_token grant", () => {
     for (const value of [alpha.keyThumbprint, alpha.thumbprint]) {
       const response = await refresh(alpha, await resigned({ jkt: value }));
       expect(((await response.clone().json()) as { error_description: string }).error_description).toContain(
-        "not bound to a certificate",
+        "cnf must hold exactly one of x5t#S256, spiffe_id",
       );
       await expectError(response, 400, "invalid_grant");
     }
@@ -208,7 +219,11 @@ describe("POST /v1/token, refresh_token grant", () => {
   test("not a refresh wrapper → invalid_grant without calling the IdP", async () => {
     const held = await loggedIn();
     const otherKeys = await testKeySets();
-    const context = { provider: testProvider(), thumbprint: alpha.thumbprint, requestedScope: [] };
+    const context = {
+      provider: testProvider(),
+      bindings: certificateBound(alpha.thumbprint),
+      requestedScope: [],
+    };
     const foreign = await issueWrappers(
       upstreamTokens("a", { refreshToken: new Secret("r") }),
       context,
@@ -261,7 +276,7 @@ describe("POST /v1/token, refresh_token grant", () => {
     const loginAt = clock;
     const context = {
       provider: testProvider({ oauth: idp }),
-      thumbprint: alpha.thumbprint,
+      bindings: certificateBound(alpha.thumbprint),
       requestedScope: ["repo"],
       idClaims: { sub: "person-1" },
     };
@@ -293,7 +308,7 @@ describe("POST /v1/token, refresh_token grant", () => {
   test("a token with an expiry but no refresh token still gets no refresh wrapper", async () => {
     const context = {
       provider: testProvider({ oauth: idp }),
-      thumbprint: alpha.thumbprint,
+      bindings: certificateBound(alpha.thumbprint),
       requestedScope: [],
     };
     const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };
@@ -318,6 +333,24 @@ describe("POST /v1/token, refresh_token grant", () => {
       .map((line) => JSON.parse(line))
       .find((line) => line.outcome === "access_denied");
     expect(refused).toMatchObject({ event: "token.refreshed", workload: alpha.workload });
+  });
+
+  test("revocation on every refresh: a revoked login → invalid_grant without asking the IdP; another login refreshes", async () => {
+    const held = await loggedIn(alpha, "r-alpha");
+    const other = await loggedIn(alpha, "r-alpha-2");
+    const { sid } = await verifyWrapper(held.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    revocations.add(newRule({ login: sid }, "test", clock), clock);
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+    idp.script.push(upstreamTokens("a-2"));
+    expect((await refresh(alpha, other.refresh_token!)).status).toBe(200);
+    expect(idp.received).toEqual(["r-alpha-2"]);
+    // A new login after a workload revocation is not refused by it.
+    revocations.add(newRule({ workload: alpha.workload }, "test", clock), clock);
+    clock += 2_000;
+    const fresh = await loggedIn(alpha, "r-alpha-3");
+    idp.script.push(upstreamTokens("a-3"));
+    expect((await refresh(alpha, fresh.refresh_token!)).status).toBe(200);
+    await expectError(await refresh(alpha, other.refresh_token!), 400, "invalid_grant");
   });
 
   test("an expired refresh wrapper → invalid_grant", async () => {

@@ -76,7 +76,7 @@ describe("GET /callback: the grant expires while the IdP answers", () => {
     try {
       const response = await pending;
       expect(response.status).toBe(404);
-      expect(await response.text()).toContain("Code not found or expired");
+      expect(await response.text()).toContain("This request has expired or does not exist");
       expect(await fx.store.take(grant.deviceKey, fx.now())).toBeUndefined();
     } finally {
       fx.clock.offset = 0;
