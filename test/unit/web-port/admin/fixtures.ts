@@ -1,5 +1,5 @@
 /**
- * The admin plugin mounted on the real web app (as src/app.ts mounts it), with a real memory store,
+ * The whole web port (src/web-port/port.ts: consent and admin), with a real memory store,
  * real keys, an observed memory logger and the real stub IdP as admin provider. Requests go through
  * `app.handle` with cookies passed by hand.
  */
