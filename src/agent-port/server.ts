@@ -49,7 +49,7 @@ export interface AgentServerOptions {
   limits: AgentServerLimits;
   logger: Logger;
   now?: () => number;
-  /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/workers.ts). */
+  /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/app/workers.ts). */
   reusePort?: boolean;
   /** Counts each refused connection (the metrics); the log gets at most one line per source a minute. */
   countRefusal?: (reason: Refusal) => void;

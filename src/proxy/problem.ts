@@ -35,7 +35,7 @@ export const PROBLEM_STATUS: Partial<Record<ErrorCode, number>> = {
 
 /**
  * An RFC 9457 problem details response. `detail` must never contain a token: callers pass fixed
- * text or error messages that are secret-free by construction (src/errors.ts).
+ * text or error messages that are secret-free by construction (src/core/errors.ts).
  */
 export function problem(status: number, code: ErrorCode, detail: string): Response {
   const body = {

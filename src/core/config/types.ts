@@ -88,7 +88,7 @@ export interface Config {
     upstreamTimeout: number;
     /** Bytes; default 16384. */
     maxHeaderSize: number;
-    /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent/server.ts). */
+    /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent-port/server.ts). */
     maxConnections?: number;
     /** Unauthenticated (handshaking) connections per source address and in total (same defaults). */
     maxHandshakesPerAddress?: number;
