@@ -4,13 +4,9 @@
  * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
-import type { BrokerPolicy } from "../core/access/policy-gate.ts";
-import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
-import type { KeySets } from "../core/keys/types.ts";
-import type { ResolvedProvider } from "../core/provider/types.ts";
-import type { Logger } from "../ops/log/logger.ts";
+import { certificateTimeProblem } from "../core/identity/validity.ts";
 import { clientIdOf } from "./client-id.ts";
 import type { BrokerContext } from "./context.ts";
 import { handleDeviceToken } from "./device-token.ts";
@@ -20,25 +16,30 @@ import { errorResponse, oauthError } from "./oauth-response.ts";
 import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
-import type { AccessStore } from "./rendezvous/access-store.ts";
-import type { RendezvousStore } from "./rendezvous/store.ts";
 import { readParams } from "./request-body.ts";
 
-export interface AgentApiDeps {
-  config: Config;
-  /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
-  policy: BrokerPolicy;
-  /** The revocation rules every instance shares (issue #15). */
-  revocations: RevocationView;
-  /** Where logins are recorded for the admin's Access page and upstream revocation; absent, they are not. */
-  logins?: AccessStore;
-  providers: ReadonlyMap<string, ResolvedProvider>;
-  store: RendezvousStore;
-  /** Called per request, so reloaded or rotated keys take effect without a restart. */
-  keys: () => KeySets;
-  /** Epoch milliseconds. */
-  now: () => number;
-  logger: Logger;
+/**
+ * What the composition root passes: the dependencies every part shares (see ./context.ts), and the
+ * configuration the settings are copied out of. `config.policy` is only what the process started
+ * with; `policy` is the current one (replaced on SIGHUP).
+ */
+export type AgentApiDeps = Omit<BrokerContext, "issue" | "rendezvous"> & { config: Config };
+
+/**
+ * A request on a connection whose certificate is no longer valid (it was at the handshake):
+ * RFC 6749 §5.2 `invalid_client`, 401, and the connection closes after this response.
+ */
+async function refuseExpired(
+  deps: Pick<BrokerContext, "logger">,
+  request: AgentRequest,
+  problem: string,
+): Promise<Response> {
+  await request.body?.cancel().catch(() => undefined);
+  deps.logger.audit("auth.failed", { reason: "certificate_expired", workload: request.client.workload });
+  return oauthError("invalid_client", `client certificate ${problem}; reconnect with a current one`, {
+    status: 401,
+    headers: { connection: "close" },
+  });
 }
 
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
@@ -110,6 +111,8 @@ export function createAgentApi(dependencies: AgentApiDeps): AgentHandler {
     },
   };
   return async (request) => {
+    const expired = certificateTimeProblem(request.client, deps.now());
+    if (expired !== undefined) return refuseExpired(deps, request, expired);
     const path = pathOf(request.target);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route === undefined || request.method !== route.method) {

@@ -68,6 +68,8 @@ describe("surrogate inspect (offline)", () => {
     expect(out).not.toContain(token.split(".")[1]);
     expect(out).toContain("provider:   github");
     expect(out).toContain("subject:    octocat");
+    // What `surrogate revoke --login` takes, and when the person logged in.
+    expect(out).toMatch(/login: {6}[A-Za-z0-9_-]{22} \(logged in 2026-01-01T12:00:00\.000Z\)/);
     expect(out).toContain(`binding:    cnf x5t#S256 ${thumbprintOf(der)}`);
     expect(out).toContain(`certificate SHA-256 ${fingerprintOf(der)}`);
     expect(out).toContain(
@@ -153,6 +155,15 @@ describe("surrogate inspect (offline)", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
       "binding:    none (cnf must hold exactly one valid x5t#S256, jkt or spiffe_id)",
+    );
+  });
+
+  test("a missing file: one line naming the path once, why, and input_invalid (not config_invalid)", async () => {
+    const missing = join(dir, "no-such-token");
+    const result = await inspect([missing]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `surrogate inspect: cannot read token file ${missing}: no such file or directory (ENOENT) (input_invalid)\n`,
     );
   });
 
