@@ -232,7 +232,13 @@ async function main(seconds: number, redisArg: string | undefined) {
   await throwaway.close();
   for (const [name, store] of [
     ["memory", createMemoryStore(limits)],
-    ["redis", createRedisStore(redisUrl, limits, { prefix: `surrogate-bench:${crypto.randomUUID()}:` })],
+    [
+      "redis",
+      createRedisStore(redisUrl, limits, {
+        prefix: `surrogate-bench:${crypto.randomUUID()}:`,
+        keys: () => keys,
+      }),
+    ],
   ] as const) {
     const r = await brokerRates(store, keys, providers, config);
     console.log(`| ${name} | ${r.grants.toFixed(0)} | ${r.polls.toFixed(0)} |`);

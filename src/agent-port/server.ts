@@ -3,16 +3,22 @@ import { ConfigError } from "../core/errors.ts";
 import type { ClientTrust } from "../core/identity/trust.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import { authenticate } from "./authenticate.ts";
+import { ConnectionBudget, type Refusal, type Ticket } from "./connection-budget.ts";
 import { createDrain, type Drain } from "./drain.ts";
 import { serveHttp1 } from "./http1/connection.ts";
 import { AgentSocket } from "./http1/socket.ts";
 import type { AgentHandler } from "./http1/types.ts";
+import { createRefusalLog, type RefusalLog } from "./refusal-log.ts";
 
 /** Well above what one process serves at once, well below the default descriptor limit of systemd units. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** The handshake budget's defaults (./connection-budget.ts): seconds, per source, in total. */
+export const DEFAULT_HANDSHAKE = { timeout: 5, perAddress: 32, pending: 1_000 };
 
 export interface AgentServerLimits {
-  /** Seconds to complete the TLS handshake and the request headers. */
+  /** Seconds from accepting a connection to its authenticated handshake. */
+  handshakeTimeout?: number;
+  /** Seconds to receive a request's headers. */
   headersTimeout: number;
   /** Seconds a keep-alive connection may sit idle between requests. */
   idleTimeout: number;
@@ -20,8 +26,11 @@ export interface AgentServerLimits {
   requestTimeout: number;
   /** Bytes of request line and headers. */
   maxHeaderSize: number;
-  /** Open connections per process, handshakes included; further ones are closed at once. */
+  /** Authenticated connections per process; further ones are closed at once. */
   maxConnections?: number;
+  /** Connections still in their handshake, per source address (IPv6: per /64) and in total. */
+  maxHandshakesPerAddress?: number;
+  maxPendingHandshakes?: number;
 }
 
 export interface AgentServerOptions {
@@ -37,6 +46,8 @@ export interface AgentServerOptions {
   now?: () => number;
   /** SO_REUSEPORT: several `--workers` processes accept on the same port (src/workers.ts). */
   reusePort?: boolean;
+  /** Counts each refused connection (the metrics); the log gets at most one line per source a minute. */
+  countRefusal?: (reason: Refusal) => void;
 }
 
 export interface AgentServer {
@@ -57,12 +68,18 @@ export interface AgentServer {
  * (docs/benchmarks.md, "Proxy vs nginx").
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  const { limits } = options;
   const bridge: Bridge = {
     options,
     trust: options.trust,
     sockets: new Set(),
     drain: createDrain(),
-    max: options.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    budget: new ConnectionBudget({
+      maxConnections: limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      perSource: limits.maxHandshakesPerAddress ?? DEFAULT_HANDSHAKE.perAddress,
+      pending: limits.maxPendingHandshakes ?? DEFAULT_HANDSHAKE.pending,
+    }),
+    refusals: createRefusalLog(options.logger, options.now ?? Date.now, options.countRefusal),
   };
   const tls = { cert: options.certPem, key: options.keyPem, ca: options.trust.pem };
   if (options.reusePort !== true && options.port !== 0) refuseSharedPort(options.host, options.port);
@@ -86,7 +103,8 @@ interface Bridge {
   trust: ClientTrust;
   sockets: Set<AgentSocket>;
   drain: Drain;
-  max: number;
+  budget: ConnectionBudget;
+  refusals: RefusalLog;
 }
 
 interface TlsMaterial {
@@ -117,6 +135,7 @@ function listen(bridge: Bridge, host: string, port: number, tls: TlsMaterial): T
 /** What each raw socket carries: its connection, once accepted. */
 interface Slot {
   socket?: AgentSocket;
+  ticket?: Ticket;
   handshake?: ReturnType<typeof setTimeout>;
 }
 
@@ -124,17 +143,19 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
   const { options } = bridge;
   return {
     open(raw) {
-      // A connection costs a descriptor and memory before any certificate is seen: bound them, so
-      // handshake-stalling clients cannot exhaust the process.
-      if (bridge.sockets.size >= bridge.max) {
+      const ticket = bridge.budget.open(raw.remoteAddress);
+      if (typeof ticket === "string") {
+        bridge.refusals.refused(ticket, raw.remoteAddress);
         raw.terminate();
         return;
       }
       const socket = new AgentSocket(raw);
-      raw.data = {
-        socket,
-        handshake: setTimeout(() => socket.destroy(), options.limits.headersTimeout * 1000),
+      const timeout = options.limits.handshakeTimeout ?? DEFAULT_HANDSHAKE.timeout;
+      const expire = () => {
+        bridge.refusals.refused("handshake_timeout", raw.remoteAddress);
+        socket.destroy();
       };
+      raw.data = { socket, ticket, handshake: setTimeout(expire, timeout * 1000) };
       bridge.sockets.add(socket);
     },
     handshake(raw, success, error) {
@@ -142,6 +163,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
       clearTimeout(slot?.handshake);
       if (slot?.socket === undefined) return;
       if (!success) {
+        slot.ticket?.release();
         options.logger.audit("auth.failed", {
           reason: "tls_handshake",
           detail: handshakeDetail(error),
@@ -150,7 +172,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
         slot.socket.destroy();
         return;
       }
-      admit(bridge, slot.socket);
+      admit(bridge, slot.socket, slot.ticket);
     },
     data(raw, chunk) {
       raw.data?.socket?.receive(chunk);
@@ -165,6 +187,7 @@ function handlers(bridge: Bridge): SocketHandler<Slot> {
       const slot = raw.data;
       if (slot?.socket === undefined) return;
       clearTimeout(slot.handshake);
+      slot.ticket?.release();
       bridge.sockets.delete(slot.socket);
       slot.socket.closed();
     },
@@ -178,7 +201,7 @@ function handshakeDetail(error: Error | null): string | undefined {
 }
 
 /** Serves a TLS connection only once its client certificate passed the in-code check too. */
-function admit(bridge: Bridge, socket: AgentSocket): void {
+function admit(bridge: Bridge, socket: AgentSocket, ticket: Ticket | undefined): void {
   const { options } = bridge;
   const result = authenticate(socket.raw, bridge.trust, new Date((options.now ?? Date.now)()));
   if (!result.ok) {
@@ -188,6 +211,12 @@ function admit(bridge: Bridge, socket: AgentSocket): void {
       detail: result.detail,
       remote: socket.remoteAddress,
     });
+    socket.destroy();
+    return;
+  }
+  const full = ticket?.promote();
+  if (full !== undefined) {
+    bridge.refusals.refused(full, socket.remoteAddress);
     socket.destroy();
     return;
   }

@@ -45,6 +45,8 @@ export interface App {
   agent: AgentHandler;
   /** The observed logger: give it to the agent server too, so its auth failures are counted. */
   logger: Logger;
+  /** Give it to the agent server too: counts its refused connections for /metrics. */
+  countRefusal: (reason: string) => void;
 }
 
 /**
@@ -61,10 +63,11 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
   });
   const policy = appDeps.policy ?? new PolicyGate(config.policy);
   const deps = { ...appDeps, policy, logger: observer.observe(appDeps.logger) };
+  const countRefusal = (reason: string) => observer.refusedConnections.inc({ reason });
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
   if (role === "proxy")
-    return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger };
+    return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger, countRefusal };
   const { providers, store, keys, now, logger } = deps;
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const [{ createAgentApi }, { createWebPort }] = await Promise.all([
@@ -76,6 +79,7 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
     web: createWebPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
     logger,
+    countRefusal,
   };
 }
 

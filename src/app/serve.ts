@@ -63,7 +63,13 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     now,
     routingOnly: !servesBroker(role),
   });
-  const store = servesBroker(role) ? await openStore(config.rendezvous.url, config.rendezvous) : undefined;
+  // Tampered records are audited through the app's observed logger (counted, shown on the admin
+  // overview); the store is opened before the app exists, so it reaches that logger late.
+  let audited: Pick<Logger, "audit"> = logger;
+  const sealing = { keys: keys.current, logger: { audit: (...line: AuditLine) => audited.audit(...line) } };
+  const store = servesBroker(role)
+    ? await openStore(config.rendezvous.url, config.rendezvous, sealing)
+    : undefined;
   let agentListening = false;
   const policy = new PolicyGate(config.policy);
   const app = await createApp(config, {
@@ -79,6 +85,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     ...(store === undefined ? {} : { store }),
     ...(upstreamCa === undefined ? {} : { upstreamCa }),
   });
+  audited = app.logger;
   const agent: AgentServer = await startAgentServer({
     host: config.agent.listen.host,
     port: config.agent.listen.port,
@@ -86,6 +93,7 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     handler: app.agent,
     limits: config.agent,
     logger: app.logger,
+    countRefusal: app.countRefusal,
     now,
     reusePort: options.reusePort === true,
   }).catch((error: unknown) => {
@@ -129,6 +137,7 @@ function checkRole(config: Config, role: Role): void {
 }
 
 type WebApp = NonNullable<App["web"]>;
+type AuditLine = Parameters<Logger["audit"]>;
 
 interface WebListen {
   agent: AgentServer;

@@ -107,10 +107,12 @@ export async function verificationKeySets(verifiers: Map<string, VerificationKey
     "encrypt",
     "decrypt",
   ]);
+  const random = crypto.getRandomValues(new Uint8Array(32));
+  const derive = await crypto.subtle.importKey("raw", random, "HKDF", false, ["deriveKey"]);
   return {
     verifiers,
     publicJwks: { keys: [] },
-    encrypter: { kid: "inspect-unused", key },
+    encrypter: { kid: "inspect-unused", key, derive },
     decrypters: new Map(),
   };
 }

@@ -6,7 +6,7 @@ import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import { isAllowed } from "../core/provider/allowlist.ts";
-import { applyInjection } from "../core/provider/inject.ts";
+import { applyInjection, injectionFor } from "../core/provider/inject.ts";
 import type { ResolvedProvider, UpstreamRule } from "../core/provider/types.ts";
 import { openWrapper } from "../core/token/open.ts";
 import type { SealedSecret, VerifiedWrapper } from "../core/token/types.ts";
@@ -111,7 +111,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     }
     const rule = allowedRule(provider, target);
     const secret = cached?.secret ?? (await openAndCache(token, request.client.thumbprint, keys, wrapper));
-    applyInjection(headers, provider.inject, secret.token);
+    applyInjection(headers, injectionFor(provider, target.pathAndQuery), secret.token);
     if (scrubbing) askForIdentity(headers);
     const scrub = scrubbing ? relayScrub(secret.token) : undefined;
     const response = await forward(

@@ -4,15 +4,18 @@
  * received, wrapper files minted for the test PKI's alpha certificate, and the companion started
  * as a real `bun src/main.ts` process.
  */
+import { createPublicKey } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
 import { routeAgentRequests } from "../../src/agent-port/router.ts";
 import type { AgentServer } from "../../src/agent-port/server.ts";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
 import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
+import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -20,6 +23,7 @@ import { parseUpstream } from "../../src/core/provider/allowlist.ts";
 import { parseInjection } from "../../src/core/provider/inject.ts";
 import type { ResolvedProvider } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import {
@@ -60,6 +64,10 @@ export interface CompanionWorld {
     provider: string,
     options?: { expiresIn?: number; refresh?: string; token?: string },
   ): Promise<void>;
+  /** Writes a bare wrapper bound to the alpha key pair (`cnf.jkt`), as `surrogate seal --public-key` would. */
+  writeSealed(provider: string): Promise<void>;
+  /** Plays the person and the IdP for the grant a login created: approve, deliver wrappers for `token`. */
+  approvePending(token: string): Promise<string>;
   /** SURROGATE_* for the alpha certificate. */
   brokerEnv(): Record<string, string>;
   close(): Promise<void>;
@@ -154,6 +162,39 @@ export async function startCompanionWorld(
       );
       await mkdir(tokens, { recursive: true, mode: 0o700 });
       await writeFile(join(tokens, `${name}.json`), JSON.stringify(issued.body), { mode: 0o600 });
+    },
+    async writeSealed(name) {
+      const jwk = createPublicKey(pki.alpha.keyPem).export({ format: "jwk" }) as JWK;
+      const minted = await mintWrapper(
+        {
+          kind: "access",
+          provider: name,
+          binding: { kind: "jkt", value: await calculateJwkThumbprint(jwk) },
+          secret: { token: new Secret(REAL_TOKEN), type: "Bearer" },
+        },
+        keys,
+        { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
+      );
+      await mkdir(tokens, { recursive: true, mode: 0o700 });
+      await writeFile(join(tokens, `${name}.json`), `${minted.token}\n`, { mode: 0o600 });
+    },
+    async approvePending(token) {
+      let grant: GrantRecord | undefined;
+      for (let attempt = 0; attempt < 800 && grant === undefined; attempt += 1) {
+        [grant] = (await store.list(10, Date.now())).filter((g) => g.status === "pending");
+        if (grant === undefined) await Bun.sleep(25);
+      }
+      if (grant === undefined) throw new Error("no login created a grant");
+      await store.transition(grant.id, "pending", "approved", Date.now());
+      const provider = providers.get(grant.provider) as ResolvedProvider;
+      const issued = await issueWrappers(
+        upstreamTokens(token),
+        { provider, thumbprint: grant.thumbprint, requestedScope: grant.scope },
+        keys,
+        { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
+      );
+      await store.deliver(grant.id, JSON.stringify(issued.body), Date.now());
+      return grant.userCode;
     },
     brokerEnv() {
       return {

@@ -418,16 +418,16 @@ describe("time limits on bridged connections", () => {
   });
 });
 
-describe("connection limit", () => {
-  test("connections beyond max_connections are closed at once; a freed slot serves a real client", async () => {
+describe("handshake budget", () => {
+  test("handshakes beyond max_handshakes_per_address are closed at once; a freed slot serves a real client", async () => {
     const capped = await startTestAgent(pki, async () => new Response("served"), {
       // A long handshake timeout: without the cap the third connection would stay open past the test timeout.
-      limits: { ...TEST_AGENT_LIMITS, headersTimeout: 120, maxConnections: 2 },
+      limits: { ...TEST_AGENT_LIMITS, handshakeTimeout: 120, maxHandshakesPerAddress: 2 },
     });
     const holders = [rawConnection(capped.port), rawConnection(capped.port)];
     try {
       await Promise.all(holders.map((holder) => holder.connected));
-      // Two handshake-less connections hold both slots: the third is closed without a byte.
+      // Two handshake-less connections hold the address's budget: the third is closed without a byte.
       const third = rawConnection(capped.port);
       await third.connected;
       expect(await third.closed).toBe(true);

@@ -64,9 +64,13 @@ tls_cert = "server.pem"
 tls_key = "server.key"
 client_ca = "ca.pem"
 upstream_ca = "ca.pem"
+handshake_timeout = "2s"
 headers_timeout = "1s"
 request_timeout = "2s"
 idle_timeout = "1s"
+# The floods below open 40 connections at once from 127.0.0.1, past the default handshake budget
+# per address (32); that budget has its own suite (handshake.test.ts).
+max_handshakes_per_address = 64
 [rendezvous]
 interval = "1s"
 max_pending_per_workload = ${PENDING_PER_WORKLOAD}

@@ -22,6 +22,8 @@ export interface ProviderProfile {
   requiredScopes?: string[];
   upstreams: string[];
   inject: string;
+  /** For git's smart-HTTP requests: git sends HTTP Basic, with the token as password. */
+  gitInject?: string;
   jwtAccessTokens: boolean;
   /** Whether the flow is OpenID Connect: a `nonce` is sent and a valid id_token required. */
   oidc: "always" | "with_openid_scope" | "never";
@@ -77,12 +79,16 @@ function github(): ProviderProfile {
     authorizationEndpoint: "https://github.com/login/oauth/authorize",
     tokenEndpoint: "https://github.com/login/oauth/access_token",
     scopes: ["read:user"],
-    upstreams: ["api.github.com", "uploads.github.com"],
+    // github.com serves git over HTTPS; raw.githubusercontent.com is left to the operator (docs/providers.md).
+    upstreams: ["api.github.com", "uploads.github.com", "github.com"],
     tokenShape: "github",
     // docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps: client_id and
     // client_secret are documented as request parameters, nothing else.
     clientAuth: "client_secret_post",
     inject: BEARER,
+    // docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation:
+    // git takes the token as the password of user x-access-token.
+    gitInject: "Authorization: Basic {basic:x-access-token}",
     jwtAccessTokens: false,
     oidc: "never",
     authorizationParams: {},
@@ -159,9 +165,12 @@ function gitlab(baseUrl: string, key: string): ProviderProfile {
     tokenEndpoint: `${base}/oauth/token`,
     jwksUri: `${base}/oauth/discovery/keys`,
     issuer: base,
-    scopes: ["openid", "read_api"],
+    // read_repository: git clone over HTTPS (write_repository to push) — docs.gitlab.com/integration/oauth_provider.
+    scopes: ["openid", "read_api", "read_repository"],
     upstreams: [url.protocol === "http:" ? `http://${url.host}` : url.host],
     inject: BEARER,
+    // docs.gitlab.com/api/oauth2/#access-git-over-https-with-access-token: user oauth2, token as password.
+    gitInject: "Authorization: Basic {basic:oauth2}",
     jwtAccessTokens: false,
     oidc: "with_openid_scope",
     authorizationParams: {},
@@ -186,7 +195,8 @@ function slack(): ProviderProfile {
     scopeParam: "user_scope",
     scopeSeparator: ",",
     tokenShape: "slack",
-    upstreams: ["slack.com"],
+    // files.slack.com serves url_private downloads, which need the token (api.slack.com/types/file).
+    upstreams: ["slack.com", "files.slack.com"],
     inject: BEARER,
     jwtAccessTokens: false,
     oidc: "never",

@@ -4,7 +4,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { parseUpstream } from "../../core/provider/allowlist.ts";
 import { parseInjection } from "../../core/provider/inject.ts";
 import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
-import type { ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
+import type { Injection, ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
@@ -49,6 +49,7 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
     kind: config.kind,
     upstreams: parseUpstreams(config.upstreams ?? profile.upstreams, `${key}.upstreams`),
     inject: parseInjection(config.inject ?? profile.inject, `${key}.inject`),
+    ...gitInjection(config.gitInject ?? profile.gitInject, `${key}.git_inject`),
     scopes,
     requiredScopes: profile.requiredScopes ?? [],
     jwtAccessTokens: config.jwtAccessTokens ?? profile.jwtAccessTokens,
@@ -58,6 +59,10 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
   const endpoints = await resolveEndpoints(config, profile, key, deps.fetch);
   const settings = clientSettings(name, config, profile, endpoints, brokerIssuer, provider.oidc, key);
   return { ...provider, oauth: createOAuthClient(settings, deps) };
+}
+
+function gitInjection(template: string | undefined, key: string): { gitInject?: Injection } {
+  return template === undefined ? {} : { gitInject: parseInjection(template, key) };
 }
 
 /** A provider's secrets may only travel to listed hosts; with none listed, its wrappers would be useless or worse. */

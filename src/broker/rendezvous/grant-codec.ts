@@ -1,6 +1,7 @@
 /**
- * GrantRecord ⇄ JSON for stores outside the process. What comes back from Redis is checked field
- * by field before it is trusted: a corrupted or foreign value must not reach the consent page.
+ * GrantRecord ⇄ JSON for stores outside the process. The JSON is sealed before it leaves (see
+ * record-seal.ts); what opens is still checked field by field, so a record written by an older or
+ * buggy version cannot reach the consent page half-formed.
  */
 import { RendezvousError } from "../../core/errors.ts";
 import type { GrantRecord, GrantStatus } from "./store.ts";
@@ -21,14 +22,15 @@ export function encodeGrant(grant: GrantRecord): string {
   return JSON.stringify(grant);
 }
 
-export function isGrantStatus(value: unknown): value is GrantStatus {
+function isGrantStatus(value: unknown): value is GrantStatus {
   return typeof value === "string" && STATUSES.includes(value);
 }
 
-/** `status` is kept apart from the JSON so a compare-and-set never rewrites the record. */
-export function decodeGrant(json: string, status: unknown): GrantRecord {
+export function decodeGrant(json: string): GrantRecord {
   const value = parseJson(json);
-  if (!isRecord(value) || !isGrantStatus(status)) throw malformed();
+  if (!isRecord(value)) throw malformed();
+  const status = value.status;
+  if (!isGrantStatus(status)) throw malformed();
   const fieldsOk =
     TEXT_FIELDS.every((field) => typeof value[field] === "string") &&
     NUMBER_FIELDS.every((field) => Number.isFinite(value[field])) &&

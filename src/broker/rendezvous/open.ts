@@ -1,20 +1,25 @@
 /** Chooses the rendezvous backend from `rendezvous.url` (DESIGN §10). */
 import { ConfigError } from "../../core/errors.ts";
 import { createMemoryStore } from "./memory.ts";
-import { createRedisStore } from "./redis.ts";
+import { createRedisStore, type RedisStoreOptions } from "./redis.ts";
 import type { RendezvousStore, StoreLimits } from "./store.ts";
 
 const KEY = "rendezvous.url";
 
 /**
+ * `sealing` is for stores outside the process: a memory store's records never leave it.
  * Does not wait for Redis: an instance may start before its Redis does, and the store recovers by
  * itself; readiness (`ping`) reports the gap instead. The URL is never echoed in errors because a
  * Redis URL may carry a password.
  */
-export async function openStore(url: string, limits: StoreLimits): Promise<RendezvousStore> {
+export async function openStore(
+  url: string,
+  limits: StoreLimits,
+  sealing: Pick<RedisStoreOptions, "keys" | "logger">,
+): Promise<RendezvousStore> {
   const scheme = schemeOf(url);
   if (scheme === "memory:") return createMemoryStore(limits);
-  if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits);
+  if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits, sealing);
   throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
 }
 

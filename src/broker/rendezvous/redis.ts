@@ -1,15 +1,25 @@
 /**
  * Redis rendezvous store (`redis://`, `rediss://`): any instance can serve any step of a grant.
  * Every check-then-write runs as one Lua script (see redis-scripts.ts), so the rules of the memory
- * store hold across instances too.
+ * store hold across instances too. Redis is not trusted with anything but availability: records
+ * are sealed and key names hashed (record-seal.ts); a record that does not open, or opens but
+ * does not belong where it was found, is absent and reported once (tamper-report.ts).
  */
+import type { KeySets } from "../../core/keys/types.ts";
+import type { Logger } from "../../ops/log/logger.ts";
 import { decodeGrant, encodeGrant } from "./grant-codec.ts";
+import { createRecordSealer, type RecordSealer } from "./record-seal.ts";
 import { createRedisLink, type RedisLink } from "./redis-link.ts";
-import { CREATE, DELIVER, POLL, READ_INDEXED, TAKE, TRANSITION } from "./redis-scripts.ts";
+import { CREATE, DELIVER, POLL, TAKE, TRANSITION } from "./redis-scripts.ts";
 import { duplicateGrant, expiredOnCreate, holdsCapacity, isLive, pollOutcome, rateLimited } from "./rules.ts";
 import type { GrantRecord, GrantStatus, PollOutcome, RendezvousStore, StoreLimits } from "./store.ts";
+import { createTamperReport, type RecordKind, type TamperReport } from "./tamper-report.ts";
 
 export interface RedisStoreOptions {
+  /** The broker's key sets (current at each call, so a reload rotates the seal too). */
+  keys: () => KeySets;
+  /** Where a tampered record is audited (`rendezvous.tampered`). */
+  logger?: Pick<Logger, "audit">;
   /** Key prefix; instances sharing a deployment must share it. */
   prefix?: string;
   connectTimeoutMs?: number;
@@ -20,16 +30,31 @@ export interface RedisStoreOptions {
 const SCAN_COUNT = "200";
 const SCAN_ROUNDS = 50;
 
+/** A grant found, opened and checked, with what a compare-and-set needs. */
+interface Located {
+  key: string;
+  tag: string;
+  sealed: string;
+  grant: GrantRecord;
+}
+
 export function createRedisStore(
   url: string,
   limits: StoreLimits,
-  options: RedisStoreOptions = {},
+  options: RedisStoreOptions,
 ): RendezvousStore {
   const link = createRedisLink(url, {
     connectMs: options.connectTimeoutMs ?? 2_000,
     commandMs: options.commandTimeoutMs ?? 2_000,
   });
-  return new RedisStore(link, limits, options.prefix ?? "surrogate:");
+  const report = createTamperReport(options.logger);
+  return new RedisStore(
+    link,
+    limits,
+    options.prefix ?? "surrogate:",
+    createRecordSealer(options.keys),
+    report,
+  );
 }
 
 class RedisStore implements RendezvousStore {
@@ -37,67 +62,107 @@ class RedisStore implements RendezvousStore {
   readonly #link: RedisLink;
   readonly #limits: StoreLimits;
   readonly #prefix: string;
+  readonly #sealer: RecordSealer;
+  readonly #tampered: TamperReport;
 
-  constructor(link: RedisLink, limits: StoreLimits, prefix: string) {
+  constructor(
+    link: RedisLink,
+    limits: StoreLimits,
+    prefix: string,
+    sealer: RecordSealer,
+    report: TamperReport,
+  ) {
     this.#link = link;
     this.#limits = { ...limits };
     this.#prefix = prefix;
+    this.#sealer = sealer;
+    this.#tampered = report;
   }
 
   async create(grant: GrantRecord, now: number): Promise<void> {
     if (!isLive(grant, now)) throw expiredOnCreate();
-    const keys = [
-      this.#key("grant", grant.id),
-      this.#key("uc", grant.userCode),
-      this.#key("dk", grant.deviceKey),
-      this.#key("wl", workloadTag(grant.workload)),
-      this.#key("active"),
+    const [[tag], ucTags, dkTags, [wlTag]] = await Promise.all([
+      this.#sealer.tags("grant", grant.id),
+      this.#sealer.tags("uc", grant.userCode),
+      this.#sealer.tags("dk", grant.deviceKey),
+      this.#sealer.tags("wl", grant.workload),
+    ]);
+    const key = this.#key("grant", tag);
+    const [ucKey, dkKey] = [this.#key("uc", ucTags[0]), this.#key("dk", dkTags[0])];
+    const older = [
+      ...ucTags.slice(1).map((t) => this.#key("uc", t)),
+      ...dkTags.slice(1).map((t) => this.#key("dk", t)),
     ];
-    const args = [grant.id, encodeGrant(grant), grant.status, String(grant.expiresAt), String(now)];
-    args.push(String(this.#limits.maxPendingPerWorkload), String(this.#limits.maxPendingTotal));
-    args.push(holdsCapacity(grant.status) ? "1" : "0", this.#prefix, String(grant.interval));
+    const keys = [key, ucKey, dkKey, this.#key("wl", wlTag), this.#key("active")];
+    keys.push(this.#key("result", tag), this.#key("poll", tag), ...older);
+    const exp = String(grant.expiresAt);
+    const args = await Promise.all([
+      this.#sealer.seal(key, encodeGrant(grant)),
+      this.#sealer.seal(ucKey, key).then((sealed) => `${exp}.${sealed}`),
+      this.#sealer.seal(dkKey, key).then((sealed) => `${exp}.${sealed}`),
+    ]);
+    args.push(
+      exp,
+      String(now),
+      String(this.#limits.maxPendingPerWorkload),
+      String(this.#limits.maxPendingTotal),
+    );
+    args.push(holdsCapacity(grant.status) ? "1" : "0", tag!);
     const outcome = await this.#eval(CREATE, keys, args);
     if (outcome === "duplicate") throw duplicateGrant();
     if (outcome === "workload" || outcome === "total") throw rateLimited(outcome);
   }
 
   async getById(id: string, now: number): Promise<GrantRecord | undefined> {
-    const fields = await this.#link.send("HMGET", [this.#key("grant", id), "json", "status", "exp"]);
-    return liveGrant(fields, now);
+    return (await this.#byId(id, now))?.grant;
   }
 
   async getByUserCode(userCode: string, now: number): Promise<GrantRecord | undefined> {
-    return liveGrant(await this.#eval(READ_INDEXED, [this.#key("uc", userCode)], [this.#prefix]), now);
+    return (await this.#byIndex("uc", userCode, now, (grant) => grant.userCode === userCode))?.grant;
   }
 
   async getByDeviceKey(deviceKey: string, now: number): Promise<GrantRecord | undefined> {
-    return liveGrant(await this.#eval(READ_INDEXED, [this.#key("dk", deviceKey)], [this.#prefix]), now);
+    return (await this.#byDeviceKey(deviceKey, now))?.grant;
   }
 
   async transition(id: string, from: GrantStatus, to: GrantStatus, now: number): Promise<boolean> {
-    const keys = [this.#key("grant", id), this.#key("active")];
+    const found = await this.#byId(id, now);
+    if (found === undefined || found.grant.status !== from) return false;
+    const rec = await this.#sealer.seal(found.key, encodeGrant({ ...found.grant, status: to }));
     const holds = holdsCapacity(to) ? "1" : "0";
-    return (await this.#eval(TRANSITION, keys, [from, to, String(now), id, holds])) === 1;
+    const args = [found.sealed, rec, String(now), found.tag, holds];
+    return (await this.#eval(TRANSITION, [found.key, this.#key("active")], args)) === 1;
   }
 
   async deliver(id: string, result: string, now: number): Promise<boolean> {
-    const keys = [this.#key("grant", id), this.#key("result", id), this.#key("active")];
-    return (await this.#eval(DELIVER, keys, [result, String(now), id])) === 1;
+    const found = await this.#byId(id, now);
+    if (found === undefined || found.grant.status !== "approved") return false;
+    const resultKey = this.#key("result", found.tag);
+    const [rec, sealedResult] = await Promise.all([
+      this.#sealer.seal(found.key, encodeGrant({ ...found.grant, status: "complete" })),
+      this.#sealer.seal(resultKey, result),
+    ]);
+    const keys = [found.key, resultKey, this.#key("active")];
+    return (await this.#eval(DELIVER, keys, [found.sealed, rec, sealedResult, String(now), found.tag])) === 1;
   }
 
   async take(deviceKey: string, now: number): Promise<string | undefined> {
-    const result = await this.#eval(TAKE, [this.#key("dk", deviceKey)], [String(now), this.#prefix]);
-    return typeof result === "string" ? result : undefined;
+    const found = await this.#byDeviceKey(deviceKey, now);
+    if (found === undefined) return undefined;
+    const resultKey = this.#key("result", found.tag);
+    const sealed = await this.#eval(TAKE, [resultKey, found.key], [String(now)]);
+    if (typeof sealed !== "string") return undefined;
+    return this.#opened("result", resultKey, await this.#sealer.open(resultKey, sealed));
   }
 
   async poll(deviceKey: string, now: number): Promise<PollOutcome> {
+    const found = await this.#byDeviceKey(deviceKey, now);
+    if (found === undefined) return "ok";
     // The script records every poll, too-fast ones included: a client that ignores slow_down keeps
     // getting it until it really waits `interval` (RFC 8628 §3.5: it must back off, not retry).
-    const reply = await this.#eval(POLL, [this.#key("dk", deviceKey)], [String(now), this.#prefix]);
-    if (!Array.isArray(reply)) return "ok";
-    const [previous, interval] = reply as unknown[];
+    const previous = await this.#eval(POLL, [this.#key("poll", found.tag), found.key], [String(now)]);
     const last = typeof previous === "string" && previous !== "" ? Number(previous) : undefined;
-    return pollOutcome(last, now, Number(interval));
+    return pollOutcome(last, now, found.grant.interval);
   }
 
   async list(limit: number, now: number): Promise<GrantRecord[]> {
@@ -122,12 +187,69 @@ class RedisStore implements RendezvousStore {
     this.#link.close();
   }
 
-  #key(kind: string, name?: string): string {
-    return name === undefined ? `${this.#prefix}${kind}` : `${this.#prefix}${kind}:${name}`;
+  #key(kind: string, tag?: string): string {
+    return tag === undefined ? `${this.#prefix}${kind}` : `${this.#prefix}${kind}:${tag}`;
   }
 
   #eval(script: string, keys: string[], args: string[]): Promise<unknown> {
     return this.#link.send("EVAL", [script, String(keys.length), ...keys, ...args]);
+  }
+
+  #byDeviceKey(deviceKey: string, now: number): Promise<Located | undefined> {
+    return this.#byIndex("dk", deviceKey, now, (grant) => grant.deviceKey === deviceKey);
+  }
+
+  /** The first name that exists, under the current key or an older one (rotation). */
+  async #byId(id: string, now: number): Promise<Located | undefined> {
+    for (const tag of await this.#sealer.tags("grant", id)) {
+      const key = this.#key("grant", tag);
+      const sealed = await this.#link.send("HGET", [key, "rec"]);
+      if (typeof sealed === "string") return this.#open(key, sealed, now, (grant) => grant.id === id);
+    }
+    return undefined;
+  }
+
+  /** Index entry → grant key name → grant, each step sealed and the grant naming what was looked up. */
+  async #byIndex(
+    kind: "uc" | "dk",
+    value: string,
+    now: number,
+    belongs: (grant: GrantRecord) => boolean,
+  ): Promise<Located | undefined> {
+    for (const tag of await this.#sealer.tags(kind, value)) {
+      const indexKey = this.#key(kind, tag);
+      const entry = await this.#link.send("GET", [indexKey]);
+      if (typeof entry !== "string") continue;
+      const sealedName = entry.slice(entry.indexOf(".") + 1);
+      const key = this.#opened(kind, indexKey, await this.#sealer.open(indexKey, sealedName));
+      if (key === undefined) return undefined;
+      const sealed = await this.#link.send("HGET", [key, "rec"]);
+      return typeof sealed === "string" ? this.#open(key, sealed, now, belongs) : undefined;
+    }
+    return undefined;
+  }
+
+  async #open(
+    key: string,
+    sealed: string,
+    now: number,
+    belongs: (grant: GrantRecord) => boolean,
+  ): Promise<Located | undefined> {
+    const json = this.#opened("grant", key, await this.#sealer.open(key, sealed));
+    if (json === undefined) return undefined;
+    const grant = decodeGrant(json);
+    if (!belongs(grant)) {
+      this.#tampered.record("grant", key);
+      return undefined;
+    }
+    if (!isLive(grant, now)) return undefined;
+    return { key, tag: key.slice(this.#key("grant").length + 1), sealed, grant };
+  }
+
+  /** Passes an opened plaintext through; a failed open is reported (once per key) and reads as absent. */
+  #opened(kind: RecordKind, key: string, plaintext: string | undefined): string | undefined {
+    if (plaintext === undefined) this.#tampered.record(kind, key);
+    return plaintext;
   }
 
   /** Live grants among at most SCAN_ROUNDS × SCAN_COUNT keys: an admin view, not an exact census. */
@@ -135,41 +257,20 @@ class RedisStore implements RendezvousStore {
     const found: GrantRecord[] = [];
     let cursor = "0";
     for (let round = 0; round < SCAN_ROUNDS; round += 1) {
-      const reply = await this.#link.send("SCAN", [
-        cursor,
-        "MATCH",
-        `${this.#key("grant")}:*`,
-        "COUNT",
-        SCAN_COUNT,
-      ]);
+      const pattern = `${this.#key("grant")}:*`;
+      const reply = await this.#link.send("SCAN", [cursor, "MATCH", pattern, "COUNT", SCAN_COUNT]);
       const [next, keys] = Array.isArray(reply) ? (reply as unknown[]) : [];
       const batch = Array.isArray(keys) ? keys.filter((key) => typeof key === "string") : [];
-      const rows = await Promise.all(
-        batch.map((key) => this.#link.send("HMGET", [key, "json", "status", "exp"])),
+      const opened = await Promise.all(
+        batch.map(async (key) => {
+          const sealed = await this.#link.send("HGET", [key, "rec"]);
+          return typeof sealed === "string" ? this.#open(key, sealed, now, () => true) : undefined;
+        }),
       );
-      for (const row of rows) {
-        const grant = liveGrant(row, now);
-        if (grant !== undefined) found.push(grant);
-      }
+      for (const located of opened) if (located !== undefined) found.push(located.grant);
       cursor = typeof next === "string" ? next : "0";
       if (cursor === "0") break;
     }
     return found;
   }
-}
-
-/** Decodes an HMGET json/status/exp reply; undefined when missing or expired at `now`. */
-function liveGrant(reply: unknown, now: number): GrantRecord | undefined {
-  if (!Array.isArray(reply)) return undefined;
-  const [json, status, exp] = reply as unknown[];
-  if (typeof json !== "string" || Number(exp) <= now) return undefined;
-  return decodeGrant(json, status);
-}
-
-/**
- * Workloads are SPIFFE IDs or certificate subjects chosen by whoever holds a client certificate:
- * hashing bounds the key length and keeps glob characters out of key names.
- */
-function workloadTag(workload: string): string {
-  return new Bun.CryptoHasher("sha256").update(workload).digest("base64url");
 }

@@ -67,6 +67,7 @@ export async function buildProvider(
     scopes: raw.scopes,
     upstreams: raw.upstreams,
     inject: raw.inject,
+    gitInject: raw.git_inject,
     issuer: raw.issuer,
     authorizationEndpoint: raw.authorization_endpoint,
     tokenEndpoint: raw.token_endpoint,

@@ -64,6 +64,15 @@ function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Confi
     upstreamTimeout: parseDuration(agent.upstream_timeout ?? 30, "agent.upstream_timeout"),
     maxHeaderSize: agent.max_header_size ?? 16_384,
     ...(agent.max_connections === undefined ? {} : { maxConnections: agent.max_connections }),
+    ...(agent.handshake_timeout === undefined
+      ? {}
+      : { handshakeTimeout: parseDuration(agent.handshake_timeout, "agent.handshake_timeout") }),
+    ...(agent.max_handshakes_per_address === undefined
+      ? {}
+      : { maxHandshakesPerAddress: agent.max_handshakes_per_address }),
+    ...(agent.max_pending_handshakes === undefined
+      ? {}
+      : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
     publicUrl:
       agent.public_url === undefined

@@ -23,6 +23,8 @@ export interface ProviderConfig {
   upstreams?: string[];
   /** Injection template, e.g. `Authorization: Bearer {token}` or `x-api-key: {token}`. */
   inject?: string;
+  /** Injection template for git's smart-HTTP requests (profile's for github and gitlab). */
+  gitInject?: string;
   /** OIDC issuer (kind `oidc`), or the IdP base URL for self-hosted profiles (gitlab). */
   issuer?: string;
   authorizationEndpoint?: string;
@@ -74,6 +76,8 @@ export interface Config {
     /** Trust domain name → absolute path of its bundle (PEM or SPIFFE JWK Set). */
     trustDomains?: Record<string, string>;
     upstreamCa?: string;
+    /** Seconds from accept to an authenticated handshake (default: DEFAULT_HANDSHAKE in src/agent-port/server.ts). */
+    handshakeTimeout?: number;
     /** Seconds; defaults: header 10, idle (keep-alive) 60, request 300, upstream 30. */
     headersTimeout: number;
     idleTimeout: number;
@@ -83,6 +87,9 @@ export interface Config {
     maxHeaderSize: number;
     /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent/server.ts). */
     maxConnections?: number;
+    /** Unauthenticated (handshaking) connections per source address and in total (same defaults). */
+    maxHandshakesPerAddress?: number;
+    maxPendingHandshakes?: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
     /** Origin agents reach this port at, no trailing slash: the `issuer` of its RFC 8414 metadata. */

@@ -11,6 +11,12 @@ export interface VerificationKey {
 export interface EncryptionKey {
   kid: string;
   key: CryptoKey; // AES-256-GCM, used as JWE `dir`
+  /**
+   * The same secret as an HKDF base key (RFC 5869), for keys other parts derive for their own
+   * purpose (the rendezvous store's record seal and key names): one secret to rotate, and no
+   * AES key ever used for two purposes. Non-extractable, like `key`.
+   */
+  derive: CryptoKey;
 }
 
 /**

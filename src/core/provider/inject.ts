@@ -84,3 +84,28 @@ export function applyInjection(headers: Headers, injection: Injection, token: Se
         Buffer.from(`${injection.basicUser}:${token.reveal()}`).toString("base64");
   headers.set(injection.header, `${injection.prefix}${value}${injection.suffix}`);
 }
+
+/**
+ * git's smart HTTP requests (git-scm.com/docs/http-protocol): the ref discovery
+ * `…/info/refs?service=git-upload-pack|git-receive-pack`, then `POST …/git-upload-pack` or
+ * `…/git-receive-pack`; and the Git LFS API under `…/info/lfs/`, which takes the same credentials
+ * (github.com/git-lfs/git-lfs/blob/main/docs/api/authentication.md).
+ */
+const GIT_PATH = /\/(?:info\/refs|git-upload-pack|git-receive-pack)$|\/info\/lfs\//;
+
+/**
+ * The injection for one request: the provider's `git_inject` for git's own requests (git sends
+ * credentials as HTTP Basic, and GitHub and GitLab expect the token as a Basic password there), its
+ * `inject` for everything else. The path is the agent's choice, so it picks between two formats
+ * the operator fixed, both for allowed hosts only; it never shapes a format itself, which is what
+ * would let it probe the secret (GHSA-f28g-86hc-823q).
+ */
+export function injectionFor(
+  provider: { inject: Injection; gitInject?: Injection },
+  pathAndQuery: string,
+): Injection {
+  if (provider.gitInject === undefined) return provider.inject;
+  const query = pathAndQuery.indexOf("?");
+  const path = query === -1 ? pathAndQuery : pathAndQuery.slice(0, query);
+  return GIT_PATH.test(path) ? provider.gitInject : provider.inject;
+}

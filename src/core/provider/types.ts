@@ -87,6 +87,8 @@ export interface ResolvedProvider {
   kind: ProviderKind;
   upstreams: UpstreamRule[];
   inject: Injection;
+  /** For git's smart-HTTP requests (./inject.ts injectionFor), e.g. Basic with the token as password. */
+  gitInject?: Injection;
   /** Default scopes requested when the agent asks for none. */
   scopes: string[];
   /** Scopes added to every login, whatever the agent asks (e.g. `offline_access`); absent: none. */

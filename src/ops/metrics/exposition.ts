@@ -33,6 +33,7 @@ export async function renderMetrics(sources: ExpositionSources): Promise<string>
     ...observer.latency.render(),
     ...observer.cache.render(),
     ...observer.authFailures.render(),
+    ...observer.refusedConnections.render(),
     ...gaugeLines("surrogate_rendezvous_up", "1 when the rendezvous backend answers.", [
       [{ backend: sources.store.backend }, (await safePing(sources.store)) ? 1 : 0],
     ]),

@@ -83,6 +83,11 @@ export class Observer {
     "Proxy wrapper-verification cache lookups.",
   );
   readonly authFailures = new Counter("surrogate_auth_failures_total", "Refused authentications by reason.");
+  /** Counted by the agent port itself (its log keeps one line per source a minute), not from the log. */
+  readonly refusedConnections = new Counter(
+    "surrogate_agent_connections_refused_total",
+    "Agent-port connections closed unserved, by reason: per_address, pending_handshakes, max_connections, handshake_timeout.",
+  );
   readonly traffic = new TrafficWindow();
   readonly recent = new RecentEvents();
   readonly #options: ObserverOptions;

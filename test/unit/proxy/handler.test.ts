@@ -47,12 +47,14 @@ function provider(
   name: string,
   upstreams: string[],
   inject = "Authorization: Bearer {token}",
+  gitInject?: string,
 ): ResolvedProvider {
   return {
     name,
     kind: "oidc",
     upstreams: upstreams.map((entry) => parseUpstream(entry, `providers.${name}.upstreams`)),
     inject: parseInjection(inject, `providers.${name}.inject`),
+    ...(gitInject && { gitInject: parseInjection(gitInject, `providers.${name}.git_inject`) }),
     scopes: [],
     jwtAccessTokens: false,
     oidc: true,
@@ -69,6 +71,15 @@ function deps(
     ],
     ["apikey", provider("apikey", [`127.0.0.1:${upstream.port}`], "x-api-key: {token}")],
     ["git", provider("git", [`127.0.0.1:${upstream.port}`], "Authorization: Basic {basic:x-access-token}")],
+    [
+      "forge",
+      provider(
+        "forge",
+        [`127.0.0.1:${upstream.port}`],
+        "Authorization: Bearer {token}",
+        "Authorization: Basic {basic:oauth2}",
+      ),
+    ],
   ]);
   return {
     providers,
@@ -202,6 +213,23 @@ describe("proxy handler: swapping", () => {
     expect(echoed).not.toContain(basic);
     expect(echoed).toContain('"Basic ');
     expect(echoed).toContain("[redacted]");
+  });
+
+  test("git_inject: git's requests get Basic oauth2:<token>, the API on the same host keeps Bearer", async () => {
+    const token = await wrapper({ provider: "forge" });
+    const handler = createProxyHandler(deps());
+    const basic = `Basic ${Buffer.from(`oauth2:${REAL}`).toString("base64")}`;
+    for (const [path, expected] of [
+      ["/group/project.git/info/refs?service=git-upload-pack", basic],
+      ["/group/project.git/git-upload-pack", basic],
+      ["/api/v4/projects/1", `Bearer ${REAL}`],
+    ] as const) {
+      const before = upstream.requests.length;
+      const response = await handler(agentRequest(`/127.0.0.1:${upstream.port}${path}`, { token }));
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      expect(upstream.requests[before]?.headers.get("authorization")).toBe(expected);
+    }
   });
 
   test("a second request with the same wrapper (cached) still swaps, and another certificate is still refused", async () => {

@@ -78,13 +78,20 @@ async function authorizeUrl(provider: ResolvedProvider, scopes = provider.scopes
 }
 
 describe("built-in profiles", () => {
-  test("github: fixed endpoints, two API hosts, Bearer injection, no OIDC", async () => {
+  test("github: fixed endpoints, two API hosts and the git host, Bearer injection (Basic for git), no OIDC", async () => {
     const github = await resolveOne({ kind: "github" });
     expect(github.upstreams.map((rule) => `${rule.host}:${rule.port}`)).toEqual([
       "api.github.com:443",
       "uploads.github.com:443",
+      "github.com:443",
     ]);
     expect(github.inject).toEqual({ header: "authorization", prefix: "Bearer ", suffix: "" });
+    expect(github.gitInject).toEqual({
+      header: "authorization",
+      prefix: "Basic ",
+      suffix: "",
+      basicUser: "x-access-token",
+    });
     expect(github).toMatchObject({ scopes: ["read:user"], oidc: false, jwtAccessTokens: false });
     expect(github.oauth?.validateIdToken).toBeUndefined();
     expect(github.oauth?.issuer).toBeUndefined();

@@ -1,13 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
+import { createRecordSealer } from "../../../../src/broker/rendezvous/record-seal.ts";
 import { createRedisStore, type RedisStoreOptions } from "../../../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore, StoreLimits } from "../../../../src/broker/rendezvous/store.ts";
+import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
+import { testKeySets } from "../../../helpers/keys.ts";
 import { startTestRedis, type TestRedis } from "./redis-server.ts";
 import { expectCode, makeGrant, registerStoreContract, T0 } from "./store-contract.ts";
 
 const LIMITS: StoreLimits = { maxPendingPerWorkload: 50, maxPendingTotal: 500 };
 /** Short deadlines so "Redis is down" answers quickly in tests. */
-const FAST: RedisStoreOptions = { connectTimeoutMs: 500, commandTimeoutMs: 500 };
+const FAST = { connectTimeoutMs: 500, commandTimeoutMs: 500 };
+const keys = await testKeySets();
+const SEALING = { keys: () => keys };
 
 let own: TestRedis | undefined;
 let url = "";
@@ -32,8 +37,8 @@ afterEach(async () => {
 
 const freshPrefix = () => `surrogate-test:${crypto.randomUUID()}:`;
 
-function openStore(limits = LIMITS, options: RedisStoreOptions = {}, target = url): RendezvousStore {
-  const store = createRedisStore(target, limits, { prefix: freshPrefix(), ...options });
+function openStore(limits = LIMITS, options: Partial<RedisStoreOptions> = {}, target = url): RendezvousStore {
+  const store = createRedisStore(target, limits, { prefix: freshPrefix(), ...SEALING, ...options });
   stores.push(store);
   return store;
 }
@@ -58,12 +63,14 @@ async function keysUnder(client: RedisClient, prefix: string): Promise<string[]>
   return found;
 }
 
-registerStoreContract("redis", async (limits) => createRedisStore(url, limits, { prefix: freshPrefix() }));
+registerStoreContract("redis", async (limits) =>
+  createRedisStore(url, limits, { prefix: freshPrefix(), ...SEALING }),
+);
 
 describe("redis store: keys", () => {
   test("every key it writes carries a TTL no longer than the grant's remaining life", async () => {
     const prefix = freshPrefix();
-    const store = createRedisStore(url, LIMITS, { prefix });
+    const store = createRedisStore(url, LIMITS, { prefix, ...SEALING });
     stores.push(store);
     const done = makeGrant({ expiresAt: T0 + 60_000 });
     const waiting = makeGrant({ expiresAt: T0 + 120_000 });
@@ -73,47 +80,61 @@ describe("redis store: keys", () => {
     await store.deliver(done.id, "result", T0);
     await store.poll(done.deviceKey, T0);
     const client = rawClient();
-    const keys = await keysUnder(client, prefix);
-    const kinds = new Set(keys.map((key) => key.slice(prefix.length).split(":")[0]));
+    const written = await keysUnder(client, prefix);
+    const kinds = new Set(written.map((key) => key.slice(prefix.length).split(":")[0]));
     expect([...kinds].sort()).toEqual(["active", "dk", "grant", "poll", "result", "uc", "wl"]);
-    for (const key of keys) {
+    for (const key of written) {
       const ttl = (await client.send("PTTL", [key])) as number;
       expect({ key, positive: ttl > 0 }).toEqual({ key, positive: true });
       expect(ttl).toBeLessThanOrEqual(120_000);
     }
-    expect(await client.send("PTTL", [`${prefix}result:${done.id}`])).toBeLessThanOrEqual(60_000);
+    const [resultTag] = await createRecordSealer(() => keys).tags("grant", done.id);
+    expect(await client.send("PTTL", [`${prefix}result:${resultTag}`])).toBeLessThanOrEqual(60_000);
   });
 
   test("the default prefix is surrogate:", async () => {
-    const store = createRedisStore(url, LIMITS);
+    const store = createRedisStore(url, LIMITS, SEALING);
     stores.push(store);
     // Denied: holds no capacity, so no shared zset keys are touched in a possibly shared Redis.
     const grant = makeGrant({ status: "denied" });
     await store.create(grant, T0);
     const client = rawClient();
-    expect(await client.send("EXISTS", [`surrogate:grant:${grant.id}`])).toBe(1);
+    const sealer = createRecordSealer(() => keys);
+    const [[grantTag], [ucTag], [dkTag]] = await Promise.all([
+      sealer.tags("grant", grant.id),
+      sealer.tags("uc", grant.userCode),
+      sealer.tags("dk", grant.deviceKey),
+    ]);
+    expect(await client.send("EXISTS", [`surrogate:grant:${grantTag}`])).toBe(1);
     await client.send("DEL", [
-      `surrogate:grant:${grant.id}`,
-      `surrogate:uc:${grant.userCode}`,
-      `surrogate:dk:${grant.deviceKey}`,
+      `surrogate:grant:${grantTag}`,
+      `surrogate:uc:${ucTag}`,
+      `surrogate:dk:${dkTag}`,
     ]);
   });
 
-  test("a malformed record in Redis is reported as server_error, not trusted", async () => {
+  test("a record we did not seal, at the very name we would read, is absent and audited once", async () => {
     const prefix = freshPrefix();
-    const store = createRedisStore(url, LIMITS, { prefix });
+    const logger = createMemoryLogger();
+    const store = createRedisStore(url, LIMITS, { prefix, logger, ...SEALING });
     stores.push(store);
+    const [tag] = await createRecordSealer(() => keys).tags("grant", "x");
     const client = rawClient();
-    const fields = ["json", '{"id":"x"}', "status", "pending", "exp", String(T0 + 60_000)];
-    await client.send("HSET", [`${prefix}grant:x`, ...fields]);
-    await client.send("PEXPIRE", [`${prefix}grant:x`, "60000"]);
-    await expectCode(store.getById("x", T0), "server_error");
+    const json = JSON.stringify({ ...makeGrant({ id: "x" }) });
+    await client.send("HSET", [`${prefix}grant:${tag}`, "rec", json, "exp", String(T0 + 60_000)]);
+    await client.send("PEXPIRE", [`${prefix}grant:${tag}`, "60000"]);
+    expect(await store.getById("x", T0)).toBeUndefined();
+    expect(await store.getById("x", T0)).toBeUndefined();
+    expect(await store.list(10, T0)).toEqual([]);
+    const audited = logger.lines.filter((line) => line.includes("rendezvous.tampered"));
+    expect(audited).toHaveLength(1);
+    expect(JSON.parse(audited[0]!)).toMatchObject({ event: "rendezvous.tampered", record: "grant" });
   });
 });
 
 describe("redis store: several instances", () => {
   test("a grant created on one instance is approved, delivered and taken on others", async () => {
-    const options = { prefix: freshPrefix() };
+    const options = { prefix: freshPrefix(), ...SEALING };
     const [a, b, c] = [0, 1, 2].map(() => createRedisStore(url, LIMITS, options));
     stores.push(a!, b!, c!);
     const grant = makeGrant();
@@ -127,7 +148,7 @@ describe("redis store: several instances", () => {
   });
 
   test("caps hold across instances, also under concurrent creates", async () => {
-    const options = { prefix: freshPrefix() };
+    const options = { prefix: freshPrefix(), ...SEALING };
     const limits = { maxPendingPerWorkload: 3, maxPendingTotal: 5 };
     const [a, b] = [createRedisStore(url, limits, options), createRedisStore(url, limits, options)];
     stores.push(a, b);
@@ -141,7 +162,7 @@ describe("redis store: several instances", () => {
   });
 
   test("20 concurrent takes over two instances: exactly one gets the result", async () => {
-    const options = { prefix: freshPrefix() };
+    const options = { prefix: freshPrefix(), ...SEALING };
     const [a, b] = [createRedisStore(url, LIMITS, options), createRedisStore(url, LIMITS, options)];
     stores.push(a, b);
     const grant = makeGrant();

@@ -175,6 +175,9 @@ request_timeout = "1h30m"
 upstream_timeout = 45
 max_header_size = 32768
 max_connections = 500
+handshake_timeout = "2s"
+max_handshakes_per_address = 8
+max_pending_handshakes = 200
 scrub_responses = false
 public_url = "https://agents.example.com:443/"`,
       keys: '[keys]\nsigning = "jwks:https://broker.example.com/.well-known/jwks.json"\nencryption = "file:keys/enc.jwks"',
@@ -217,6 +220,9 @@ base_url = "http://localhost:3000"`,
       upstreamTimeout: 45,
       maxHeaderSize: 32_768,
       maxConnections: 500,
+      handshakeTimeout: 2,
+      maxHandshakesPerAddress: 8,
+      maxPendingHandshakes: 200,
       scrubResponses: false,
       publicUrl: "https://agents.example.com",
     });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, ProxyError } from "../../../../src/core/errors.ts";
-import { applyInjection, parseInjection } from "../../../../src/core/provider/inject.ts";
+import { applyInjection, injectionFor, parseInjection } from "../../../../src/core/provider/inject.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 
 const KEY = "providers.corp.inject";
@@ -103,5 +103,36 @@ describe("applyInjection", () => {
     expect((caught as ProxyError).code).toBe("invalid_token");
     if (token !== "") expect((caught as Error).message).not.toContain(token);
     expect(headers.has("authorization")).toBe(false);
+  });
+});
+
+describe("injectionFor", () => {
+  const bearer = parseInjection("Authorization: Bearer {token}", KEY);
+  const git = parseInjection("Authorization: Basic {basic:oauth2}", KEY);
+
+  test.each([
+    "/group/project.git/info/refs?service=git-upload-pack",
+    "/group/project/info/refs?service=git-receive-pack",
+    "/owner/repo.git/git-upload-pack",
+    "/owner/repo.git/git-receive-pack",
+    "/owner/repo.git/info/lfs/objects/batch",
+  ])("git's request %s gets the git injection", (path) => {
+    expect(injectionFor({ inject: bearer, gitInject: git }, path)).toBe(git);
+  });
+
+  test.each([
+    "/api/v4/projects/1/repository/files/info%2Frefs",
+    "/repos/owner/repo",
+    "/owner/repo.git/info/refsx",
+    "/search?q=/info/refs",
+    "/git-upload-pack-notes/x",
+  ])("anything else (%s) keeps the provider's injection", (path) => {
+    expect(injectionFor({ inject: bearer, gitInject: git }, path)).toBe(bearer);
+  });
+
+  test("without a git injection, git's requests get the provider's injection too", () => {
+    expect(injectionFor({ inject: bearer }, "/owner/repo.git/info/refs?service=git-upload-pack")).toBe(
+      bearer,
+    );
   });
 });
