@@ -1,6 +1,5 @@
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { PolicyView } from "../core/access/policy-gate.ts";
-import { SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import { applyInjection, injectionFor } from "../core/provider/inject.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -11,7 +10,8 @@ import type { LogFields, Logger } from "../ops/log/logger.ts";
 import { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
 import { forward, upstreamTrust } from "./forward.ts";
-import { PROBLEM_STATUS, problem, problemFor } from "./problem.ts";
+import { errorResponse, numberOrUndefined } from "./problem.ts";
+import { createRelay } from "./relay-plan.ts";
 import { askForIdentity, relayScrub, scrubResponse } from "./scrub-response.ts";
 
 export interface ProxyDeps {
@@ -45,7 +45,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
   const timeoutMs = deps.upstreamTimeout * 1000;
   const scrubbing = deps.scrubResponses ?? true;
 
-  return async (request) => {
+  const handler: AgentHandler = async (request) => {
     const started = deps.now();
     const log: LogFields = { workload: request.client.workload, method: request.method };
     let response: Response;
@@ -60,6 +60,10 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     deps.logger.access(log);
     return response;
   };
+  // An injected fetch (tests, instrumentation) keeps every request on it; otherwise the relay serves
+  // the common case: a bodiless request whose wrapper is in the verification cache.
+  if (deps.fetch === globalThis.fetch) handler.relay = createRelay(deps, cache);
+  return handler;
 
   async function proxy(request: AgentRequest, log: LogFields): Promise<Response> {
     const checked = precheck(deps, cache, request, request.body !== null, log);
@@ -95,19 +99,4 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     cache.set(token, thumbprint, keys, { wrapper, secret });
     return secret;
   }
-}
-
-function errorResponse(error: unknown, log: LogFields, logger: Logger): Response {
-  if (error instanceof SurrogateError && PROBLEM_STATUS[error.code] !== undefined) {
-    log.code = error.code;
-    return problemFor(error.code, error.message);
-  }
-  // Unknown failures are logged by type only: their messages were not written to be secret-free.
-  logger.error("proxy: unexpected failure", { error: error instanceof Error ? error.name : typeof error });
-  log.code = "server_error";
-  return problem(500, "server_error", "proxy: internal error");
-}
-
-function numberOrUndefined(text: string | null): number | undefined {
-  return text === null || !/^\d+$/.test(text) ? undefined : Number(text);
 }

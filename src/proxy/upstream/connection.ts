@@ -14,6 +14,8 @@ export interface ConnectionListener {
   onData(bytes: Buffer): void;
   /** `clean`: the upstream half-closed (FIN) before the connection went; otherwise reset or failed. */
   onClose(clean: boolean, cause: Error | undefined): void;
+  /** The socket's own idle timeout (`setTimeout`) fired. */
+  onTimeout?(): void;
 }
 
 interface Waiter {
@@ -29,6 +31,7 @@ const HANDLERS: SocketHandler<Connection> = {
   error: (socket, error) => socket.data.onError(error),
   close: (socket, error) => socket.data.onClose(error),
   connectError: (socket, error) => socket.data.onConnectError(error),
+  timeout: (socket) => socket.data.onTimeout(),
 };
 
 export class Connection {
@@ -107,6 +110,20 @@ export class Connection {
 
   resume(): void {
     this.#socket?.resume();
+  }
+
+  /**
+   * The socket's own idle timeout, in whole seconds (0: none), instead of a timer per request. Bun
+   * does not restart it on reads, so the owner calls this again as bytes arrive; its clock ticks
+   * in steps of a few seconds, so a timeout fires between `seconds` and about 4 s later.
+   */
+  setTimeout(seconds: number): void {
+    this.#socket?.timeout(seconds);
+  }
+
+  onTimeout(): void {
+    if (this.#listener?.onTimeout !== undefined) this.#listener.onTimeout();
+    else this.destroy();
   }
 
   /** A pooled connection does not keep the process alive; one in use does. */

@@ -8,9 +8,10 @@
  * is paused, so at most about one socket read waits.
  */
 
-import { ChunkedDecoder, ChunkedError } from "../../agent-port/http1/chunked.ts";
-import { UpstreamProtocolError } from "./errors.ts";
+import { type BodyDecoder, bodyDecoder, type PushResult } from "./body-decoder.ts";
 import type { BodyFraming } from "./response-head.ts";
+
+export type { PushResult } from "./body-decoder.ts";
 
 /** What the body needs of the connection it is read from and of the exchange it belongs to. */
 export interface Flow {
@@ -20,9 +21,6 @@ export interface Flow {
   cancelled(): void;
 }
 
-/** `more`: the body continues; `done`: it ended with the bytes given; `extra`: bytes followed its end. */
-export type PushResult = "more" | "done" | "extra";
-
 const EMPTY = new Uint8Array(0);
 
 export class ResponseBody {
@@ -30,16 +28,14 @@ export class ResponseBody {
   /** Data decoded before the stream existed; handed to it on start, or over as the whole body. */
   #held: Uint8Array[] | undefined = [];
   #open = true;
-  #remaining: number;
-  readonly #decoder: ChunkedDecoder | undefined;
+  readonly #decoder: BodyDecoder;
   #emitted = false;
 
   constructor(
-    private readonly framing: Exclude<BodyFraming, { kind: "none" }>,
+    framing: Exclude<BodyFraming, { kind: "none" }>,
     private readonly flow: Flow,
   ) {
-    this.#remaining = framing.kind === "length" ? framing.length : 0;
-    this.#decoder = framing.kind === "chunked" ? new ChunkedDecoder() : undefined;
+    this.#decoder = bodyDecoder(framing);
   }
 
   /** The whole body, when it ended before a stream was asked for. */
@@ -75,7 +71,7 @@ export class ResponseBody {
   push(bytes: Uint8Array): PushResult {
     if (!this.#open) return "more";
     this.#emitted = false;
-    const result = this.#decode(bytes);
+    const result = this.#decoder.push(bytes, this.#emit);
     if (result !== "more") this.#close();
     // Only data counts: bytes that were all framing leave a pending read unanswered, and pausing
     // then would wait for a pull that never comes. Held data waits for a reader too.
@@ -85,7 +81,7 @@ export class ResponseBody {
 
   /** The connection ended; true if that ends the body (close-delimited, clean FIN), else it is truncated. */
   end(clean: boolean): boolean {
-    if (this.framing.kind !== "close" || !clean) return false;
+    if (!this.#decoder.closed(clean)) return false;
     this.#close();
     return true;
   }
@@ -101,31 +97,6 @@ export class ResponseBody {
     if (this.#held !== undefined) this.#held.push(data);
     else this.#controller?.enqueue(data);
   };
-
-  #decode(bytes: Uint8Array): PushResult {
-    if (this.framing.kind === "close") {
-      this.#emit(bytes);
-      return "more";
-    }
-    if (this.#decoder !== undefined) return this.#decodeChunked(this.#decoder, bytes);
-    const take = Math.min(this.#remaining, bytes.byteLength);
-    this.#emit(take === bytes.byteLength ? bytes : bytes.subarray(0, take));
-    this.#remaining -= take;
-    if (this.#remaining > 0) return "more";
-    return take < bytes.byteLength ? "extra" : "done";
-  }
-
-  #decodeChunked(decoder: ChunkedDecoder, bytes: Uint8Array): PushResult {
-    let rest: Uint8Array | undefined;
-    try {
-      rest = decoder.push(bytes, this.#emit);
-    } catch (error) {
-      if (!(error instanceof ChunkedError)) throw error;
-      throw new UpstreamProtocolError(`upstream client: bad chunked response body (${error.message})`);
-    }
-    if (!decoder.done) return "more";
-    return rest !== undefined && rest.byteLength > 0 ? "extra" : "done";
-  }
 
   #close(): void {
     if (!this.#open) return;
