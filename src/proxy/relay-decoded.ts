@@ -71,11 +71,13 @@ class DecodedBody implements ConnectionListener, Flow {
   }
 
   pause(): void {
+    if (this.#done) return;
     this.connection.pause();
     this.connection.setTimeout(0);
   }
 
   resume(): void {
+    if (this.#done) return;
     this.connection.setTimeout(this.env.timeoutSeconds);
     this.connection.resume();
   }

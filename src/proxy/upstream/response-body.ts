@@ -28,6 +28,8 @@ export class ResponseBody {
   /** Data decoded before the stream existed; handed to it on start, or over as the whole body. */
   #held: Uint8Array[] | undefined = [];
   #open = true;
+  /** Why the body failed before a stream existed to tell. */
+  #failure: Error | undefined;
   readonly #decoder: BodyDecoder;
   #emitted = false;
 
@@ -56,6 +58,9 @@ export class ResponseBody {
           const held = this.#held ?? [];
           this.#held = undefined;
           for (const data of held) controller.enqueue(data);
+          // Ended (or failed) before anyone asked for a stream.
+          if (this.#failure !== undefined) controller.error(this.#failure);
+          else if (!this.#open) controller.close();
         },
         pull: () => this.flow.resume(),
         cancel: () => {
@@ -89,7 +94,8 @@ export class ResponseBody {
   error(reason: Error): void {
     if (!this.#open) return;
     this.#open = false;
-    this.#controller?.error(reason);
+    if (this.#controller === undefined) this.#failure = reason;
+    else this.#controller.error(reason);
   }
 
   readonly #emit = (data: Uint8Array): void => {
