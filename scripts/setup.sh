@@ -42,7 +42,8 @@ ensure_packages() {
   fi
 }
 
-# The tools the test suite starts: Redis, Chromium, nginx, openssl, Python with requests and httpx.
+# The tools the test suite starts: Redis, Chromium, nginx, openssl, Python with requests and httpx,
+# and the unmodified clients the companion's tests run (curl, git with git http-backend).
 ensure_test_tools() {
   need=""
   command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
@@ -50,6 +51,8 @@ ensure_test_tools() {
   command -v nginx >/dev/null 2>&1 || need="$need nginx"
   command -v openssl >/dev/null 2>&1 || need="$need openssl"
   command -v script >/dev/null 2>&1 || need="$need bsdutils"
+  command -v curl >/dev/null 2>&1 || need="$need curl"
+  command -v git >/dev/null 2>&1 || need="$need git"
   /usr/bin/python3 -c 'import requests, httpx' >/dev/null 2>&1 || need="$need python3-requests python3-httpx"
   [ -z "$need" ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { breakAtSlashes } from "./break-at-slashes.ts";
 import { Layout } from "./layout.tsx";
 import { TimeLeft } from "./time-left.tsx";
 
@@ -8,6 +9,10 @@ export interface ConsentProps {
   workload: string;
   fingerprint: string;
   provider: string;
+  /** Whose sign-in Approve leads to ("GitHub", "corp (idp.corp.example)"). */
+  signIn: string;
+  /** The hosts the agent can reach with the token, as the allow-list names them. */
+  upstreams: readonly string[];
   scopes: readonly string[];
   /** Formatted `XXXX-XXXX`. */
   userCode: string;
@@ -37,15 +42,27 @@ export function ConsentPage(props: ConsentProps): JSX.Element {
         <p>A workload is asking for a token on your behalf. Approve only if you started this.</p>
         <dl class="facts">
           <dt>Workload</dt>
-          <dd class="mono" safe>
-            {props.workload}
-          </dd>
+          <dd class="mono workload">{breakAtSlashes(props.workload)}</dd>
           <dt>Certificate SHA-256</dt>
           <dd class="mono small" safe>
             {props.fingerprint}
           </dd>
           <dt>Provider</dt>
           <dd safe>{props.provider}</dd>
+          <dt>It can reach</dt>
+          <dd>
+            {props.upstreams.length === 0 ? (
+              <span class="muted">no hosts (the provider lists none)</span>
+            ) : (
+              <ul class="scopes">
+                {props.upstreams.map((host) => (
+                  <li class="mono" safe>
+                    {host}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
           <dt>Scopes</dt>
           <dd>
             {props.scopes.length === 0 ? (
@@ -70,6 +87,11 @@ export function ConsentPage(props: ConsentProps): JSX.Element {
           </dd>
         </dl>
         <p class="hint">Check that the code matches the one your agent printed.</p>
+        <p class="next" safe>
+          {`Approve takes you to ${props.signIn} to sign in. After that, the agent can call ${
+            props.upstreams.length === 0 ? "no host" : props.upstreams.join(", ")
+          } as you, with the scopes above, through this broker; it never sees your password or token.`}
+        </p>
         <div class="actions">
           <form method="post" action="/device/approve">
             <DecisionFields grantId={props.grantId} csrfToken={props.csrfToken} />

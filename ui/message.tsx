@@ -8,11 +8,11 @@ export interface MessageProps {
   /** Plain sentences; escaped like everything else. */
   lines: readonly string[];
   tone: MessageTone;
-  /** Stable error code shown small, so a person can report it. */
+  /** Stable error code, shown last and small: for whoever runs the broker, not the reader. */
   code?: string;
 }
 
-/** Done, denied and error pages. */
+/** Done, denied and error pages: what happened and what to do next in words, the code last. */
 export function MessagePage({ title, lines, tone, code }: MessageProps): JSX.Element {
   return (
     <Layout title={title}>
@@ -24,8 +24,8 @@ export function MessagePage({ title, lines, tone, code }: MessageProps): JSX.Ele
         {code === undefined ? (
           ""
         ) : (
-          <p class="code">
-            Error code: <code safe>{code}</code>
+          <p class="details">
+            Details for your administrator: <code safe>{code}</code>
           </p>
         )}
       </section>

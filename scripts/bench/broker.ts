@@ -26,6 +26,7 @@ import type { UpstreamTokens } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createLogger } from "../../src/ops/log/logger.ts";
+import { certificateBound } from "../../test/helpers/bindings.ts";
 import { testPki } from "../../test/helpers/pki.ts";
 import { deploymentDir, instanceConfig, spawnSurrogate, writePki } from "../../test/helpers/process.ts";
 import { startStubIdp } from "../../test/helpers/stub-idp.ts";
@@ -110,7 +111,7 @@ async function mintCost(keys: KeySets, providers: Awaited<ReturnType<typeof reso
   };
   const context = {
     provider,
-    thumbprint,
+    bindings: certificateBound(thumbprint),
     requestedScope: ["openid"],
     idClaims: { sub: "bench", email: "b@example.com" },
   };

@@ -44,7 +44,11 @@ export async function createKeySetsProvider(
   sources: { signing: string; encryption: string },
   options: KeySetsProviderOptions,
 ): Promise<KeySetsProvider> {
-  const load = () => loadKeySets(sources, options.env, { fetch: options.fetch });
+  // Stamped when loaded, so the admin overview counts a key's time in use from here, not from a view.
+  const load = async (): Promise<KeySets> => ({
+    ...(await loadKeySets(sources, options.env, { fetch: options.fetch })),
+    loadedAt: options.now(),
+  });
   let keys = await load();
   let lastFetch = options.now();
   let inFlight: Promise<void> | undefined;

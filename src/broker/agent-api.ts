@@ -4,13 +4,14 @@
  * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
-import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import { clientIdOf } from "./client-id.ts";
+import type { BrokerContext } from "./context.ts";
 import { handleDeviceToken } from "./device-token.ts";
 import { handleGrant } from "./grants.ts";
 import { DEVICE_CODE_GRANT, METADATA_PATH, metadataResponse } from "./metadata.ts";
@@ -24,7 +25,7 @@ import { readParams } from "./request-body.ts";
 export interface AgentApiDeps {
   config: Config;
   /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
-  policy: PolicyView;
+  policy: BrokerPolicy;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */
@@ -40,7 +41,7 @@ function pathOf(target: string): string {
   return query === -1 ? target : target.slice(0, query);
 }
 
-async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: AgentRequest): Promise<Response> {
+async function token(deps: BrokerContext, refresh: RefreshHandler, request: AgentRequest): Promise<Response> {
   const params = await readParams(request.headers, request.body);
   const clientId = clientIdOf(deps.providers, params);
   const grantType = params.get("grant_type");
@@ -51,19 +52,19 @@ async function token(deps: AgentApiDeps, refresh: RefreshHandler, request: Agent
   throw new OAuthError("unsupported_grant_type", "grant_type: not supported here");
 }
 
-async function grants(deps: AgentApiDeps, limiter: RateLimiter, request: AgentRequest): Promise<Response> {
+async function grants(deps: BrokerContext, limiter: RateLimiter, request: AgentRequest): Promise<Response> {
   return handleGrant(deps, request.client, await readParams(request.headers, request.body), limiter);
 }
 
 /** A cap or store outage passes with time, so the answer says when trying again makes sense. */
-function failure(deps: AgentApiDeps, error: unknown): Response {
+function failure(deps: BrokerContext, error: unknown): Response {
   const code = error instanceof SurrogateError ? error.code : undefined;
   if (code === "rate_limited" || code === "temporarily_unavailable") {
-    return errorResponse(error, { retryAfter: deps.config.rendezvous.interval });
+    return errorResponse(error, { retryAfter: deps.rendezvous.interval });
   }
   // Only the name and code: an unexpected error's message is not known to be free of secrets.
   if (!(error instanceof OAuthError)) {
-    deps.logger.error("agent api: request failed", {
+    deps.logger.error("broker.request_failed", {
       error: error instanceof Error ? error.name : "unknown",
       code,
     });
@@ -76,17 +77,31 @@ interface Route {
   handle: (request: AgentRequest) => Promise<Response>;
 }
 
-export function createAgentApi(deps: AgentApiDeps): AgentHandler {
+/** The settings the parts use, copied out of the configuration once. */
+function brokerContext({ config, ...deps }: AgentApiDeps): BrokerContext {
+  const { issuer, tokenTtl, refreshTtl, rendezvous } = config;
+  return {
+    ...deps,
+    issue: { issuer, tokenTtl, refreshTtl },
+    rendezvous: { grantTtl: rendezvous.grantTtl, interval: rendezvous.interval },
+  };
+}
+
+export function createAgentApi(dependencies: AgentApiDeps): AgentHandler {
+  const deps = brokerContext(dependencies);
   const refresh = createRefreshHandler(deps);
   const limiter = new RateLimiter({
-    perMinute: deps.config.rendezvous.createRate ?? DEFAULT_CREATE_RATE,
+    perMinute: dependencies.config.rendezvous.createRate ?? DEFAULT_CREATE_RATE,
     now: deps.now,
   });
   const routes: Record<string, Route> = {
     "/v1/grants": { method: "POST", handle: (request) => grants(deps, limiter, request) },
     "/v1/token": { method: "POST", handle: (request) => token(deps, refresh, request) },
     "/v1/providers": { method: "GET", handle: async (request) => handleProviders(deps, request.client) },
-    [METADATA_PATH]: { method: "GET", handle: async () => metadataResponse(deps.config.agent.publicUrl) },
+    [METADATA_PATH]: {
+      method: "GET",
+      handle: async () => metadataResponse(dependencies.config.agent.publicUrl),
+    },
   };
   return async (request) => {
     const path = pathOf(request.target);

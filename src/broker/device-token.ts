@@ -2,8 +2,8 @@
 import { OAuthError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import { constantTimeEqual } from "../core/secret.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
 import { deviceKeyOf } from "./codes.ts";
+import type { DeviceTokenContext } from "./context.ts";
 import { jsonTextResponse, oauthError } from "./oauth-response.ts";
 import type { RequestParams } from "./request-body.ts";
 
@@ -21,7 +21,7 @@ import type { RequestParams } from "./request-body.ts";
  *   the code must have been issued to this client), likewise without consuming anything.
  */
 export async function handleDeviceToken(
-  deps: AgentApiDeps,
+  deps: DeviceTokenContext,
   client: ClientIdentity,
   params: RequestParams,
   clientId: string | undefined,

@@ -1,9 +1,9 @@
 /** `POST /v1/grants`: the device authorization request (RFC 8628 §3.1–3.2) of DESIGN §4.1. */
 
+import { wrapperBindings } from "../core/access/binding.ts";
 import { OAuthError, RendezvousError, SurrogateError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
 import { requestedProvider } from "./client-id.ts";
 import {
   deviceKeyOf,
@@ -12,6 +12,7 @@ import {
   generateGrantId,
   generateUserCode,
 } from "./codes.ts";
+import type { GrantContext } from "./context.ts";
 import { jsonResponse, oauthError } from "./oauth-response.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { GrantRecord } from "./rendezvous/store.ts";
@@ -26,10 +27,10 @@ interface NewGrant {
   deviceCode: string;
 }
 
-function newGrant(deps: AgentApiDeps, client: ClientIdentity, provider: string, scope: string[]): NewGrant {
+function newGrant(deps: GrantContext, client: ClientIdentity, provider: string, scope: string[]): NewGrant {
   const now = deps.now();
   const deviceCode = generateDeviceCode();
-  const { grantTtl, interval } = deps.config.rendezvous;
+  const { grantTtl, interval } = deps.rendezvous;
   const record: GrantRecord = {
     id: generateGrantId(),
     deviceKey: deviceKeyOf(deviceCode),
@@ -39,6 +40,7 @@ function newGrant(deps: AgentApiDeps, client: ClientIdentity, provider: string, 
     workload: client.workload,
     thumbprint: client.thumbprint,
     fingerprint: client.fingerprint,
+    bindings: wrapperBindings(client, deps.policy.bindings(client.workload, provider)),
     createdAt: now,
     expiresAt: now + grantTtl * 1000,
     interval,
@@ -48,7 +50,7 @@ function newGrant(deps: AgentApiDeps, client: ClientIdentity, provider: string, 
 }
 
 /** Retries only a code collision (`server_error` from the store); caps and outages go to the caller. */
-async function createGrant(deps: AgentApiDeps, make: () => NewGrant): Promise<NewGrant> {
+async function createGrant(deps: GrantContext, make: () => NewGrant): Promise<NewGrant> {
   for (let attempt = 1; ; attempt += 1) {
     const grant = make();
     try {
@@ -62,7 +64,7 @@ async function createGrant(deps: AgentApiDeps, make: () => NewGrant): Promise<Ne
 }
 
 /** Which provider, refused when unknown, static or not allowed for this workload by `[[policy]]`. */
-function checkProvider(deps: AgentApiDeps, client: ClientIdentity, params: RequestParams): string {
+function checkProvider(deps: GrantContext, client: ClientIdentity, params: RequestParams): string {
   const name = requestedProvider(deps.providers, params);
   const provider = deps.providers.get(name);
   if (provider === undefined) throw new OAuthError("invalid_request", "provider: not configured");
@@ -80,15 +82,15 @@ function checkProvider(deps: AgentApiDeps, client: ClientIdentity, params: Reque
   return name;
 }
 
-function grantResponse(deps: AgentApiDeps, grant: NewGrant): Response {
+function grantResponse(deps: GrantContext, grant: NewGrant): Response {
   const userCode = formatUserCode(grant.record.userCode);
-  const verificationUri = `${deps.config.issuer}/device`;
+  const verificationUri = `${deps.issue.issuer}/device`;
   return jsonResponse({
     device_code: grant.deviceCode,
     user_code: userCode,
     verification_uri: verificationUri,
     verification_uri_complete: `${verificationUri}?user_code=${userCode}`,
-    expires_in: deps.config.rendezvous.grantTtl,
+    expires_in: deps.rendezvous.grantTtl,
     interval: grant.record.interval,
   });
 }
@@ -113,7 +115,7 @@ function withRequired(provider: ResolvedProvider | undefined, scope: string[]): 
 
 /** Every attempt is audited, refusals included; the provider only when configured (never raw input). */
 export async function handleGrant(
-  deps: AgentApiDeps,
+  deps: GrantContext,
   client: ClientIdentity,
   params: RequestParams,
   limiter: RateLimiter,

@@ -4,6 +4,7 @@
  * only ever leave here encrypted.
  */
 import { decodeJwt } from "jose";
+import type { WrapperBindings } from "../core/access/binding.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
 import { newLogin } from "../core/token/login.ts";
@@ -21,8 +22,8 @@ export interface TokenResponseBody {
 
 export interface IssueContext {
   provider: ResolvedProvider;
-  /** `x5t#S256` of the certificate both wrappers are bound to. */
-  thumbprint: string;
+  /** What each wrapper binds (DESIGN §5), decided from the client and `[[policy]]`. */
+  bindings: WrapperBindings;
   requestedScope: string[];
   /** Claims of a validated id_token (or carried over from the refresh wrapper). */
   idClaims?: Record<string, unknown>;
@@ -34,7 +35,7 @@ export interface IssueOptions {
   issuer: string;
   tokenTtl: number;
   /** Cap on the refresh wrapper's lifetime, seconds; `tokenTtl` when absent. */
-  refreshTtl?: number;
+  refreshTtl?: number | undefined;
   /** Epoch milliseconds. */
   now: number;
 }
@@ -102,14 +103,19 @@ export async function issueWrappers(
   options: IssueOptions,
 ): Promise<{ body: TokenResponseBody; jti: string; login: LoginFacts }> {
   const scope = tokens.scope ?? context.requestedScope.join(" ");
-  // Broker-minted wrappers always bind the certificate that asked (DESIGN §4.1); `jkt` is for seal only.
-  const binding = { kind: "x5t#S256", value: context.thumbprint } as const;
+  const { bindings } = context;
   const login = context.login ?? newLogin(options.now);
-  const common = { provider: context.provider.name, binding, scope, login };
+  const common = {
+    provider: context.provider.name,
+    scope,
+    login,
+    certificateNotAfter: bindings.certificateNotAfter,
+  };
   const access = await mintWrapper(
     {
       ...common,
       kind: "access",
+      binding: bindings.access,
       secret: { token: tokens.accessToken, type: tokens.tokenType },
       claims: copiedClaims(tokens, context),
       expiresAt: expiresAt(tokens, options.now),
@@ -128,6 +134,7 @@ export async function issueWrappers(
     const refresh: MintRequest = {
       ...common,
       kind: "refresh",
+      binding: bindings.refresh,
       secret: refreshSecret,
       // Signed by us, so a later refresh can trust these when the IdP sends no new id_token.
       claims: identityClaims(context.idClaims),

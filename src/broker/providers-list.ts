@@ -1,7 +1,7 @@
 /** `GET /v1/providers`: which providers this workload may use, and where their tokens may go. */
 import type { ClientIdentity } from "../core/identity/types.ts";
 import { formatUpstream } from "../core/provider/upstream-text.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
+import type { ProvidersListContext } from "./context.ts";
 import { jsonResponse } from "./oauth-response.ts";
 
 export interface ProviderListing {
@@ -16,7 +16,7 @@ export interface ProviderListing {
  * use. Upstream patterns are not secret (they are what the proxy enforces), and knowing them lets
  * the companion refuse a host with a clear answer before any wrapper leaves it.
  */
-export function handleProviders(deps: Pick<AgentApiDeps, "policy" | "providers">, client: ClientIdentity) {
+export function handleProviders(deps: ProvidersListContext, client: ClientIdentity) {
   const providers: ProviderListing[] = [];
   for (const provider of deps.providers.values()) {
     if (!deps.policy.allows(client.workload, provider.name)) continue;

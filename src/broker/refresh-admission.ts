@@ -6,7 +6,7 @@
 import { OAuthError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { VerifiedWrapper } from "../core/token/types.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
+import type { RefreshContext } from "./context.ts";
 
 /**
  * The bound counts from the person's login (`auth_time`), not from the last refresh: otherwise every
@@ -14,8 +14,12 @@ import type { AgentApiDeps } from "./agent-api.ts";
  * too, not only through `exp`, so a refresh wrapper minted with a later `exp` (another
  * implementation, an older surrogate) cannot outlive the bound either.
  */
-export function admitRefresh(deps: AgentApiDeps, client: ClientIdentity, wrapper: VerifiedWrapper): void {
-  const { refreshTtl, tokenTtl } = deps.config;
+export function admitRefresh(
+  deps: Pick<RefreshContext, "policy" | "now" | "issue">,
+  client: ClientIdentity,
+  wrapper: VerifiedWrapper,
+): void {
+  const { refreshTtl, tokenTtl } = deps.issue;
   if (deps.now() / 1000 >= wrapper.authTime + (refreshTtl ?? tokenTtl)) {
     throw new OAuthError("invalid_grant", "refresh_token: the login is older than refresh_ttl; log in again");
   }

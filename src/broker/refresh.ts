@@ -1,5 +1,6 @@
 /** `POST /v1/token` with grant_type=refresh_token: re-wrap a fresh upstream token pair (DESIGN §4.1). */
 import { decodeJwt } from "jose";
+import { wrapperBindings } from "../core/access/binding.ts";
 import { IdpError, OAuthError, SurrogateError, TokenError } from "../core/errors.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import type { OAuthClient, ResolvedProvider, UpstreamTokens } from "../core/provider/types.ts";
@@ -7,7 +8,7 @@ import { constantTimeEqual } from "../core/secret.ts";
 import { openWrapper } from "../core/token/open.ts";
 import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
-import type { AgentApiDeps } from "./agent-api.ts";
+import type { RefreshContext } from "./context.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
@@ -29,28 +30,40 @@ interface CheckedWrapper {
 
 /** Wrapper checks first; the upstream refresh token is decrypted only once all of them passed. */
 async function checkWrapper(
-  deps: AgentApiDeps,
+  deps: RefreshContext,
   client: ClientIdentity,
   token: string,
 ): Promise<CheckedWrapper> {
   let wrapper: VerifiedWrapper;
   try {
     wrapper = await verifyWrapper(token, "refresh", deps.keys(), {
-      issuer: deps.config.issuer,
+      issuer: deps.issue.issuer,
       now: deps.now(),
     });
   } catch (error) {
     if (error instanceof TokenError) throw invalidGrant(error.message);
     throw error;
   }
-  // RFC 8705 §3: a refresh wrapper is usable only with the certificate it was bound to. The broker
-  // never mints a key-bound (jkt) refresh wrapper, so one arriving here was not made by our rules.
-  if (wrapper.binding.kind !== "x5t#S256") throw invalidGrant("not bound to a certificate");
-  if (!constantTimeEqual(wrapper.binding.value, client.thumbprint))
-    throw invalidGrant("bound to another certificate");
+  checkBinding(wrapper, client);
   const provider = deps.providers.get(wrapper.provider);
   if (provider?.oauth === undefined) throw invalidGrant("provider no longer configured for OAuth");
   return { wrapper, provider, oauth: provider.oauth };
+}
+
+/**
+ * RFC 8705 §3: a certificate-bound refresh wrapper is usable only with that certificate. A
+ * SPIFFE-ID-bound one (DESIGN §5) with any certificate naming that ID: the agent port admitted it
+ * only under that ID's own trust domain bundle (src/core/identity/trust.ts), so an ID from another
+ * trust domain, or another ID, is refused here. `jkt` never binds a refresh wrapper (claims.ts).
+ */
+function checkBinding(wrapper: VerifiedWrapper, client: ClientIdentity): void {
+  const { kind, value } = wrapper.binding;
+  if (kind === "spiffe_id") {
+    if (client.spiffeId === undefined || !constantTimeEqual(value, client.spiffeId))
+      throw invalidGrant("bound to another SPIFFE ID");
+  } else if (!constantTimeEqual(value, client.thumbprint)) {
+    throw invalidGrant("bound to another certificate");
+  }
 }
 
 /**
@@ -73,7 +86,7 @@ interface Refreshed {
   rotated: boolean;
 }
 
-async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: string): Promise<Refreshed> {
+async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: string): Promise<Refreshed> {
   const { wrapper, provider, oauth } = await checkWrapper(deps, client, token);
   admitRefresh(deps, client, wrapper);
   let fresh: UpstreamTokens;
@@ -95,14 +108,15 @@ async function refreshOnce(deps: AgentApiDeps, client: ClientIdentity, token: st
   }
   const context = {
     provider,
-    thumbprint: client.thumbprint,
+    // The next pair binds what the current policy says for the certificate presenting now: after an
+    // SVID rotation, the new access wrapper is bound to the new SVID (DESIGN §5).
+    bindings: wrapperBindings(client, deps.policy.bindings(client.workload, provider.name)),
     requestedScope: wrapper.scope?.split(" ") ?? [],
     // Refresh responses rarely carry an id_token; sub/email come from our own signed refresh wrapper.
     idClaims: { ...wrapper.claims },
     login: { authTime: wrapper.authTime, sid: wrapper.sid },
   };
-  const { issuer, tokenTtl, refreshTtl } = deps.config;
-  const options = { issuer, tokenTtl, refreshTtl, now: deps.now() };
+  const options = { ...deps.issue, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }
@@ -130,7 +144,7 @@ function unverifiedProviderOf(token: string): string | undefined {
  * certificate never shares (or spoils) the rightful caller's outcome. Within this process only:
  * across instances the IdP's own rotation grace rules decide.
  */
-export function createRefreshHandler(deps: AgentApiDeps): RefreshHandler {
+export function createRefreshHandler(deps: RefreshContext): RefreshHandler {
   const inFlight = new Map<string, Promise<Refreshed>>();
   return async (client, params, clientId) => {
     const token = params.get("refresh_token");

@@ -18,7 +18,7 @@ const PORT_FLAGS = {
 export const devCommand: Command = {
   name: "dev",
   summary: "Zero-setup local demo: CA, certificates, keys, demo identity provider and upstream",
-  usage: `Usage: surrogate dev [--dir DIR] [--web-port N] [--agent-port N] [--idp-port N] [--upstream-port N]
+  usage: `Usage: surrogate dev [--dir DIR] [--admin] [--web-port N] [--agent-port N] [--idp-port N] [--upstream-port N]
 
 Runs a complete local demo with nothing to prepare. Generates into DIR (reused on the next run) a
 demo CA, a server certificate (localhost, 127.0.0.1), an agent certificate with the SPIFFE ID
@@ -31,6 +31,8 @@ overwritten; delete it to start over.
 
 Options:
   --dir DIR            workspace directory (default ./.surrogate-dev)
+  --admin              also turn the admin UI (/admin) on, with a password generated at each start
+                       and printed with its URL
   --web-port N         consent pages and callback (default 8080)
   --agent-port N       mTLS broker API and proxy (default 8443)
   --idp-port N         demo identity provider (default 8081)
@@ -47,6 +49,7 @@ Stop with Ctrl-C (SIGINT) or SIGTERM.
         allowPositionals: false,
         options: {
           dir: { type: "string" },
+          admin: { type: "boolean" },
           ...Object.fromEntries(Object.values(PORT_FLAGS).map((flag) => [flag, { type: "string" as const }])),
         },
       },
@@ -54,12 +57,13 @@ Stop with Ctrl-C (SIGINT) or SIGTERM.
     );
     if (typeof parsed === "number") return parsed;
     const values = parsed.values as Record<string, string | undefined>;
+    const admin = parsed.values.admin === true;
     const ports = parsePorts(values);
     if (typeof ports === "string") return usageError(devCommand, ports, context);
     const dir = resolve(context.cwd, values.dir ?? ".surrogate-dev");
     context.stderr.write(`surrogate dev: DEMO mode, preparing ${dir} …\n`);
     const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
-    const running = await startDev({ dir, ports, env: context.env, logger });
+    const running = await startDev({ dir, ports, env: context.env, logger, admin });
     // Handlers first: whoever reads the banner may signal at once (Ctrl-C, or a test's kill).
     const stopped = waitForSignals(running, logger);
     const commands = devCommands(running.workspace, ports, selfInvocation());

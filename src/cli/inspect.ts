@@ -18,8 +18,9 @@ export const inspectCommand: Command = {
 
 Decodes a wrapper token (or the JSON written by "surrogate login --json": its access_token) and
 prints its header, claims (the sealed upstream token shown as "[encrypted]"), what it is bound to
-(cnf x5t#S256: a certificate, also shown as its SHA-256 fingerprint; or cnf jkt: a public key's
-RFC 7638 thumbprint), provider, subject and time to expiry.
+(cnf x5t#S256: a certificate, also shown as its SHA-256 fingerprint; cnf jkt: a public key's
+RFC 7638 thumbprint; cnf spiffe_id: a workload, for refresh wrappers), provider, subject, time to
+expiry and what set it (exp_bound: token_ttl, the upstream token, or the certificate's notAfter).
 Works offline and never decrypts anything. Reads stdin when FILE is absent or -.
 
 Without --jwks the signature is NOT verified: the output is what the token claims, nothing more.

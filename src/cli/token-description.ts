@@ -34,16 +34,23 @@ function displayedClaims(payload: Record<string, unknown>): Record<string, unkno
 }
 
 /**
- * The one `cnf` member, as the proxy would read it (exactly one of x5t#S256, jkt). `x5t#S256` also
- * as colon hex, the way `openssl x509 -fingerprint -sha256` prints it.
+ * The one `cnf` member, as the proxy or the token endpoint would read it (exactly one of x5t#S256,
+ * jkt, spiffe_id). `x5t#S256` also as colon hex, the way `openssl x509 -fingerprint -sha256`
+ * prints it.
  */
 function bindingLines(payload: Record<string, unknown>): string[] {
   const cnf = payload.cnf;
   const members = typeof cnf === "object" && cnf !== null ? Object.entries(cnf) : [];
   const [kind, value] = members[0] ?? [];
+  if (members.length === 1 && kind === "spiffe_id" && typeof value === "string") {
+    return [
+      `binding:    cnf spiffe_id ${escapeForTerminal(value)}`,
+      "            any certificate of this SPIFFE ID under its trust domain's bundle (refresh)",
+    ];
+  }
   const valid = typeof value === "string" && /^[A-Za-z0-9_-]{43}$/.test(value);
   if (members.length !== 1 || !valid || (kind !== "x5t#S256" && kind !== "jkt")) {
-    return ["binding:    none (cnf must hold exactly one valid x5t#S256 or jkt)"];
+    return ["binding:    none (cnf must hold exactly one valid x5t#S256, jkt or spiffe_id)"];
   }
   if (kind === "jkt") {
     return [`binding:    cnf jkt ${value}`, "            public key (RFC 7638 JWK SHA-256 thumbprint)"];
@@ -92,6 +99,17 @@ export function expiryLine(exp: unknown, now: number): string {
   return `expiry:     EXPIRED ${formatDuration(-left)} ago (${at}; past the ${skew})`;
 }
 
+/** What `exp_bound` (DESIGN §5) says set `exp`: token_ttl, the upstream token, or the certificate. */
+const BOUNDS: Readonly<Record<string, string>> = {
+  token_ttl: "token_ttl (the broker's cap)",
+  upstream: "the upstream token's own expiry",
+  certificate: "the bound certificate's notAfter",
+};
+
+function boundLine(bound: unknown): string[] {
+  return typeof bound === "string" && Object.hasOwn(BOUNDS, bound) ? [`exp set by: ${BOUNDS[bound]}`] : [];
+}
+
 function textLine(label: string, value: unknown): string[] {
   return typeof value === "string" ? [`${label.padEnd(11)} ${escapeForTerminal(value)}`] : [];
 }
@@ -113,6 +131,7 @@ export function describeWrapper(decoded: DecodedWrapper, now: number): string {
     ...textLine("issuer:", payload.iss),
     ...bindingLines(payload),
     expiryLine(payload.exp, now),
+    ...boundLine(payload.exp_bound),
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -17,7 +17,6 @@ const BROKER_TIMEOUT_MS = 300_000;
  * wrapper replaces it, DESIGN §4.3), the proxy credential, and `Host` (the target path decides it).
  */
 const DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "authorization", "proxy-authorization"]);
-const BODILESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
 
 export interface ForwardRequest {
   /** `/<host>[:port]/<path>?<query>` as the proxy expects it. */
@@ -73,12 +72,11 @@ function requestHeaders(request: IncomingMessage, wrapper: string): Headers {
   return headers;
 }
 
-/** A body is framed by Content-Length or chunked coding (RFC 9112 §6.3); a GET without either has none. */
+/** RFC 9112 §6.3: a request has a body only when Content-Length (non-zero) or Transfer-Encoding frames one. */
 function hasBody(request: IncomingMessage): boolean {
   if (request.headers["transfer-encoding"] !== undefined) return true;
   const length = request.headers["content-length"];
-  if (length !== undefined) return length !== "0";
-  return !BODILESS.has(request.method ?? "GET");
+  return length !== undefined && length !== "0";
 }
 
 export async function relay(answer: Response, response: ServerResponse): Promise<void> {

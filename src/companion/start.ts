@@ -5,7 +5,6 @@
  */
 import type { AgentBroker } from "./broker.ts";
 import { createProxyCredential } from "./credential.ts";
-import { createLocalCa } from "./local-ca.ts";
 import { type CompanionProvider, parseProviders, selectProviders } from "./providers.ts";
 import { startCompanionServer } from "./server.ts";
 import { createWrapperStore, type WrapperStore } from "./wrappers.ts";
@@ -35,6 +34,9 @@ export async function startCompanion(options: CompanionOptions): Promise<Compani
   const { broker } = options;
   const providers = selectProviders(parseProviders(await broker.providers()), options.providers);
   const wrappers = createWrapperStore({ directory: options.tokens, broker, stderr: options.stderr });
+  // Loaded here, not at start-up of every command: certificate generation brings @peculiar/x509 and
+  // its global Reflect shim, which nothing else in the process needs (docs/benchmarks.md).
+  const { createLocalCa } = await import("./local-ca.ts");
   const ca = await createLocalCa();
   const credential = createProxyCredential();
   const server = await startCompanionServer(

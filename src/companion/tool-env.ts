@@ -46,6 +46,8 @@ export function toolVariables(input: ToolEnvInput): Array<[string, string]> {
     ...PROXY_VARIABLES.map((name): [string, string] => [name, proxy]),
     ...CA_VARIABLES.map((name): [string, string] => [name, input.bundlePath]),
     ["SURROGATE_BASE_URL", baseUrl(input.credential, input.port)],
+    // Node 24+ applies HTTPS_PROXY to its built-in fetch and http only when asked to.
+    ["NODE_USE_ENV_PROXY", "1"],
   ];
   for (const provider of input.providers) {
     for (const name of TOKEN_VARIABLES[provider.kind] ?? []) variables.push([name, PLACEHOLDER_TOKEN]);

@@ -36,7 +36,7 @@ interface ProviderState {
   reported?: boolean;
   /** After a transient failure, the broker is not asked again before this (epoch ms). */
   retryAt?: number;
-  refreshing?: Promise<void>;
+  refreshing?: Promise<void> | undefined;
 }
 
 export interface WrapperStore {

@@ -105,6 +105,19 @@ async function route(request: Request, deps: Deps): Promise<Response> {
   }
 }
 
+/**
+ * The registered redirect_uri, compared exactly, except that its loopback port may differ (RFC 8252
+ * §7.3): a copy of the dev configuration on other ports is the same client on the same machine.
+ */
+function registered(given: string | undefined, redirectUri: string): given is string {
+  if (given === undefined) return false;
+  if (given === redirectUri) return true;
+  const [a, b] = [URL.parse(given), URL.parse(redirectUri)];
+  if (a === null || b === null || b.hostname !== "127.0.0.1" || b.search !== "") return false;
+  // Only the port may differ, and only in the canonical spelling (no userinfo, query or fragment).
+  return given === `http://127.0.0.1:${a.port}${b.pathname}` && a.port !== "";
+}
+
 function discovery(context: DemoIdpContext): Record<string, unknown> {
   const issuer = context.issuer();
   return {
@@ -130,7 +143,10 @@ function discovery(context: DemoIdpContext): Record<string, unknown> {
  */
 function authorizeGet(params: URLSearchParams, deps: Deps): Response {
   const redirectUri = single(params, "redirect_uri");
-  if (single(params, "client_id") !== deps.options.clientId || redirectUri !== deps.options.redirectUri) {
+  if (
+    single(params, "client_id") !== deps.options.clientId ||
+    !registered(redirectUri, deps.options.redirectUri)
+  ) {
     return htmlResponse(
       messagePage("Unknown client", "The client_id or redirect_uri is not registered."),
       400,

@@ -45,6 +45,11 @@ export function devCommands(workspace: DevWorkspace, ports: DevPorts, self: stri
   };
 }
 
+function adminLine(workspace: DevWorkspace, ports: DevPorts): string {
+  if (workspace.adminPassword === undefined) return "";
+  return ` admin UI    ${devIssuer(ports)}/admin      password: ${workspace.adminPassword}  (new on every start)\n`;
+}
+
 /** The text printed once everything listens; the commands work as pasted into a second terminal. */
 export function devBanner(workspace: DevWorkspace, ports: DevPorts, commands: DevCommands): string {
   const reused = workspace.created ? "generated" : "reused";
@@ -58,7 +63,7 @@ export function devBanner(workspace: DevWorkspace, ports: DevPorts, commands: De
  demo IdP    http://${DEV_HOST}:${ports.idp}          ${DEMO_LABEL}
  upstream    https://${DEV_HOST}:${ports.upstream}         demo echo API (shows the Authorization it got)
  agent       ${DEV_AGENT_ID}
-
+${adminLine(workspace, ports)}
 In a second terminal:
 
 1. Log in as the demo agent. It prints a URL: open it, click Approve, then "Sign in":

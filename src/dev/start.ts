@@ -16,6 +16,8 @@ export interface DevOptions {
   env: Env;
   logger: Logger;
   now?: () => number;
+  /** `--admin`: the admin UI on, with a generated password. */
+  admin?: boolean;
 }
 
 export interface RunningDev extends RunningSurrogate {
@@ -30,7 +32,7 @@ export interface RunningDev extends RunningSurrogate {
  * surrogate.toml, exactly as `surrogate serve` would load it. A failure stops what had started.
  */
 export async function startDev(options: DevOptions): Promise<RunningDev> {
-  const workspace = await prepareWorkspace(options.dir, options.ports, options.now);
+  const workspace = await prepareWorkspace(options.dir, options.ports, options.now, options.admin === true);
   const secret = await resolveSecretRef(
     `file:${workspace.files.clientSecret}`,
     options.env,

@@ -37,6 +37,7 @@ const SECRET_FILES: readonly MaterialName[] = [
 const CERT_FILES: readonly MaterialName[] = ["caCert", "serverCert", "agentCert"];
 const CONFIG_FILE = "surrogate.toml";
 const TOKEN_FILE = "token.json";
+const ADMIN_HASH_FILE = "admin.hash";
 const FILE_MODE = 0o600;
 
 export interface DevWorkspace {
@@ -47,21 +48,42 @@ export interface DevWorkspace {
   tokenPath: string;
   /** Whether this run generated the material (false: reused from an earlier run). */
   created: boolean;
+  /** `--admin`: this start's admin password (its hash is in the workspace). */
+  adminPassword?: string;
 }
 
-/** Creates or reuses the workspace in `dir` (absolute), then writes its surrogate.toml for `ports`. */
+/**
+ * Creates or reuses the workspace in `dir` (absolute), then writes its surrogate.toml for `ports`.
+ * With `admin`, a new admin password each start: its hash beside the config, the password returned
+ * (to be printed, never stored).
+ */
 export async function prepareWorkspace(
   dir: string,
   ports: DevPorts,
   now: () => number = Date.now,
+  admin = false,
 ): Promise<DevWorkspace> {
   const state = await inspect(dir);
   if (state === "complete") await checkReusable(dir, now());
   else await generateInto(dir);
   const files = pathsIn(dir);
   const configPath = join(dir, CONFIG_FILE);
-  await replaceFile(configPath, devConfigText(ports, devPaths(files)));
-  return { dir, files, configPath, tokenPath: join(dir, TOKEN_FILE), created: state !== "complete" };
+  const adminPassword = admin ? randomBytes(12).toString("base64url") : undefined;
+  const adminHash = join(dir, ADMIN_HASH_FILE);
+  if (adminPassword !== undefined) {
+    await replaceFile(adminHash, `${await Bun.password.hash(adminPassword, { algorithm: "argon2id" })}\n`);
+  }
+  const paths = { ...devPaths(files), ...(adminPassword === undefined ? {} : { adminHash }) };
+  await replaceFile(configPath, devConfigText(ports, paths));
+  const created = state !== "complete";
+  return {
+    dir,
+    files,
+    configPath,
+    tokenPath: join(dir, TOKEN_FILE),
+    created,
+    ...(adminPassword && { adminPassword }),
+  };
 }
 
 function pathsIn(dir: string): Record<MaterialName, string> {

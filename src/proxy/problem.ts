@@ -67,7 +67,7 @@ export function errorResponse(error: unknown, log: LogFields, logger: Logger): R
     return problemFor(error.code, error.message);
   }
   // Unknown failures are logged by type only: their messages were not written to be secret-free.
-  logger.error("proxy: unexpected failure", { error: error instanceof Error ? error.name : typeof error });
+  logger.error("proxy.request_failed", { error: error instanceof Error ? error.name : typeof error });
   log.code = "server_error";
   return problem(500, "server_error", "proxy: internal error");
 }

@@ -42,7 +42,7 @@ export interface WebPortDeps {
   agentListening?: () => boolean;
   /** CSPRNG; injectable for tests. */
   randomBytes?: RandomBytes;
-  /** The address wrong guesses are counted against (shared/client-address.ts). Default: the TCP peer. */
+  /** Replaces the client address (shared/client-address.ts) in tests without a socket. */
   clientAddress?: (request: Request) => string | undefined;
 }
 
@@ -75,7 +75,7 @@ function consentContext(config: Config, deps: WebPortDeps): ConsentContext {
     secure: secureCookies(config.issuer),
     randomBytes: deps.randomBytes ?? cryptoRandomBytes,
     limiter: createGuessLimiter(),
-    clientAddress: clientAddressSource(deps.clientAddress),
+    clientAddress: clientAddressSource(config.web.trustedProxies ?? [], deps.clientAddress),
   };
 }
 

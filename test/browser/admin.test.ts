@@ -47,7 +47,7 @@ beforeAll(async () => {
       void dialog.dismiss();
     }),
   );
-}, 30_000);
+});
 
 afterAll(async () => {
   await context?.close();
@@ -110,5 +110,5 @@ describe("admin UI in headless Chromium", () => {
     expect(await pwned(admin)).toBeUndefined();
     expect(await pwned(consent)).toBeUndefined();
     expect(dialogs).toEqual([]);
-  }, 30_000);
+  });
 });

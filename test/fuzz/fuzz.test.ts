@@ -14,6 +14,6 @@ const RUNS: Record<string, number> = {
 
 describe("fuzz (short)", () => {
   for (const target of FUZZ_TARGETS) {
-    test(target.name, () => target.run(RUNS[target.name] ?? RUNS.default ?? 1000), 30_000);
+    test(target.name, () => target.run(RUNS[target.name] ?? RUNS.default ?? 1000));
   }
 });

@@ -26,7 +26,7 @@ const MAX_REDIRECTS = 10;
 export class Browser {
   readonly pages: Page[] = [];
   readonly #jar = new Map<string, Map<string, StoredCookie>>();
-  #current?: URL;
+  #current?: URL | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 

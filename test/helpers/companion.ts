@@ -34,6 +34,7 @@ import {
   upstreamTokens,
 } from "../unit/broker/fixtures.ts";
 import { startTestAgent } from "./agent-server.ts";
+import { certificateBound } from "./bindings.ts";
 import { testKeySets } from "./keys.ts";
 import { type TestPki, testPki } from "./pki.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
@@ -46,6 +47,8 @@ export interface ProviderSpec {
   kind?: ResolvedProvider["kind"];
   upstreams: string[];
   inject?: string;
+  /** For git's smart-HTTP paths (as the github and gitlab profiles set it). */
+  gitInject?: string;
 }
 
 export interface CompanionWorld {
@@ -87,6 +90,7 @@ export async function startCompanionWorld(
         kind: spec.kind ?? "oidc",
         upstreams: spec.upstreams.map((entry) => parseUpstream(entry, "upstreams")),
         inject: parseInjection(spec.inject ?? "Authorization: Bearer {token}", "inject"),
+        ...(spec.gitInject === undefined ? {} : { gitInject: parseInjection(spec.gitInject, "git_inject") }),
         scopes: ["openid"],
         jwtAccessTokens: false,
         oidc: true,
@@ -156,7 +160,7 @@ export async function startCompanionWorld(
       });
       const issued = await issueWrappers(
         tokensIn,
-        { provider, thumbprint: thumbprintOf(pki.alpha.der), requestedScope: ["openid"] },
+        { provider, bindings: certificateBound(thumbprintOf(pki.alpha.der)), requestedScope: ["openid"] },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );
@@ -189,7 +193,7 @@ export async function startCompanionWorld(
       const provider = providers.get(grant.provider) as ResolvedProvider;
       const issued = await issueWrappers(
         upstreamTokens(token),
-        { provider, thumbprint: grant.thumbprint, requestedScope: grant.scope },
+        { provider, bindings: grant.bindings, requestedScope: grant.scope },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );

@@ -55,6 +55,10 @@ export interface StubIdpOptions {
   accessTokenTtl?: number;
   /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
   now?: () => number;
+  /** The id_token signing algorithm (default ES256), also advertised in discovery. */
+  signingAlg?: "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS384";
+  /** Discovery's `id_token_signing_alg_values_supported` instead of `[signingAlg]`. */
+  advertisedAlgs?: string[];
   /** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
   vendor?: StubVendor;
   /**
@@ -92,6 +96,11 @@ export interface StubIdp {
   revocations: StubRevocation[];
   lastIssued: IssuedTokens;
   setMode(mode: StubIdpMode): void;
+  /**
+   * Holds the next requests until `release()`: `arrived` resolves once one is held, so a test can
+   * act while the IdP "thinks" (move its clock) without waiting on a real timer.
+   */
+  hold(): { arrived: Promise<void>; release: () => void };
   /** Signs arbitrary claims with the IdP's published key (for id_token validation tests). */
   sign(payload: JWTPayload, header?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
   /** Requests an authorization URL (auto-approval) and returns the redirect target it answers with. */
@@ -114,9 +123,10 @@ const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refres
 const SUBJECT = "stub-user-1";
 
 export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubIdp> {
-  const keys = await generateKeyPair("ES256", { extractable: true });
-  const rogue = await generateKeyPair("ES256");
-  const publicJwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: "stub-1", alg: "ES256", use: "sig" };
+  const alg = options.signingAlg ?? "ES256";
+  const keys = await generateKeyPair(alg, { extractable: true });
+  const rogue = await generateKeyPair(alg);
+  const publicJwk: JWK = { ...(await exportJWK(keys.publicKey)), kid: "stub-1", alg, use: "sig" };
   const state = new StubState(options, keys.privateKey, rogue.privateKey);
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -135,6 +145,7 @@ export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubId
     setMode: (mode) => {
       state.mode = mode;
     },
+    hold: () => state.hold(),
     sign: (payload, header) => state.sign(payload, header),
     authorize: async (url) => {
       const response = await fetch(url, { redirect: "manual" });
@@ -163,6 +174,7 @@ class StubState implements RevocationHost {
   readonly #refreshTokens = new Map<string, { scope: string }>();
   readonly #accessTokens = new Set<string>();
   readonly #now: () => number;
+  #held: { arrive: () => void; released: Promise<void> } | undefined;
 
   constructor(
     readonly options: StubIdpOptions,
@@ -173,6 +185,19 @@ class StubState implements RevocationHost {
     this.clientSecret = options.clientSecret ?? `stub-client-secret-${token()}`;
     this.#now = options.now ?? Date.now;
     this.vendor = options.vendor ?? "standard";
+  }
+
+  hold(): { arrived: Promise<void>; release: () => void } {
+    const arrived = Promise.withResolvers<void>();
+    const released = Promise.withResolvers<void>();
+    this.#held = { arrive: arrived.resolve, released: released.promise };
+    return {
+      arrived: arrived.promise,
+      release: () => {
+        this.#held = undefined;
+        released.resolve();
+      },
+    };
   }
 
   forget(token: string): boolean {
@@ -186,6 +211,11 @@ class StubState implements RevocationHost {
     const record: StubIdpRequest = { method: request.method, path: url.pathname, params: redact(params) };
     this.requests.push(record);
     if (this.mode === "slow") await Bun.sleep(this.options.slowMs ?? 3000);
+    const held = this.#held;
+    if (held !== undefined) {
+      held.arrive();
+      await held.released;
+    }
     const revocation = revocationEndpoint(this, request, url.pathname, params, body);
     if (revocation !== undefined) return revocation;
     switch (url.pathname) {
@@ -214,7 +244,9 @@ class StubState implements RevocationHost {
       response_types_supported: ["code"],
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: this.options.advertisedAlgs ?? [
+        this.options.signingAlg ?? "ES256",
+      ],
       token_endpoint_auth_methods_supported: this.authMethods(),
       authorization_response_iss_parameter_supported: true,
       subject_types_supported: ["public"],
@@ -374,7 +406,7 @@ class StubState implements RevocationHost {
 
   sign(payload: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}, key = this.key) {
     const protectedHeader = {
-      alg: header.alg ?? "ES256",
+      alg: header.alg ?? this.options.signingAlg ?? "ES256",
       kid: header.kid ?? "stub-1",
       ...(header.typ ? { typ: header.typ } : {}),
     };

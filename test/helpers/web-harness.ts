@@ -35,6 +35,8 @@ export interface WebHarness {
   observer: Observer;
   /** The agent API as the alpha workload would call it (form POST, no TLS). */
   agent: (target: string, form: Record<string, string>, extra?: Record<string, string>) => Promise<Response>;
+  /** The agent API as another workload (a certificate's DER). */
+  agentAs: (der: Uint8Array, target: string, form: Record<string, string>) => Promise<Response>;
   close: () => Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
     logger,
     observer,
     agent: (target, form, extra = {}) => api(formRequest(client, target, form, extra)),
+    agentAs: (der, target, form) => api(formRequest(describeCertificate(der), target, form)),
     close: async () => {
       await server.stop(true);
       await store.close();

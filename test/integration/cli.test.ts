@@ -137,7 +137,7 @@ async function approve(grant: GrantRecord, refreshToken?: string): Promise<void>
     tokens,
     {
       provider: providers.get("demo") as ResolvedProvider,
-      thumbprint: grant.thumbprint,
+      bindings: grant.bindings,
       requestedScope: grant.scope,
     },
     keys,

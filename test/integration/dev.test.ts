@@ -79,7 +79,7 @@ describe("surrogate dev", () => {
     const browser = new Browser();
     const consent = await browser.open(approvalUrl);
     expect(consent.status).toBe(200);
-    expect(consent.body).toContain("spiffe://dev.surrogate.local/agents/demo");
+    expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://dev.surrogate.local/agents/demo");
     const signIn = await browser.submit("/device/approve", Browser.hiddenFields(consent));
     expect(signIn.url.pathname).toBe("/authorize");
     expect(signIn.body).toContain("surrogate DEMO identity provider — not for production");

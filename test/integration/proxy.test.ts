@@ -258,7 +258,10 @@ describe("proxy over the real agent port (mTLS)", () => {
       ["metadata endpoint", () => "/169.254.169.254/latest/meta-data/", 403, "host_not_allowed"],
     ];
 
-    test.each(cases)("%s → %d", async (_name, target, status, code) => {
+    const titled = cases.map(
+      ([name, target, status, code]) => [`${name} → ${status} ${code}`, target, status, code] as const,
+    );
+    test.each(titled)("%s", async (_title, target, status, code) => {
       const token = await wrapperFor(pki.alpha);
       const { status: got, raw } = await rawRequest(
         `GET ${target(token)} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,

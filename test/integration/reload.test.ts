@@ -200,7 +200,7 @@ describe("SIGHUP", () => {
     } finally {
       await instance.stop();
     }
-  }, 30_000);
+  });
 
   test("an unusable file on reload keeps the old material and logs why", async () => {
     const instance = await spawn("bad-hup");
@@ -214,7 +214,7 @@ describe("SIGHUP", () => {
     } finally {
       await instance.stop();
     }
-  }, 30_000);
+  });
 });
 
 describe("SIGHUP and [[policy]]", () => {
@@ -247,7 +247,7 @@ describe("SIGHUP and [[policy]]", () => {
     } finally {
       await instance.stop();
     }
-  }, 30_000);
+  });
 });
 
 describe("SIGTERM", () => {
@@ -276,5 +276,5 @@ describe("SIGTERM", () => {
     release();
     expect(await inFlight).toBe(200);
     expect(await instance.exited).toBe(0);
-  }, 30_000);
+  });
 });

@@ -169,7 +169,7 @@ describe("rotation without downtime", () => {
       expect(await status(instance, fromA)).toBe(200);
       expect(await status(instance, fromPromotedB)).toBe(200);
     }
-  }, 30_000);
+  });
 
   test("the proxy-only instance holds no signing key and serves no web port or agent API", async () => {
     expect(c.webPort).toBeUndefined();

@@ -108,7 +108,7 @@ async function personApproves(grant: Grant): Promise<boolean> {
     return false;
   const context = {
     provider: providers.get("corp")!,
-    thumbprint: record.thumbprint,
+    bindings: record.bindings,
     requestedScope: record.scope,
   };
   const options = { issuer: ISSUER, tokenTtl: 3600, now: Date.now() };

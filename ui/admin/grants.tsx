@@ -1,18 +1,24 @@
 /** @jsxImportSource @kitajs/html */
 
-import { formatUserCode } from "../../src/broker/codes.ts";
-import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
+import { breakAtSlashes } from "../break-at-slashes.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
 
-export type GrantView = Pick<
-  GrantRecord,
-  "id" | "workload" | "provider" | "scope" | "userCode" | "createdAt" | "expiresAt"
-> & {
+/** One row of the grants page. */
+export interface GrantView {
+  id: string;
+  workload: string;
+  provider: string;
+  scope: string[];
+  /** As the person types it (`ABCD-EFGH`). */
+  userCode: string;
+  /** Epoch ms. */
+  createdAt: number;
+  expiresAt: number;
   status: "pending" | "approved" | "denied" | "expired";
   /** Approved and the wrapper minted, waiting for the agent to collect it. */
   issued: boolean;
-};
+}
 
 /** Grants must show up within 2 s of creation: poll every second. */
 export const GRANTS_POLL = "1s";
@@ -58,15 +64,13 @@ export function GrantsTable({ grants, now }: { grants: GrantView[]; now: number 
                 </span>
                 {grant.issued ? <div class="small muted">token issued</div> : ""}
               </td>
-              <td class="mono wrap" safe>
-                {grant.workload}
-              </td>
+              <td class="mono wrap workload">{breakAtSlashes(grant.workload)}</td>
               <td safe>{grant.provider}</td>
               <td class="mono wrap" safe>
                 {grant.scope.join(" ")}
               </td>
               <td class="mono" safe>
-                {formatUserCode(grant.userCode)}
+                {grant.userCode}
               </td>
               <td class="num" safe>
                 {formatAge(now - grant.createdAt)}

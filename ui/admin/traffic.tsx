@@ -1,8 +1,25 @@
 /** @jsxImportSource @kitajs/html */
-import type { RecentEvent } from "../../src/ops/metrics/recent.ts";
-import type { TrafficRow } from "../../src/ops/metrics/traffic.ts";
 import { formatPercent, formatRate, formatTime } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
+
+/** Requests of the last minute for one provider, host and status class (or all of them). */
+export interface TrafficRow {
+  provider: string;
+  host: string;
+  statusClass: string;
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** A recent audit event, with the fields worth showing. */
+export interface RecentEvent {
+  /** Epoch ms. */
+  at: number;
+  event: string;
+  fields: Readonly<Record<string, string>>;
+}
 
 export interface TrafficData {
   total: TrafficRow;
@@ -36,7 +53,14 @@ export function TrafficPanel({ data }: { data: TrafficData }): JSX.Element {
         {data.rows.length === 0 ? (
           <p class="muted">No proxied requests in the last minute.</p>
         ) : (
-          <TrafficTable rows={data.rows} />
+          <>
+            <TrafficTable rows={data.rows} />
+            <p class="muted small legend">
+              Provider “no valid wrapper”: refused before a provider was known (no token, or one that did not
+              verify). Upstream “not allowed”: a host outside every allow-list, refused. Status is the class
+              of the answer the agent got (4xx includes surrogate’s own refusals).
+            </p>
+          </>
         )}
       </section>
       <section class="card">
@@ -76,9 +100,9 @@ function TrafficTable({ rows }: { rows: TrafficRow[] }): JSX.Element {
       <tbody>
         {rows.map((row) => (
           <tr>
-            <td safe>{row.provider}</td>
+            <td safe>{row.provider === "none" ? "no valid wrapper" : row.provider}</td>
             <td class="mono" safe>
-              {row.host}
+              {row.host === "other" ? "not allowed" : row.host}
             </td>
             <td safe>{row.statusClass}</td>
             <td class="num" safe>

@@ -3,6 +3,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { boundedFetch } from "../../core/io/bounded-fetch.ts";
 import { BodyTooLargeError } from "../../core/io/read-capped.ts";
 import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
+import { asymmetricAlgorithms } from "./oidc.ts";
 
 /** The parts of an OpenID Provider's metadata (OIDC Discovery §3, RFC 8414 §2) the broker uses. */
 export interface DiscoveredMetadata {
@@ -10,6 +11,8 @@ export interface DiscoveredMetadata {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  /** Asymmetric id_token signing algorithms the IdP uses (`id_token_signing_alg_values_supported`). */
+  idTokenAlgorithms?: string[];
   /** How this client authenticates at the token endpoint, from `token_endpoint_auth_methods_supported`. */
   clientAuth: ClientAuthMethod;
   /** RFC 8414 §2 `revocation_endpoint` (RFC 7009), when the IdP has one. */
@@ -54,6 +57,7 @@ export async function discoverIssuer(
     tokenEndpoint: endpoint(document, "token_endpoint", key),
     jwksUri: endpoint(document, "jwks_uri", key),
     clientAuth: clientAuthOf(document.token_endpoint_auth_methods_supported, key),
+    ...idTokenAlgorithmsOf(document.id_token_signing_alg_values_supported, key),
     ...(document.revocation_endpoint !== undefined && {
       revocationEndpoint: endpoint(document, "revocation_endpoint", key),
     }),
@@ -112,4 +116,22 @@ function clientAuthOf(methods: unknown, key: string): ClientAuthMethod {
     "the identity provider supports neither client_secret_basic nor client_secret_post " +
       "(token_endpoint_auth_methods_supported)",
   );
+}
+
+/**
+ * The id_token algorithms to accept: the IdP's own list (OIDC Discovery §3, required there) minus
+ * `none` and HMAC, so an IdP signing with RS384, RS512 or ES384 is not refused by a fixed list. A
+ * list with nothing asymmetric left cannot be validated safely: start-up stops.
+ */
+function idTokenAlgorithmsOf(advertised: unknown, key: string): { idTokenAlgorithms?: string[] } {
+  const algorithms = asymmetricAlgorithms(advertised);
+  if (algorithms === undefined) return {};
+  if (algorithms.length === 0) {
+    throw new ConfigError(
+      key,
+      "the identity provider signs id_tokens with no asymmetric algorithm (id_token_signing_alg_values_supported); " +
+        "none and HS* are never accepted",
+    );
+  }
+  return { idTokenAlgorithms: algorithms };
 }

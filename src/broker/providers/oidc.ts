@@ -10,17 +10,44 @@ export interface IdTokenRules {
   provider: string;
   /** Exact expected `iss`; `{tenantid}` in it stands for the token's own GUID `tid` (Entra multi-tenant). */
   issuer: string;
+  /** Other spellings of the same issuer the IdP documents as valid `iss` (Google: `accounts.google.com`). */
+  issuerAliases?: string[];
   clientId: string;
   jwksUri: string;
+  /** Accepted `alg` values, from discovery (./discovery.ts); default DEFAULT_ALGORITHMS. */
+  algorithms?: string[];
 }
 
 export type IdTokenValidator = (idToken: Secret, nonce: string) => Promise<Record<string, unknown>>;
 
 /**
  * Asymmetric algorithms only: `none` and HMAC (which would make the client secret a signing key, OIDC
- * Core §10.1) are never accepted, whatever the token's header says (RFC 8725 §3.1).
+ * Core §10.1) are never accepted, whatever the token's header or the IdP's metadata says (RFC 8725
+ * §3.1). Which of these a provider uses comes from its discovery document.
  */
-const ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"];
+const ASYMMETRIC: ReadonlySet<string> = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+]);
+/** Without metadata (fixed-endpoint profiles): RS256 is OIDC's default (Core §3.1.3.7 (7)), plus common ones. */
+const DEFAULT_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"];
+
+/**
+ * The usable part of discovery's `id_token_signing_alg_values_supported`: undefined when the document
+ * has no such list, an empty list when it names no asymmetric algorithm (the caller refuses that).
+ */
+export function asymmetricAlgorithms(advertised: unknown): string[] | undefined {
+  if (!Array.isArray(advertised)) return undefined;
+  return advertised.filter((alg): alg is string => typeof alg === "string" && ASYMMETRIC.has(alg));
+}
 /** OIDC Core §3.1.3.7 (9, 10) allow "a small leeway" for clock skew. */
 const CLOCK_TOLERANCE_S = 60;
 const TENANT_PLACEHOLDER = "{tenantid}";
@@ -47,8 +74,8 @@ export function createIdTokenValidator(
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken.reveal(), jwks, {
-        algorithms: ALGORITHMS,
-        ...(templated ? {} : { issuer: rules.issuer }),
+        algorithms: rules.algorithms ?? DEFAULT_ALGORITHMS,
+        ...(templated ? {} : { issuer: [rules.issuer, ...(rules.issuerAliases ?? [])] }),
         audience: rules.clientId,
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ["iss", "sub", "aud", "exp", "iat"],

@@ -17,6 +17,8 @@ export interface ProviderProfile {
   jwksUri?: string;
   /** Expected id_token `iss`. `{tenantid}` stands for the token's own `tid` (Entra multi-tenant). */
   issuer?: string;
+  /** Other spellings of `issuer` the vendor documents as valid `iss` values. */
+  issuerAliases?: string[];
   scopes: string[];
   /** Scopes every login needs whatever the agent asks, e.g. `offline_access` for a refresh token. */
   requiredScopes?: string[];
@@ -59,7 +61,7 @@ export function profileFor(config: ProviderConfig, key: string): ProviderProfile
     slack,
     atlassian,
     oidc: discovered,
-    demo: discovered,
+    demo: () => demo(config.issuer, `${key}.issuer`),
     oauth2: () => generic("config"),
     static: () => generic("none"),
   };
@@ -108,6 +110,9 @@ function google(): ProviderProfile {
     tokenEndpoint: "https://oauth2.googleapis.com/token",
     jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
     issuer: "https://accounts.google.com",
+    // developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken: "The value of
+    // iss in the ID token is equal to https://accounts.google.com or accounts.google.com."
+    issuerAliases: ["accounts.google.com"],
     scopes: ["openid", "email"],
     upstreams: ["*.googleapis.com"],
     inject: BEARER,
@@ -233,7 +238,25 @@ function atlassian(): ProviderProfile {
   };
 }
 
-/** `oidc` and `demo`: everything but the upstreams comes from the issuer's discovery document. */
+/**
+ * `demo`: the built-in IdP of `surrogate dev`, whose endpoints are known from its issuer, so a
+ * broker configured for it starts even while `surrogate dev` (and with it the IdP) is not running;
+ * logins work once it is. Its discovery document says the same.
+ */
+function demo(issuer: string | undefined, key: string): ProviderProfile {
+  if (issuer === undefined) throw new ConfigError(key, 'is required for kind "demo"');
+  return {
+    ...generic("fixed"),
+    authorizationEndpoint: `${issuer}/authorize`,
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: `${issuer}/jwks`,
+    issuer,
+    scopes: ["openid"],
+    oidc: "always",
+  };
+}
+
+/** `oidc`: everything but the upstreams comes from the issuer's discovery document. */
 function discovered(): ProviderProfile {
   return { ...generic("discovery"), scopes: ["openid"], oidc: "always" };
 }

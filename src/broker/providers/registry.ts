@@ -7,6 +7,7 @@ import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { Injection, ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
 import { discoverIssuer } from "./discovery.ts";
 import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
+import type { IdTokenRules } from "./oidc.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
 import type { RevocationMethod } from "./revoke.ts";
 
@@ -18,6 +19,8 @@ interface Endpoints {
   tokenEndpoint: string;
   jwksUri?: string;
   issuer?: string;
+  /** From discovery: the asymmetric algorithms the IdP signs id_tokens with. */
+  idTokenAlgorithms?: string[];
   /** From discovery: the client authentication the IdP supports. */
   clientAuth?: ClientAuthMethod;
   /** From discovery (RFC 8414 §2) or the configuration: RFC 7009 revocation. */
@@ -109,6 +112,8 @@ async function resolveEndpoints(
     ...(issuer && { issuer }),
     ...(revocationEndpoint && { revocationEndpoint }),
     ...("clientAuth" in base && base.clientAuth !== undefined && { clientAuth: base.clientAuth }),
+    ...("idTokenAlgorithms" in base &&
+      base.idTokenAlgorithms && { idTokenAlgorithms: base.idTokenAlgorithms }),
     ...(issParameterSupported && { issParameterSupported }),
   };
 }
@@ -160,7 +165,7 @@ function clientSettings(
     ...(profile.tokenShape && { tokenShape: profile.tokenShape }),
     ...(oidc &&
       issuer &&
-      jwksUri && { idToken: { provider: name, issuer, clientId: config.clientId, jwksUri } }),
+      jwksUri && { idToken: idTokenRules(name, config.clientId, profile, endpoints, { issuer, jwksUri }) }),
     // RFC 9207 §2.4: only a fixed issuer string can be compared with the response's `iss`.
     ...(issuer && !issuer.includes("{tenantid}") && { issuer }),
     // RFC 9207 §2.4: an IdP that promised `iss` must send it, or a mix-up goes unnoticed.
@@ -188,4 +193,20 @@ function revocationOf(
   const endpoint = (configured ?? own.endpoint).replaceAll("{client_id}", encodeURIComponent(clientId));
   checkHttpsUrl(endpoint, key);
   return { ...own, endpoint };
+}
+
+function idTokenRules(
+  name: string,
+  clientId: string,
+  profile: ProviderProfile,
+  endpoints: Endpoints,
+  known: { issuer: string; jwksUri: string },
+): IdTokenRules {
+  return {
+    provider: name,
+    clientId,
+    ...known,
+    ...(profile.issuerAliases && { issuerAliases: profile.issuerAliases }),
+    ...(endpoints.idTokenAlgorithms && { algorithms: endpoints.idTokenAlgorithms }),
+  };
 }

@@ -3,7 +3,9 @@
  * record-seal.ts); what opens is still checked field by field, so a record written by an older or
  * buggy version cannot reach the consent page half-formed.
  */
+import type { WrapperBindings } from "../../core/access/binding.ts";
 import { RendezvousError } from "../../core/errors.ts";
+import { BINDINGS_OF, type Binding, type WrapperKind } from "../../core/token/types.ts";
 import type { GrantRecord, GrantStatus } from "./store.ts";
 
 const STATUSES: readonly string[] = ["pending", "approved", "denied", "complete"] satisfies GrantStatus[];
@@ -47,11 +49,29 @@ export function decodeGrant(json: string): GrantRecord {
     workload: grant.workload,
     thumbprint: grant.thumbprint,
     fingerprint: grant.fingerprint,
+    bindings: bindingsOf(value.bindings),
     createdAt: grant.createdAt,
     expiresAt: grant.expiresAt,
     interval: grant.interval,
     status,
   };
+}
+
+/** Each binding one its wrapper kind may carry (the mint refuses others, so refuse them here first). */
+function bindingsOf(value: unknown): WrapperBindings {
+  if (!isRecord(value) || !Number.isFinite(value.certificateNotAfter)) throw malformed();
+  return {
+    access: bindingOf(value.access, "access"),
+    refresh: bindingOf(value.refresh, "refresh"),
+    certificateNotAfter: value.certificateNotAfter as number,
+  };
+}
+
+function bindingOf(value: unknown, kind: WrapperKind): Binding {
+  if (!isRecord(value) || typeof value.value !== "string") throw malformed();
+  const allowed = BINDINGS_OF[kind].find((candidate) => candidate === value.kind);
+  if (allowed === undefined) throw malformed();
+  return { kind: allowed, value: value.value };
 }
 
 function parseJson(json: string): unknown {

@@ -5,6 +5,8 @@
  * store behaves like the Redis one.
  */
 
+import type { WrapperBindings } from "../../core/access/binding.ts";
+
 export type GrantStatus = "pending" | "approved" | "denied" | "complete";
 
 export interface GrantRecord {
@@ -21,6 +23,8 @@ export interface GrantRecord {
   thumbprint: string;
   /** Hex SHA-256 for the consent page. */
   fingerprint: string;
+  /** What the wrappers minted for this grant bind (decided at creation, from the client and policy). */
+  bindings: WrapperBindings;
   /** Epoch milliseconds. */
   createdAt: number;
   expiresAt: number;

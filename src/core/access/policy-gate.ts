@@ -4,11 +4,16 @@
  * workload removed from the policy is refused from the next request on, whatever wrappers it holds.
  */
 import type { PolicyRule } from "../config/types.ts";
-import { isAllowed } from "./policy.ts";
+import { type BindingChoice, bindingsOf, isAllowed } from "./policy.ts";
 
 /** What the broker and the proxy need from the policy: one yes or no. */
 export interface PolicyView {
   allows(workload: string, provider: string): boolean;
+}
+
+/** The broker also asks what the wrappers it mints bind (`binding`, `refresh_binding`). */
+export interface BrokerPolicy extends PolicyView {
+  bindings(workload: string, provider: string): BindingChoice;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface PolicyView {
  */
 const MAX_REMEMBERED = 10_000;
 
-export class PolicyGate implements PolicyView {
+export class PolicyGate implements BrokerPolicy {
   #rules: readonly PolicyRule[];
   #generation = 1;
   /** provider → workload → answer; nested, so no separator can make two pairs collide. */
@@ -40,6 +45,11 @@ export class PolicyGate implements PolicyView {
     this.#rules = rules;
     this.#generation += 1;
     this.#forget();
+  }
+
+  /** Asked once per grant and per refresh, not per request: no memo. */
+  bindings(workload: string, provider: string): BindingChoice {
+    return bindingsOf(this.#rules, workload, provider);
   }
 
   allows(workload: string, provider: string): boolean {

@@ -49,6 +49,29 @@ export function globMatches(pattern: string, subject: string): boolean {
   return states.has(tokens.length);
 }
 
+/** What the wrappers of one (workload, provider) bind, from `binding` / `refresh_binding` (DESIGN §5). */
+export interface BindingChoice {
+  access: "certificate" | "key";
+  refresh: "certificate" | "spiffe_id";
+}
+
+/**
+ * The strictest choice among the rules that allow the pair: key binding only when every such rule
+ * asks for it, and any one rule pinning `refresh_binding = "certificate"` pins it. A rule written
+ * for one workload cannot loosen what another, broader rule keeps strict.
+ */
+export function bindingsOf(policy: readonly PolicyRule[], workload: string, provider: string): BindingChoice {
+  const rules = policy.filter(
+    (rule) => rule.providers.includes(provider) && globMatches(rule.workload, workload),
+  );
+  const keyBound = rules.length > 0 && rules.every((rule) => rule.binding === "key");
+  const certificateRefresh = rules.some((rule) => rule.refreshBinding === "certificate");
+  return {
+    access: keyBound ? "key" : "certificate",
+    refresh: certificateRefresh ? "certificate" : "spiffe_id",
+  };
+}
+
 /** True only when some rule both matches the workload and lists the provider by exact name. */
 export function isAllowed(policy: readonly PolicyRule[], workload: string, provider: string): boolean {
   return policy.some((rule) => rule.providers.includes(provider) && globMatches(rule.workload, workload));

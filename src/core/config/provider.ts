@@ -5,6 +5,7 @@ import {
   PROVIDER_KINDS,
   type ProviderKind,
 } from "../provider/kinds.ts";
+import { definedOnly } from "./defined.ts";
 import type { RawProvider } from "./schema.ts";
 import { resolveSecretRef } from "./secret-ref.ts";
 import type { Env, ProviderConfig } from "./types.ts";
@@ -62,24 +63,26 @@ export async function buildProvider(
   return {
     name,
     kind,
-    clientId: raw.client_id,
-    clientSecret,
-    scopes: raw.scopes,
-    upstreams: raw.upstreams,
-    inject: raw.inject,
-    gitInject: raw.git_inject,
-    issuer: raw.issuer,
-    authorizationEndpoint: raw.authorization_endpoint,
-    tokenEndpoint: raw.token_endpoint,
-    revocationEndpoint: raw.revocation_endpoint,
-    tokenEndpointAuthMethod: parseClientAuth(
-      raw.token_endpoint_auth_method,
-      `${prefix}.token_endpoint_auth_method`,
-    ),
-    jwksUri: raw.jwks_uri,
-    tenant: raw.tenant,
-    baseUrl: raw.base_url,
-    jwtAccessTokens: raw.jwt_access_tokens,
+    ...definedOnly({
+      clientId: raw.client_id,
+      clientSecret,
+      scopes: raw.scopes,
+      upstreams: raw.upstreams,
+      inject: raw.inject,
+      gitInject: raw.git_inject,
+      issuer: raw.issuer,
+      authorizationEndpoint: raw.authorization_endpoint,
+      tokenEndpoint: raw.token_endpoint,
+      revocationEndpoint: raw.revocation_endpoint,
+      tokenEndpointAuthMethod: parseClientAuth(
+        raw.token_endpoint_auth_method,
+        `${prefix}.token_endpoint_auth_method`,
+      ),
+      jwksUri: raw.jwks_uri,
+      tenant: raw.tenant,
+      baseUrl: raw.base_url,
+      jwtAccessTokens: raw.jwt_access_tokens,
+    }),
   };
 }
 

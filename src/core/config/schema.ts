@@ -20,6 +20,7 @@ const WebSchema = Type.Object(
     listen: Type.Optional(text(300)),
     tls_cert: Type.Optional(nonEmpty()),
     tls_key: Type.Optional(nonEmpty()),
+    trusted_proxies: Type.Optional(Type.Array(nonEmpty(64), { maxItems: 1000 })),
   },
   closed,
 );

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { type Cidr, parseCidr } from "../http/address.ts";
 import { isTrustDomain } from "../identity/spiffe.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen } from "./listen.ts";
@@ -45,9 +46,21 @@ function buildWeb(web: Raw<"web">, baseDir: string): Config["web"] {
   }
   return {
     listen: parseListen(web.listen ?? "0.0.0.0:8080", "web.listen"),
-    tlsCert: web.tls_cert === undefined ? undefined : resolvePath(web.tls_cert, baseDir),
-    tlsKey: web.tls_key === undefined ? undefined : resolvePath(web.tls_key, baseDir),
+    ...(web.tls_cert === undefined ? {} : { tlsCert: resolvePath(web.tls_cert, baseDir) }),
+    ...(web.tls_key === undefined ? {} : { tlsKey: resolvePath(web.tls_key, baseDir) }),
+    ...(web.trusted_proxies === undefined ? {} : { trustedProxies: web.trusted_proxies.map(trustedProxy) }),
   };
+}
+
+function trustedProxy(text: string, index: number): Cidr {
+  const cidr = parseCidr(text);
+  if (cidr === undefined) {
+    throw new ConfigError(
+      `web.trusted_proxies[${index}]`,
+      `${JSON.stringify(text)} is not an IP address or CIDR block`,
+    );
+  }
+  return cidr;
 }
 
 function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Config["agent"] {
@@ -57,7 +70,7 @@ function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Confi
     tlsCert: resolvePath(agent.tls_cert, baseDir),
     tlsKey: resolvePath(agent.tls_key, baseDir),
     ...trustBundles(agent, baseDir),
-    upstreamCa: agent.upstream_ca === undefined ? undefined : resolvePath(agent.upstream_ca, baseDir),
+    ...(agent.upstream_ca === undefined ? {} : { upstreamCa: resolvePath(agent.upstream_ca, baseDir) }),
     headersTimeout: parseDuration(agent.headers_timeout ?? 10, "agent.headers_timeout"),
     idleTimeout: parseDuration(agent.idle_timeout ?? 60, "agent.idle_timeout"),
     requestTimeout: parseDuration(agent.request_timeout ?? 300, "agent.request_timeout"),

@@ -1,3 +1,4 @@
+import type { Cidr } from "../http/address.ts";
 import type { ClientAuthMethod, ProviderKind } from "../provider/kinds.ts";
 import type { Secret } from "../secret.ts";
 
@@ -66,6 +67,8 @@ export interface Config {
     listen: ListenAddress; // default 0.0.0.0:8080
     tlsCert?: string;
     tlsKey?: string;
+    /** Peers whose X-Forwarded-For / Forwarded is honoured (core/http/forwarded.ts); default none. */
+    trustedProxies?: Cidr[];
   };
   agent: {
     listen: ListenAddress; // default 0.0.0.0:8443

@@ -32,4 +32,6 @@ export interface KeySets {
   publicJwks: JSONWebKeySet;
   encrypter: EncryptionKey;
   decrypters: ReadonlyMap<string, EncryptionKey>;
+  /** When the running process loaded these sets (epoch ms; set by whoever loads them for serving). */
+  loadedAt?: number;
 }

@@ -1,7 +1,9 @@
+import { parseSpiffeId } from "../identity/spiffe.ts";
 import { invalid, isRecord } from "./compact.ts";
 import {
   ACCESS_AUD,
   BINDING_KINDS,
+  BINDINGS_OF,
   type Binding,
   type BindingKind,
   REFRESH_AUD,
@@ -58,7 +60,7 @@ export function claimsOf(
     exp,
     authTime,
     sid: name(payload, "sid"),
-    binding: bindingOf(payload.cnf),
+    binding: bindingOf(payload.cnf, kind),
     ...(payload.scope === undefined ? {} : { scope: payload.scope }),
     claims: Object.freeze(claims),
     sealed: tok,
@@ -98,15 +100,26 @@ function name(payload: Record<string, unknown>, claim: string): string {
  * (RFC 8725 §2.8 spirit: one validation rule per token); an unknown member is a binding we cannot
  * check, and ignoring it would turn a bound token into a bearer token (RFC 7800 §3.1).
  */
-function bindingOf(cnf: unknown): Binding {
+function bindingOf(cnf: unknown, wrapper: WrapperKind): Binding {
   if (!isRecord(cnf)) throw invalid("wrapper: cnf missing");
   const members = Object.keys(cnf);
   const kind = members[0];
-  if (members.length !== 1 || !isBindingKind(kind))
-    throw invalid("wrapper: cnf must hold exactly one of x5t#S256, jkt");
+  const allowed = BINDINGS_OF[wrapper];
+  if (members.length !== 1 || !isBindingKind(kind) || !allowed.includes(kind))
+    throw invalid(`wrapper: cnf must hold exactly one of ${allowed.join(", ")}`);
   const value = cnf[kind];
-  if (typeof value !== "string" || !THUMBPRINT.test(value)) throw invalid(`wrapper: cnf.${kind} invalid`);
+  if (typeof value !== "string" || !validBindingValue(kind, value))
+    throw invalid(`wrapper: cnf.${kind} invalid`);
   return { kind, value };
+}
+
+function validBindingValue(kind: BindingKind, value: string): boolean {
+  if (kind !== "spiffe_id") return THUMBPRINT.test(value);
+  try {
+    return parseSpiffeId(value) === value;
+  } catch {
+    return false;
+  }
 }
 
 function isBindingKind(member: string | undefined): member is BindingKind {

@@ -1,5 +1,6 @@
 import { CompactSign } from "jose";
 import { TokenError } from "../errors.ts";
+import { parseSpiffeId } from "../identity/spiffe.ts";
 import type { KeySets } from "../keys/types.ts";
 import { MAX_WRAPPER_LENGTH } from "./compact.ts";
 import { newLogin } from "./login.ts";
@@ -8,6 +9,8 @@ import {
   ACCESS_AUD,
   ACCESS_TYP,
   BINDING_KINDS,
+  BINDINGS_OF,
+  type ExpiryBound,
   type MintedWrapper,
   type MintOptions,
   type MintRequest,
@@ -37,7 +40,7 @@ export async function mintWrapper(
   if (signer === undefined) throw failure("this instance has no signing key");
   checkRequest(request, options);
   const iat = Math.floor(options.now / 1000);
-  const exp = expiryOf(request, options, iat);
+  const { exp, bound } = expiryOf(request, options, iat);
   const jti = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
   const login = request.login ?? newLogin(options.now);
   const payload = {
@@ -48,6 +51,8 @@ export async function mintWrapper(
     iat,
     nbf: iat,
     exp,
+    // What set `exp`, for people (`surrogate inspect`); refresh wrappers count from the login.
+    ...(request.kind === "access" ? { exp_bound: bound } : {}),
     jti,
     auth_time: login.authTime,
     sid: login.sid,
@@ -65,15 +70,28 @@ export async function mintWrapper(
   // Never hand out a wrapper that every verifier would refuse.
   if (token.length > MAX_WRAPPER_LENGTH)
     throw failure("wrapper would exceed the size limit; copied claims too large");
-  return { token, jti, exp, login };
+  return { token, jti, exp, expBound: bound, login };
 }
 
-/** `exp` = min(upstream expiry, now + token_ttl): the wrapper never outlives either. */
-function expiryOf(request: MintRequest, options: MintOptions, iat: number): number {
-  const cap = iat + Math.floor(options.tokenTtl);
-  const exp = request.expiresAt === undefined ? cap : Math.min(Math.floor(request.expiresAt), cap);
-  if (exp <= iat) throw failure("upstream token already expired");
-  return exp;
+/**
+ * `exp` = min(now + token_ttl, upstream expiry, bound certificate's notAfter): the wrapper never
+ * outlives any of them (a wrapper bound to an expired certificate could not be used anyway, and
+ * saying so keeps SPIFFE's revocation-by-expiry visible). Ties go to the first in that order.
+ */
+function expiryOf(request: MintRequest, options: MintOptions, iat: number) {
+  const candidates: Array<[ExpiryBound, number | undefined]> = [
+    ["token_ttl", iat + Math.floor(options.tokenTtl)],
+    ["upstream", request.expiresAt],
+    ["certificate", request.binding.kind === "x5t#S256" ? request.certificateNotAfter : undefined],
+  ];
+  let exp = Number.POSITIVE_INFINITY;
+  let bound: ExpiryBound = "token_ttl";
+  for (const [name, value] of candidates) {
+    if (value !== undefined && Math.floor(value) < exp) [exp, bound] = [Math.floor(value), name];
+  }
+  if (exp <= iat)
+    throw failure(bound === "certificate" ? "certificate already expired" : "upstream token already expired");
+  return { exp, bound };
 }
 
 function checkRequest(request: MintRequest, options: MintOptions): void {
@@ -81,6 +99,8 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
     throw failure("bad clock or token_ttl");
   }
   if (request.expiresAt !== undefined && !Number.isFinite(request.expiresAt)) throw failure("bad expiresAt");
+  if (request.certificateNotAfter !== undefined && !Number.isFinite(request.certificateNotAfter))
+    throw failure("bad certificateNotAfter");
   if (request.provider === "") throw failure("empty provider name");
   const login = request.login;
   if (login !== undefined && (!Number.isInteger(login.authTime) || login.authTime < 0 || login.sid === "")) {
@@ -95,12 +115,19 @@ function checkRequest(request: MintRequest, options: MintOptions): void {
   }
 }
 
+/** Never mint a wrapper its verifier would refuse (./claims.ts applies the same rules). */
 function checkBinding(request: MintRequest): void {
   const { kind, value } = request.binding;
   if (!BINDING_KINDS.includes(kind)) throw failure("unknown binding kind");
-  if (!THUMBPRINT.test(value)) throw failure(`binding ${kind} is not a base64url SHA-256`);
-  // The token endpoint accepts only certificate-bound refresh wrappers; never mint one it refuses.
-  if (request.kind === "refresh" && kind !== "x5t#S256") throw failure("refresh wrappers bind x5t#S256");
+  if (!BINDINGS_OF[request.kind].includes(kind))
+    throw failure(`${request.kind} wrappers cannot bind ${kind}`);
+  if (kind === "spiffe_id") {
+    try {
+      parseSpiffeId(value);
+    } catch {
+      throw failure("binding spiffe_id is not a valid SPIFFE ID");
+    }
+  } else if (!THUMBPRINT.test(value)) throw failure(`binding ${kind} is not a base64url SHA-256`);
 }
 
 /** Object.fromEntries defines own properties, so a copied "__proto__" claim stays data, not a prototype. */

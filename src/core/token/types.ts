@@ -11,16 +11,26 @@ export type WrapperKind = "access" | "refresh";
 /**
  * What a wrapper is bound to: the one `cnf` member it carries (DESIGN §5). `x5t#S256` names one
  * certificate (RFC 8705 §3.1); `jkt` names a key pair, so it survives certificate renewal (the
- * RFC 7638 thumbprint, as DPoP uses it: RFC 9449 §6.1). Exactly one per wrapper, never both.
+ * RFC 7638 thumbprint, as DPoP uses it: RFC 9449 §6.1); `spiffe_id` (refresh wrappers only) names
+ * a workload within its trust domain, so it survives SVID rotation. Exactly one per wrapper.
  */
-export type BindingKind = "x5t#S256" | "jkt";
-export const BINDING_KINDS: readonly BindingKind[] = ["x5t#S256", "jkt"];
+export type BindingKind = "x5t#S256" | "jkt" | "spiffe_id";
+export const BINDING_KINDS: readonly BindingKind[] = ["x5t#S256", "jkt", "spiffe_id"];
+
+/** Which `cnf` members each wrapper kind may carry: a SPIFFE ID alone never admits a request. */
+export const BINDINGS_OF: Readonly<Record<WrapperKind, readonly BindingKind[]>> = {
+  access: ["x5t#S256", "jkt"],
+  refresh: ["x5t#S256", "spiffe_id"],
+};
 
 export interface Binding {
   kind: BindingKind;
-  /** base64url SHA-256: of the certificate's DER, or of the public key's RFC 7638 JWK members. */
+  /** base64url SHA-256 (of the certificate's DER, or of the key's RFC 7638 members), or the SPIFFE ID. */
   value: string;
 }
+
+/** What set a wrapper's `exp` (the `exp_bound` claim, shown by `surrogate inspect`). */
+export type ExpiryBound = "token_ttl" | "upstream" | "certificate";
 
 /** The plaintext of `tok` (DESIGN §5). */
 export interface SealedSecret {
@@ -45,17 +55,19 @@ export interface MintRequest {
   kind: WrapperKind;
   /** Provider name (`prv`). */
   provider: string;
-  /** The `cnf` member to write; refresh wrappers are always `x5t#S256`. */
+  /** The `cnf` member to write: one of BINDINGS_OF[kind]. */
   binding: Binding;
   secret: SealedSecret;
   /** Claims copied from the original token (decoded, not trusted); broker-owned claims override them. */
   claims?: Record<string, unknown>;
   /** Space-separated scope as granted. */
   scope?: string;
-  /** Upstream expiry in epoch seconds, if known; the wrapper's `exp` is min(this, now + token_ttl). */
-  expiresAt?: number;
+  /** Upstream expiry in epoch seconds, if known (undefined: not known); `exp` is min(this, now + token_ttl). */
+  expiresAt?: number | undefined;
   /** The login this wrapper descends from; absent, the wrapper starts a login of its own (seal). */
   login?: LoginFacts;
+  /** `notAfter` (epoch seconds) of the certificate an `x5t#S256` binding names: `exp` never exceeds it. */
+  certificateNotAfter?: number;
 }
 
 export interface MintOptions {
@@ -72,6 +84,7 @@ export interface MintedWrapper {
   login: LoginFacts;
   /** Epoch seconds. */
   exp: number;
+  expBound: ExpiryBound;
 }
 
 /** A wrapper whose signature, `typ`, `iss`, `aud`, `exp` and `nbf` checked out. `tok` is still sealed. */

@@ -1,9 +1,12 @@
 /**
  * `/metrics` in the Prometheus text exposition format (0.0.4): the observer's counters, the
- * rendezvous size read at scrape time, and process metrics under their conventional names.
+ * rendezvous size read at scrape time, the build, and process metrics. Names are either the
+ * standard `process_*` ones (as the Prometheus client libraries export them, so stock dashboards
+ * work) or `surrogate_*`; a value that cannot be read is left out, never reported as a number.
  */
+import { COMMIT, VERSION } from "../../core/version.ts";
 import type { Observer } from "./observer.ts";
-import { gaugeLines } from "./registry.ts";
+import { gaugeLines, type Labels } from "./registry.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -37,8 +40,13 @@ export async function renderMetrics(sources: ExpositionSources): Promise<string>
     ...gaugeLines("surrogate_rendezvous_up", "1 when the rendezvous backend answers.", [
       [{ backend: sources.store.backend }, (await safePing(sources.store)) ? 1 : 0],
     ]),
-    ...gaugeLines("surrogate_rendezvous_grants", "Live grants in the rendezvous store.", [
-      [{ backend: sources.store.backend }, await safeSize(sources.store, sources.now())],
+    ...gaugeLines(
+      "surrogate_rendezvous_grants",
+      "Live grants in the rendezvous store.",
+      await sizeSample(sources),
+    ),
+    ...gaugeLines("surrogate_build_info", "Always 1; the labels say which build is running.", [
+      [{ version: VERSION, commit: COMMIT, bun: Bun.version }, 1],
     ]),
     ...processLines(sources),
   ];
@@ -50,12 +58,8 @@ function processLines(sources: ExpositionSources): string[] {
   const usage = process.cpuUsage();
   return [
     ...gaugeLines("process_resident_memory_bytes", "Resident set size.", [[{}, memory.rss]]),
-    ...gaugeLines("process_heap_bytes", "JavaScript heap in use.", [[{}, memory.heapUsed]]),
     ...gaugeLines("process_start_time_seconds", "Start time, seconds since the epoch.", [
       [{}, Math.floor(sources.startedAt / 1000)],
-    ]),
-    ...gaugeLines("process_uptime_seconds", "Seconds since start.", [
-      [{}, Math.max(0, (sources.now() - sources.startedAt) / 1000)],
     ]),
     ...gaugeLines(
       "process_cpu_seconds_total",
@@ -63,6 +67,7 @@ function processLines(sources: ExpositionSources): string[] {
       [[{}, (usage.user + usage.system) / 1e6]],
       "counter",
     ),
+    ...gaugeLines("surrogate_heap_used_bytes", "JavaScript heap in use.", [[{}, memory.heapUsed]]),
   ];
 }
 
@@ -75,10 +80,11 @@ async function safePing(store: StoreGauge): Promise<boolean> {
   }
 }
 
-async function safeSize(store: StoreGauge, now: number): Promise<number> {
+/** No sample when the store cannot say: an absent series, not a number that looks like a size. */
+async function sizeSample(sources: ExpositionSources): Promise<Array<[Labels, number]>> {
   try {
-    return await store.size(now);
+    return [[{ backend: sources.store.backend }, await sources.store.size(sources.now())]];
   } catch {
-    return -1;
+    return [];
   }
 }

@@ -55,7 +55,7 @@ export function adminErrorResponse(logger: HealthContext["logger"], error: unkno
     return plain("bad request", error.code === "payload_too_large" ? 413 : 400);
   }
   const code = error instanceof SurrogateError ? error.code : "server_error";
-  logger.error("admin request failed", { code, error: error instanceof Error ? error.name : "unknown" });
+  logger.error("admin.request_failed", { code, error: error instanceof Error ? error.name : "unknown" });
   return plain(
     "The admin view could not handle this request. Try again in a moment.",
     code === "idp_network" ? 502 : 500,

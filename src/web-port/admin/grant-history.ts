@@ -4,6 +4,7 @@
  * grants seen in earlier listings, bounded in count and time.
  */
 import type { GrantView } from "../../../ui/admin/grants.tsx";
+import { formatUserCode } from "../../broker/codes.ts";
 import type { GrantRecord } from "../../broker/rendezvous/store.ts";
 
 const MAX_REMEMBERED = 500;
@@ -40,5 +41,6 @@ function viewOf(grant: GrantRecord): GrantView {
   const { id, workload, provider, scope, userCode, createdAt, expiresAt } = grant;
   const issued = grant.status === "complete";
   const status = issued ? "approved" : (grant.status as Exclude<GrantRecord["status"], "complete">);
-  return { id, workload, provider, scope: [...scope], userCode, createdAt, expiresAt, status, issued };
+  const shown = formatUserCode(userCode);
+  return { id, workload, provider, scope: [...scope], userCode: shown, createdAt, expiresAt, status, issued };
 }

@@ -47,10 +47,11 @@ export async function passwordLogin(
     context.logger.audit("auth.failed", {
       reason: outcome === "csrf" ? "admin_csrf" : "admin_password",
       outcome,
+      remote: client,
     });
     return loginPage(context, request, set, PROBLEMS[outcome]);
   }
-  return signIn(context, set, "password", "password");
+  return signIn(context, set, "password", "password", { remote: client });
 }
 
 async function signIn(
@@ -58,11 +59,11 @@ async function signIn(
   set: ReplySet,
   who: string,
   method: "password" | "provider",
-  sub?: string,
+  seen: { sub?: string; remote?: string },
 ): Promise<Response> {
   const now = context.now();
   const session = { who, method, csrf: randomToken(context.randomBytes), issuedAt: now, seenAt: now };
-  context.logger.audit("admin.login", { outcome: "ok", method, ...(sub === undefined ? {} : { sub }) });
+  context.logger.audit("admin.login", { outcome: "ok", method, ...seen });
   addCookie(set, await newSessionCookie(context, session));
   if (method === "provider") addCookie(set, clearLoginCookie(context));
   return redirect("/admin", 303);
@@ -82,7 +83,8 @@ export async function providerCallback(
 ): Promise<JSX.Element | Response> {
   if (context.admin?.provider === undefined) return plain("not found", 404);
   const result = await finishProviderLogin(context, request);
-  if (result.ok) return signIn(context, set, result.who, "provider", result.sub);
+  if (result.ok)
+    return signIn(context, set, result.who, "provider", result.sub === undefined ? {} : { sub: result.sub });
   context.logger.audit("auth.failed", {
     reason: result.reason,
     outcome: "refused",

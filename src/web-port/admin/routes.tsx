@@ -35,8 +35,11 @@ export function newSessionCookie(context: AdminContext, session: AdminSession): 
   });
 }
 
+/** The bar says how the operator signed in, in words ("password" alone read like a label). */
 function chromeOf(session: AdminSession): AdminChrome {
-  return { who: session.who, csrf: session.csrf };
+  const who =
+    session.method === "password" ? "signed in with the admin password" : `signed in as ${session.who}`;
+  return { who, csrf: session.csrf };
 }
 
 type PageRenderer = (context: AdminContext, chrome: AdminChrome) => Promise<JSX.Element>;

@@ -22,18 +22,28 @@ import {
 } from "./pages.ts";
 
 export function consentRoutes(context: ConsentContext) {
-  return new Elysia({ name: "surrogate-consent" })
-    .get("/device", ({ request, set, server }) =>
-      deviceRoute(context, request, set, context.clientAddress(request, server)),
-    )
-    .get("/device/time", ({ request }) => timeLeftRoute(context, request))
-    .post("/device/approve", ({ request, set }) => approveRoute(context, request, set))
-    .post("/device/deny", ({ request, set }) => denyRoute(context, request, set))
-    .get("/callback", ({ request, set }) => callbackRoute(context, request, set))
-    .get("/.well-known/jwks.json", () => jwksResponse(context))
-    .get("/healthz", () => new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } }))
-    .get(HTMX.path, () => staticResponse(HTMX))
-    .get(STYLESHEET.path, () => staticResponse(STYLESHEET));
+  return (
+    new Elysia({ name: "surrogate-consent" })
+      // The web port's front door is the code form (the dev banner and people typing the host land here).
+      .get("/", () => new Response(null, { status: 302, headers: { location: "/device" } }))
+      .get("/device", ({ request, set, server }) =>
+        deviceRoute(context, request, set, context.clientAddress(request, server)),
+      )
+      .get("/device/time", ({ request }) => timeLeftRoute(context, request))
+      .post("/device/approve", ({ request, set, server }) =>
+        approveRoute(context, request, set, context.clientAddress(request, server)),
+      )
+      .post("/device/deny", ({ request, set, server }) =>
+        denyRoute(context, request, set, context.clientAddress(request, server)),
+      )
+      .get("/callback", ({ request, set, server }) =>
+        callbackRoute(context, request, set, context.clientAddress(request, server)),
+      )
+      .get("/.well-known/jwks.json", () => jwksResponse(context))
+      .get("/healthz", () => new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } }))
+      .get(HTMX.path, () => staticResponse(HTMX))
+      .get(STYLESHEET.path, () => staticResponse(STYLESHEET))
+  );
 }
 
 /** Public signing keys only (RFC 7517 §8.5 media type); `publicJwks` never holds private members. */
@@ -70,9 +80,9 @@ export function consentErrorPage(
         code: error.code,
       });
     }
-    context.logger.error("web request failed", { code: error.code, message: error.message });
+    context.logger.error("web.request_failed", { code: error.code, message: error.message });
     return messagePage(set, SERVER_ERROR);
   }
-  context.logger.error("web request failed", { code: "server_error", kind: String(code) });
+  context.logger.error("web.request_failed", { code: "server_error", kind: String(code) });
   return messagePage(set, SERVER_ERROR);
 }

@@ -80,7 +80,12 @@ async function verify(context: ConsentContext, request: Request, url: URL): Prom
   return { flow, provider: withOauth, grant };
 }
 
-export async function callbackRoute(context: ConsentContext, request: Request, set: ReplySet) {
+export async function callbackRoute(
+  context: ConsentContext,
+  request: Request,
+  set: ReplySet,
+  client: string,
+) {
   const url = new URL(request.url);
   const verified = await verify(context, request, url);
   // The cookie is cleared only once it has been used: a forged callback with a wrong state must not
@@ -89,7 +94,7 @@ export async function callbackRoute(context: ConsentContext, request: Request, s
     if (verified !== FLOW_INVALID) clearFlow(context, set);
     return messagePage(set, verified);
   }
-  const outcome = await complete(context, url, verified);
+  const outcome = await complete(context, url, verified, client);
   clearFlow(context, set);
   return messagePage(set, outcome);
 }
@@ -99,13 +104,23 @@ function clearFlow(context: ConsentContext, set: ReplySet): void {
   addCookie(set, clearCookie(name, { secure: context.secure, sameSite: "lax" }));
 }
 
-async function complete(context: ConsentContext, url: URL, verified: Verified): Promise<Message> {
+async function complete(
+  context: ConsentContext,
+  url: URL,
+  verified: Verified,
+  client: string,
+): Promise<Message> {
   const { grant } = verified;
   const { store, now, logger } = context;
   const error = url.searchParams.get("error");
   if (error !== null) {
     if (error === "access_denied" && (await store.transition(grant.id, "approved", "denied", now()))) {
-      logger.audit("consent.denied", { provider: grant.provider, workload: grant.workload, by: "idp" });
+      logger.audit("consent.denied", {
+        provider: grant.provider,
+        workload: grant.workload,
+        by: "idp",
+        remote: client,
+      });
       return DENIED;
     }
     return retryLater(context, grant, idpRefusal(error));
@@ -121,6 +136,7 @@ async function complete(context: ConsentContext, url: URL, verified: Verified): 
       provider: grant.provider,
       workload: grant.workload,
       code: failure.code,
+      remote: client,
     });
     return retryLater(context, grant, idpFailure(failure.code));
   }
@@ -135,6 +151,7 @@ async function complete(context: ConsentContext, url: URL, verified: Verified): 
     jti: issued.jti,
     sub: issued.sub,
     outcome: "minted",
+    remote: client,
   });
   return DONE;
 }
@@ -154,7 +171,7 @@ async function exchange(context: ConsentContext, verified: Verified, code: Secre
     tokens,
     {
       provider,
-      thumbprint: grant.thumbprint,
+      bindings: grant.bindings,
       requestedScope: grant.scope,
       ...(idClaims === undefined ? {} : { idClaims }),
     },

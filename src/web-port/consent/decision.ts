@@ -36,28 +36,38 @@ function crossSite(request: Request): boolean {
 }
 
 /** The grant a verified decision form refers to, or the message to show instead. */
-async function decidedGrant(context: ConsentContext, request: Request): Promise<GrantRecord | Message> {
+async function decidedGrant(
+  context: ConsentContext,
+  request: Request,
+  client: string,
+): Promise<GrantRecord | Message> {
   const form = await readForm(request);
   const id = form.get("grant") ?? "";
   const token = form.get("csrf") ?? "";
   if (crossSite(request) || !GRANT_ID.test(id) || !csrfValid(request, context.secure, id, token)) {
-    context.logger.audit("consent.csrf_rejected", {});
+    context.logger.audit("consent.csrf_rejected", { remote: client });
     return CSRF_REJECTED;
   }
   return (await context.store.getById(id, context.now())) ?? NOT_FOUND_OR_EXPIRED;
 }
 
-function auditFields(grant: GrantRecord) {
-  return { provider: grant.provider, workload: grant.workload, fingerprint: grant.fingerprint };
+/** `remote`: the person's client address (shared/client-address.ts), for who decided from where. */
+function auditFields(grant: GrantRecord, client: string) {
+  return {
+    provider: grant.provider,
+    workload: grant.workload,
+    fingerprint: grant.fingerprint,
+    remote: client,
+  };
 }
 
-export async function denyRoute(context: ConsentContext, request: Request, set: ReplySet) {
-  const grant = await decidedGrant(context, request);
+export async function denyRoute(context: ConsentContext, request: Request, set: ReplySet, client: string) {
+  const grant = await decidedGrant(context, request, client);
   if (!("id" in grant)) return messagePage(set, grant);
   const { store, now, logger } = context;
   if (!(await store.transition(grant.id, "pending", "denied", now())))
     return messagePage(set, ALREADY_ANSWERED);
-  logger.audit("consent.denied", { ...auditFields(grant), by: "person" });
+  logger.audit("consent.denied", { ...auditFields(grant, client), by: "person" });
   return messagePage(set, DENIED);
 }
 
@@ -98,8 +108,8 @@ async function flowCookie(context: ConsentContext, flow: FlowState): Promise<str
   });
 }
 
-export async function approveRoute(context: ConsentContext, request: Request, set: ReplySet) {
-  const grant = await decidedGrant(context, request);
+export async function approveRoute(context: ConsentContext, request: Request, set: ReplySet, client: string) {
+  const grant = await decidedGrant(context, request, client);
   if (!("id" in grant)) return messagePage(set, grant);
   const provider = context.providers.get(grant.provider);
   // A grant only exists for OAuth providers (the agent API refuses static ones), so this is a
@@ -112,6 +122,6 @@ export async function approveRoute(context: ConsentContext, request: Request, se
     return messagePage(set, ALREADY_ANSWERED);
   }
   addCookie(set, await flowCookie(context, flow));
-  context.logger.audit("consent.approved", auditFields(grant));
+  context.logger.audit("consent.approved", auditFields(grant, client));
   return redirect(target.href, 302);
 }

@@ -7,11 +7,12 @@ import { ConsentPage } from "../../../ui/consent.tsx";
 import { DeviceForm } from "../../../ui/device-form.tsx";
 import { TimeLeft } from "../../../ui/time-left.tsx";
 import { formatUserCode, normalizeUserCode } from "../../broker/codes.ts";
-import type { GrantRecord } from "../../broker/rendezvous/store.ts";
+import type { GrantRecord, GrantStatus } from "../../broker/rendezvous/store.ts";
 import { csrfContext, csrfToken } from "../shared/csrf.ts";
 import { addCookie, type ReplySet } from "../shared/reply.ts";
 import type { ConsentContext } from "./context.ts";
-import { ALREADY_ANSWERED, messagePage, NOT_FOUND_OR_EXPIRED, TOO_MANY_GUESSES } from "./pages.ts";
+import { answered, messagePage, NOT_FOUND_OR_EXPIRED, TOO_MANY_GUESSES } from "./pages.ts";
+import { signInName, upstreamLabel } from "./provider-view.ts";
 
 /** Our grant ids are 16 random bytes in base64url; anything else is not looked up. */
 export const GRANT_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -40,7 +41,8 @@ export async function deviceRoute(
     context.limiter.miss(client, now);
     return messagePage(set, NOT_FOUND_OR_EXPIRED);
   }
-  if (grant.status !== "pending") return messagePage(set, ALREADY_ANSWERED);
+  if (grant.status !== "pending")
+    return messagePage(set, outcomeOf(context, { ...grant, status: grant.status }));
   return consentPage(context, request, set, grant, now);
 }
 
@@ -53,16 +55,28 @@ function consentPage(
 ): JSX.Element {
   const csrf = csrfContext(request, context.secure, context.randomBytes);
   if (csrf.setCookie !== undefined) addCookie(set, csrf.setCookie);
+  const provider = context.providers.get(grant.provider);
   return ConsentPage({
     grantId: grant.id,
     workload: grant.workload,
     fingerprint: grant.fingerprint,
     provider: grant.provider,
+    signIn: provider === undefined ? grant.provider : signInName(provider),
+    upstreams: provider === undefined ? [] : provider.upstreams.map(upstreamLabel),
     scopes: grant.scope,
     userCode: formatUserCode(grant.userCode),
     remainingMs: grant.expiresAt - now,
     csrfToken: csrfToken(csrf.cookie, grant.id),
   });
+}
+
+/** Reloading the consent page after the person decided: what happened, in words, not a 409. */
+function outcomeOf(
+  context: ConsentContext,
+  grant: GrantRecord & { status: Exclude<GrantStatus, "pending"> },
+) {
+  const provider = context.providers.get(grant.provider);
+  return answered(grant.status, provider === undefined ? grant.provider : signInName(provider));
 }
 
 /** Looked up by the 128-bit grant id, not the user code, so polling is no guessing oracle. */

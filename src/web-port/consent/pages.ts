@@ -4,6 +4,7 @@
  */
 
 import { MessagePage, type MessageTone } from "../../../ui/message.tsx";
+import type { GrantStatus } from "../../broker/rendezvous/store.ts";
 import type { ErrorCode } from "../../core/errors.ts";
 import type { ReplySet } from "../shared/reply.ts";
 
@@ -22,13 +23,45 @@ export function messagePage(set: ReplySet, message: Message): JSX.Element {
   return MessagePage(message.code === undefined ? props : { ...props, code: message.code });
 }
 
-/** One text for "never existed" and "expired": the page must not tell a guesser which. */
+/**
+ * One text for "never existed" and "expired": the page must not tell a guesser which. It is also
+ * what a reload shows once a request has expired, so it reads as an answer, not as a fault.
+ */
 export const NOT_FOUND_OR_EXPIRED: Message = {
   status: 404,
-  title: "Code not found or expired",
-  lines: ["Check the code your agent printed, or start the login again: codes expire after a few minutes."],
-  code: "not_found",
+  title: "This request has expired or does not exist",
+  lines: [
+    "Codes last a few minutes. If you typed it, check it against the one your agent printed.",
+    "Otherwise run the login again in your agent and open the new link it prints.",
+  ],
+  tone: "info",
 };
+
+/** What a reload of the consent page shows once the person has decided (200, no code). */
+export function answered(status: Exclude<GrantStatus, "pending">, signIn: string): Message {
+  if (status === "denied") {
+    return { status: 200, title: "You denied this request", lines: [DENIED_LINE], tone: "info" };
+  }
+  if (status === "complete") {
+    return {
+      status: 200,
+      title: "You approved this request",
+      lines: [`You signed in at ${signIn} and the agent has received its token. You can close this tab.`],
+      tone: "ok",
+    };
+  }
+  return {
+    status: 200,
+    title: "You approved this request",
+    lines: [
+      `The sign-in at ${signIn} has not finished yet: finish it in the tab it opened.`,
+      "If you closed that tab, run the login again in your agent and open the new link it prints.",
+    ],
+    tone: "info",
+  };
+}
+
+const DENIED_LINE = "Nothing was issued. The agent was told that access was denied. You can close this tab.";
 
 export const TOO_MANY_GUESSES: Message = {
   status: 429,
@@ -102,6 +135,9 @@ export const UNAVAILABLE: Message = {
 export const PAGE_NOT_FOUND: Message = {
   status: 404,
   title: "Page not found",
-  lines: ["There is nothing at this address."],
+  lines: [
+    "There is nothing at this address.",
+    "To approve an agent, open the link it printed, or go to /device and type the code it shows.",
+  ],
   code: "not_found",
 };

@@ -3,8 +3,10 @@
  * Counts misses per client address in fixed windows; once a client is over the limit every lookup
  * it makes is refused until the window ends (a hit must not stay available to a guesser). The map is
  * bounded: when full, the oldest client is forgotten, so a flood of addresses costs memory only up
- * to the cap.
+ * to the cap. A client is its source (an IPv4 address or an IPv6 /64, core/http/address.ts) as
+ * the web port's client-address source sees it (./client-address.ts).
  */
+import { sourceKey } from "../../core/http/address.ts";
 
 export interface GuessLimits {
   maxMisses: number;
@@ -24,32 +26,10 @@ interface Window {
   misses: number;
 }
 
-/**
- * Whom misses are counted against. One IPv6 subscriber usually holds a whole /64 (RFC 6177), so
- * counting single IPv6 addresses would give a guesser 2^64 fresh budgets: IPv6 counts per /64.
- * IPv4-mapped IPv6 (`::ffff:a.b.c.d`, how dual-stack sockets report IPv4 peers) counts as the IPv4.
- */
-export function clientKey(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped?.[1] !== undefined) return mapped[1];
-  if (!address.includes(":")) return address;
-  const [head = "", tail] = address.toLowerCase().split("%")[0]!.split("::");
-  const left = head === "" ? [] : head.split(":");
-  const right = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
-}
-
 export function createGuessLimiter(limits: GuessLimits = DEFAULT_GUESS_LIMITS): GuessLimiter {
   const windows = new Map<string, Window>();
   const current = (address: string, now: number): Window | undefined => {
-    const client = clientKey(address);
+    const client = sourceKey(address);
     const window = windows.get(client);
     if (window !== undefined && now - window.start >= limits.windowMs) {
       windows.delete(client);
@@ -69,7 +49,7 @@ export function createGuessLimiter(limits: GuessLimits = DEFAULT_GUESS_LIMITS): 
         const oldest = windows.keys().next();
         if (!oldest.done) windows.delete(oldest.value);
       }
-      windows.set(clientKey(address), { start: now, misses: 1 });
+      windows.set(sourceKey(address), { start: now, misses: 1 });
     },
   };
 }

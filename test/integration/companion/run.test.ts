@@ -158,6 +158,15 @@ describe("surrogate run: the child's environment and process", () => {
     expect(killed.code).toBe(137);
   });
 
+  test("a --provider the broker does not list: exit 1 naming what it may use; the command never runs", async () => {
+    const result = await run(["sh", "-c", "echo ran"], ["--provider", "nope"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "surrogate run: the broker does not let this workload use provider nope (it may use: demo) (access_denied)\n",
+    );
+  });
+
   test("a command that does not exist: 127 and one line", async () => {
     const result = await run(["/nonexistent/tool"]);
     expect(result.code).toBe(127);

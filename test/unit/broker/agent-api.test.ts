@@ -13,6 +13,7 @@ import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { ALPHA_ID } from "../../helpers/pki.ts";
 import {
   agentRequest,
@@ -106,7 +107,7 @@ async function approveAndDeliver(grant: GrantBody, access = "upstream-access"): 
   expect(await store.transition(record.id, "pending", "approved", clock)).toBe(true);
   const context = {
     provider: providers.get("corp")!,
-    thumbprint: record.thumbprint,
+    bindings: certificateBound(record.thumbprint),
     requestedScope: record.scope,
   };
   const options = { issuer: ISSUER, tokenTtl: 3600, now: clock };
@@ -454,7 +455,11 @@ describe("refresh wrappers minted for the device flow", () => {
     const record = await store.getByDeviceKey(deviceKeyOf(grant.device_code), clock);
     await store.transition(record!.id, "pending", "approved", clock);
     const tokens = upstreamTokens("a", { refreshToken: new Secret("r") });
-    const context = { provider: providers.get("corp")!, thumbprint: record!.thumbprint, requestedScope: [] };
+    const context = {
+      provider: providers.get("corp")!,
+      bindings: certificateBound(record!.thumbprint),
+      requestedScope: [],
+    };
     const { body } = await issueWrappers(tokens, context, keys, {
       issuer: ISSUER,
       tokenTtl: 3600,

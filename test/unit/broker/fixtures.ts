@@ -61,7 +61,7 @@ export interface ScriptedIdp extends OAuthClient {
   revocations: Array<{ token: string; hint: TokenHint }>;
   script: IdpStep[];
   /** When set, refresh() waits for this before answering (to hold requests in flight). */
-  gate?: Promise<void>;
+  gate?: Promise<void> | undefined;
 }
 
 export function scriptedIdp(script: IdpStep[] = []): ScriptedIdp {

@@ -5,6 +5,7 @@ import type { KeySets } from "../../../src/core/keys/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { openWrapper } from "../../../src/core/token/open.ts";
 import { verifyWrapper } from "../../../src/core/token/verify.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { ISSUER, testProvider, upstreamTokens } from "./fixtures.ts";
 
@@ -42,7 +43,7 @@ describe("issueWrappers", () => {
     });
     const context = {
       provider: testProvider({ jwtAccessTokens: true }),
-      thumbprint: THUMBPRINT,
+      bindings: certificateBound(THUMBPRINT),
       requestedScope: ["openid"],
     };
     const { body, jti } = await issueWrappers(
@@ -76,7 +77,7 @@ describe("issueWrappers", () => {
   test("an opaque access token: sub and email come from the validated id_token claims only", async () => {
     const context = {
       provider: testProvider({ jwtAccessTokens: true }),
-      thumbprint: THUMBPRINT,
+      bindings: certificateBound(THUMBPRINT),
       requestedScope: ["openid", "email"],
       idClaims: { sub: "user-2", email: "v@corp.example", nonce: "n", at_hash: "h", name: 7 },
     };
@@ -94,7 +95,7 @@ describe("issueWrappers", () => {
     const accessToken = await idpJwt({ sub: "from-token", groups: ["x"] });
     const context = {
       provider: testProvider({ jwtAccessTokens: false }),
-      thumbprint: THUMBPRINT,
+      bindings: certificateBound(THUMBPRINT),
       requestedScope: [],
       idClaims: { sub: "from-id-token" },
     };
@@ -109,7 +110,7 @@ describe("issueWrappers", () => {
     const accessToken = await idpJwt({ sub: "user-3", email: "w@corp.example", blob: "x".repeat(5000) });
     const context = {
       provider: testProvider({ jwtAccessTokens: true }),
-      thumbprint: THUMBPRINT,
+      bindings: certificateBound(THUMBPRINT),
       requestedScope: [],
     };
     const wrapper = await verifyAccess(
@@ -120,7 +121,7 @@ describe("issueWrappers", () => {
   });
 
   test("expiry: upstream expires_in when shorter, token_ttl when longer or unknown", async () => {
-    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const context = { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] };
     const long = await issueWrappers(upstreamTokens("a", { expiresIn: 28_800 }), context, keys, options);
     expect(long.body.expires_in).toBe(3600);
     expect((await verifyAccess(long.body.access_token)).exp).toBe(NOW_S + 3600);
@@ -135,7 +136,7 @@ describe("issueWrappers", () => {
   test("a refresh wrapper when the IdP gave a refresh token, bound to the same certificate", async () => {
     const context = {
       provider: testProvider(),
-      thumbprint: THUMBPRINT,
+      bindings: certificateBound(THUMBPRINT),
       requestedScope: ["openid"],
       idClaims: { sub: "user-4" },
     };
@@ -161,7 +162,7 @@ describe("issueWrappers", () => {
   });
 
   test("the refresh wrapper lives for refresh_ttl, the access wrapper for token_ttl", async () => {
-    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const context = { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] };
     const tokens = upstreamTokens("access-2", { refreshToken: new Secret("refresh-2"), expiresIn: 7200 });
     const { body } = await issueWrappers(tokens, context, keys, { ...options, refreshTtl: 30 * 86400 });
     expect((await verifyAccess(body.access_token)).exp).toBe(NOW_S + 3600);
@@ -179,14 +180,14 @@ describe("issueWrappers", () => {
   });
 
   test("no refresh wrapper for an expiring token without an upstream refresh token", async () => {
-    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const context = { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] };
     const tokens = upstreamTokens("access-only", { expiresIn: 900 });
     const { body } = await issueWrappers(tokens, context, keys, options);
     expect("refresh_token" in body).toBe(false);
   });
 
   test("a token that never expires is sealed in the refresh wrapper itself, with its type", async () => {
-    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const context = { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] };
     const tokens = upstreamTokens("xoxp-forever", { tokenType: "user" });
     const { body } = await issueWrappers(tokens, context, keys, options);
     const wrapper = await verifyWrapper(body.refresh_token ?? "", "refresh", keys, {
@@ -201,7 +202,7 @@ describe("issueWrappers", () => {
   });
 
   test("the response body never contains an upstream secret in the clear", async () => {
-    const context = { provider: testProvider(), thumbprint: THUMBPRINT, requestedScope: [] };
+    const context = { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] };
     const tokens = upstreamTokens("upstream-access-secret", {
       refreshToken: new Secret("upstream-refresh-secret"),
     });
@@ -210,5 +211,38 @@ describe("issueWrappers", () => {
     expect(text).not.toContain("upstream-access-secret");
     expect(text).not.toContain("upstream-refresh-secret");
     expect(JSON.stringify(decodeJwt(body.access_token))).not.toContain("upstream-access-secret");
+  });
+
+  test("exp ≤ the bound certificate's notAfter; exp_bound says which bound applied; jkt is not capped", async () => {
+    const tokens = upstreamTokens("upstream-access", { expiresIn: 1800, refreshToken: new Secret("r") });
+    const issue = async (bindings: ReturnType<typeof certificateBound>) =>
+      (await issueWrappers(tokens, { provider: testProvider(), bindings, requestedScope: [] }, keys, options))
+        .body;
+    const expiring = { ...certificateBound(THUMBPRINT), certificateNotAfter: NOW_S + 300 };
+    const capped = decodeJwt((await issue(expiring)).access_token);
+    expect({ exp: capped.exp, bound: capped.exp_bound }).toEqual({ exp: NOW_S + 300, bound: "certificate" });
+    const upstreamFirst = decodeJwt((await issue(certificateBound(THUMBPRINT))).access_token);
+    expect({ exp: upstreamFirst.exp, bound: upstreamFirst.exp_bound }).toEqual({
+      exp: NOW_S + 1800,
+      bound: "upstream",
+    });
+    const keyBound = { ...expiring, access: { kind: "jkt", value: THUMBPRINT } as const };
+    const uncapped = decodeJwt((await issue(keyBound)).access_token);
+    expect({ exp: uncapped.exp, bound: uncapped.exp_bound }).toEqual({
+      exp: NOW_S + 1800,
+      bound: "upstream",
+    });
+    const noUpstreamExpiry = upstreamTokens("upstream-access", { refreshToken: new Secret("r") });
+    const ttl = decodeJwt(
+      (
+        await issueWrappers(
+          noUpstreamExpiry,
+          { provider: testProvider(), bindings: certificateBound(THUMBPRINT), requestedScope: [] },
+          keys,
+          options,
+        )
+      ).body.access_token,
+    );
+    expect({ exp: ttl.exp, bound: ttl.exp_bound }).toEqual({ exp: NOW_S + 3600, bound: "token_ttl" });
   });
 });

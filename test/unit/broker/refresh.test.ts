@@ -10,6 +10,7 @@ import { Secret } from "../../../src/core/secret.ts";
 import { openWrapper } from "../../../src/core/token/open.ts";
 import { verifyWrapper } from "../../../src/core/token/verify.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { signRaw } from "../core/token/forge.ts";
 import {
@@ -69,7 +70,7 @@ async function loggedIn(client = alpha, refreshToken = "upstream-refresh-1"): Pr
   });
   const context = {
     provider: testProvider({ oauth: idp }),
-    thumbprint: client.thumbprint,
+    bindings: certificateBound(client.thumbprint),
     requestedScope: ["openid", "email"],
     idClaims: { sub: "person-1", email: "p@corp.example" },
   };
@@ -95,9 +96,14 @@ async function expectError(response: Response, status: number, error: string): P
   expect({ status: response.status, error: body.error }).toEqual({ status, error });
 }
 
+/** Minted by a refresh: the access wrapper binds alpha's certificate, the refresh wrapper its SPIFFE ID. */
 async function opened(token: string, kind: "access" | "refresh"): Promise<string> {
   const wrapper = await verifyWrapper(token, kind, keys, { issuer: ISSUER, now: clock });
-  expect(wrapper.binding).toEqual({ kind: "x5t#S256", value: alpha.thumbprint });
+  expect(wrapper.binding).toEqual(
+    kind === "access"
+      ? { kind: "x5t#S256", value: alpha.thumbprint }
+      : { kind: "spiffe_id", value: alpha.spiffeId as string },
+  );
   return (await openWrapper(wrapper, keys)).token.reveal();
 }
 
@@ -195,7 +201,7 @@ describe("POST /v1/token, refresh_token grant", () => {
     for (const value of [alpha.keyThumbprint, alpha.thumbprint]) {
       const response = await refresh(alpha, await resigned({ jkt: value }));
       expect(((await response.clone().json()) as { error_description: string }).error_description).toContain(
-        "not bound to a certificate",
+        "cnf must hold exactly one of x5t#S256, spiffe_id",
       );
       await expectError(response, 400, "invalid_grant");
     }
@@ -208,7 +214,11 @@ describe("POST /v1/token, refresh_token grant", () => {
   test("not a refresh wrapper → invalid_grant without calling the IdP", async () => {
     const held = await loggedIn();
     const otherKeys = await testKeySets();
-    const context = { provider: testProvider(), thumbprint: alpha.thumbprint, requestedScope: [] };
+    const context = {
+      provider: testProvider(),
+      bindings: certificateBound(alpha.thumbprint),
+      requestedScope: [],
+    };
     const foreign = await issueWrappers(
       upstreamTokens("a", { refreshToken: new Secret("r") }),
       context,
@@ -261,7 +271,7 @@ describe("POST /v1/token, refresh_token grant", () => {
     const loginAt = clock;
     const context = {
       provider: testProvider({ oauth: idp }),
-      thumbprint: alpha.thumbprint,
+      bindings: certificateBound(alpha.thumbprint),
       requestedScope: ["repo"],
       idClaims: { sub: "person-1" },
     };
@@ -293,7 +303,7 @@ describe("POST /v1/token, refresh_token grant", () => {
   test("a token with an expiry but no refresh token still gets no refresh wrapper", async () => {
     const context = {
       provider: testProvider({ oauth: idp }),
-      thumbprint: alpha.thumbprint,
+      bindings: certificateBound(alpha.thumbprint),
       requestedScope: [],
     };
     const options = { issuer: ISSUER, tokenTtl: 3600, refreshTtl: REFRESH_TTL, now: clock };

@@ -120,6 +120,27 @@ describe("surrogate inspect (offline)", () => {
     expect(result.stdout).not.toContain("certificate SHA-256");
   });
 
+  test("which bound set exp: the certificate's notAfter, the upstream expiry, token_ttl", async () => {
+    const bound = (extra: Partial<MintRequest>) => mint(extra).then((token) => inspect([], token));
+    const byCertificate = await bound({ certificateNotAfter: NOW / 1000 + 60 });
+    expect(byCertificate.stdout).toContain("exp set by: the bound certificate's notAfter");
+    expect((await bound({ expiresAt: NOW / 1000 + 120 })).stdout).toContain(
+      "exp set by: the upstream token's own expiry",
+    );
+    expect((await bound({})).stdout).toContain("exp set by: token_ttl (the broker's cap)");
+  });
+
+  test("a SPIFFE-ID-bound refresh wrapper shows the SPIFFE ID it follows", async () => {
+    const token = await mint({
+      kind: "refresh",
+      binding: { kind: "spiffe_id", value: "spiffe://td.test/agents/a" },
+      secret: { token: new Secret("refresh-secret"), type: "refresh" },
+    });
+    const result = await inspect([], token);
+    expect(result.stdout).toContain("binding:    cnf spiffe_id spiffe://td.test/agents/a");
+    expect(result.stdout).not.toContain("exp set by");
+  });
+
   test.each([
     ["both members", { "x5t#S256": "A".repeat(43), jkt: "B".repeat(43) }],
     ["neither member", {}],
@@ -130,7 +151,9 @@ describe("surrogate inspect (offline)", () => {
     const payload = Buffer.from(JSON.stringify({ prv: "p", cnf, tok: "x" })).toString("base64url");
     const result = await inspect([], `${header}.${payload}.c2ln`);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("binding:    none (cnf must hold exactly one valid x5t#S256 or jkt)");
+    expect(result.stdout).toContain(
+      "binding:    none (cnf must hold exactly one valid x5t#S256, jkt or spiffe_id)",
+    );
   });
 
   test("escapes control and bidi characters from the token", async () => {

@@ -32,7 +32,7 @@ describe("runCli", () => {
     expect(result.stderr).toStartWith('surrogate: unknown command "nope"');
   });
 
-  test.each(COMMANDS.map((command) => [command.name]))(
+  test.each(COMMANDS.map((command) => [command.name, command.name]))(
     "%s --help and help %s print that command's usage",
     async (name) => {
       const usage = COMMANDS.find((command) => command.name === name)?.usage;

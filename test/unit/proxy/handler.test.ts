@@ -373,7 +373,10 @@ describe("proxy handler: refusals never reach an upstream", () => {
     ],
   ];
 
-  test.each(cases)("%s → %d %s", async (_name, build, status, code) => {
+  const titled = cases.map(
+    ([name, build, status, code]) => [`${name} → ${status} ${code}`, build, status, code] as const,
+  );
+  test.each(titled)("%s", async (_title, build, status, code) => {
     const d = deps();
     const response = await createProxyHandler(d)(await build());
     const result = await problemOf(response);

@@ -67,15 +67,16 @@ describe("GET /callback: the grant expires while the IdP answers", () => {
   test("the page says expired (not 'already used') and nothing is delivered", async () => {
     const grant = await fx.grant();
     const { cookies, callbackPath } = await throughIdp(fx, grant);
-    fx.idp.setMode("slow");
+    const held = fx.idp.hold();
     const pending = fx.get(callbackPath, cookies);
     // While the token request is held at the IdP, the grant's lifetime runs out.
-    await Bun.sleep(300);
+    await held.arrived;
     fx.clock.offset += grant.expiresAt - fx.now() + 1000;
+    held.release();
     try {
       const response = await pending;
       expect(response.status).toBe(404);
-      expect(await response.text()).toContain("Code not found or expired");
+      expect(await response.text()).toContain("This request has expired or does not exist");
       expect(await fx.store.take(grant.deviceKey, fx.now())).toBeUndefined();
     } finally {
       fx.clock.offset = 0;

@@ -24,7 +24,9 @@ describe("GET /device", () => {
     const response = await fx.get(`/device?user_code=${formatUserCode(grant.userCode).toLowerCase()}`);
     expect(response.status).toBe(200);
     const html = await response.text();
-    expect(html).toContain(grant.workload);
+    // The SPIFFE ID may wrap only after a "/": a <wbr> follows each one.
+    expect(html).toContain(grant.workload.replaceAll("/", "/<wbr>"));
+    expect(html.replaceAll("<wbr>", "")).toContain(grant.workload);
     expect(html).toContain(grant.fingerprint);
     expect(html).toContain(formatUserCode(grant.userCode));
     expect(html).toContain("repo:read");
@@ -54,7 +56,7 @@ describe("GET /device", () => {
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).not.toContain("<script>x</script>");
     expect(html).not.toContain(`"onmouseover="y`);
-    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/<wbr>script&gt;");
     expect(html).toContain("&quot;&gt;&lt;script&gt;");
     expect(html).toContain("&quot;onmouseover=&quot;y");
   });
@@ -69,7 +71,8 @@ describe("GET /device", () => {
     expect(unknown.status).toBe(404);
     const [a, b] = [await gone.text(), await unknown.text()];
     expect(a).toBe(b);
-    expect(a).toContain("not found or expired");
+    expect(a).toContain("This request has expired or does not exist");
+    expect(a).toContain("run the login again in your agent");
   });
 
   test("a malformed code re-shows the form with the entry escaped", async () => {
@@ -80,11 +83,37 @@ describe("GET /device", () => {
     expect(html).toContain('value="&quot;&gt;&lt;img src=x&gt;"');
   });
 
-  test("an answered grant is not offered again", async () => {
-    const grant = await fx.grant({ status: "denied" });
-    const response = await fx.get(`/device?user_code=${grant.userCode}`);
-    expect(response.status).toBe(409);
-    expect(await response.text()).not.toContain('action="/device/approve"');
+  test.each([
+    ["denied", "You denied this request", "Nothing was issued"],
+    ["approved", "You approved this request", "has not finished yet"],
+    ["complete", "You approved this request", "the agent has received its token"],
+  ] as const)(
+    "reloading a %s grant says what happened in words, not a 409 or a code",
+    async (status, title, line) => {
+      const grant = await fx.grant({ status });
+      const response = await fx.get(`/device?user_code=${grant.userCode}`);
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html).toContain(title);
+      expect(html).toContain(line);
+      expect(html).not.toContain('action="/device/approve"');
+      expect(html).not.toContain("Details for your administrator");
+    },
+  );
+
+  test("the consent page names the provider's sign-in and the hosts the agent can then reach", async () => {
+    const grant = await fx.grant();
+    const html = await (await fx.get(`/device?user_code=${grant.userCode}`)).text();
+    expect(html).toContain("<dt>It can reach</dt>");
+    expect(html).toMatch(
+      /Approve takes you to stub \(127\.0\.0\.1:\d+\) to sign in\. After that, the agent can call api\.stub\.example as you/,
+    );
+  });
+
+  test("/ sends a person to the code form", async () => {
+    const response = await fx.get("/");
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/device");
   });
 });
 

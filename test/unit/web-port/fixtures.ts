@@ -20,6 +20,7 @@ import { Secret } from "../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
 import { Observer } from "../../../src/ops/metrics/observer.ts";
 import { createWebPort } from "../../../src/web-port/port.ts";
+import { certificateBound } from "../../helpers/bindings.ts";
 import { baseConfig } from "../../helpers/config.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { type StubIdp, startStubIdp } from "../../helpers/stub-idp.ts";
@@ -153,6 +154,7 @@ export function testGrant(now: number, overrides: Partial<GrantRecord> = {}): Gr
     workload: `spiffe://test.example/agents/ci-${randomBytes(4).toString("hex")}`,
     thumbprint: createHash("sha256").update(der).digest("base64url"),
     fingerprint: createHash("sha256").update(der).digest("hex").toUpperCase().match(/../g)!.join(":"),
+    bindings: certificateBound(createHash("sha256").update(der).digest("base64url")),
     createdAt: now,
     expiresAt: now + 600_000,
     interval: 5,

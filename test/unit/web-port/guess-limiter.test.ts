@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { clientKey, createGuessLimiter } from "../../../src/web-port/shared/guess-limiter.ts";
+import { sourceKey } from "../../../src/core/http/address.ts";
+import { createGuessLimiter } from "../../../src/web-port/shared/guess-limiter.ts";
 
 describe("guess limiter", () => {
   test("blocks after maxMisses within the window, per client, and forgets after it", () => {
@@ -24,7 +25,7 @@ describe("guess limiter", () => {
   });
 });
 
-describe("clientKey: whom misses count against", () => {
+describe("sourceKey: whom misses count against", () => {
   test.each([
     ["203.0.113.7", "203.0.113.7"],
     ["::ffff:203.0.113.7", "203.0.113.7"],
@@ -35,7 +36,7 @@ describe("clientKey: whom misses count against", () => {
     ["::1", "0:0:0:0::/64"],
     ["fe80::1%eth0", "fe80:0:0:0::/64"],
   ])("%s → %s", (address, key) => {
-    expect(clientKey(address)).toBe(key);
+    expect(sourceKey(address)).toBe(key);
   });
 
   test("addresses of one IPv6 /64 share one miss budget; another /64 has its own", () => {

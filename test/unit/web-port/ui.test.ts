@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { TrafficPanel } from "../../../ui/admin/traffic.tsx";
 import { ConsentPage } from "../../../ui/consent.tsx";
 import { DeviceForm } from "../../../ui/device-form.tsx";
 import { MessagePage } from "../../../ui/message.tsx";
@@ -13,15 +14,20 @@ describe("templates escape every inserted value", () => {
       workload: HOSTILE,
       fingerprint: HOSTILE,
       provider: HOSTILE,
+      signIn: HOSTILE,
+      upstreams: [HOSTILE],
       scopes: [HOSTILE],
       userCode: HOSTILE,
       remainingMs: 1000,
       csrfToken: "t",
     });
     expect(html).not.toContain("<script>alert");
+    // fingerprint, provider, sign-in, scope, code, the upstream twice (list and sentence); the
+    // workload's copy has a line-break opportunity after its "/".
     expect(html.match(/&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;&quot;&#x27;&amp;/g)?.length).toBe(
-      5,
+      7,
     );
+    expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/<wbr>script&gt;");
   });
 
   test("message page: title, lines and code", async () => {
@@ -46,5 +52,26 @@ describe("templates escape every inserted value", () => {
     expect(formatRemaining(125_000)).toBe("2 min 5 s left");
     expect(formatRemaining(999)).toBe("1 s left");
     expect(formatRemaining(-5)).toBe("0 s left");
+  });
+});
+
+describe("admin traffic table names its catch-all rows in words", () => {
+  test("provider none / upstream other / 4xx reads as a refusal with a legend", async () => {
+    const row = {
+      provider: "none",
+      host: "other",
+      statusClass: "4xx",
+      count: 3,
+      perSecond: 0.05,
+      p50Ms: 1,
+      p99Ms: 2,
+    };
+    const html = await TrafficPanel({
+      data: { total: row, rows: [row], cacheHitRate: undefined, events: [] },
+    });
+    expect(html).toContain("<td>no valid wrapper</td>");
+    expect(html).toContain(">not allowed</td>");
+    expect(html).toContain("refused before a provider was known");
+    expect(html).not.toContain("<td>none</td>");
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { createIdTokenValidator, type IdTokenValidator } from "../../../../src/broker/providers/oidc.ts";
+import { definedOnly } from "../../../../src/core/config/defined.ts";
 import { IdpError } from "../../../../src/core/errors.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 import { type StubIdp, startStubIdp } from "../../../helpers/stub-idp.ts";
@@ -21,10 +22,13 @@ function validatorFor(issuer: string, jwksUri = `${idp.issuer}/jwks`): IdTokenVa
   return createIdTokenValidator(rules, { fetch, now: Date.now });
 }
 
-function claims(overrides: JWTPayload = {}): JWTPayload {
+/** Claims over the valid defaults; a member set to undefined is left out of the token. */
+type ClaimOverrides = { [K in keyof JWTPayload]?: JWTPayload[K] | undefined };
+
+function claims(overrides: ClaimOverrides = {}): JWTPayload {
   const now = Math.floor(Date.now() / 1000);
   const base = { iss: idp.issuer, sub: "user-1", aud: idp.clientId, nonce: NONCE, iat: now, exp: now + 300 };
-  return { ...base, ...overrides };
+  return definedOnly({ ...base, ...overrides });
 }
 
 async function rejection(token: string, nonce = NONCE, check = validate): Promise<IdpError> {
@@ -84,7 +88,7 @@ describe("id_token validation", () => {
     expect((await rejection(hmac)).message).toContain("algorithm");
   });
 
-  const refusals: [string, () => JWTPayload, string][] = [
+  const refusals: [string, () => ClaimOverrides, string][] = [
     ["another issuer", () => ({ iss: `${idp.issuer}/other` }), "iss"],
     ["an issuer differing by a trailing slash", () => ({ iss: `${idp.issuer}/` }), "iss"],
     ["another audience", () => ({ aud: "someone-else" }), "aud"],

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { resolveProviders } from "../../../../src/broker/providers/registry.ts";
+import { definedOnly } from "../../../../src/core/config/defined.ts";
 import type { Config, ProviderConfig } from "../../../../src/core/config/types.ts";
 import { ConfigError } from "../../../../src/core/errors.ts";
 import type { ResolvedProvider } from "../../../../src/core/provider/types.ts";
@@ -28,13 +29,17 @@ afterAll(async () => {
   await documents.stop(true);
 });
 
-type ProviderInput = Omit<Partial<ProviderConfig>, "kind"> & Pick<ProviderConfig, "kind">;
+/** A provider's settings; a member set to undefined is left out (what a TOML file without the key gives). */
+type ProviderInput = { [K in Exclude<keyof ProviderConfig, "kind">]?: ProviderConfig[K] | undefined } & Pick<
+  ProviderConfig,
+  "kind"
+>;
 
 function config(providers: Record<string, ProviderInput>): Config {
   const entries = Object.entries(providers).map(([name, provider]) => {
     const oauth =
       provider.kind === "static" ? {} : { clientId: "client-1", clientSecret: new Secret("s3cret") };
-    return [name, { name, ...oauth, ...provider }];
+    return [name, definedOnly({ name, ...oauth, ...provider })];
   });
   return baseConfig({
     issuer: BROKER,

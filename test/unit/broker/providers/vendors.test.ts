@@ -283,3 +283,82 @@ describe("client authentication at the token endpoint (RFC 6749 §2.3.1)", () =>
     }
   });
 });
+
+/** An id_token the stub signs for the provider's client, with this nonce. */
+async function idTokenFor(idp: StubIdp, overrides: Record<string, unknown> = {}): Promise<Secret> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: idp.issuer,
+    sub: "user-1",
+    aud: idp.clientId,
+    nonce: "n-1",
+    iat: now,
+    exp: now + 300,
+  };
+  return new Secret(await idp.sign({ ...claims, ...overrides }));
+}
+
+describe("Google's issuer (developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken)", () => {
+  test("both https://accounts.google.com and accounts.google.com are accepted as iss, nothing else", async () => {
+    const idp = await stub({ signingAlg: "RS256" });
+    const google = await profileClient(idp, { kind: "google", jwksUri: `${idp.issuer}/jwks` });
+    const validate = (google.oauth as OAuthClient).validateIdToken;
+    if (validate === undefined) throw new Error("google validates id_tokens");
+    for (const iss of ["https://accounts.google.com", "accounts.google.com"]) {
+      expect((await validate(await idTokenFor(idp, { iss }), "n-1")).iss).toBe(iss);
+    }
+    for (const iss of ["https://accounts.google.com/", "http://accounts.google.com", idp.issuer]) {
+      expect((await failure(validate(await idTokenFor(idp, { iss }), "n-1"))).code).toBe("id_token_invalid");
+    }
+  });
+
+  test("the scheme-less spelling is Google's alone: an oidc provider does not accept it", async () => {
+    const idp = await stub({});
+    const corp = await profileClient(idp, { kind: "oidc", issuer: idp.issuer, upstreams: ["a.example"] });
+    const bare = idp.issuer.replace(/^http:\/\//, "");
+    const error = await failure(
+      (corp.oauth as OAuthClient).validateIdToken?.(await idTokenFor(idp, { iss: bare }), "n-1") ??
+        Promise.resolve(),
+    );
+    expect(error.code).toBe("id_token_invalid");
+  });
+});
+
+describe("oidc id_token algorithms from discovery (id_token_signing_alg_values_supported)", () => {
+  test.each(["RS384", "RS512", "ES384", "PS384"] as const)(
+    "an IdP signing with %s is accepted",
+    async (alg) => {
+      const idp = await stub({ signingAlg: alg });
+      const corp = await profileClient(idp, { kind: "oidc", issuer: idp.issuer, upstreams: ["a.example"] });
+      const claims = await (corp.oauth as OAuthClient).validateIdToken?.(await idTokenFor(idp), "n-1");
+      expect(claims?.sub).toBe("user-1");
+    },
+  );
+
+  test("only the advertised algorithms: a token in another (even asymmetric) one is refused", async () => {
+    const idp = await stub({ signingAlg: "RS384", advertisedAlgs: ["RS512"] });
+    const corp = await profileClient(idp, { kind: "oidc", issuer: idp.issuer, upstreams: ["a.example"] });
+    const error = await failure(
+      (corp.oauth as OAuthClient).validateIdToken?.(await idTokenFor(idp), "n-1") ?? Promise.resolve(),
+    );
+    expect(error.code).toBe("id_token_invalid");
+    expect(error.message).toContain("algorithm");
+  });
+
+  test("none and HS* are dropped from the list; a list with nothing else stops start-up naming the key", async () => {
+    const mixed = await stub({ signingAlg: "RS384", advertisedAlgs: ["none", "HS256", "RS384"] });
+    const corp = await profileClient(mixed, { kind: "oidc", issuer: mixed.issuer, upstreams: ["a.example"] });
+    expect((await (corp.oauth as OAuthClient).validateIdToken?.(await idTokenFor(mixed), "n-1"))?.sub).toBe(
+      "user-1",
+    );
+    const symmetric = await stub({ advertisedAlgs: ["none", "HS256", "HS512"] });
+    const error = await profileClient(symmetric, {
+      kind: "oidc",
+      issuer: symmetric.issuer,
+      upstreams: ["a.example"],
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toStartWith("providers.p.issuer");
+    expect((error as Error).message).toContain("id_token_signing_alg_values_supported");
+  });
+});

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { GrantRecord, RendezvousStore, StoreLimits } from "../../../../src/broker/rendezvous/store.ts";
 import { RendezvousError } from "../../../../src/core/errors.ts";
+import { certificateBound } from "../../../helpers/bindings.ts";
 
 export type StoreFactory = (limits: StoreLimits) => Promise<RendezvousStore>;
 
@@ -32,6 +33,7 @@ export function makeGrant(overrides: Partial<GrantRecord> = {}): GrantRecord {
     workload: "spiffe://corp.example/agents/a",
     thumbprint: randomText(32),
     fingerprint: "AB:CD",
+    bindings: certificateBound(randomText(32)),
     createdAt: T0,
     expiresAt: T0 + TTL,
     interval: 5,

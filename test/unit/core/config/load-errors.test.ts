@@ -132,6 +132,16 @@ const cases: [string, string, string][] = [
     doc({ tail: '[web]\ntls_key = "web.key"' }),
     "web.tls_cert: is required when the other of web.tls_cert/web.tls_key is set",
   ],
+  [
+    "trusted proxy not a CIDR",
+    doc({ tail: '[web]\ntrusted_proxies = ["10.0.0.0/8", "10.0.0.0/33"]' }),
+    'web.trusted_proxies[1]: "10.0.0.0/33" is not an IP address or CIDR block',
+  ],
+  [
+    "trusted proxy a host name",
+    doc({ tail: '[web]\ntrusted_proxies = ["lb.internal"]' }),
+    'web.trusted_proxies[0]: "lb.internal" is not an IP address or CIDR block',
+  ],
   // agent
   ["agent missing", doc({ agent: "" }), "agent: is required"],
   [

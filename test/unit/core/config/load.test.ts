@@ -185,6 +185,7 @@ public_url = "https://agents.example.com:443/"`,
 listen = "127.0.0.1:18080"
 tls_cert = "web.pem"
 tls_key = "web.key"
+trusted_proxies = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.10"]
 [rendezvous]
 url = "rediss://redis.internal:6380/0"
 grant_ttl = "5m"
@@ -234,6 +235,11 @@ base_url = "http://localhost:3000"`,
       listen: { host: "127.0.0.1", port: 18_080 },
       tlsCert: "/cfg/web.pem",
       tlsKey: "/cfg/web.key",
+      trustedProxies: [
+        { bytes: new Uint8Array([10, 0, 0, 0]), prefix: 8 },
+        { bytes: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, ...Array(12).fill(0)]), prefix: 32 },
+        { bytes: new Uint8Array([192, 0, 2, 10]), prefix: 32 },
+      ],
     });
     expect(config.rendezvous).toEqual({
       url: "rediss://redis.internal:6380/0",

@@ -158,7 +158,7 @@ async function chainOf(root: CertificateAuthority, count: number, topPathLength?
       usage: "client",
       commonName: `int ${i}`,
       isCa: true,
-      pathLength,
+      ...(pathLength === undefined ? {} : { pathLength }),
     });
     intermediates.unshift(next.der);
     issuer = await loadCa(next.certPem, next.keyPem);

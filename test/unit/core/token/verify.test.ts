@@ -408,7 +408,14 @@ describe("binding (cnf)", () => {
       expect((error as TokenError).code).toBe("server_error");
       return (error as TokenError).message;
     };
-    expect(await refused({ binding: { kind: "jkt", value: JKT } }, "refresh")).toContain("x5t#S256");
+    expect(await refused({ binding: { kind: "jkt", value: JKT } }, "refresh")).toContain(
+      "refresh wrappers cannot bind jkt",
+    );
+    const spiffe = { kind: "spiffe_id", value: "spiffe://td.test/a" } as const;
+    expect(await refused({ binding: spiffe }, "access")).toContain("access wrappers cannot bind spiffe_id");
+    expect(
+      await refused({ binding: { kind: "spiffe_id", value: "spiffe://td.test/../a" } }, "refresh"),
+    ).toContain("not a valid SPIFFE ID");
     const unknownKind = { kind: "jwk", value: JKT } as unknown as MintRequest["binding"];
     expect(await refused({ binding: unknownKind })).toContain("unknown binding");
     expect(await refused({ binding: { kind: "jkt", value: "short" } })).toContain("jkt");

@@ -54,9 +54,32 @@ describe("Prometheus text format", () => {
     }
     expect(text).toContain('surrogate_rendezvous_grants{backend="memory"} 0');
     expect(text).toContain('surrogate_rendezvous_up{backend="memory"} 1');
-    expect(text).toContain("process_uptime_seconds 4");
+    expect(text).toContain("process_start_time_seconds 1");
+    expect(text).toMatch(/^surrogate_build_info\{version="[^"]+",commit="[^"]+",bun="[^"]+"\} 1$/m);
+    // Only standard process_* names; everything else is surrogate_*.
+    const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1] ?? "");
+    const standard = [
+      "process_resident_memory_bytes",
+      "process_start_time_seconds",
+      "process_cpu_seconds_total",
+    ];
+    for (const name of names) expect(name.startsWith("surrogate_") || standard.includes(name)).toBe(true);
     expect(text.endsWith("\n")).toBe(true);
     await store.close();
+  });
+
+  test("a store that cannot say its size: up is 0 and no size sample at all (never -1)", async () => {
+    const broken = {
+      backend: "redis",
+      ping: () => Promise.reject(new Error("down")),
+      size: () => Promise.reject(new Error("down")),
+    };
+    const observer = new Observer({ providers: new Map(), now: () => 5_000 });
+    const text = await renderMetrics({ observer, store: broken, now: () => 5_000, startedAt: 1_000 });
+    expect(text).toContain('surrogate_rendezvous_up{backend="redis"} 0');
+    expect(text).toContain("# TYPE surrogate_rendezvous_grants gauge");
+    expect(text).not.toMatch(/^surrogate_rendezvous_grants\{/m);
+    expect(text).not.toMatch(/ -1$/m);
   });
 });
 
