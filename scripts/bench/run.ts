@@ -133,7 +133,7 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
     ],
   ];
   return loads.map(([name, pid, load]) => {
-    const file = join(dir, `load-${name}.json`);
+    const file = join(dir, `load-${name.replace("/", "-")}.json`);
     writeFileSync(file, JSON.stringify(load));
     const driver = startDriver(import.meta.path, file);
     children.push(driver);
