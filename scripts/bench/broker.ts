@@ -17,6 +17,7 @@ import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
@@ -76,6 +77,7 @@ async function brokerRates(
   const api = createAgentApi({
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store,
     keys: () => keys,

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentServer } from "../../src/agent-port/server.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { parseBundle } from "../../src/core/identity/bundle.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import { ClientTrust } from "../../src/core/identity/trust.ts";
@@ -74,6 +75,7 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
     handler: createProxyHandler({
       providers: new Map([["bench", provider]]),
       policy: new PolicyGate([{ workload: "**", providers: ["bench"] }]),
+      revocations: new RevocationList(),
       keys: () => keys,
       issuer: ISSUER,
       fetch,

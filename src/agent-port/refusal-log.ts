@@ -1,7 +1,10 @@
 /**
  * Refused agent-port connections: every one is counted (for /metrics), but a flood must not flood
- * the log too, so each source gets at most one `connection.refused` line per minute.
+ * the log too, so each source — as the budget counts it: an IPv4 address or an IPv6 /64, so a
+ * subnet's many addresses are one source here too — gets at most one `connection.refused` line a
+ * minute.
  */
+import { sourceKey } from "../core/http/address.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import type { Refusal } from "./connection-budget.ts";
 
@@ -10,7 +13,7 @@ const QUIET_MS = 60_000;
 const REMEMBERED = 10_000;
 
 export interface RefusalLog {
-  refused(reason: Refusal, source: string): void;
+  refused(reason: Refusal, remoteAddress: string): void;
 }
 
 export function createRefusalLog(
@@ -20,8 +23,9 @@ export function createRefusalLog(
 ): RefusalLog {
   const lastLogged = new Map<string, number>();
   return {
-    refused(reason, source) {
+    refused(reason, remoteAddress) {
       count(reason);
+      const source = sourceKey(remoteAddress);
       const at = now();
       const last = lastLogged.get(source);
       if (last !== undefined && at - last < QUIET_MS) return;

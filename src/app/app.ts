@@ -1,6 +1,9 @@
 import type { AgentHandler } from "../agent-port/http1/types.ts";
 import { routeAgentRequests } from "../agent-port/router.ts";
 import { oauthError } from "../broker/oauth-response.ts";
+import { createMemoryAccessStore } from "../broker/rendezvous/access-memory.ts";
+import type { AccessStore } from "../broker/rendezvous/access-store.ts";
+import { type RevocationSync, startRevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import { PolicyGate } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
@@ -18,6 +21,8 @@ export interface AppDependencies {
   providers: ReadonlyMap<string, ResolvedProvider>;
   /** The `[[policy]]` gate SIGHUP replaces; default: one over `config.policy`. */
   policy?: PolicyGate;
+  /** Revocations and recent logins, shared by every instance; default: this process's memory. */
+  access?: Access;
   /** Required unless the role is `proxy` (the proxy needs no rendezvous). */
   store?: RendezvousStore;
   /** The current key sets; a function so a reload takes effect without rebuilding anything. */
@@ -36,6 +41,11 @@ export interface AppDependencies {
   instance?: string;
   /** Readiness of the agent port for /readyz; absent means not checked. */
   agentListening?: () => boolean;
+}
+
+export interface Access {
+  store: AccessStore;
+  revocations: RevocationSync;
 }
 
 export interface App {
@@ -62,19 +72,23 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
     ...(config.audit && { audit: config.audit }),
   });
   const policy = appDeps.policy ?? new PolicyGate(config.policy);
-  const deps = { ...appDeps, policy, logger: observer.observe(appDeps.logger) };
+  const logger = observer.observe(appDeps.logger);
+  const access = appDeps.access ?? (await memoryAccess(appDeps.now, logger));
+  const deps = { ...appDeps, policy, access, logger };
   const countRefusal = (reason: string) => observer.refusedConnections.inc({ reason });
   const role = deps.role ?? "all";
   const proxy = role === "broker" ? notHereProxy : (deps.proxyEntrance ?? same)(proxyOf(config, deps));
   if (role === "proxy")
     return { agent: routeAgentRequests({ broker: notHereBroker, proxy }), logger: deps.logger, countRefusal };
-  const { providers, store, keys, now, logger } = deps;
+  const { providers, store, keys, now } = deps;
   if (store === undefined) throw new Error("createApp: the broker needs a rendezvous store");
   const [{ createAgentApi }, { createWebPort }] = await Promise.all([
     import("../broker/agent-api.ts"),
     import("../web-port/port.ts"),
   ]);
-  const broker = createAgentApi({ config, policy, providers, store, keys, now, logger });
+  const revocations = access.revocations.list;
+  const logins = access.store;
+  const broker = createAgentApi({ config, policy, revocations, logins, providers, store, keys, now, logger });
   return {
     web: createWebPort(config, { ...deps, store }, observer),
     agent: routeAgentRequests({ broker, proxy }),
@@ -83,10 +97,14 @@ export async function createApp(config: Config, appDeps: AppDependencies): Promi
   };
 }
 
-function proxyOf(config: Config, deps: AppDependencies & { policy: PolicyGate }): AgentHandler {
+function proxyOf(
+  config: Config,
+  deps: AppDependencies & { policy: PolicyGate; access: Access },
+): AgentHandler {
   return createProxyHandler({
     providers: deps.providers,
     policy: deps.policy,
+    revocations: deps.access.revocations.list,
     keys: deps.keys,
     issuer: config.issuer,
     fetch: deps.fetch,
@@ -99,6 +117,11 @@ function proxyOf(config: Config, deps: AppDependencies & { policy: PolicyGate })
 }
 
 const same = (handler: AgentHandler) => handler;
+
+async function memoryAccess(now: () => number, logger: Logger): Promise<Access> {
+  const store = createMemoryAccessStore();
+  return { store, revocations: await startRevocationSync(store, { now, logger }) };
+}
 
 /** A proxy request reaching a broker-only instance: a deployment mistake, said plainly. */
 const notHereProxy: AgentHandler = async () =>

@@ -1,6 +1,7 @@
 import { type AgentServer, startAgentServer } from "../agent-port/server.ts";
 import { resolveProviders } from "../broker/providers/registry.ts";
-import { openStore } from "../broker/rendezvous/open.ts";
+import { openAccessStore, openStore } from "../broker/rendezvous/open.ts";
+import { startRevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import { PolicyGate } from "../core/access/policy-gate.ts";
 import { listenError } from "../core/config/listen.ts";
@@ -8,7 +9,7 @@ import type { Config, Env } from "../core/config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import { isJwksSource } from "../core/keys/remote-jwks.ts";
 import type { Logger } from "../ops/log/logger.ts";
-import { type App, createApp } from "./app.ts";
+import { type Access, type App, createApp } from "./app.ts";
 import { withKidRefresh } from "./kid-refresh.ts";
 import { createKeySetsProvider, type KeySetsProvider } from "./remote-keys.ts";
 import { type Role, servesBroker } from "./role.ts";
@@ -70,12 +71,14 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
   const store = servesBroker(role)
     ? await openStore(config.rendezvous.url, config.rendezvous, sealing)
     : undefined;
+  const access = await openAccess(config, role, { now, logger, sealing });
   let agentListening = false;
   const policy = new PolicyGate(config.policy);
   const app = await createApp(config, {
     agentListening: () => agentListening,
     providers,
     policy,
+    access,
     keys: keys.current,
     fetch: fetchImpl,
     now,
@@ -118,9 +121,29 @@ export async function startSurrogate(config: Config, options: ServeOptions): Pro
     reload: () => reload({ config, agent, keys, logger, policy, reloadConfig: options.reloadConfig }),
     stop: () => {
       unwatch();
-      return stop({ agent, web: app.web, store, keys, drainMs: options.drainMs ?? 30_000 });
+      return stop({ agent, web: app.web, store, access, keys, drainMs: options.drainMs ?? 30_000 });
     },
   };
+}
+
+/**
+ * Every role reads the revocations, the proxy included (issue #15). A proxy-only instance on
+ * `memory:` cannot see a rule made on a broker: it starts (its wrappers still expire), but says so.
+ */
+async function openAccess(
+  config: Config,
+  role: Role,
+  deps: { now: () => number; logger: Logger; sealing: Parameters<typeof openAccessStore>[1] },
+): Promise<Access> {
+  const { now, logger } = deps;
+  const store = openAccessStore(config.rendezvous.url, deps.sealing);
+  if (role === "proxy" && store.backend === "memory") {
+    logger.error("revocations.local_only", {
+      reason:
+        "rendezvous.url is memory: on a --role proxy instance; revocations made on a broker do not reach it",
+    });
+  }
+  return { store, revocations: await startRevocationSync(store, { now, logger }) };
 }
 
 /**
@@ -203,6 +226,7 @@ interface Parts {
   agent: AgentServer;
   web: WebApp | undefined;
   store: RendezvousStore | undefined;
+  access: Access;
   keys: KeySetsProvider;
   drainMs: number;
 }
@@ -211,6 +235,8 @@ interface Parts {
 async function stop(parts: Parts): Promise<void> {
   await Promise.all([parts.agent.close(parts.drainMs), parts.web && drainWeb(parts.web, parts.drainMs)]);
   await parts.store?.close();
+  parts.access.revocations.close();
+  await parts.access.store.close();
   parts.keys.close();
 }
 

@@ -4,12 +4,8 @@
  * client certificate (`request.client`).
  */
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
-import type { BrokerPolicy } from "../core/access/policy-gate.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
-import type { KeySets } from "../core/keys/types.ts";
-import type { ResolvedProvider } from "../core/provider/types.ts";
-import type { Logger } from "../ops/log/logger.ts";
 import { clientIdOf } from "./client-id.ts";
 import type { BrokerContext } from "./context.ts";
 import { handleDeviceToken } from "./device-token.ts";
@@ -19,21 +15,14 @@ import { errorResponse, oauthError } from "./oauth-response.ts";
 import { handleProviders } from "./providers-list.ts";
 import { DEFAULT_CREATE_RATE, RateLimiter } from "./rate-limit.ts";
 import { createRefreshHandler, type RefreshHandler } from "./refresh.ts";
-import type { RendezvousStore } from "./rendezvous/store.ts";
 import { readParams } from "./request-body.ts";
 
-export interface AgentApiDeps {
-  config: Config;
-  /** The current `[[policy]]` (replaced on SIGHUP); `config.policy` is only what the process started with. */
-  policy: BrokerPolicy;
-  providers: ReadonlyMap<string, ResolvedProvider>;
-  store: RendezvousStore;
-  /** Called per request, so reloaded or rotated keys take effect without a restart. */
-  keys: () => KeySets;
-  /** Epoch milliseconds. */
-  now: () => number;
-  logger: Logger;
-}
+/**
+ * What the composition root passes: the dependencies every part shares (see ./context.ts), and the
+ * configuration the settings are copied out of. `config.policy` is only what the process started
+ * with; `policy` is the current one (replaced on SIGHUP).
+ */
+export type AgentApiDeps = Omit<BrokerContext, "issue" | "rendezvous"> & { config: Config };
 
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
 function pathOf(target: string): string {

@@ -1,8 +1,10 @@
 import type { BrokerPolicy } from "../core/access/policy-gate.ts";
+import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import type { IssueOptions } from "./issue.ts";
+import type { AccessStore } from "./rendezvous/access-store.ts";
 import type { RendezvousStore } from "./rendezvous/store.ts";
 
 /**
@@ -13,6 +15,10 @@ import type { RendezvousStore } from "./rendezvous/store.ts";
 export interface BrokerContext {
   /** The current `[[policy]]` (replaced on SIGHUP). */
   policy: BrokerPolicy;
+  /** The revocation rules every instance shares (issue #15). */
+  revocations: RevocationView;
+  /** Where logins are recorded (admin Access page, upstream revocation); absent, they are not. */
+  logins?: AccessStore;
   providers: ReadonlyMap<string, ResolvedProvider>;
   store: RendezvousStore;
   /** Called per request, so reloaded or rotated keys take effect without a restart. */
@@ -36,7 +42,7 @@ export type DeviceTokenContext = Pick<BrokerContext, "store" | "now" | "logger">
 /** POST /v1/token, refresh_token grant. */
 export type RefreshContext = Pick<
   BrokerContext,
-  "policy" | "providers" | "keys" | "now" | "logger" | "issue"
+  "policy" | "revocations" | "logins" | "providers" | "keys" | "now" | "logger" | "issue"
 >;
 /** GET /v1/providers. */
 export type ProvidersListContext = Pick<BrokerContext, "policy" | "providers">;

@@ -10,6 +10,7 @@ import type { VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
 import type { RefreshContext } from "./context.ts";
 import { issueWrappers, type TokenResponseBody } from "./issue.ts";
+import { recordRotation } from "./logins.ts";
 import { jsonResponse } from "./oauth-response.ts";
 import { admitRefresh } from "./refresh-admission.ts";
 import type { RequestParams } from "./request-body.ts";
@@ -118,6 +119,7 @@ async function refreshOnce(deps: RefreshContext, client: ClientIdentity, token: 
   };
   const options = { ...deps.issue, now: deps.now() };
   const { body } = await issueWrappers(tokens, context, deps.keys(), options);
+  if (fresh.refreshToken !== undefined) await recordRotation(deps, wrapper.sid, fresh);
   return { body, provider: provider.name, rotated: fresh.refreshToken !== undefined };
 }
 

@@ -6,6 +6,7 @@ import { inspectCommand } from "./inspect.ts";
 import { keysCommand } from "./keys.ts";
 import { loginCommand } from "./login.ts";
 import { refreshCommand } from "./refresh.ts";
+import { revokeCommand } from "./revoke.ts";
 import { runCommand } from "./run-command.ts";
 import { sealCommand } from "./seal.ts";
 import { serveCommand } from "./serve.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   sealCommand,
   keysCommand,
+  revokeCommand,
   adminCommand,
   versionCommand,
 ];

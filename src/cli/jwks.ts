@@ -108,7 +108,7 @@ export async function verificationKeySets(verifiers: Map<string, VerificationKey
     "decrypt",
   ]);
   const random = crypto.getRandomValues(new Uint8Array(32));
-  const derive = await crypto.subtle.importKey("raw", random, "HKDF", false, ["deriveKey"]);
+  const derive = await crypto.subtle.importKey("raw", random, "HKDF", false, ["deriveBits"]);
   return {
     verifiers,
     publicJwks: { keys: [] },

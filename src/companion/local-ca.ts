@@ -6,7 +6,7 @@
  */
 import { isIP } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
-import { type CertificateAuthority, createCa, issueCertificate } from "../core/pki/issue.ts";
+import type { CertificateAuthority } from "../core/pki/issue.ts";
 
 /** A leaf lives an hour; it is replaced well before that, so no handshake meets an expiring one. */
 const LEAF_LIFETIME_MS = 60 * 60_000;
@@ -30,6 +30,9 @@ interface CachedLeaf {
 
 export async function createLocalCa(now: () => number = Date.now): Promise<LocalCa> {
   const start = now();
+  // Loaded on first use: certificate generation pulls in @peculiar/x509 and its Reflect shim,
+  // which no other command (and no server) needs.
+  const { createCa } = await import("../core/pki/issue.ts");
   const ca = await createCa({
     commonName: "surrogate companion (local, in memory)",
     notBefore: new Date(start - 60_000),
@@ -53,6 +56,7 @@ export async function createLocalCa(now: () => number = Date.now): Promise<Local
 }
 
 async function issueLeaf(ca: CertificateAuthority, host: string, issued: number): Promise<SecureContext> {
+  const { issueCertificate } = await import("../core/pki/issue.ts");
   const leaf = await issueCertificate(ca, {
     usage: "server",
     commonName: host,

@@ -2,11 +2,13 @@
  * The proxy's checks (DESIGN §4.3), in their one order and each with its own code (DESIGN §9), shared
  * by the handler and the byte relay so neither can skip or reorder one: bearer present, target
  * well-formed, method, headers unambiguous, wrapper (from the verification cache, else verified by
- * the caller), certificate binding, provider known, policy, host allowed.
+ * the caller), certificate binding, not revoked, provider known, policy, host allowed.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AgentRequest } from "../agent-port/http1/types.ts";
 import type { PolicyView } from "../core/access/policy-gate.ts";
+import { factsOf } from "../core/access/revocation.ts";
+import type { RevocationView } from "../core/access/revocation-list.ts";
 import { ProxyError } from "../core/errors.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
@@ -25,6 +27,7 @@ export type CheckedRequest = Pick<AgentRequest, "method" | "target" | "rawHeader
 export interface CheckDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
   policy: PolicyView;
+  revocations: RevocationView;
   keys: () => KeySets;
   now: () => number;
 }
@@ -87,6 +90,10 @@ export function authorize(
   log.jti = wrapper.jti;
   log.provider = wrapper.provider;
   checkBinding(wrapper, client);
+  // On cache hits too: the cache remembers a verification, never a permission (issue #15).
+  if (deps.revocations.revoking(factsOf(wrapper, client.workload)) !== undefined) {
+    throw new ProxyError("invalid_token", "revoked");
+  }
   const provider = deps.providers.get(wrapper.provider);
   if (provider === undefined)
     throw new ProxyError("invalid_token", "proxy: the wrapper's provider is not configured");

@@ -1,5 +1,6 @@
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { PolicyView } from "../core/access/policy-gate.ts";
+import type { RevocationView } from "../core/access/revocation-list.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import { applyInjection, injectionFor } from "../core/provider/inject.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -18,6 +19,8 @@ export interface ProxyDeps {
   providers: ReadonlyMap<string, ResolvedProvider>;
   /** The current `[[policy]]`, asked on every request (issue #15). */
   policy: PolicyView;
+  /** The revocation rules every instance shares, asked on every request (issue #15). */
+  revocations: RevocationView;
   keys: () => KeySets;
   issuer: string;
   fetch: typeof fetch;
@@ -36,7 +39,7 @@ export interface ProxyDeps {
 /**
  * The swapping proxy (DESIGN §4.3). Every check runs, in this order and each with its own code
  * (DESIGN §9), before any upstream is contacted: bearer present, target well-formed, headers
- * unambiguous, wrapper verified, certificate binding, provider known, policy, host allowed. Only then is
+ * unambiguous, wrapper verified, certificate binding, not revoked, provider known, policy, host allowed. Only then is
  * the real token decrypted, injected after header filtering, and the request forwarded.
  */
 export function createProxyHandler(deps: ProxyDeps): AgentHandler {

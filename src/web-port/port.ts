@@ -6,6 +6,8 @@
  */
 import { hostname } from "node:os";
 import { Elysia } from "elysia";
+import type { AccessStore } from "../broker/rendezvous/access-store.ts";
+import type { RevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
 import type { Config, ListenAddress } from "../core/config/types.ts";
 import type { KeySets } from "../core/keys/types.ts";
@@ -13,6 +15,7 @@ import type { ResolvedProvider } from "../core/provider/types.ts";
 import type { Logger } from "../ops/log/logger.ts";
 import type { Observer } from "../ops/metrics/observer.ts";
 import { lazyAdminProvider } from "./admin/admin-provider.ts";
+import { adminApiRoutes } from "./admin/api.ts";
 import { adminErrorResponse, adminRoutes } from "./admin/app.ts";
 import type { AdminContext, HealthContext } from "./admin/context.ts";
 import { GrantHistory } from "./admin/grant-history.ts";
@@ -44,6 +47,8 @@ export interface WebPortDeps {
   randomBytes?: RandomBytes;
   /** Replaces the client address (shared/client-address.ts) in tests without a socket. */
   clientAddress?: (request: Request) => string | undefined;
+  /** Revocations and recent logins (issue #15); absent (tests of other parts), no admin API and no login record. */
+  access?: { store: AccessStore; revocations: RevocationSync };
 }
 
 /** Five wrong passwords a minute per client address: enough for typos, useless for guessing. */
@@ -60,7 +65,16 @@ export function createWebPort(config: Config, deps: WebPortDeps, observer: Obser
         : consentErrorPage(deps, set, code, error),
     )
     .use(consentRoutes(consent))
+    .use(
+      deps.access === undefined ? new Elysia() : adminApiRoutes(adminApiContext(config, deps, deps.access)),
+    )
     .use(adminRoutes(health, adminContext(config, deps, health, consent)));
+}
+
+function adminApiContext(config: Config, deps: WebPortDeps, access: NonNullable<WebPortDeps["access"]>) {
+  const { providers, keys, now, logger } = deps;
+  const { revocations, store: logins } = access;
+  return { apiToken: config.admin?.apiToken, revocations, logins, providers, keys, now, logger };
 }
 
 function consentContext(config: Config, deps: WebPortDeps): ConsentContext {
@@ -71,6 +85,7 @@ function consentContext(config: Config, deps: WebPortDeps): ConsentContext {
     keys,
     now,
     logger,
+    ...(deps.access && { logins: deps.access.store }),
     issue: { issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl },
     secure: secureCookies(config.issuer),
     randomBytes: deps.randomBytes ?? cryptoRandomBytes,
@@ -101,7 +116,8 @@ function adminContext(
 ): AdminContext {
   return {
     ...health,
-    admin: config.admin,
+    // The pages need a way to sign in; `[admin]` with only api_token opens the API alone.
+    admin: config.admin?.passwordHash || config.admin?.provider ? config.admin : undefined,
     instance: deps.instance ?? `${hostname()}:${process.pid}`,
     listening: {
       web: `${address(config.web.listen)} (${config.issuer})`,

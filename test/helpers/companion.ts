@@ -4,6 +4,7 @@
  * received, wrapper files minted for the test PKI's alpha certificate, and the companion started
  * as a real `bun src/main.ts` process.
  */
+
 import { createPublicKey } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { parseUpstream } from "../../src/core/provider/allowlist.ts";
@@ -103,8 +105,10 @@ export async function startCompanionWorld(
   });
   const logger = createMemoryLogger();
   const policy = new PolicyGate(config.policy);
+  const revocations = new RevocationList();
   const proxy = createProxyHandler({
     policy,
+    revocations,
     providers,
     keys: () => keys,
     issuer: ISSUER,
@@ -122,6 +126,7 @@ export async function startCompanionWorld(
       broker: createAgentApi({
         config,
         policy,
+        revocations,
         providers,
         store,
         keys: () => keys,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { type RevocationHost, revocationEndpoint, type StubRevocation } from "./stub-idp-revoke.ts";
+import type { IssuedTokens, StubIdp, StubIdpMode, StubIdpOptions, StubIdpRequest } from "./stub-idp-types.ts";
 import {
   type Issued,
   prefixOf,
@@ -11,102 +12,8 @@ import {
   tokenReply,
 } from "./stub-idp-vendors.ts";
 
+export type { IssuedTokens, StubIdp, StubIdpMode, StubIdpOptions, StubIdpRequest } from "./stub-idp-types.ts";
 export type { StubVendor } from "./stub-idp-vendors.ts";
-
-/**
- * A real OAuth 2.0 / OpenID Connect provider for tests, on 127.0.0.1 and an ephemeral port. It is
- * strict where a real IdP is strict (client authentication, PKCE S256, one-time codes, redirect_uri
- * match) so tests prove the broker speaks the protocol, and it can misbehave on demand (`setMode`).
- * Issued tokens carry canary prefixes (`stub-real-access-`, `stub-real-refresh-`) so tests can scan
- * logs, responses and pages for leaks; JWT tokens are in `lastIssued`.
- */
-
-export type StubIdpMode =
-  | "normal"
-  | "deny"
-  | "token_error"
-  | "token_500"
-  | "token_429"
-  | "garbage_json"
-  | "bad_id_token_signature"
-  | "wrong_aud"
-  | "wrong_nonce"
-  | "expired_id_token"
-  | "wrong_discovery_issuer"
-  | "slow"
-  | "refresh_refused"
-  | "no_rotation"
-  | "revoke_unavailable"
-  | "revoke_unsupported_type"
-  | "revoke_refused";
-
-export interface StubIdpOptions {
-  clientId?: string;
-  clientSecret?: string;
-  /** Issue signed JWT access tokens instead of opaque ones (default false). */
-  jwtAccessTokens?: boolean;
-  /** Rotate refresh tokens on use (default true); mode `no_rotation` overrides per test. */
-  rotateRefreshTokens?: boolean;
-  /** Registered redirect URIs; when absent any http(s) URI is accepted (and must match at /token). */
-  redirectUris?: string[];
-  /** Delay of mode `slow`, ms (default 3000). */
-  slowMs?: number;
-  /** Access token lifetime, seconds (default 3600). */
-  accessTokenTtl?: number;
-  /** Clock, epoch ms (default Date.now, so `setSystemTime` applies). */
-  now?: () => number;
-  /** The id_token signing algorithm (default ES256), also advertised in discovery. */
-  signingAlg?: "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS384";
-  /** Discovery's `id_token_signing_alg_values_supported` instead of `[signingAlg]`. */
-  advertisedAlgs?: string[];
-  /** Whose documented behaviour the stub imitates where vendors differ (default `standard`: the RFCs). */
-  vendor?: StubVendor;
-  /**
-   * Whether access tokens expire (default true). False: no `expires_in` and no refresh token, as
-   * GitHub OAuth Apps and Slack apps without token rotation answer.
-   */
-  expiring?: boolean;
-  /** Client authentication the token endpoint insists on, also in discovery (default: Basic or body). */
-  clientAuth?: "basic" | "post" | "private_key_jwt";
-}
-
-export interface StubIdpRequest {
-  method: string;
-  path: string;
-  /** Query and form parameters; values of secret parameters replaced by "[redacted]". */
-  params: Record<string, string>;
-  /** How the client authenticated at /token. */
-  clientAuth?: "basic" | "post" | "none";
-}
-
-export interface IssuedTokens {
-  accessToken?: string;
-  refreshToken?: string;
-  idToken?: string;
-}
-
-export interface StubIdp {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  /** `sub` of the one user this IdP knows. */
-  subject: string;
-  requests: StubIdpRequest[];
-  /** Calls of the revocation endpoints (./stub-idp-revoke.ts), tokens as received. */
-  revocations: StubRevocation[];
-  lastIssued: IssuedTokens;
-  setMode(mode: StubIdpMode): void;
-  /**
-   * Holds the next requests until `release()`: `arrived` resolves once one is held, so a test can
-   * act while the IdP "thinks" (move its clock) without waiting on a real timer.
-   */
-  hold(): { arrived: Promise<void>; release: () => void };
-  /** Signs arbitrary claims with the IdP's published key (for id_token validation tests). */
-  sign(payload: JWTPayload, header?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
-  /** Requests an authorization URL (auto-approval) and returns the redirect target it answers with. */
-  authorize(url: URL | string): Promise<URL>;
-  close(): Promise<void>;
-}
 
 interface PendingCode {
   redirectUri: string;
@@ -122,6 +29,14 @@ type Answer = (body: Record<string, unknown>) => Response;
 const SECRET_PARAMS = new Set(["client_secret", "code", "code_verifier", "refresh_token", "token"]);
 const SUBJECT = "stub-user-1";
 
+/**
+ * A real OAuth 2.0 / OpenID Connect provider for tests, on 127.0.0.1 and an ephemeral port. It is
+ * strict where a real IdP is strict (client authentication, PKCE S256, one-time codes, redirect_uri
+ * match) so tests prove the broker speaks the protocol, and it can misbehave on demand (`setMode`).
+ * Issued tokens carry canary prefixes (`stub-real-access-`, `stub-real-refresh-`) so tests can scan
+ * logs, responses and pages for leaks; JWT tokens are in `lastIssued`. With `vendor` it answers as
+ * that vendor documents (./stub-idp-vendors.ts, ./stub-idp-revoke.ts).
+ */
 export async function startStubIdp(options: StubIdpOptions = {}): Promise<StubIdp> {
   const alg = options.signingAlg ?? "ES256";
   const keys = await generateKeyPair(alg, { extractable: true });

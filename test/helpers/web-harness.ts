@@ -4,6 +4,7 @@ import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore, StoreLimits } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -73,7 +74,11 @@ export async function startWebHarness(options: WebHarnessOptions): Promise<WebHa
     observer,
   );
   handle = (request) => app.handle(request);
-  const api: AgentHandler = createAgentApi({ ...deps, policy: new PolicyGate(config.policy) });
+  const api: AgentHandler = createAgentApi({
+    ...deps,
+    policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
+  });
   const client = describeCertificate((await testPki()).alpha.der);
   return {
     issuer,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../src/agent-port/http1/types.ts";
 import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
@@ -80,6 +81,7 @@ async function proxied(client: AgentRequest["client"], wrapper: string, upstream
   const proxy = createProxyHandler({
     providers: await resolveProviders(h.config, { fetch: realFetch, now: Date.now }),
     policy: new PolicyGate(h.config.policy),
+    revocations: new RevocationList(),
     keys: () => h.keys,
     issuer: h.issuer,
     now: Date.now,

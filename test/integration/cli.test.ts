@@ -15,6 +15,7 @@ import { issueWrappers } from "../../src/broker/issue.ts";
 import { createMemoryStore } from "../../src/broker/rendezvous/memory.ts";
 import type { GrantRecord, RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import type { Config } from "../../src/core/config/types.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -35,6 +36,7 @@ let keys: KeySets;
 let config: Config;
 let store: RendezvousStore;
 let server: AgentServer;
+let shortGrants: AgentServer;
 let dir: string;
 const idp = scriptedIdp();
 const providers = new Map<string, ResolvedProvider>([
@@ -52,19 +54,24 @@ beforeAll(async () => {
   });
   store = createMemoryStore(config.rendezvous);
   const logger = createMemoryLogger();
-  server = await startTestAgent(
-    pki,
-    createAgentApi({
-      config,
-      policy: new PolicyGate(config.policy),
-      providers,
-      store,
-      keys: () => keys,
-      now: Date.now,
-      logger,
-    }),
-    { limits: { ...TEST_AGENT_LIMITS, maxHeaderSize: 16384 }, logger },
-  );
+  // The agent API copies [rendezvous] when it is created: a short-lived grant needs its own broker.
+  const broker = (brokerConfig: Config) =>
+    startTestAgent(
+      pki,
+      createAgentApi({
+        config: brokerConfig,
+        policy: new PolicyGate(brokerConfig.policy),
+        revocations: new RevocationList(),
+        providers,
+        store,
+        keys: () => keys,
+        now: Date.now,
+        logger,
+      }),
+      { limits: { ...TEST_AGENT_LIMITS, maxHeaderSize: 16384 }, logger },
+    );
+  server = await broker(config);
+  shortGrants = await broker({ ...config, rendezvous: { ...config.rendezvous, grantTtl: 2 } });
   dir = await mkdtemp(join(tmpdir(), "surrogate-cli-it-"));
   const write = async (name: string, text: string) => {
     const path = join(dir, name);
@@ -79,6 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
+  await shortGrants.close();
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -211,15 +219,11 @@ describe("surrogate login (real process, real agent port)", () => {
   });
 
   test("an unapproved grant expires: exit 1, expired_token", async () => {
-    config.rendezvous.grantTtl = 2;
-    try {
-      const result = await surrogate(["login", "demo"], brokerEnv()).done;
-      expect(result.code).toBe(1);
-      expect(result.stdout).toBe("");
-      expect(result.stderr.trimEnd().split("\n").at(-1)).toEndWith("(expired_token)");
-    } finally {
-      config.rendezvous.grantTtl = 600;
-    }
+    const env = brokerEnv({ SURROGATE_BROKER: `https://127.0.0.1:${shortGrants.port}` });
+    const result = await surrogate(["login", "demo"], env).done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toEndWith("(expired_token)");
   });
 
   test("a provider the policy does not allow", async () => {

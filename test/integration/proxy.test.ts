@@ -4,6 +4,7 @@ import { connect } from "node:tls";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import type { AgentServer } from "../../src/agent-port/server.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
@@ -55,6 +56,7 @@ beforeAll(async () => {
   const handler = createProxyHandler({
     providers: new Map([["corp", corp]]),
     policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),
+    revocations: new RevocationList(),
     keys: () => keys,
     issuer: ISSUER,
     fetch,

@@ -10,6 +10,8 @@ import { gzipSync } from "node:zlib";
 import type { AgentHandler } from "../../src/agent-port/http1/types.ts";
 import type { AgentServer } from "../../src/agent-port/server.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { newRule } from "../../src/core/access/revocation.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { parseUpstream } from "../../src/core/provider/allowlist.ts";
@@ -37,6 +39,7 @@ let relayed = 0;
 /** What the upstream answers next; each test sets it. */
 let respond: Responder = (_request, reply) => reply.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
 const logger = createMemoryLogger();
+const revocations = new RevocationList();
 
 beforeAll(async () => {
   [pki, keys] = await Promise.all([testPki(), testKeySets()]);
@@ -56,6 +59,7 @@ beforeAll(async () => {
   const handler = createProxyHandler({
     providers: new Map([["corp", corp]]),
     policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),
+    revocations,
     keys: () => keys,
     issuer: ISSUER,
     fetch,
@@ -338,5 +342,20 @@ describe("the byte relay", () => {
     expect(h?.status).toBe(200);
     expect(no?.status).toBe(204);
     expect(not?.status).toBe(304);
+  });
+
+  // Last: it revokes the wrapper every other test uses.
+  test("a cached wrapper revoked since: the relay does not take it on, the handler refuses it (401)", async () => {
+    respond = (_request, reply) => reply.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    const [before] = await exchange([get("/before-revocation")]);
+    expect(before?.status).toBe(200);
+    const seen = upstream.requests.length;
+    const relayedBefore = relayed;
+    revocations.add(newRule({ provider: "corp" }, "test", Date.now()), Date.now());
+    const [after] = await exchange([get("/after-revocation")]);
+    expect(after?.status).toBe(401);
+    expect(JSON.parse(after?.body.toString() ?? "{}").code).toBe("invalid_token");
+    expect(relayed).toBe(relayedBefore);
+    expect(upstream.requests.length).toBe(seen);
   });
 });

@@ -10,6 +10,7 @@ import { connect, type SecureVersion } from "node:tls";
 import type { AgentHandler, AgentRequest } from "../../src/agent-port/http1/types.ts";
 import type { AgentServer } from "../../src/agent-port/server.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
@@ -87,6 +88,7 @@ export async function startRig(): Promise<Rig> {
   const inner = createProxyHandler({
     providers: new Map([[PROVIDER, provider(upstream, canary)]]),
     policy: new PolicyGate([{ workload: "**", providers: [PROVIDER] }]),
+    revocations: new RevocationList(),
     keys: () => keys,
     issuer: ISSUER,
     fetch: recordingFetch,

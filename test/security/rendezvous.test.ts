@@ -6,6 +6,7 @@
  * deliver. The attacker only ever touches Redis, with the keys each grant's creation wrote (found
  * by watching the keyspace, as anyone with access could).
  */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import { createAgentApi } from "../../src/broker/agent-api.ts";
@@ -15,6 +16,7 @@ import { DEVICE_CODE_GRANT } from "../../src/broker/metadata.ts";
 import { createRedisStore } from "../../src/broker/rendezvous/redis.ts";
 import type { RendezvousStore } from "../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import type { ClientIdentity } from "../../src/core/identity/types.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../src/core/provider/types.ts";
@@ -62,7 +64,16 @@ beforeEach(async () => {
   logger = createMemoryLogger();
   store = createRedisStore(redis.url, config.rendezvous, { prefix, keys: () => keys, logger });
   const policy = new PolicyGate(config.policy);
-  api = createAgentApi({ config, providers, store, keys: () => keys, now: Date.now, logger, policy });
+  api = createAgentApi({
+    config,
+    providers,
+    store,
+    keys: () => keys,
+    now: Date.now,
+    logger,
+    policy,
+    revocations: new RevocationList(),
+  });
 });
 
 interface Grant {

@@ -1,5 +1,8 @@
 /** Chooses the rendezvous backend from `rendezvous.url` (DESIGN §10). */
 import { ConfigError } from "../../core/errors.ts";
+import { createMemoryAccessStore } from "./access-memory.ts";
+import { createRedisAccessStore } from "./access-redis.ts";
+import type { AccessStore } from "./access-store.ts";
 import { createMemoryStore } from "./memory.ts";
 import { createRedisStore, type RedisStoreOptions } from "./redis.ts";
 import type { RendezvousStore, StoreLimits } from "./store.ts";
@@ -20,6 +23,17 @@ export async function openStore(
   const scheme = schemeOf(url);
   if (scheme === "memory:") return createMemoryStore(limits);
   if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits, sealing);
+  throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
+}
+
+/** The revocations and recent logins, on the same backend as the grants (every role opens it). */
+export function openAccessStore(
+  url: string,
+  sealing: Pick<RedisStoreOptions, "keys" | "logger">,
+): AccessStore {
+  const scheme = schemeOf(url);
+  if (scheme === "memory:") return createMemoryAccessStore();
+  if (scheme === "redis:" || scheme === "rediss:") return createRedisAccessStore(url, sealing);
   throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
 }
 

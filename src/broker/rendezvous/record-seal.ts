@@ -9,8 +9,10 @@
  * with a distinct `info` per purpose: the AES key that seals wrappers' `tok` claims is never used
  * for anything else. The seal names the kid it was made under, so records sealed before a rotation
  * still open while their key remains in the set; lookups try the name under every key, the
- * current one first.
+ * current one first. The derived keys are used through node:crypto, synchronously: a poll opens
+ * several records, and each asynchronous WebCrypto call costs more than the cipher work itself.
  */
+import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
 import type { EncryptionKey, KeySets } from "../../core/keys/types.ts";
 
 export interface RecordSealer {
@@ -27,12 +29,14 @@ const SEAL_INFO = "surrogate rendezvous record seal v1";
 const NAME_INFO = "surrogate rendezvous key name v1";
 /** GCM's recommended 96-bit nonce (NIST SP 800-38D §8.2); random per seal, far below 2^32 seals per key. */
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 /** Our largest value is a token response of a few KiB; anything far larger was not written by us. */
 const MAX_SEALED_CHARS = 512 * 1024;
 
+/** Raw derived keys (the encryption key itself stays a non-extractable CryptoKey). */
 interface Derived {
-  seal: CryptoKey;
-  name: CryptoKey;
+  seal: Uint8Array;
+  name: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -43,39 +47,35 @@ const derivations = new WeakMap<EncryptionKey, Promise<Derived>>();
 export function createRecordSealer(keys: () => KeySets): RecordSealer {
   return {
     async tags(kind, value) {
-      const data = encoder.encode(`${kind}\0${value}`);
-      return Promise.all(
-        inOrder(keys()).map(async (key) => {
-          const mac = await crypto.subtle.sign("HMAC", (await derived(key)).name, data);
-          return Buffer.from(mac).toString("base64url");
-        }),
+      const derivedKeys = await Promise.all(inOrder(keys()).map(derived));
+      const data = `${kind}\0${value}`;
+      return derivedKeys.map(({ name }) =>
+        createHmac("sha256", name).update(data, "utf8").digest("base64url"),
       );
     },
     async seal(name, plaintext) {
       const current = keys().encrypter;
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      const params = { name: "AES-GCM", iv, additionalData: encoder.encode(name) };
-      const sealed = await crypto.subtle.encrypt(
-        params,
-        (await derived(current)).seal,
-        encoder.encode(plaintext),
-      );
-      return [VERSION, b64(encoder.encode(current.kid)), b64(iv), b64(new Uint8Array(sealed))].join(".");
+      const cipher = createCipheriv("aes-256-gcm", (await derived(current)).seal, iv);
+      cipher.setAAD(encoder.encode(name));
+      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+      return [VERSION, b64(encoder.encode(current.kid)), b64(iv), b64(body)].join(".");
     },
     async open(name, sealed) {
       const parts = sealed.length <= MAX_SEALED_CHARS ? sealed.split(".") : [];
       if (parts.length !== 4 || parts[0] !== VERSION) return undefined;
       const key = keys().decrypters.get(Buffer.from(parts[1]!, "base64url").toString("utf8"));
       const iv = Buffer.from(parts[2]!, "base64url");
-      if (key === undefined || iv.length !== IV_BYTES) return undefined;
-      const params = { name: "AES-GCM", iv, additionalData: encoder.encode(name) };
+      const body = Buffer.from(parts[3]!, "base64url");
+      if (key === undefined || iv.length !== IV_BYTES || body.length < TAG_BYTES) return undefined;
+      const cut = body.length - TAG_BYTES;
       try {
-        const plain = await crypto.subtle.decrypt(
-          params,
-          (await derived(key)).seal,
-          Buffer.from(parts[3]!, "base64url"),
-        );
-        return decoder.decode(plain);
+        const decipher = createDecipheriv("aes-256-gcm", (await derived(key)).seal, iv, {
+          authTagLength: TAG_BYTES,
+        });
+        decipher.setAAD(encoder.encode(name));
+        decipher.setAuthTag(body.subarray(cut));
+        return decoder.decode(Buffer.concat([decipher.update(body.subarray(0, cut)), decipher.final()]));
       } catch {
         return undefined;
       }
@@ -106,15 +106,10 @@ async function derive(base: CryptoKey): Promise<Derived> {
     info: encoder.encode(info),
   });
   const [seal, name] = await Promise.all([
-    crypto.subtle.deriveKey(hkdf(SEAL_INFO), base, { name: "AES-GCM", length: 256 }, false, [
-      "encrypt",
-      "decrypt",
-    ]),
-    crypto.subtle.deriveKey(hkdf(NAME_INFO), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
-      "sign",
-    ]),
+    crypto.subtle.deriveBits(hkdf(SEAL_INFO), base, 256),
+    crypto.subtle.deriveBits(hkdf(NAME_INFO), base, 256),
   ]);
-  return { seal, name };
+  return { seal: new Uint8Array(seal), name: new Uint8Array(name) };
 }
 
 function b64(bytes: Uint8Array): string {

@@ -7,7 +7,7 @@
  * Layout under the prefix, <t> being a keyed hash (record-seal.ts), every key with a TTL ending
  * when its grant expires:
  *   grant:<t of id>   hash {rec: sealed record, exp, wl}
- *   uc:<t of user code>, dk:<t of device key>   "<exp>.<sealed grant key name>"
+ *   uc:<t of user code>, dk:<t of device key>   "<exp>.<t of id>.<sealed grant key name>"
  *   result:<t of id>   sealed token response     poll:<t of id>   last poll (epoch ms)
  *   wl:<t of workload>, active   sorted sets <t of id> → expiresAt of grants holding capacity
  * The scripts never see a plaintext: `exp` and the index's `<exp>.` prefix are there only so
@@ -100,4 +100,16 @@ if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return false end
 local previous = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(exp) - tonumber(ARGV[1]))
 return previous or ''
+`;
+
+/**
+ * KEYS: uc or dk index. ARGV: the grant key prefix. Returns {entry, record or false}: the index
+ * entry and the record its clear tag names, in one round trip (the caller checks the sealed name).
+ */
+export const READ_INDEXED = `
+local entry = redis.call('GET', KEYS[1])
+if not entry then return false end
+local tag = string.match(entry, '^%d+%.([A-Za-z0-9_-]+)%.')
+if not tag then return {entry, false} end
+return {entry, redis.call('HGET', ARGV[1] .. ':' .. tag, 'rec')}
 `;

@@ -10,7 +10,7 @@ import type { Logger } from "../../ops/log/logger.ts";
 import { decodeGrant, encodeGrant } from "./grant-codec.ts";
 import { createRecordSealer, type RecordSealer } from "./record-seal.ts";
 import { createRedisLink, type RedisLink } from "./redis-link.ts";
-import { CREATE, DELIVER, POLL, TAKE, TRANSITION } from "./redis-scripts.ts";
+import { CREATE, DELIVER, POLL, READ_INDEXED, TAKE, TRANSITION } from "./redis-scripts.ts";
 import { duplicateGrant, expiredOnCreate, holdsCapacity, isLive, pollOutcome, rateLimited } from "./rules.ts";
 import type { GrantRecord, GrantStatus, PollOutcome, RendezvousStore, StoreLimits } from "./store.ts";
 import { createTamperReport, type RecordKind, type TamperReport } from "./tamper-report.ts";
@@ -98,8 +98,8 @@ class RedisStore implements RendezvousStore {
     const exp = String(grant.expiresAt);
     const args = await Promise.all([
       this.#sealer.seal(key, encodeGrant(grant)),
-      this.#sealer.seal(ucKey, key).then((sealed) => `${exp}.${sealed}`),
-      this.#sealer.seal(dkKey, key).then((sealed) => `${exp}.${sealed}`),
+      this.#sealer.seal(ucKey, key).then((sealed) => `${exp}.${tag}.${sealed}`),
+      this.#sealer.seal(dkKey, key).then((sealed) => `${exp}.${tag}.${sealed}`),
     ]);
     args.push(
       exp,
@@ -209,7 +209,11 @@ class RedisStore implements RendezvousStore {
     return undefined;
   }
 
-  /** Index entry → grant key name → grant, each step sealed and the grant naming what was looked up. */
+  /**
+   * Index entry → grant → checks, in one round trip: the entry names its grant's tag in the clear
+   * (a keyed hash, nothing to learn) for the script to follow, and sealed, for us to check that the
+   * tag is the one we wrote there; the grant must then name what was looked up.
+   */
   async #byIndex(
     kind: "uc" | "dk",
     value: string,
@@ -218,12 +222,13 @@ class RedisStore implements RendezvousStore {
   ): Promise<Located | undefined> {
     for (const tag of await this.#sealer.tags(kind, value)) {
       const indexKey = this.#key(kind, tag);
-      const entry = await this.#link.send("GET", [indexKey]);
-      if (typeof entry !== "string") continue;
-      const sealedName = entry.slice(entry.indexOf(".") + 1);
-      const key = this.#opened(kind, indexKey, await this.#sealer.open(indexKey, sealedName));
-      if (key === undefined) return undefined;
-      const sealed = await this.#link.send("HGET", [key, "rec"]);
+      const reply = await this.#eval(READ_INDEXED, [indexKey], [this.#key("grant")]);
+      if (!Array.isArray(reply)) continue;
+      const [entry, sealed] = reply as unknown[];
+      const [, tagged = "", ...rest] = typeof entry === "string" ? entry.split(".") : [];
+      const key = this.#key("grant", tagged);
+      const named = await this.#sealer.open(indexKey, rest.join("."));
+      if (this.#opened(kind, indexKey, named === key ? named : undefined) === undefined) return undefined;
       return typeof sealed === "string" ? this.#open(key, sealed, now, belongs) : undefined;
     }
     return undefined;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../../ops/log/logger.ts";
 
-export type RecordKind = "grant" | "uc" | "dk" | "result";
+export type RecordKind = "grant" | "uc" | "dk" | "result" | "revocation" | "login" | "login-secret";
 
 export interface TamperReport {
   record(kind: RecordKind, key: string): void;

@@ -3,6 +3,7 @@
  * admin UI closed (404), absent `[metrics]` leaves `/metrics` open like most exporters.
  */
 import { ConfigError } from "../errors.ts";
+import { Secret } from "../secret.ts";
 import { parseDuration } from "./duration.ts";
 import type { RawConfig } from "./schema.ts";
 import { resolveSecretRef } from "./secret-ref.ts";
@@ -21,8 +22,11 @@ export async function buildAdmin(
   env: Env,
   baseDir: string,
 ): Promise<AdminConfig> {
-  if (raw.password === undefined && raw.provider === undefined) {
-    throw new ConfigError("admin", "needs password or provider (or remove [admin] to keep the UI closed)");
+  if (raw.password === undefined && raw.provider === undefined && raw.api_token === undefined) {
+    throw new ConfigError(
+      "admin",
+      "needs password, provider or api_token (or remove [admin] to keep the UI and API closed)",
+    );
   }
   const allow = raw.allow ?? [];
   allow.forEach((entry, index) => {
@@ -48,7 +52,23 @@ export async function buildAdmin(
       );
     }
   }
+  if (raw.api_token !== undefined) admin.apiToken = await apiToken(raw.api_token, env, baseDir);
   return admin;
+}
+
+/** 128 bits at least, like every other credential here: the API can cut off any agent. */
+const MIN_API_TOKEN_LENGTH = 32;
+
+async function apiToken(ref: string, env: Env, baseDir: string) {
+  const token = await resolveSecretRef(ref, env, "admin.api_token", { baseDir });
+  const text = token.reveal().trim();
+  if (text.length < MIN_API_TOKEN_LENGTH || !/^[!-~]+$/.test(text)) {
+    throw new ConfigError(
+      "admin.api_token",
+      `must be at least ${MIN_API_TOKEN_LENGTH} printable characters without spaces (e.g. openssl rand -base64 32)`,
+    );
+  }
+  return new Secret(text);
 }
 
 function checkAdminProvider(name: string, providers: Record<string, ProviderConfig>): string {

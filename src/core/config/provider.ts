@@ -40,22 +40,7 @@ export async function buildProvider(
   baseDir: string,
 ): Promise<ProviderConfig> {
   const prefix = `providers.${name}`;
-  if (!PROVIDER_NAME.test(name)) {
-    throw new ConfigError(
-      `providers.${JSON.stringify(name.slice(0, 64))}`,
-      `name must match ${PROVIDER_NAME.source}`,
-    );
-  }
-  const kind = parseKind(raw.kind, `${prefix}.kind`);
-  checkRequired(raw, kind, prefix);
-  for (const key of URL_KEYS) {
-    const value = raw[key];
-    if (value !== undefined) checkHttpsUrl(value, `${prefix}.${key}`);
-  }
-  raw.scopes?.forEach((scope, index) => {
-    if (!SCOPE_TOKEN.test(scope))
-      throw new ConfigError(`${prefix}.scopes[${index}]`, "is not a valid scope token");
-  });
+  const kind = checkProvider(name, raw, prefix);
   const clientSecret =
     raw.client_secret === undefined
       ? undefined
@@ -84,6 +69,27 @@ export async function buildProvider(
       jwtAccessTokens: raw.jwt_access_tokens,
     }),
   };
+}
+
+/** The name, kind, required keys, URLs and scope tokens of one table; returns its kind. */
+function checkProvider(name: string, raw: RawProvider, prefix: string): ProviderKind {
+  if (!PROVIDER_NAME.test(name)) {
+    throw new ConfigError(
+      `providers.${JSON.stringify(name.slice(0, 64))}`,
+      `name must match ${PROVIDER_NAME.source}`,
+    );
+  }
+  const kind = parseKind(raw.kind, `${prefix}.kind`);
+  checkRequired(raw, kind, prefix);
+  for (const key of URL_KEYS) {
+    const value = raw[key];
+    if (value !== undefined) checkHttpsUrl(value, `${prefix}.${key}`);
+  }
+  raw.scopes?.forEach((scope, index) => {
+    if (!SCOPE_TOKEN.test(scope))
+      throw new ConfigError(`${prefix}.scopes[${index}]`, "is not a valid scope token");
+  });
+  return kind;
 }
 
 function parseClientAuth(method: string | undefined, key: string): ClientAuthMethod | undefined {

@@ -108,6 +108,7 @@ const AdminSchema = Type.Object(
     provider: Type.Optional(nonEmpty(64)),
     allow: Type.Optional(Type.Array(nonEmpty(512), { maxItems: 1000 })),
     session_idle: Type.Optional(duration),
+    api_token: Type.Optional(nonEmpty()),
   },
   closed,
 );

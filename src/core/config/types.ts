@@ -122,7 +122,7 @@ export interface Config {
   audit?: AuditConfig;
 }
 
-/** At least one of `password` or `provider` is set. */
+/** At least one of `password`, `provider` or `apiToken` is set; the UI needs one of the first two. */
 export interface AdminConfig {
   /** A Bun.password hash (argon2id or bcrypt), from a secret reference. */
   passwordHash?: Secret;
@@ -132,6 +132,8 @@ export interface AdminConfig {
   allow: string[];
   /** Seconds without a request after which a session ends (default 900). */
   sessionIdle: number;
+  /** Bearer token of the admin API (`/admin/api/…`, issue #15); absent, the API answers 404. */
+  apiToken?: Secret;
 }
 
 export interface AuditConfig {

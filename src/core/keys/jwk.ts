@@ -121,7 +121,7 @@ export async function importEncryptionKey(
   const bytes = Buffer.from(jwk.k, "base64url");
   if (bytes.length !== 32) throw new KeysError(`${where}: oct key must be 256 bits (32 bytes)`);
   const key = await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
-  const derive = await crypto.subtle.importKey("raw", bytes, "HKDF", false, ["deriveKey"]);
+  const derive = await crypto.subtle.importKey("raw", bytes, "HKDF", false, ["deriveBits"]);
   bytes.fill(0);
   return { kid, key, derive };
 }

@@ -2,7 +2,7 @@ import { compactDecrypt } from "jose";
 import type { EncryptionKey, KeySets } from "../keys/types.ts";
 import { Secret } from "../secret.ts";
 import { allowOnly, decodeJsonObject, invalid, parseJsonObject, splitCompact } from "./compact.ts";
-import type { SealedSecret, VerifiedWrapper } from "./types.ts";
+import type { SealedSecret, VerifiedWrapper, WrapperKind } from "./types.ts";
 
 /**
  * Exactly the header `mint` writes (DESIGN §5). `zip` is refused: decompressing attacker-sized
@@ -18,20 +18,28 @@ const MAX_TYPE_LENGTH = 64;
  * explicit). Call only after the certificate binding was checked: nothing is decrypted for a
  * caller who could not use it anyway.
  */
-export async function openWrapper(wrapper: VerifiedWrapper, keys: KeySets): Promise<SealedSecret> {
-  const parts = splitCompact(wrapper.sealed, 5, "tok", [1]);
+export function openWrapper(wrapper: VerifiedWrapper, keys: KeySets): Promise<SealedSecret> {
+  return openSealed(wrapper.sealed, wrapper.kind, keys);
+}
+
+/**
+ * Decrypts a sealed secret (a wrapper's `tok`, or the copy a login record keeps for upstream
+ * revocation) that must hold a `kind` token: a refresh token never opens as an access token.
+ */
+export async function openSealed(sealed: string, kind: WrapperKind, keys: KeySets): Promise<SealedSecret> {
+  const parts = splitCompact(sealed, 5, "tok", [1]);
   if (parts[1] !== "") throw invalid("tok: dir encryption carries no encrypted key");
   const key = keyFor(decodeJsonObject(parts[0]!, "tok header"), keys);
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(wrapper.sealed, key.key, {
+    ({ plaintext } = await compactDecrypt(sealed, key.key, {
       keyManagementAlgorithms: ["dir"],
       contentEncryptionAlgorithms: ["A256GCM"],
     }));
   } catch {
     throw invalid("tok: decryption failed");
   }
-  return secretOf(parseJsonObject(plaintext, "tok plaintext"), wrapper);
+  return secretOf(parseJsonObject(plaintext, "tok plaintext"), kind);
 }
 
 function keyFor(header: Record<string, unknown>, keys: KeySets): EncryptionKey {
@@ -48,14 +56,13 @@ function keyFor(header: Record<string, unknown>, keys: KeySets): EncryptionKey {
  * A refresh token must never travel in an access wrapper (it would be sent upstream). A refresh
  * wrapper holds a refresh token or, for a token that never expires, that access token (DESIGN §5).
  */
-function secretOf(plaintext: Record<string, unknown>, wrapper: VerifiedWrapper): SealedSecret {
+function secretOf(plaintext: Record<string, unknown>, kind: WrapperKind): SealedSecret {
   allowOnly(plaintext, SECRET_MEMBERS, "tok plaintext");
   const { token, type } = plaintext;
   if (typeof token !== "string" || token === "") throw invalid("tok plaintext: token missing");
   if (typeof type !== "string" || type === "" || type.length > MAX_TYPE_LENGTH) {
     throw invalid("tok plaintext: type missing");
   }
-  if (wrapper.kind === "access" && type === "refresh")
-    throw invalid("tok plaintext: type does not fit the wrapper");
+  if (kind === "access" && type === "refresh") throw invalid("tok plaintext: type does not fit the wrapper");
   return { token: new Secret(token), type };
 }

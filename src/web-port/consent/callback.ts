@@ -13,6 +13,7 @@
  */
 
 import { issueWrappers } from "../../broker/issue.ts";
+import { recordLogin } from "../../broker/logins.ts";
 import type { GrantRecord } from "../../broker/rendezvous/store.ts";
 import { IdpError } from "../../core/errors.ts";
 import type { ResolvedProvider, UpstreamTokens } from "../../core/provider/types.ts";
@@ -144,12 +145,25 @@ async function complete(
     // The grant expired during the exchange, or another callback completed it first: say which.
     return (await store.getById(grant.id, now())) === undefined ? NOT_FOUND_OR_EXPIRED : ALREADY_USED;
   }
+  await recordLogin(
+    context,
+    {
+      login: issued.login,
+      workload: grant.workload,
+      fingerprint: grant.fingerprint,
+      provider: grant.provider,
+      ...(issued.sub === undefined ? {} : { sub: issued.sub }),
+      scope: issued.body.scope,
+    },
+    issued.tokens,
+  );
   logger.audit("token.minted", {
     provider: grant.provider,
     workload: grant.workload,
     fingerprint: grant.fingerprint,
     jti: issued.jti,
     sub: issued.sub,
+    sid: issued.login.sid,
     outcome: "minted",
     remote: client,
   });
@@ -180,7 +194,7 @@ async function exchange(context: ConsentContext, verified: Verified, code: Secre
   );
   // Who logged in, for the audit line only: the id_token's subject when the provider is OIDC.
   const sub = typeof idClaims?.sub === "string" ? idClaims.sub : undefined;
-  return { ...issued, sub };
+  return { ...issued, sub, tokens };
 }
 
 /** OIDC Core §3.1.3.7: an OIDC provider must return an id_token, and its nonce must be ours. */

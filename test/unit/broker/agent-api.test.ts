@@ -6,6 +6,7 @@ import { DEVICE_CODE_GRANT } from "../../../src/broker/metadata.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import type { RendezvousStore } from "../../../src/broker/rendezvous/store.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { RendezvousError } from "../../../src/core/errors.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -56,6 +57,7 @@ function setup(config = testConfig()): void {
   const deps: AgentApiDeps = {
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store,
     keys: () => keys,
@@ -332,6 +334,7 @@ describe("rendezvous outages", () => {
     const handler = createAgentApi({
       config,
       policy: new PolicyGate(config.policy),
+      revocations: new RevocationList(),
       providers,
       store,
       keys: () => keys,

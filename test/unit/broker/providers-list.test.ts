@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { createAgentApi } from "../../../src/broker/agent-api.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import { parseUpstream } from "../../../src/core/provider/allowlist.ts";
@@ -48,6 +49,7 @@ function api() {
   return createAgentApi({
     config,
     policy: new PolicyGate(config.policy),
+    revocations: new RevocationList(),
     providers,
     store: createMemoryStore(config.rendezvous),
     keys: () => keys,

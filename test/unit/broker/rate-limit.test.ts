@@ -3,6 +3,7 @@ import { createAgentApi } from "../../../src/broker/agent-api.ts";
 import { RateLimiter } from "../../../src/broker/rate-limit.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
@@ -95,6 +96,7 @@ describe("POST /v1/grants under the rate limit", () => {
     const handler = createAgentApi({
       config,
       policy: new PolicyGate(config.policy),
+      revocations: new RevocationList(),
       providers: new Map([["corp", testProvider({ oauth: scriptedIdp() })]]),
       store: createMemoryStore(config.rendezvous),
       keys: () => keys,

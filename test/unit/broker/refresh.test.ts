@@ -3,6 +3,8 @@ import { type AgentApiDeps, createAgentApi } from "../../../src/broker/agent-api
 import { issueWrappers, type TokenResponseBody } from "../../../src/broker/issue.ts";
 import { createMemoryStore } from "../../../src/broker/rendezvous/memory.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { newRule } from "../../../src/core/access/revocation.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
@@ -37,6 +39,7 @@ let idp: ScriptedIdp;
 let logger: ReturnType<typeof createMemoryLogger>;
 let handler: ReturnType<typeof createAgentApi>;
 let policy: PolicyGate;
+let revocations: RevocationList;
 
 const REFRESH_TTL = 600;
 
@@ -46,6 +49,7 @@ function setup(providers: Map<string, ResolvedProvider>): void {
   const deps: AgentApiDeps = {
     config,
     policy,
+    revocations,
     providers,
     store: createMemoryStore(config.rendezvous),
     keys: () => keys,
@@ -59,6 +63,7 @@ beforeEach(() => {
   clock = Date.now();
   idp = scriptedIdp();
   policy = new PolicyGate(testConfig().policy);
+  revocations = new RevocationList();
   setup(new Map([["corp", testProvider({ oauth: idp })]]));
 });
 
@@ -328,6 +333,24 @@ describe("POST /v1/token, refresh_token grant", () => {
       .map((line) => JSON.parse(line))
       .find((line) => line.outcome === "access_denied");
     expect(refused).toMatchObject({ event: "token.refreshed", workload: alpha.workload });
+  });
+
+  test("revocation on every refresh: a revoked login → invalid_grant without asking the IdP; another login refreshes", async () => {
+    const held = await loggedIn(alpha, "r-alpha");
+    const other = await loggedIn(alpha, "r-alpha-2");
+    const { sid } = await verifyWrapper(held.refresh_token!, "refresh", keys, { issuer: ISSUER, now: clock });
+    revocations.add(newRule({ login: sid }, "test", clock), clock);
+    await expectError(await refresh(alpha, held.refresh_token!), 400, "invalid_grant");
+    idp.script.push(upstreamTokens("a-2"));
+    expect((await refresh(alpha, other.refresh_token!)).status).toBe(200);
+    expect(idp.received).toEqual(["r-alpha-2"]);
+    // A new login after a workload revocation is not refused by it.
+    revocations.add(newRule({ workload: alpha.workload }, "test", clock), clock);
+    clock += 2_000;
+    const fresh = await loggedIn(alpha, "r-alpha-3");
+    idp.script.push(upstreamTokens("a-3"));
+    expect((await refresh(alpha, fresh.refresh_token!)).status).toBe(200);
+    await expectError(await refresh(alpha, other.refresh_token!), 400, "invalid_grant");
   });
 
   test("an expired refresh wrapper → invalid_grant", async () => {

@@ -156,6 +156,15 @@ describe("surrogate inspect (offline)", () => {
     );
   });
 
+  test("a missing file: one line naming the path once, why, and input_invalid (not config_invalid)", async () => {
+    const missing = join(dir, "no-such-token");
+    const result = await inspect([missing]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `surrogate inspect: cannot read token file ${missing}: no such file or directory (ENOENT) (input_invalid)\n`,
+    );
+  });
+
   test("escapes control and bidi characters from the token", async () => {
     const result = await inspect([], await mint({ claims: { sub: "evil\u001b[2J\u009b\u202egnp.exe" } }));
     for (const raw of ["\u001b", "\u009b", "\u202e"]) expect(result.stdout).not.toContain(raw);

@@ -48,6 +48,14 @@ describe("runCli", () => {
     expect(result.stderr).toStartWith("surrogate version: ");
   });
 
+  test("no help text cites a section of a file binary users do not have (DESIGN §…)", () => {
+    for (const command of COMMANDS)
+      expect({ name: command.name, cites: /DESIGN §/.test(command.usage) }).toEqual({
+        name: command.name,
+        cites: false,
+      });
+  });
+
   test("command names are unique", () => {
     const names = COMMANDS.map((command) => command.name);
     expect(new Set(names).size).toBe(names.length);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { newRule } from "../../../src/core/access/revocation.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
@@ -84,6 +86,7 @@ function deps(
   return {
     providers,
     policy: new PolicyGate([{ workload: "**", providers: [...providers.keys()] }]),
+    revocations: new RevocationList(),
     keys: () => keys,
     issuer: ISSUER,
     fetch,
@@ -426,6 +429,26 @@ describe("proxy handler: refusals never reach an upstream", () => {
     const target = `/127.0.0.1:${upstream.port}/`;
     expect((await handler(agentRequest(target, { token: otherProvider }))).status).toBe(200);
     expect((await handler(agentRequest(target, { token: otherWorkload, client: beta }))).status).toBe(200);
+  });
+
+  test('revocation on every request: a revoked wrapper in the verification cache → 401 invalid_token "revoked"', async () => {
+    const revocations = new RevocationList();
+    const handler = createProxyHandler(deps({ revocations }));
+    const held = await wrapper();
+    const otherProvider = await wrapper({ provider: "apikey" });
+    const target = `/127.0.0.1:${upstream.port}/`;
+    expect((await handler(agentRequest(target, { token: held }))).status).toBe(200);
+    revocations.add(newRule({ provider: "corp" }, "test", Date.now()), Date.now());
+    const refused = await handler(agentRequest(`/127.0.0.1:${canary.port}/`, { token: held }));
+    expect(refused.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    const body = JSON.parse(await refused.text());
+    expect({ status: refused.status, code: body.code, detail: body.detail }).toEqual({
+      status: 401,
+      code: "invalid_token",
+      detail: "revoked",
+    });
+    expect(canary.connections()).toBe(0);
+    expect((await handler(agentRequest(target, { token: otherProvider }))).status).toBe(200);
   });
 
   test("the canary does count connections", async () => {

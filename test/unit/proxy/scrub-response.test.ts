@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from "node:zlib";
 import type { AgentRequest } from "../../../src/agent-port/http1/types.ts";
 import { PolicyGate } from "../../../src/core/access/policy-gate.ts";
+import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { ProxyError } from "../../../src/core/errors.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
@@ -209,6 +210,7 @@ function handler(scrubResponses?: boolean) {
   const proxy = createProxyHandler({
     providers: new Map([["corp", provider]]),
     policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),
+    revocations: new RevocationList(),
     keys: () => keys,
     issuer: ISSUER,
     fetch,

@@ -22,7 +22,14 @@ client_id = "Iv1.abc"
 client_secret = "env:CORP_SECRET"
 `;
 const HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
-const ENV = { CORP_SECRET: "s3cret", ADMIN_HASH: HASH, METRICS_TOKEN: "metrics-bearer" };
+const API_TOKEN = "a".repeat(16) + "B".repeat(16);
+const ENV = {
+  CORP_SECRET: "s3cret",
+  ADMIN_HASH: HASH,
+  METRICS_TOKEN: "metrics-bearer",
+  SHORT_TOKEN: "s3cret-but-short",
+  API_TOKEN,
+};
 
 const parse = (extra: string, env: Record<string, string> = ENV) => parseConfig(`${BASE}\n${extra}`, env);
 
@@ -46,6 +53,12 @@ session_idle = "5m"`);
     expect(config.admin?.sessionIdle).toBe(300);
   });
 
+  test("api_token alone opens the API (from a secret reference, at least 32 characters)", async () => {
+    const config = await parse(`[admin]\napi_token = "env:API_TOKEN"`);
+    expect(config.admin?.apiToken?.reveal()).toBe(API_TOKEN);
+    expect(config.admin?.passwordHash).toBeUndefined();
+  });
+
   test("an htpasswd bcrypt hash ($2y$) is accepted, and Bun.password verifies it", async () => {
     // bcrypt of "correct horse" with the $2y$ prefix htpasswd -B writes (the same algorithm as $2b$).
     const htpasswd = "$2y$04$vURIcYphTX27d2KJUb7W0OSt1sjbw25fPIjO/cwuSKXigUQUw7sSu";
@@ -67,7 +80,8 @@ session_idle = "5m"`);
   });
 
   test.each([
-    ["[admin]", "admin: needs password or provider"],
+    ["[admin]", "admin: needs password, provider or api_token"],
+    ['[admin]\napi_token = "env:SHORT_TOKEN"', "admin.api_token: must be at least 32"],
     ['[admin]\npassword = "$argon2id$literal"', "admin.password: a literal secret is not accepted"],
     ['[admin]\npassword = "env:CORP_SECRET"', "admin.password: must reference a password hash"],
     ['[admin]\nprovider = "nope"\nallow = ["a@b.c"]', "admin.provider: names no configured provider"],
