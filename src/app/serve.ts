@@ -25,7 +25,7 @@ export interface ServeOptions {
   role?: Role;
   /** Longest wait for requests in flight at stop() before their connections are cut (default 30 s). */
   drainMs?: number;
-  /** SO_REUSEPORT on both ports, for `--workers` (src/workers.ts). */
+  /** SO_REUSEPORT on both ports, for `--workers` (src/app/workers.ts). */
   reusePort?: boolean;
   /** Re-reads the configuration file on reload, for `[[policy]]`; absent, the policy stays as started. */
   reloadConfig?: () => Promise<Config>;

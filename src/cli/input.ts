@@ -3,8 +3,10 @@
  * cap applies to the bytes actually read, so a FIFO, a device or a growing file cannot make the
  * CLI read without end. Errors name the flag and the path, never the content.
  */
+
 import { SurrogateError } from "../core/errors.ts";
 import { readFileCapped, reasonOf } from "../core/io/file.ts";
+import { BodyTooLargeError, readCapped as readCappedBody } from "../core/io/read-capped.ts";
 import type { CliContext } from "./command.ts";
 
 /** A problem with something given on the command line (a file, stdin, a flag's value). */
@@ -29,24 +31,16 @@ export function readStreamBytes(
   return readCapped(stream, maxBytes, () => inputError(`${label}: larger than ${maxBytes} bytes`));
 }
 
-/** Reads a stream to the end, failing with `tooLarge()` (and cancelling) once it passes `maxBytes`. */
+/** Reads a stream to the end (core/io/read-capped.ts), failing with `tooLarge()` once it passes `maxBytes`. */
 export async function readCapped(
   stream: ReadableStream<Uint8Array>,
   maxBytes: number,
   tooLarge: () => Error,
 ): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return new Uint8Array(Buffer.concat(chunks));
-    length += value.length;
-    if (length > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
+  try {
+    return await readCappedBody(stream, maxBytes, null);
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? tooLarge() : error;
   }
 }
 

@@ -110,6 +110,16 @@ function boundLine(bound: unknown): string[] {
   return typeof bound === "string" && Object.hasOwn(BOUNDS, bound) ? [`exp set by: ${BOUNDS[bound]}`] : [];
 }
 
+/** The login (`sid`, DESIGN §5) and when the person logged in: what `surrogate revoke --login` takes. */
+function loginLine(payload: Record<string, unknown>): string[] {
+  const { sid, auth_time: authTime } = payload;
+  if (typeof sid !== "string") return [];
+  const since = typeof authTime === "number" && Number.isFinite(authTime) ? authTime * 1000 : Number.NaN;
+  const when =
+    Number.isNaN(since) || Math.abs(since) > 8.64e15 ? "" : ` (logged in ${new Date(since).toISOString()})`;
+  return [`${"login:".padEnd(11)} ${escapeForTerminal(sid)}${when}`];
+}
+
 function textLine(label: string, value: unknown): string[] {
   return typeof value === "string" ? [`${label.padEnd(11)} ${escapeForTerminal(value)}`] : [];
 }
@@ -129,6 +139,7 @@ export function describeWrapper(decoded: DecodedWrapper, now: number): string {
     ...textLine("email:", payload.email),
     ...textLine("scope:", payload.scope),
     ...textLine("issuer:", payload.iss),
+    ...loginLine(payload),
     ...bindingLines(payload),
     expiryLine(payload.exp, now),
     ...boundLine(payload.exp_bound),

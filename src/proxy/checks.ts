@@ -1,8 +1,9 @@
 /**
  * The proxy's checks (DESIGN §4.3), in their one order and each with its own code (DESIGN §9), shared
- * by the handler and the byte relay so neither can skip or reorder one: bearer present, target
- * well-formed, method, headers unambiguous, wrapper (from the verification cache, else verified by
- * the caller), certificate binding, not revoked, provider known, policy, host allowed.
+ * by the handler and the byte relay so neither can skip or reorder one: client certificate still
+ * valid, bearer present, target well-formed, method, headers unambiguous, wrapper (from the
+ * verification cache, else verified by the caller), certificate binding, not revoked, provider
+ * known, policy, host allowed.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AgentRequest } from "../agent-port/http1/types.ts";
@@ -12,6 +13,7 @@ import type { RevocationView } from "../core/access/revocation-list.ts";
 import { ProxyError } from "../core/errors.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
+import { certificateTimeProblem } from "../core/identity/validity.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import { isAllowed } from "../core/provider/allowlist.ts";
 import type { ResolvedProvider, UpstreamRule } from "../core/provider/types.ts";
@@ -58,6 +60,16 @@ export function precheck(
   hasBody: boolean,
   log: LogFields,
 ): Prechecked {
+  const now = deps.now();
+  // Before anything else, on every request: the handshake's check does not cover a kept-alive
+  // connection whose certificate has expired since (SPIFFE revokes by expiry).
+  const expired = certificateTimeProblem(request.client, now);
+  if (expired !== undefined) {
+    throw new ProxyError(
+      "certificate_expired",
+      `proxy: the client certificate ${expired}; reconnect with a current one`,
+    );
+  }
   const token = extractBearer(request.rawHeaders);
   const target = parseTarget(request.target);
   log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
@@ -73,7 +85,6 @@ export function precheck(
   }
   const headers = buildUpstreamHeaders(request.rawHeaders);
   const keys = deps.keys();
-  const now = deps.now();
   const cached = cache.get(token, request.client.thumbprint, keys, now);
   log.cache = cached === undefined ? "miss" : "hit";
   return { token, target, headers, keys, now, cached };

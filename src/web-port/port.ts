@@ -9,6 +9,7 @@ import { Elysia } from "elysia";
 import type { AccessStore } from "../broker/rendezvous/access-store.ts";
 import type { RevocationSync } from "../broker/rendezvous/revocation-sync.ts";
 import type { RendezvousStore } from "../broker/rendezvous/store.ts";
+import type { RevokeDeps } from "../broker/revoke.ts";
 import type { Config, ListenAddress } from "../core/config/types.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import type { ResolvedProvider } from "../core/provider/types.ts";
@@ -72,9 +73,12 @@ export function createWebPort(config: Config, deps: WebPortDeps, observer: Obser
 }
 
 function adminApiContext(config: Config, deps: WebPortDeps, access: NonNullable<WebPortDeps["access"]>) {
+  return { apiToken: config.admin?.apiToken, ...revokeDeps(deps, access) };
+}
+
+function revokeDeps(deps: WebPortDeps, access: NonNullable<WebPortDeps["access"]>): RevokeDeps {
   const { providers, keys, now, logger } = deps;
-  const { revocations, store: logins } = access;
-  return { apiToken: config.admin?.apiToken, revocations, logins, providers, keys, now, logger };
+  return { revocations: access.revocations, logins: access.store, providers, keys, now, logger };
 }
 
 function consentContext(config: Config, deps: WebPortDeps): ConsentContext {
@@ -131,6 +135,7 @@ function adminContext(
     keyAges: new KeyAges(),
     history: new GrantHistory(),
     adminOAuth: lazyAdminProvider(config, deps),
+    ...(deps.access && { access: revokeDeps(deps, deps.access) }),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * A whole web port on a real socket — consent pages plus the admin plugin, composed as in
- * src/app.ts — with the real agent API called in-process over a real client certificate identity,
+ * src/web-port/port.ts — with the real agent API called in-process over a real client certificate identity,
  * the real stub IdP, an observed memory logger, and a password-protected admin. For flow tests
  * (browser and canary) that need everything at once.
  */

@@ -4,7 +4,7 @@ import { STYLESHEET } from "../assets.ts";
 import { Document } from "../layout.tsx";
 import { ADMIN_STYLESHEET } from "./assets.ts";
 
-export type AdminSection = "overview" | "grants" | "traffic";
+export type AdminSection = "overview" | "grants" | "traffic" | "access";
 
 export interface AdminChrome {
   /** Who is signed in, as shown in the bar. */
@@ -16,6 +16,7 @@ const SECTIONS: ReadonlyArray<[AdminSection, string, string]> = [
   ["overview", "Overview", "/admin"],
   ["grants", "Grants", "/admin/grants"],
   ["traffic", "Traffic", "/admin/traffic"],
+  ["access", "Access", "/admin/access"],
 ];
 
 /** Every admin page: the common shell with the admin bar and stylesheet. */

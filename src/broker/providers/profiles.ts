@@ -73,7 +73,7 @@ export function profileFor(config: ProviderConfig, key: string): ProviderProfile
  * `token` scheme for both; Bearer is the RFC 6750 form and what GitHub's current docs use.
  * OAuth-app tokens do not expire (no refresh token); GitHub App user tokens expire after 8 h and come
  * with a rotating refresh token. GitHub answers token-endpoint errors with HTTP 200 and an `error`
- * member, which src/providers/token-response.ts treats as an error response.
+ * member, which src/broker/providers/token-response.ts treats as an error response.
  */
 function github(): ProviderProfile {
   return {

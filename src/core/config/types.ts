@@ -88,11 +88,13 @@ export interface Config {
     upstreamTimeout: number;
     /** Bytes; default 16384. */
     maxHeaderSize: number;
-    /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent/server.ts). */
+    /** Open connections per process (default: DEFAULT_MAX_CONNECTIONS in src/agent-port/server.ts). */
     maxConnections?: number;
     /** Unauthenticated (handshaking) connections per source address and in total (same defaults). */
     maxHandshakesPerAddress?: number;
     maxPendingHandshakes?: number;
+    /** Seconds a connection may serve requests; then it closes after its current response (default 3600). */
+    maxConnectionAge: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
     /** Origin agents reach this port at, no trailing slash: the `issuer` of its RFC 8414 metadata. */

@@ -57,7 +57,7 @@ export type RevocationOutcome =
   | { outcome: "unsupported"; reason: string }
   | { outcome: "failed"; code: "idp_network" | "idp_error" | "idp_unexpected_response"; reason: string };
 
-/** Everything the broker needs from an identity provider, behind one adapter (src/providers/oauth-client.ts). */
+/** Everything the broker needs from an identity provider, behind one adapter (src/broker/providers/oauth-client.ts). */
 export interface OAuthClient {
   authorizationUrl(request: AuthorizationRequest): Promise<URL>;
   /** Throws IdpError: `idp_network`, `idp_error` (the IdP's own error response), `idp_unexpected_response`. */

@@ -1,7 +1,7 @@
 /**
  * The most recent audit events, for the admin overview. Only a fixed list of fields is kept, each
  * cut to a bounded length: the page shows what happened, never a request's raw content, and the
- * audit events themselves never carry secrets (src/log/logger.ts).
+ * audit events themselves never carry secrets (src/ops/log/logger.ts).
  */
 import type { LogFields } from "../log/logger.ts";
 

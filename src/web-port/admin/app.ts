@@ -9,6 +9,7 @@ import { ADMIN_STYLESHEET } from "../../../ui/admin/assets.ts";
 import { SurrogateError } from "../../core/errors.ts";
 import { plain } from "../shared/reply.ts";
 import { staticResponse } from "../shared/static.ts";
+import { revokeRoute } from "./access.ts";
 import type { AdminContext, HealthContext } from "./context.ts";
 import { metrics, readiness } from "./health.ts";
 import { loginPage, logout, passwordLogin, providerCallback, providerStart } from "./login.ts";
@@ -29,9 +30,12 @@ export function adminRoutes(health: HealthContext, context: AdminContext) {
         .get("", ({ request, set }) => pageRoute(context, request, set, "overview"))
         .get("/grants", ({ request, set }) => pageRoute(context, request, set, "grants"))
         .get("/traffic", ({ request, set }) => pageRoute(context, request, set, "traffic"))
+        .get("/access", ({ request, set }) => pageRoute(context, request, set, "access"))
+        .post("/access/revoke", ({ request }) => revokeRoute(context, request))
         .get("/fragments/overview", ({ request }) => fragmentRoute(context, request, "overview"))
         .get("/fragments/grants", ({ request }) => fragmentRoute(context, request, "grants"))
         .get("/fragments/traffic", ({ request }) => fragmentRoute(context, request, "traffic"))
+        .get("/fragments/access", ({ request }) => fragmentRoute(context, request, "access"))
         .get("/login", ({ request, set }) => loginPage(context, request, set))
         .post("/login", ({ request, set, server }) =>
           passwordLogin(context, request, set, context.clientAddress(request, server)),

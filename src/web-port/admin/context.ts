@@ -1,4 +1,5 @@
 import type { RendezvousStore } from "../../broker/rendezvous/store.ts";
+import type { RevokeDeps } from "../../broker/revoke.ts";
 import type { AdminConfig } from "../../core/config/types.ts";
 import type { KeySets } from "../../core/keys/types.ts";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
@@ -47,4 +48,6 @@ export interface AdminContext extends HealthContext {
   history: GrantHistory;
   /** The admin provider's own OAuth client (redirect to /admin/callback), resolved on first use. */
   adminOAuth: () => Promise<ResolvedProvider>;
+  /** Revocations and recent logins for the Access page; absent, the page lists nothing. */
+  access?: RevokeDeps;
 }

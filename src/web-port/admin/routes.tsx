@@ -5,12 +5,14 @@
  * and answers "session ended" without a trigger, which stops the polling.
  */
 
+import { ACCESS_POLL, AccessPage, AccessPanel } from "../../../ui/admin/access.tsx";
 import { GRANTS_POLL, GrantsPage, GrantsTable } from "../../../ui/admin/grants.tsx";
 import type { AdminChrome, AdminSection } from "../../../ui/admin/layout.tsx";
 import { LivePanel, SessionEnded } from "../../../ui/admin/layout.tsx";
 import { OverviewPage, OverviewPanel } from "../../../ui/admin/overview.tsx";
 import { TrafficPage, TrafficPanel } from "../../../ui/admin/traffic.tsx";
 import { addCookie, type ReplySet, redirect } from "../shared/reply.ts";
+import { accessData } from "./access.ts";
 import type { AdminContext } from "./context.ts";
 import { type AdminSession, readSession, sessionCookie } from "./session.ts";
 import { grantsData, overviewData, trafficData } from "./views.ts";
@@ -49,6 +51,8 @@ const PAGES: Record<AdminSection, PageRenderer> = {
   grants: async (context, chrome) =>
     GrantsPage({ chrome, grants: await grantsData(context), now: context.now() }),
   traffic: async (context, chrome) => TrafficPage({ chrome, data: trafficData(context) }),
+  access: async (context, chrome) =>
+    AccessPage({ chrome, data: await accessData(context), now: context.now() }),
 };
 
 /** A full page: opening one counts as activity, so the session cookie is re-issued with a new `seenAt`. */
@@ -65,7 +69,7 @@ export async function pageRoute(
   return PAGES[section](context, chromeOf(refreshed));
 }
 
-const FRAGMENTS: Record<AdminSection, (context: AdminContext) => Promise<JSX.Element>> = {
+const FRAGMENTS: Record<AdminSection, (context: AdminContext, csrf: string) => Promise<JSX.Element>> = {
   overview: async (context) => (
     <LivePanel id="overview" url="/admin/fragments/overview" every="5s">
       <OverviewPanel data={await overviewData(context)} />
@@ -81,6 +85,11 @@ const FRAGMENTS: Record<AdminSection, (context: AdminContext) => Promise<JSX.Ele
       <TrafficPanel data={trafficData(context)} />
     </LivePanel>
   ),
+  access: async (context, csrf) => (
+    <LivePanel id="access" url="/admin/fragments/access" every={ACCESS_POLL}>
+      <AccessPanel data={await accessData(context)} now={context.now()} csrf={csrf} />
+    </LivePanel>
+  ),
 };
 
 export async function fragmentRoute(
@@ -90,5 +99,5 @@ export async function fragmentRoute(
 ): Promise<JSX.Element> {
   const session = await currentSession(context, request);
   if (session === undefined) return SessionEnded({ id: section });
-  return FRAGMENTS[section](context);
+  return FRAGMENTS[section](context, session.csrf);
 }

@@ -68,6 +68,8 @@ describe("surrogate inspect (offline)", () => {
     expect(out).not.toContain(token.split(".")[1]);
     expect(out).toContain("provider:   github");
     expect(out).toContain("subject:    octocat");
+    // What `surrogate revoke --login` takes, and when the person logged in.
+    expect(out).toMatch(/login: {6}[A-Za-z0-9_-]{22} \(logged in 2026-01-01T12:00:00\.000Z\)/);
     expect(out).toContain(`binding:    cnf x5t#S256 ${thumbprintOf(der)}`);
     expect(out).toContain(`certificate SHA-256 ${fingerprintOf(der)}`);
     expect(out).toContain(

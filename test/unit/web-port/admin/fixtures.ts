@@ -1,11 +1,13 @@
 /**
- * The admin plugin mounted on the real web app (as src/app.ts mounts it), with a real memory store,
+ * The whole web port (src/web-port/port.ts: consent and admin), with a real memory store,
  * real keys, an observed memory logger and the real stub IdP as admin provider. Requests go through
  * `app.handle` with cookies passed by hand.
  */
 
 import { resolveProviders } from "../../../../src/broker/providers/registry.ts";
+import { createMemoryAccessStore } from "../../../../src/broker/rendezvous/access-memory.ts";
 import { createMemoryStore } from "../../../../src/broker/rendezvous/memory.ts";
+import { startRevocationSync } from "../../../../src/broker/rendezvous/revocation-sync.ts";
 import type { AdminConfig, Config } from "../../../../src/core/config/types.ts";
 import { Secret } from "../../../../src/core/secret.ts";
 import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
@@ -34,6 +36,8 @@ export async function adminFixture(
     issuer?: string;
     metricsBearer?: string;
     agentListening?: () => boolean;
+    /** Revocations and recent logins in memory (the Access page). */
+    access?: boolean;
   } = {},
 ) {
   const idp = await startStubIdp();
@@ -65,6 +69,8 @@ export async function adminFixture(
   const sink = createMemoryLogger();
   const observer = new Observer({ providers, now });
   const logger = observer.observe(sink);
+  const accessStore = createMemoryAccessStore();
+  const revocations = await startRevocationSync(accessStore, { now, logger });
   const app = createWebPort(
     config,
     {
@@ -77,6 +83,7 @@ export async function adminFixture(
       instance: "test-instance",
       clientAddress: () => "198.51.100.7",
       ...(options.agentListening === undefined ? {} : { agentListening: options.agentListening }),
+      ...(options.access === true ? { access: { store: accessStore, revocations } } : {}),
     },
     observer,
   );
@@ -120,10 +127,13 @@ export async function adminFixture(
     clock,
     now,
     app,
+    accessStore,
+    revocations,
     send,
     post,
     login,
     close: async () => {
+      revocations.close();
       await idp.close();
       await store.close();
     },
