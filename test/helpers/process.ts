@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import type { TestPki } from "./pki.ts";
 
@@ -166,6 +167,16 @@ export async function writePki(pki: TestPki, path: (name: string) => string) {
   await Bun.write(files.key, pki.server.keyPem);
   await Bun.write(files.ca, pki.ca.certPem);
   return files;
+}
+
+/** The test PKI and fresh key sets written into `dir`, as instanceConfig takes them. */
+export async function writeDeployment(
+  pki: TestPki,
+  dir: { dir: string; path: (name: string) => string },
+): Promise<Pick<InstanceConfig, "pki" | "signing" | "encryption">> {
+  const files = await writePki(pki, dir.path);
+  const keys = await writeKeySetsToDir(dir.dir);
+  return { pki: files, signing: `file:${keys.signingPath}`, encryption: `file:${keys.encryptionPath}` };
 }
 
 export interface InstanceConfig {
