@@ -179,6 +179,18 @@ export async function writeDeployment(
   return { pki: files, signing: `file:${keys.signingPath}`, encryption: `file:${keys.encryptionPath}` };
 }
 
+/**
+ * A temporary directory for an in-process instance (startSurrogate with `baseDir` = it): the test
+ * PKI as server.pem, server.key and ca.pem, and ES256 key sets under keys/, for a surrogate.toml
+ * that names them relative to it. The caller removes it.
+ */
+export async function writeConfigDir(pki: TestPki, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `surrogate-${name}-`));
+  await writePki(pki, (file) => join(dir, file));
+  await writeKeySetsToDir(join(dir, "keys"), "ES256");
+  return dir;
+}
+
 export interface InstanceConfig {
   issuer: string;
   pki: { cert: string; key: string; ca: string };
