@@ -8,15 +8,19 @@
  * certificate for api.github.com (SNI and name check), as a resolver entry would make it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { chmod, mkdir, symlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { profileFor } from "../../../src/broker/providers/profiles.ts";
 import type { ProviderConfig } from "../../../src/core/config/types.ts";
 import { issueCertificate } from "../../../src/core/pki/issue.ts";
-import { profileFor } from "../../../src/broker/providers/profiles.ts";
 import {
   type CompanionWorld,
   REAL_TOKEN,
   startCompanionWorld,
   surrogateProcess,
 } from "../../helpers/companion.ts";
+import { companionBlocks } from "../../helpers/companion-recipes.ts";
 import { testPki } from "../../helpers/pki.ts";
 import { startUpstream, type Upstream } from "../../helpers/upstream.ts";
 
@@ -24,6 +28,10 @@ const GH = Bun.which("gh");
 const API = "api.github.com";
 const JWS = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
 const TIMEOUT_MS = 120_000;
+const ROOT = resolve(import.meta.dir, "../../..");
+const RECIPE = companionBlocks(readFileSync(join(ROOT, "docs/agents.md"), "utf8"), "docs/agents.md").find(
+  (block) => block.info.includes("gh"),
+);
 
 if (GH === null) {
   console.warn("gh.test.ts: SKIPPED: no `gh` on PATH (Debian: apt-get install gh; scripts/setup.sh does it)");
@@ -64,7 +72,22 @@ beforeAll(async () => {
     { fetch: resolving(API, github.port) },
   );
   await world.writeWrapper("github");
+  // For the recipe as written: `surrogate` is this checkout, and the default token directory
+  // (~/.config/surrogate/tokens) is the world's.
+  await mkdir(join(world.dir, "bin"));
+  await Bun.write(
+    join(world.dir, "bin", "surrogate"),
+    `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, "src/main.ts")} "$@"\n`,
+  );
+  await chmod(join(world.dir, "bin", "surrogate"), 0o755);
+  await mkdir(join(world.dir, "home", ".config", "surrogate"), { recursive: true });
+  await symlink(world.tokens, join(world.dir, "home", ".config", "surrogate", "tokens"));
 });
+
+/** gh keeps its own configuration in the world's directory, and checks for no updates. */
+function ghEnv(): Record<string, string> {
+  return { GH_CONFIG_DIR: join(world.dir, "gh"), GH_NO_UPDATE_NOTIFIER: "1" };
+}
 
 afterAll(async () => {
   if (GH === null) return;
@@ -76,13 +99,24 @@ describe.skipIf(GH === null)("gh under surrogate run", () => {
   test(
     "surrogate run --provider github -- gh api user: GitHub sees the real token, gh never has it",
     async () => {
+      const before = github.requests.length;
       // The child records its own environment on stderr, then becomes gh.
       const result = await surrogateProcess(
-        ["run", "--tokens", world.tokens, "--provider", "github", "--", "sh", "-c", "env >&2; exec gh api user"],
-        { ...world.brokerEnv(), GH_CONFIG_DIR: `${world.dir}/gh`, GH_NO_UPDATE_NOTIFIER: "1" },
+        [
+          "run",
+          "--tokens",
+          world.tokens,
+          "--provider",
+          "github",
+          "--",
+          "sh",
+          "-c",
+          "env >&2; exec gh api user",
+        ],
+        { ...world.brokerEnv(), ...ghEnv() },
       ).done;
       if (result.code !== 0) throw new Error(`exited ${result.code}:\n${result.stderr}`);
-      const seen = github.requests.filter((request) => request.path === "/user");
+      const seen = github.requests.slice(before).filter((request) => request.path === "/user");
       expect(seen).toHaveLength(1);
       expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${REAL_TOKEN}`);
       expect(seen[0]?.headers.get("host")).toBe(API);
@@ -97,6 +131,38 @@ describe.skipIf(GH === null)("gh under surrogate run", () => {
       expect(env).not.toContain(REAL_TOKEN);
       expect(env).not.toMatch(JWS);
       expect(env).not.toMatch(/^SURROGATE_(BROKER|CERT|KEY|CA)=/m);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "the docs/agents.md gh recipe, as written",
+    async () => {
+      expect(RECIPE?.code).toBe("surrogate run --provider github -- gh api user");
+      const before = github.requests.length;
+      const child = Bun.spawn(["bash", "-e", "-c", RECIPE?.code ?? "false"], {
+        cwd: world.dir,
+        env: {
+          PATH: `${join(world.dir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+          HOME: join(world.dir, "home"),
+          ...world.brokerEnv(),
+          ...ghEnv(),
+        },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(child.stdout).text(),
+        new Response(child.stderr).text(),
+        child.exited,
+      ]);
+      if (code !== 0) throw new Error(`exited ${code}:\n${stderr}`);
+      const seen = github.requests.slice(before);
+      expect(seen.map((request) => request.path)).toEqual(["/user"]);
+      expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${REAL_TOKEN}`);
+      expect(JSON.parse(stdout).path).toBe("/user");
+      expect(stdout).not.toContain(REAL_TOKEN);
     },
     TIMEOUT_MS,
   );
