@@ -63,7 +63,8 @@ class DemoSignIn extends OpenIdProvider {
 
   protected override dispatch(call: IdpCall): Response | Promise<Response> {
     const path = call.url.pathname;
-    if (path === "/") return htmlResponse(messagePage(DEMO_LABEL, "Used by `surrogate dev`; nothing to do here."), 200);
+    if (path === "/")
+      return htmlResponse(messagePage(DEMO_LABEL, "Used by `surrogate dev`; nothing to do here."), 200);
     if (path === "/authorize" && call.request.method === "POST") return this.decide(call.params);
     return super.dispatch(call);
   }

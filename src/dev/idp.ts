@@ -150,7 +150,10 @@ export class OpenIdProvider {
   authorize(params: URLSearchParams): Response {
     const redirectUri = single(params, "redirect_uri");
     if (single(params, "client_id") !== this.config.clientId || !this.redirectAllowed(redirectUri)) {
-      return htmlResponse(messagePage("Unknown client", "The client_id or redirect_uri is not registered."), 400);
+      return htmlResponse(
+        messagePage("Unknown client", "The client_id or redirect_uri is not registered."),
+        400,
+      );
     }
     const state = single(params, "state");
     const problem = checkAuthorizeParams(params);
@@ -179,7 +182,9 @@ export class OpenIdProvider {
   }
 
   /** The scope the request asks for, or the error the client is sent back with. */
-  protected requestedScope(params: URLSearchParams): { scope: string; appScope?: string } | { error: string } {
+  protected requestedScope(
+    params: URLSearchParams,
+  ): { scope: string; appScope?: string } | { error: string } {
     return { scope: single(params, "scope") ?? "" };
   }
 
@@ -195,12 +200,19 @@ export class OpenIdProvider {
   }
 
   /** 303 turns a POST into a GET (RFC 9110 §15.4.4); `iss` on every response, errors included (RFC 9207 §2). */
-  protected redirectBack(redirectUri: string, state: string | undefined, result: Record<string, string>): Response {
+  protected redirectBack(
+    redirectUri: string,
+    state: string | undefined,
+    result: Record<string, string>,
+  ): Response {
     const target = new URL(redirectUri);
     for (const [name, value] of Object.entries(result)) target.searchParams.set(name, value);
     if (state !== undefined) target.searchParams.set("state", state);
     target.searchParams.set("iss", this.issuer);
-    return new Response(null, { status: 303, headers: { location: target.href, "cache-control": "no-store" } });
+    return new Response(null, {
+      status: 303,
+      headers: { location: target.href, "cache-control": "no-store" },
+    });
   }
 
   /** POST /token: client authentication, then the authorization_code or refresh_token grant. */
@@ -212,11 +224,15 @@ export class OpenIdProvider {
     const grant = single(call.params, "grant_type");
     if (grant === "authorization_code") return this.codeGrant(call);
     if (grant === "refresh_token") return this.refreshGrant(call);
-    return this.tokenError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token");
+    return this.tokenError(
+      400,
+      "unsupported_grant_type",
+      "grant_type must be authorization_code or refresh_token",
+    );
   }
 
   /** The one client authentication method the token endpoint insists on; undefined: either. */
-  protected requiredClientAuth(): "basic" | "post" | undefined {
+  protected requiredClientAuth(): string | undefined {
     return undefined;
   }
 
@@ -247,12 +263,15 @@ export class OpenIdProvider {
     if (issued === undefined) return this.tokenError(400, "invalid_grant", "unknown, expired or used code");
     if (single(params, "redirect_uri") !== issued.redirectUri)
       return this.tokenError(400, "invalid_grant", "redirect_uri differs from the authorization request");
-    const verifier = single(params, "code_verifier") ?? "";
-    // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code_challenge.
-    if (!CODE_VERIFIER.test(verifier) || !constantTimeEqual(s256(verifier), issued.codeChallenge))
+    if (!this.pkceMatches(single(params, "code_verifier") ?? "", issued.codeChallenge))
       return this.tokenError(400, "invalid_grant", "PKCE verification failed");
     const tokens = await this.issue(issued.scope, issued.nonce, "code");
     return this.tokenReply(call.request, this.tokenBody(tokens, "code", issued));
+  }
+
+  /** RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code_challenge. */
+  protected pkceMatches(verifier: string, challenge: string): boolean {
+    return CODE_VERIFIER.test(verifier) && constantTimeEqual(s256(verifier), challenge);
   }
 
   /** Refresh tokens rotate (OAuth 2.0 Security BCP, RFC 9700 §4.14.2): the presented one dies. */
@@ -330,7 +349,11 @@ export class OpenIdProvider {
   }
 
   /** Signs claims with the published key (or `key`), as the id_token is. */
-  sign(payload: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}, key = this.signingKey) {
+  sign(
+    payload: JWTPayload,
+    header: { alg?: string; kid?: string; typ?: string } = {},
+    key = this.signingKey,
+  ) {
     const protectedHeader = {
       alg: header.alg ?? this.config.signingAlg,
       kid: header.kid ?? this.config.kid,
@@ -364,8 +387,10 @@ export class OpenIdProvider {
 function checkAuthorizeParams(params: URLSearchParams): string | undefined {
   for (const [name, value] of params) if (value.length > MAX_PARAM) return `${name} is too long`;
   if (single(params, "response_type") !== "code") return "response_type must be code";
-  if (single(params, "code_challenge_method") !== "S256") return "PKCE with code_challenge_method=S256 is required";
-  if (!CHALLENGE.test(single(params, "code_challenge") ?? "")) return "code_challenge is not an S256 challenge";
+  if (single(params, "code_challenge_method") !== "S256")
+    return "PKCE with code_challenge_method=S256 is required";
+  if (!CHALLENGE.test(single(params, "code_challenge") ?? ""))
+    return "code_challenge is not an S256 challenge";
   const openid = (single(params, "scope") ?? "").split(" ").includes("openid");
   // OIDC Core §3.1.2.1 makes nonce optional for the code flow; this IdP insists, as surrogate always sends one.
   if (openid && single(params, "nonce") === undefined) return "nonce is required with scope openid";
