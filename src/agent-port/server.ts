@@ -31,7 +31,12 @@ export interface AgentServerLimits {
   /** Connections still in their handshake, per source address (IPv6: per /64) and in total. */
   maxHandshakesPerAddress?: number;
   maxPendingHandshakes?: number;
+  /** Seconds a connection may serve requests before it is closed after its current response. */
+  maxConnectionAge?: number;
 }
+
+/** One hour: reloaded bundles and revocations reach every client within it (`agent.max_connection_age`). */
+export const DEFAULT_MAX_CONNECTION_AGE = 3600;
 
 export interface AgentServerOptions {
   host: string;
@@ -229,6 +234,7 @@ function admit(bridge: Bridge, socket: AgentSocket, ticket: Ticket | undefined):
       headers: limits.headersTimeout * 1000,
       idle: limits.idleTimeout * 1000,
       request: limits.requestTimeout * 1000,
+      age: (limits.maxConnectionAge ?? DEFAULT_MAX_CONNECTION_AGE) * 1000,
     },
     logger: options.logger,
     onRequest: bridge.drain.watch(socket),

@@ -6,6 +6,7 @@
 import type { AgentHandler, AgentRequest } from "../agent-port/http1/types.ts";
 import type { Config } from "../core/config/types.ts";
 import { OAuthError, SurrogateError } from "../core/errors.ts";
+import { certificateTimeProblem } from "../core/identity/validity.ts";
 import { clientIdOf } from "./client-id.ts";
 import type { BrokerContext } from "./context.ts";
 import { handleDeviceToken } from "./device-token.ts";
@@ -23,6 +24,23 @@ import { readParams } from "./request-body.ts";
  * with; `policy` is the current one (replaced on SIGHUP).
  */
 export type AgentApiDeps = Omit<BrokerContext, "issue" | "rendezvous"> & { config: Config };
+
+/**
+ * A request on a connection whose certificate is no longer valid (it was at the handshake):
+ * RFC 6749 §5.2 `invalid_client`, 401, and the connection closes after this response.
+ */
+async function refuseExpired(
+  deps: Pick<BrokerContext, "logger">,
+  request: AgentRequest,
+  problem: string,
+): Promise<Response> {
+  await request.body?.cancel().catch(() => undefined);
+  deps.logger.audit("auth.failed", { reason: "certificate_expired", workload: request.client.workload });
+  return oauthError("invalid_client", `client certificate ${problem}; reconnect with a current one`, {
+    status: 401,
+    headers: { connection: "close" },
+  });
+}
 
 /** The path exactly as sent, without the query: no decoding or dot-segment resolution (DESIGN §11). */
 function pathOf(target: string): string {
@@ -93,6 +111,8 @@ export function createAgentApi(dependencies: AgentApiDeps): AgentHandler {
     },
   };
   return async (request) => {
+    const expired = certificateTimeProblem(request.client, deps.now());
+    if (expired !== undefined) return refuseExpired(deps, request, expired);
     const path = pathOf(request.target);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route === undefined || request.method !== route.method) {

@@ -9,7 +9,8 @@ import { type ErrorCode, SurrogateError } from "../core/errors.ts";
 /** Each agent-API error code (one of ErrorCode) with its HTTP status; the codes are this table's keys. */
 const STATUS = {
   invalid_request: 400,
-  // RFC 6749 §5.2: a client_id naming no client (here: no configured provider).
+  // RFC 6749 §5.2: a client_id naming no client (here: no configured provider), or a client whose
+  // authentication no longer holds (its certificate expired on a kept-alive connection).
   invalid_client: 401,
   invalid_grant: 400,
   unsupported_grant_type: 400,

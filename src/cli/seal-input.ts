@@ -9,6 +9,7 @@ import { Secret } from "../core/secret.ts";
 import type { Binding } from "../core/token/types.ts";
 import type { CliContext } from "./command.ts";
 import { inputError, readFileBytes, readStreamBytes, stdinOf, utf8Of } from "./input.ts";
+import { readHidden, stdinIsTerminal } from "./terminal.ts";
 
 /** API keys are short; a wrapper must stay under 16 KiB with the key encrypted inside. */
 export const MAX_SECRET_BYTES = 8 * 1024;
@@ -30,16 +31,31 @@ export interface SealBinding {
  * proxy inject a header that splits (RFC 9110 §5.5 forbids CR/LF in field values).
  */
 export async function readSecretFromStdin(context: CliContext): Promise<Secret> {
-  if (context.stdin === undefined && process.stdin.isTTY === true) {
-    context.stderr.write("Paste the API key, then press Enter and Ctrl-D (it is read from stdin only):\n");
-  }
-  const text = utf8Of(await readStreamBytes(stdinOf(context), MAX_SECRET_BYTES, "stdin"), "stdin");
-  const key = text.replace(/\r?\n$/, "");
+  // At a terminal the key is typed or pasted without echo: an echoed key stays on screen, in the
+  // terminal's scroll-back and in any recording of the session.
+  const key = stdinIsTerminal(context.stdin) ? await typedKey(context) : await pipedKey(context);
   if (key === "") throw inputError("stdin: empty; pipe the API key in, e.g. surrogate seal … < key.txt");
   if (/[\r\n]/.test(key)) throw inputError("stdin: the key contains a line break; give exactly one line");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(key)) throw inputError("stdin: the key contains control characters");
   return new Secret(key);
+}
+
+async function typedKey(context: CliContext): Promise<string> {
+  const key = await readHidden(
+    "API key (not shown; paste it, then press Enter): ",
+    context.stderr,
+    MAX_SECRET_BYTES,
+  );
+  if (new TextEncoder().encode(key).byteLength > MAX_SECRET_BYTES) {
+    throw inputError(`stdin: the key is longer than ${MAX_SECRET_BYTES} bytes`);
+  }
+  return key;
+}
+
+async function pipedKey(context: CliContext): Promise<string> {
+  const text = utf8Of(await readStreamBytes(stdinOf(context), MAX_SECRET_BYTES, "stdin"), "stdin");
+  return text.replace(/\r?\n$/, "");
 }
 
 /** `--cert`: bound to that one certificate (RFC 8705 §3.1 `x5t#S256`). */

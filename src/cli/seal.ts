@@ -24,7 +24,7 @@ Mints an access wrapper holding a long-lived API key, bound to one workload, and
 stdout (the format: "Static secrets" and "The wrapper token" in surrogate's docs/design.md).
 The key is read from STDIN only, never from the command line (arguments end up in shell history
 and in ps); one trailing newline is removed, and empty input or a key
-containing CR/LF is refused.
+containing CR/LF is refused. At a terminal it is asked for and not echoed.
 
 Give exactly one binding:
   --cert FILE        bind to this certificate (PEM or DER; cnf x5t#S256). The wrapper works only

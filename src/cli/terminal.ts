@@ -19,7 +19,8 @@ export function stdinIsTerminal(injected: unknown): boolean {
   return injected === undefined && process.stdin.isTTY === true;
 }
 
-export function readHidden(prompt: string, stderr: Writer): Promise<string> {
+/** Reads one line typed at the terminal, never echoed; at most `max` characters are kept (one more is kept so the caller can refuse the input as too long). */
+export function readHidden(prompt: string, stderr: Writer, max = MAX_TYPED): Promise<string> {
   const stdin = process.stdin;
   // Raw mode before the prompt: whatever is typed once the prompt shows is never echoed.
   stdin.setRawMode(true);
@@ -46,7 +47,7 @@ export function readHidden(prompt: string, stderr: Writer): Promise<string> {
           return;
         }
         if (ERASE.has(char)) typed = Array.from(typed).slice(0, -1).join("");
-        else if (char >= " " && typed.length < MAX_TYPED + 1) typed += char;
+        else if (char >= " " && typed.length < max + 1) typed += char;
       }
     };
     stdin.on("data", onData);

@@ -14,6 +14,7 @@ export type ErrorCode =
   | "invalid_token"
   | "binding_mismatch"
   | "certificate_invalid"
+  | "certificate_expired"
   | "spiffe_invalid"
   // proxy routing and forwarding (DESIGN §9)
   | "host_not_allowed"

@@ -6,6 +6,7 @@ import type { RevocationView } from "../core/access/revocation-list.ts";
 import { ProxyError, SurrogateError } from "../core/errors.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
+import { certificateTimeProblem } from "../core/identity/validity.ts";
 import type { KeySets } from "../core/keys/types.ts";
 import { isAllowed } from "../core/provider/allowlist.ts";
 import { applyInjection, injectionFor } from "../core/provider/inject.ts";
@@ -78,6 +79,15 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
   };
 
   async function proxy(request: AgentRequest, log: LogFields): Promise<Response> {
+    // Before anything else, on every request: the handshake's check does not cover a kept-alive
+    // connection whose certificate has expired since (SPIFFE revokes by expiry).
+    const expired = certificateTimeProblem(request.client, deps.now());
+    if (expired !== undefined) {
+      throw new ProxyError(
+        "certificate_expired",
+        `proxy: the client certificate ${expired}; reconnect with a current one`,
+      );
+    }
     const token = extractBearer(request.rawHeaders);
     const target = parseTarget(request.target);
     log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;

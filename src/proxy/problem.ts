@@ -4,6 +4,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   missing_token: "Missing token",
   invalid_token: "Invalid token",
   binding_mismatch: "Token bound to another certificate",
+  certificate_expired: "Client certificate expired",
   host_not_allowed: "Host not allowed",
   access_denied: "Access denied",
   bad_target: "Bad proxy target",
@@ -20,6 +21,7 @@ export const PROBLEM_STATUS: Partial<Record<ErrorCode, number>> = {
   missing_token: 401,
   invalid_token: 401,
   binding_mismatch: 401,
+  certificate_expired: 401,
   host_not_allowed: 403,
   access_denied: 403,
   bad_target: 400,
@@ -50,6 +52,10 @@ export function problem(status: number, code: ErrorCode, detail: string): Respon
     headers.set("www-authenticate", 'Bearer error="invalid_token"');
   } else if (code === "missing_token") {
     headers.set("www-authenticate", "Bearer");
+  } else if (code === "certificate_expired") {
+    // The connection's certificate will not become valid again: the agent port closes it after this
+    // response (RFC 9112 §9.6), so the agent reconnects with its current certificate.
+    headers.set("connection", "close");
   }
   return new Response(JSON.stringify(body), { status, headers });
 }

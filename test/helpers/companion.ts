@@ -38,7 +38,7 @@ import {
 import { startTestAgent } from "./agent-server.ts";
 import { certificateBound } from "./bindings.ts";
 import { testKeySets } from "./keys.ts";
-import { type TestPki, testPki } from "./pki.ts";
+import { ALPHA_ID, type TestPki, testPki } from "./pki.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -67,7 +67,13 @@ export interface CompanionWorld {
   /** Writes `<tokens>/<provider>.json` as `login --json` would, with the real token inside. */
   writeWrapper(
     provider: string,
-    options?: { expiresIn?: number; refresh?: string; token?: string },
+    options?: {
+      expiresIn?: number;
+      refresh?: string;
+      token?: string;
+      /** What the refresh wrapper binds: the certificate (default) or the alpha SPIFFE ID. */
+      refreshBinding?: "certificate" | "spiffe_id";
+    },
   ): Promise<void>;
   /** Writes a bare wrapper bound to the alpha key pair (`cnf.jkt`), as `surrogate seal --public-key` would. */
   writeSealed(provider: string): Promise<void>;
@@ -157,6 +163,13 @@ export async function startCompanionWorld(
     paths,
     proxied,
     async writeWrapper(name, options = {}) {
+      const bindingsOf = (refresh: "certificate" | "spiffe_id" = "certificate") => {
+        const bound = certificateBound(thumbprintOf(pki.alpha.der));
+        // DESIGN §5: an SVID's refresh wrapper may bind its SPIFFE ID, so the next SVID refreshes.
+        return refresh === "certificate"
+          ? bound
+          : { ...bound, refresh: { kind: "spiffe_id", value: ALPHA_ID } as const };
+      };
       const provider = providers.get(name);
       if (provider === undefined) throw new Error(`no provider ${name}`);
       const tokensIn = upstreamTokens(options.token ?? REAL_TOKEN, {
@@ -165,7 +178,7 @@ export async function startCompanionWorld(
       });
       const issued = await issueWrappers(
         tokensIn,
-        { provider, bindings: certificateBound(thumbprintOf(pki.alpha.der)), requestedScope: ["openid"] },
+        { provider, bindings: bindingsOf(options.refreshBinding), requestedScope: ["openid"] },
         keys,
         { issuer: ISSUER, tokenTtl: 3600, now: Date.now() },
       );

@@ -18,6 +18,7 @@ export function baseConfig(overrides: Partial<Config> & Pick<Config, "issuer">):
       idleTimeout: 60,
       requestTimeout: 300,
       upstreamTimeout: 30,
+      maxConnectionAge: 3600,
       maxHeaderSize: 16384,
       publicUrl: "https://127.0.0.1:8443",
     },

@@ -4,7 +4,6 @@
  * it get 401 and never reach the backend.
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 
 export interface GitServer {
   port: number;

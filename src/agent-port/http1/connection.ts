@@ -12,8 +12,11 @@ export interface Http1Options {
   client: ClientIdentity;
   /** Bytes of request line and headers (RFC 9112 §2.3: too large → 431). */
   maxHeaderSize: number;
-  /** Milliseconds: handshake + first head, one whole request, an idle kept-alive connection. */
-  deadlines: { headers: number; request: number; idle: number };
+  /**
+   * Milliseconds: handshake + first head, one whole request, an idle kept-alive connection, and the
+   * connection's whole life (after which it closes once no response is in flight).
+   */
+  deadlines: { headers: number; request: number; idle: number; age: number };
   logger: Logger;
   /** Told when a request starts and when its response is completely written (graceful drain). */
   onRequest?: (active: boolean) => void;
@@ -48,22 +51,37 @@ class Http1Connection {
   /** Aborts the request in flight when the connection closes before its response is out. */
   #inFlight: AbortController | undefined;
   readonly #deadline: Deadline;
+  /** `deadlines.age`: once passed, the connection closes gracefully (`agent.max_connection_age`). */
+  readonly #age: Deadline;
 
   constructor(
     private readonly socket: AgentSocket,
     private readonly options: Http1Options,
   ) {
     this.#deadline = new Deadline(() => socket.destroy());
+    this.#age = new Deadline(() => this.#retire());
   }
 
   start(): void {
     this.#deadline.set(this.options.deadlines.headers);
+    this.#age.set(this.options.deadlines.age);
     this.socket.onceClosed(() => {
       this.#deadline.clear();
+      this.#age.clear();
       this.#body?.fail(new Error("client closed the connection"));
       this.#inFlight?.abort(new Error("client disconnected"));
     });
     this.socket.attach((chunk) => this.#onData(chunk));
+  }
+
+  /**
+   * The connection has lived `agent.max_connection_age`: a reloaded bundle or a revocation only
+   * reaches clients when they reconnect. Idle, it closes now; busy, after the response in flight
+   * (which then says `Connection: close`, RFC 9112 §9.6), so no request is cut.
+   */
+  #retire(): void {
+    this.#mustClose = true;
+    if (this.#phase === "head" && this.#pending === undefined) this.#close();
   }
 
   #close(): void {

@@ -3,6 +3,9 @@
  * timer is only replaced when the new deadline is earlier than the armed one. A request/response
  * cycle therefore costs no timer allocation on a busy keep-alive connection.
  */
+/** setTimeout's largest delay (2^31 − 1 ms, ~24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Deadline {
   #due = Number.POSITIVE_INFINITY;
   #firesAt = Number.POSITIVE_INFINITY;
@@ -24,8 +27,9 @@ export class Deadline {
 
   #arm(ms: number): void {
     clearTimeout(this.#timer);
-    this.#firesAt = performance.now() + ms;
-    this.#timer = setTimeout(() => this.#check(), ms);
+    const delay = Math.min(ms, MAX_TIMER_MS);
+    this.#firesAt = performance.now() + delay;
+    this.#timer = setTimeout(() => this.#check(), delay);
     this.#timer.unref();
   }
 

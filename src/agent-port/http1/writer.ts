@@ -37,8 +37,11 @@ export async function writeResponse(socket: AgentSocket, response: Response, con
   for (const cookie of response.headers.getSetCookie()) head += field("set-cookie", cookie);
   if (!response.headers.has("date")) head += `date: ${httpDate()}\r\n`;
   const chunked = !bodiless && length === undefined && context.minor === 1;
-  // RFC 9112 §6.3: without a length or chunking, only closing the connection ends the body.
-  const keepAlive = context.keepAlive && (bodiless || length !== undefined || chunked);
+  // RFC 9112 §6.3: without a length or chunking, only closing the connection ends the body. A
+  // handler's `Connection: close` (a refusal after which this connection must not serve again,
+  // e.g. its certificate expired) is honoured, though the field itself is rewritten here.
+  const keepAlive =
+    context.keepAlive && !asksToClose(response) && (bodiless || length !== undefined || chunked);
   if (chunked) head += "transfer-encoding: chunked\r\n";
   if (!keepAlive) head += "connection: close\r\n";
   else if (context.minor === 0) head += "connection: keep-alive\r\n";
@@ -56,6 +59,11 @@ export async function writeResponse(socket: AgentSocket, response: Response, con
   const written = await pump(response.body, socket, chunked);
   if (length !== undefined && written !== length) throw new Error("response body length mismatch");
   return keepAlive;
+}
+
+function asksToClose(response: Response): boolean {
+  const connection = response.headers.get("connection");
+  return connection !== null && /(^|,)\s*close\s*(,|$)/i.test(connection);
 }
 
 function field(name: string, value: string): string {

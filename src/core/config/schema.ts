@@ -43,6 +43,7 @@ const AgentSchema = Type.Object(
     max_handshakes_per_address: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     max_pending_handshakes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     scrub_responses: Type.Optional(Type.Boolean()),
+    max_connection_age: Type.Optional(duration),
     public_url: Type.Optional(nonEmpty()),
   },
   closed,

@@ -87,6 +87,7 @@ function buildAgent(agent: Raw<"agent">, issuer: string, baseDir: string): Confi
       ? {}
       : { maxPendingHandshakes: agent.max_pending_handshakes }),
     scrubResponses: agent.scrub_responses ?? true,
+    maxConnectionAge: parseDuration(agent.max_connection_age ?? "1h", "agent.max_connection_age"),
     publicUrl:
       agent.public_url === undefined
         ? defaultAgentPublicUrl(issuer, listen.port)

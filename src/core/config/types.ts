@@ -93,6 +93,8 @@ export interface Config {
     /** Unauthenticated (handshaking) connections per source address and in total (same defaults). */
     maxHandshakesPerAddress?: number;
     maxPendingHandshakes?: number;
+    /** Seconds a connection may serve requests; then it closes after its current response (default 3600). */
+    maxConnectionAge: number;
     /** Mask the real token in upstream responses (issue #9: echoing upstreams); default true. */
     scrubResponses?: boolean;
     /** Origin agents reach this port at, no trailing slash: the `issuer` of its RFC 8414 metadata. */

@@ -4,9 +4,8 @@
  * that the upstream received the real token and that the child never had it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import {
   type CompanionWorld,
   REAL_TOKEN,
@@ -127,11 +126,13 @@ describe("surrogate run: the child's environment and process", () => {
   });
 
   test("exit status is the child's; stdout is only the child's; temporary files are removed", async () => {
-    const before = (await readdir(tmpdir())).filter((name) => name.startsWith("surrogate-run-"));
-    const result = await run(["sh", "-c", "printf out; printf err >&2; exit 7"]);
-    expect(result).toEqual({ code: 7, stdout: "out", stderr: "err" });
-    const after = (await readdir(tmpdir())).filter((name) => name.startsWith("surrogate-run-"));
-    expect(after.filter((name) => !before.includes(name))).toEqual([]);
+    const result = await run(["sh", "-c", 'printf "$SSL_CERT_FILE"; printf err >&2; exit 7']);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toBe("err");
+    // The CA bundle lived in the run's own temporary directory; it is gone once the run ended.
+    expect(result.stdout).toMatch(/\/surrogate-run-[^/]+\/ca-bundle\.pem$/);
+    expect(await Bun.file(result.stdout).exists()).toBe(false);
+    expect(existsSync(dirname(result.stdout))).toBe(false);
   });
 
   test("a signal to surrogate run reaches the child; the status says which signal ended it", async () => {

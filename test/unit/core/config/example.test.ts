@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadConfig } from "../../../../src/core/config/load.ts";
+import { loadConfig, parseConfig } from "../../../../src/core/config/load.ts";
 import { configFailure } from "./failure.ts";
 
 const root = resolve(import.meta.dir, "../../../..");
@@ -62,5 +62,18 @@ describe("examples/surrogate.toml", () => {
     for (const name of refs) expect(shown).toContain(name);
     // The unit itself carries none: an upgrade replaces it.
     expect(await readFile(UNIT, "utf8")).not.toMatch(/^LoadCredential=/m);
+  });
+});
+
+describe("docs/spiffe.md", () => {
+  test("its configuration loads: trust domains, no client_ca, max_connection_age", async () => {
+    const doc = await readFile(join(root, "docs/spiffe.md"), "utf8");
+    const block = /```toml\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
+    const head = 'issuer = "https://broker.example.com"\n[keys]\nsigning = "env:S"\nencryption = "env:E"\n';
+    const github = '[providers.github]\nkind = "github"\nclient_id = "Iv1.abc"\nclient_secret = "env:GH"\n';
+    const config = await parseConfig(`${head}${github}${block}`, { GH: "gh-secret" });
+    expect(config.agent.clientCa).toBeUndefined();
+    expect(Object.keys(config.agent.trustDomains ?? {})).toEqual(["corp.example", "partner.example"]);
+    expect(config.agent.maxConnectionAge).toBe(3600);
   });
 });

@@ -73,6 +73,7 @@ describe("the DESIGN §7 example", () => {
       upstreamTimeout: 30,
       maxHeaderSize: 16_384,
       scrubResponses: true,
+      maxConnectionAge: 3600,
       publicUrl: "https://broker.example.com:8443",
     });
     expect(config.keys).toEqual({
