@@ -5,6 +5,9 @@
  * metrics observed) and writes the response with the HTTP/1.1 writer to a transport that takes
  * every byte. The upstream is a function answering a prebuilt 1 KiB response. Baseline, same run:
  * the same head parsing and writing around a handler that answers that response directly.
+ * Then the byte relay (src/proxy/relay.ts) and, for comparison, the handler with Bun's fetch, both
+ * against a real plain-HTTP upstream on loopback in this process; their rows are also given minus a
+ * bare round trip to that upstream (one pooled socket, a fixed request), which both must pay.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,20 +36,22 @@ const upstream = (async () =>
     headers: { "content-type": "text/plain", "content-length": String(BODY_BYTES) },
   })) as unknown as typeof fetch;
 
-async function proxyHandler(dir: string, scrub: boolean): Promise<AgentHandler> {
+async function proxyHandler(dir: string, scrub: boolean, upstreamPort?: number): Promise<AgentHandler> {
   const generated = JSON.parse(readFileSync(join(dir, "keys.json"), "utf8"));
   writeFileSync(join(dir, "signing.jwks"), JSON.stringify(generated.signing));
   writeFileSync(join(dir, "encryption.jwks"), JSON.stringify(generated.encryption));
-  const config = await parseConfig(
-    `${serveConfig(dir, 9)}`.replace("[agent]", `[agent]\nscrub_responses = ${scrub}`),
-    {},
-  );
+  // With a port: a real plain-HTTP upstream and Bun's own fetch, so the byte relay is on.
+  const toml = serveConfig(dir, upstreamPort ?? 9)
+    .replace("[agent]", `[agent]\nscrub_responses = ${scrub}`)
+    .replace(`upstreams = ["127.0.0.1:${upstreamPort}"]`, `upstreams = ["http://127.0.0.1:${upstreamPort}"]`);
+  const config = await parseConfig(toml, {});
+  const send = upstreamPort === undefined ? upstream : fetch;
   const keys = await keySetsFromJwks(generated.signing, generated.encryption);
-  const providers = await resolveProviders(config, { fetch: upstream, now: Date.now });
+  const providers = await resolveProviders(config, { fetch: send, now: Date.now });
   const app = await createApp(config, {
     providers,
     keys: () => keys,
-    fetch: upstream,
+    fetch: send,
     now: Date.now,
     logger: createMemoryLogger(),
     role: "proxy",
@@ -85,6 +90,91 @@ async function measure(handler: AgentHandler, head: string, client: AgentRequest
   return (used.user + used.system) / REQUESTS;
 }
 
+/** A 1 KiB answer to every request head, over plain TCP on loopback, in this process. */
+function startRawUpstream(): { port: number; stop(): void } {
+  const answer = Buffer.from(
+    `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY_BYTES}\r\n\r\n${BODY}`,
+  );
+  const listener = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket, bytes) {
+        for (let at = bytes.indexOf("\r\n\r\n"); at >= 0; at = bytes.indexOf("\r\n\r\n", at + 4))
+          socket.write(answer);
+      },
+    },
+  });
+  return { port: listener.port, stop: () => listener.stop(true) };
+}
+
+/** CPU µs per request on the byte relay: parse, the relay's checks and I/O, the upstream's answer. */
+async function measureRelay(handler: AgentHandler, head: string, client: AgentRequest["client"]) {
+  const relay = handler.relay;
+  if (relay === undefined) throw new Error("bench: the proxy offers no relay");
+  const transport = {
+    write: (bytes: Uint8Array) => bytes.byteLength,
+    end: () => undefined,
+    terminate: () => undefined,
+  };
+  const socket = new AgentSocket(transport as unknown as Socket<unknown>);
+  const parsed = parseHead(head);
+  // The first use of a wrapper is the handler's: it verifies and caches it.
+  const request = {
+    ...parsed,
+    headers: new Headers(),
+    body: null,
+    signal: new AbortController().signal,
+    client,
+  };
+  await (await handler(request)).arrayBuffer();
+  const once = async () => {
+    const { method, target, rawHeaders, minor } = parseHead(head);
+    const call = relay({ method, target, rawHeaders, minor, keepAlive: true, client }, socket);
+    if (call === undefined || (await call.done) !== true) throw new Error("bench: the relay did not answer");
+  };
+  for (let i = 0; i < WARMUP; i++) await once();
+  const before = process.cpuUsage();
+  for (let i = 0; i < REQUESTS; i++) await once();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / REQUESTS;
+}
+
+/** The same upstream round trip with nothing around it: one pooled socket, a fixed request. */
+async function measureRoundTrip(port: number): Promise<number> {
+  const expected =
+    Buffer.byteLength(
+      `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY_BYTES}\r\n\r\n`,
+    ) + BODY_BYTES;
+  let received = 0;
+  let wake: () => void = () => {};
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_socket, bytes) {
+        received += bytes.byteLength;
+        if (received >= expected) {
+          received -= expected;
+          wake();
+        }
+      },
+    },
+  });
+  const request = "GET /items HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+  const once = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      socket.write(request);
+    });
+  for (let i = 0; i < WARMUP; i++) await once();
+  const before = process.cpuUsage();
+  for (let i = 0; i < REQUESTS; i++) await once();
+  const used = process.cpuUsage(before);
+  socket.end();
+  return (used.user + used.system) / REQUESTS;
+}
+
 const dir = mkdtempSync(join(tmpdir(), "surrogate-bench-handler-"));
 try {
   const material = await prepare(dir);
@@ -99,6 +189,25 @@ try {
     "proxy handler, scrubbing on (default)",
     await measure(await proxyHandler(dir, true), head, client),
   ]);
+  const raw = startRawUpstream();
+  try {
+    const relayHead = head.replace("/127.0.0.1:9/", `/127.0.0.1:${raw.port}/`);
+    const trip = await measureRoundTrip(raw.port);
+    rows.push(["byte relay: the upstream round trip alone (loopback socket, both ends)", trip]);
+    for (const scrub of [false, true]) {
+      const handler = await proxyHandler(dir, scrub, raw.port);
+      const viaFetch = await measure(handler, relayHead, client);
+      rows.push([
+        `proxy handler with fetch, scrubbing ${scrub ? "on" : "off"}, minus the round trip`,
+        viaFetch - trip,
+      ]);
+      const relay = await measureRelay(handler, relayHead, client);
+      rows.push([`byte relay, scrubbing ${scrub ? "on" : "off"}, incl. the round trip`, relay]);
+      rows.push([`byte relay, scrubbing ${scrub ? "on" : "off"}, minus the round trip`, relay - trip]);
+    }
+  } finally {
+    raw.stop();
+  }
   console.log(`Bun ${Bun.version}; ${REQUESTS} requests per row after ${WARMUP} warm-up; CPU per request\n`);
   console.log("| path | CPU µs / request | − baseline µs |\n|---|---|---|");
   for (const [name, micros] of rows)

@@ -4,6 +4,8 @@
  *   nginx      client → nginx (mTLS, static Authorization header) → upstream: what a user would deploy
  *   surrogate  client → `surrogate serve --role proxy` (mTLS, real wrapper verified, bound, opened,
  *              swapped) → upstream; surrogate-2w: the same with --workers 2 (SO_REUSEPORT)
+ *   nginx/new, surrogate/new   one request per new mTLS connection (`connection: close`): the
+ *              connection set-up cost (handshake, in-code chain check); req/s = connections/s
  * At each concurrency the targets alternate in short slices (a b c a b c …) so machine drift hits all
  * three equally. The upstream, nginx and surrogate each run in their own processes, and so does each
  * target's load generator (./lib/driver.ts: keeps every target's keep-alive connections warm).
@@ -101,6 +103,9 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
   }
   const tls = { cert: material.client.certPem, key: material.client.keyPem, ca: material.caPem };
   const init = (headers: Record<string, string>) => ({ tls, headers, keepalive: true }) as RequestInit;
+  // One request per new mTLS connection (agents that connect per call: curl in a loop, short tools).
+  const fresh = (headers: Record<string, string>) =>
+    ({ tls, headers: { ...headers, connection: "close" }, keepalive: false }) as RequestInit;
   const loads: Array<[string, number, LoadTarget]> = [
     ["direct", upstream.pid, at(`https://localhost:${upstream.port}/items`, init({}))],
     ["nginx", nginx.pid, at(`https://localhost:${nginx.port}/items`, init({}))],
@@ -117,9 +122,18 @@ async function startTargets(material: Material, children: Array<{ stop(): Promis
         init({ authorization: `Bearer ${material.wrapper}` }),
       ),
     ]),
+    ["nginx/new", nginx.pid, at(`https://localhost:${nginx.port}/items`, fresh({}))],
+    [
+      "surrogate/new",
+      (surrogates[0] as [string, ServeTarget])[1].pid,
+      at(
+        `https://localhost:${(surrogates[0] as [string, ServeTarget])[1].port}/127.0.0.1:${upstream.port}/items`,
+        fresh({ authorization: `Bearer ${material.wrapper}` }),
+      ),
+    ],
   ];
   return loads.map(([name, pid, load]) => {
-    const file = join(dir, `load-${name}.json`);
+    const file = join(dir, `load-${name.replace("/", "-")}.json`);
     writeFileSync(file, JSON.stringify(load));
     const driver = startDriver(import.meta.path, file);
     children.push(driver);

@@ -7,7 +7,13 @@ import type { AgentHandler, AgentRequest } from "./http1/types.ts";
  * (a label cannot start with a dot), so the proxy loses nothing by it.
  */
 export function routeAgentRequests(routes: { broker: AgentHandler; proxy: AgentHandler }): AgentHandler {
-  return (request: AgentRequest) => (isBrokerTarget(request.target) ? routes.broker : routes.proxy)(request);
+  const route: AgentHandler = (request: AgentRequest) =>
+    (isBrokerTarget(request.target) ? routes.broker : routes.proxy)(request);
+  const relay = routes.proxy.relay;
+  // The same split for the proxy's byte relay: a broker path is never offered to it.
+  if (relay !== undefined)
+    route.relay = (request, socket) => (isBrokerTarget(request.target) ? undefined : relay(request, socket));
+  return route;
 }
 
 function isBrokerTarget(target: string): boolean {

@@ -13,11 +13,14 @@ const HEADER_PART = /^[ \t]*bearer +([A-Za-z0-9_-]{1,512})\./i;
  */
 export function withKidRefresh(handler: AgentHandler, keys: KeySetsProvider): AgentHandler {
   if (!keys.remote) return handler;
-  return async (request: AgentRequest) => {
+  const refreshing: AgentHandler = async (request: AgentRequest) => {
     const kid = kidHint(request.headers.get("authorization"));
     if (kid !== undefined && !keys.current().verifiers.has(kid)) await keys.refreshForKid(kid);
     return handler(request);
   };
+  // The relay answers only wrappers found in the verification cache, whose kid is held already.
+  if (handler.relay !== undefined) refreshing.relay = handler.relay;
+  return refreshing;
 }
 
 export function kidHint(authorization: string | null): string | undefined {

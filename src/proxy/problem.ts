@@ -1,4 +1,5 @@
-import type { ErrorCode } from "../core/errors.ts";
+import { type ErrorCode, SurrogateError } from "../core/errors.ts";
+import type { LogFields, Logger } from "../ops/log/logger.ts";
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   missing_token: "Missing token",
@@ -63,4 +64,20 @@ export function problem(status: number, code: ErrorCode, detail: string): Respon
 /** The problem response for a proxy error code, with its fixed status. */
 export function problemFor(code: ErrorCode, detail: string): Response {
   return problem(PROBLEM_STATUS[code] ?? 500, code, detail);
+}
+
+/** The answer to a failed proxied request; the access line gets its code. */
+export function errorResponse(error: unknown, log: LogFields, logger: Logger): Response {
+  if (error instanceof SurrogateError && PROBLEM_STATUS[error.code] !== undefined) {
+    log.code = error.code;
+    return problemFor(error.code, error.message);
+  }
+  // Unknown failures are logged by type only: their messages were not written to be secret-free.
+  logger.error("proxy.request_failed", { error: error instanceof Error ? error.name : typeof error });
+  log.code = "server_error";
+  return problem(500, "server_error", "proxy: internal error");
+}
+
+export function numberOrUndefined(text: string | null): number | undefined {
+  return text === null || !/^\d+$/.test(text) ? undefined : Number(text);
 }

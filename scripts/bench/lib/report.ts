@@ -65,7 +65,15 @@ function at(rows: Row[], clients: number, target: string): Figures | undefined {
 
 /** Targets compared with nginx: surrogate's, and the platform floors of `--floor` (./bare.ts). */
 function compared(rows: Row[]): string[] {
-  return [...new Set(rows.map((r) => r.target).filter((t) => t !== "direct" && t !== "nginx"))];
+  const baselines = new Set(["direct", "nginx", `nginx${NEW}`]);
+  return [...new Set(rows.map((r) => r.target).filter((t) => !baselines.has(t)))];
+}
+
+/** Suffix of the one-request-per-new-connection targets; each is compared with nginx's. */
+const NEW = "/new";
+
+function nginxFor(target: string): string {
+  return target.endsWith(NEW) ? `nginx${NEW}` : "nginx";
 }
 
 /** Each compared target ÷ nginx throughput and − direct latency, per concurrency. */
@@ -75,9 +83,9 @@ export function ratios(rows: Row[]): string {
     "|---|---|---|---|---|---|",
   ];
   for (const clients of [...new Set(rows.map((r) => r.clients))]) {
-    const [direct, nginx] = [at(rows, clients, "direct"), at(rows, clients, "nginx")];
+    const direct = at(rows, clients, "direct");
     for (const target of compared(rows)) {
-      const s = at(rows, clients, target);
+      const [s, nginx] = [at(rows, clients, target), at(rows, clients, nginxFor(target))];
       if (direct === undefined || nginx === undefined || s === undefined) continue;
       lines.push(
         `| ${clients} | ${target} | ${(s.rps / nginx.rps).toFixed(2)} | ${(s.p50 - direct.p50).toFixed(3)} | ` +
@@ -92,13 +100,25 @@ export function ratios(rows: Row[]): string {
 export function verdicts(rows: Row[]): string[] {
   const out: string[] = [];
   for (const target of surrogates(rows)) {
-    const [s64, n64] = [at(rows, 64, target), at(rows, 64, "nginx")];
-    if (s64 && n64)
-      out.push(judge(`${target}: throughput at 64 clients ≥ 0.8× nginx`, s64.rps / n64.rps, 0.8, "≥"));
+    if (target.endsWith(NEW)) {
+      for (const clients of [...new Set(rows.map((r) => r.clients))]) {
+        const [s, n] = [at(rows, clients, target), at(rows, clients, nginxFor(target))];
+        if (s && n)
+          out.push(judge(`${target}: connections/s at ${clients} ≥ 1× nginx's`, s.rps / n.rps, 1, "≥"));
+      }
+      continue;
+    }
+    for (const clients of [16, 64]) {
+      const [s, n] = [at(rows, clients, target), at(rows, clients, "nginx")];
+      if (!s || !n) continue;
+      out.push(judge(`${target}: throughput at ${clients} clients ≥ 0.8× nginx`, s.rps / n.rps, 0.8, "≥"));
+      const cpu = s.cpuPer10k / n.cpuPer10k;
+      out.push(judge(`${target}: CPU per request at ${clients} clients ≤ 1.3× nginx's`, cpu, 1.3, "≤"));
+    }
     const [s1, d1] = [at(rows, 1, target), at(rows, 1, "direct")];
-    if (s1 && d1) out.push(judge(`${target}: added p50 at 1 client ≤ 0.3 ms`, s1.p50 - d1.p50, 0.3, "≤"));
+    if (s1 && d1) out.push(judge(`${target}: added p50 at 1 client ≤ 0.1 ms`, s1.p50 - d1.p50, 0.1, "≤"));
     const rss = Math.max(...rows.filter((r) => r.target === target).map((r) => figures(r).rssMb));
-    out.push(judge(`${target}: peak RSS (all its processes) ≤ 150 MB`, rss, 150, "≤"));
+    out.push(judge(`${target}: peak RSS (all its processes) ≤ 100 MB`, rss, 100, "≤"));
   }
   const errors = rows.map(figures).reduce((sum, f) => sum + f.errors, 0);
   out.push(judge("no errors at any level", errors, 0, "≤"));

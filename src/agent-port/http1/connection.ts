@@ -4,7 +4,7 @@ import { IncomingBody } from "./body.ts";
 import { HeadError, parseHead, type RequestHead } from "./head.ts";
 import type { AgentSocket } from "./socket.ts";
 import { Deadline } from "./timer.ts";
-import type { AgentHandler, AgentRequest } from "./types.ts";
+import type { AgentHandler, AgentRequest, RelayCall } from "./types.ts";
 import { serverErrorBytes, writeResponse } from "./writer.ts";
 
 export interface Http1Options {
@@ -50,6 +50,8 @@ class Http1Connection {
   #expectContinue = false;
   /** Aborts the request in flight when the connection closes before its response is out. */
   #inFlight: AbortController | undefined;
+  /** The same for a request the handler's relay took on. */
+  #relayed: RelayCall | undefined;
   readonly #deadline: Deadline;
   /** `deadlines.age`: once passed, the connection closes gracefully (`agent.max_connection_age`). */
   readonly #age: Deadline;
@@ -70,6 +72,7 @@ class Http1Connection {
       this.#age.clear();
       this.#body?.fail(new Error("client closed the connection"));
       this.#inFlight?.abort(new Error("client disconnected"));
+      this.#relayed?.abort();
     });
     this.socket.attach((chunk) => this.#onData(chunk));
   }
@@ -148,6 +151,13 @@ class Http1Connection {
             },
           });
     this.#phase = this.#body === undefined ? "busy" : "body";
+    const relayed = this.#body === undefined ? this.#offerRelay(head) : undefined;
+    if (relayed !== undefined) {
+      this.#relayed = relayed;
+      if (rest !== undefined) this.#onData(rest);
+      void this.#serve(relayed.done, head);
+      return;
+    }
     this.#inFlight = new AbortController();
     const request = agentRequest(
       head,
@@ -156,7 +166,39 @@ class Http1Connection {
       this.options.client,
     );
     if (rest !== undefined) this.#onData(rest);
-    void this.#serve(request, head);
+    void this.#serve(this.#handle(request), head);
+  }
+
+  /** A bodiless request goes to the handler's byte relay when it takes it (no AgentRequest, no Response). */
+  #offerRelay(head: RequestHead): RelayCall | undefined {
+    const relay = this.options.handler.relay;
+    if (relay === undefined) return undefined;
+    const { method, target, rawHeaders, minor } = head;
+    const request = {
+      method,
+      target,
+      rawHeaders,
+      minor,
+      keepAlive: !this.#mustClose,
+      client: this.options.client,
+    };
+    return relay(request, this.socket);
+  }
+
+  /** The handler's answer; a failure is answered with a bare 500 and the connection closed (undefined). */
+  async #handle(request: AgentRequest): Promise<Response | undefined> {
+    try {
+      return await this.options.handler(request);
+    } catch (error) {
+      this.#failed("agent.handler_failed", error);
+      return undefined;
+    }
+  }
+
+  #failed(event: string, error: unknown): void {
+    this.options.logger.error(event, { error: error instanceof Error ? error.name : "unknown" });
+    this.#phase = "closing";
+    if (!this.socket.destroyed) this.socket.end(serverErrorBytes());
   }
 
   #resumeBody(): void {
@@ -186,10 +228,10 @@ class Http1Connection {
       this.#onData(Buffer.from(rest.buffer, rest.byteOffset, rest.length));
   }
 
-  async #serve(request: AgentRequest, head: RequestHead): Promise<void> {
+  async #serve(answer: Promise<Response | boolean | undefined>, head: RequestHead): Promise<void> {
     let keepAlive: boolean | undefined;
     try {
-      keepAlive = await this.#respond(request, head);
+      keepAlive = await this.#respond(answer, head);
     } finally {
       // Before the next pipelined request starts, so the drain never sees this one's end as its end.
       this.options.onRequest?.(false);
@@ -198,19 +240,21 @@ class Http1Connection {
   }
 
   /** Returns whether the connection may carry another request; undefined once it was closed. */
-  async #respond(request: AgentRequest, head: RequestHead): Promise<boolean | undefined> {
+  async #respond(
+    answer: Promise<Response | boolean | undefined>,
+    head: RequestHead,
+  ): Promise<boolean | undefined> {
     const { socket, options } = this;
-    let response: Response;
+    let response: Response | boolean | undefined;
     try {
-      response = await options.handler(request);
+      response = await answer;
     } catch (error) {
-      options.logger.error("agent.handler_failed", {
-        error: error instanceof Error ? error.name : "unknown",
-      });
-      this.#phase = "closing";
-      if (!socket.destroyed) socket.end(serverErrorBytes());
+      this.#failed("agent.relay_failed", error);
       return undefined;
     }
+    // The relay wrote the whole answer itself; false when the connection cannot carry another.
+    if (typeof response === "boolean") return socket.destroyed ? undefined : response;
+    if (response === undefined) return undefined;
     let keepAlive: boolean;
     try {
       const context = { method: head.method, minor: head.minor, keepAlive: !this.#mustClose };
@@ -229,6 +273,7 @@ class Http1Connection {
   /** The response is out: read the next request, or close if this one's body was not read to its end. */
   #finish(keepAlive: boolean): void {
     this.#inFlight = undefined;
+    this.#relayed = undefined;
     if (this.socket.destroyed) return;
     if (!keepAlive || this.#mustClose || this.#phase !== "busy" || this.socket.writableEnded) {
       this.#close();

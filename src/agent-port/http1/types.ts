@@ -1,4 +1,5 @@
 import type { ClientIdentity } from "../../core/identity/types.ts";
+import type { AgentSocket } from "./socket.ts";
 
 /**
  * A request on the agent port after the TLS layer established who is calling. Routing works on
@@ -19,4 +20,34 @@ export interface AgentRequest {
   client: ClientIdentity;
 }
 
-export type AgentHandler = (request: AgentRequest) => Promise<Response>;
+/** Answers a request; a handler may also offer a `relay` for the requests it can answer as bytes. */
+export type AgentHandler = ((request: AgentRequest) => Promise<Response>) & { relay?: AgentRelay };
+
+/** A bodiless request the connection offers to a handler's byte relay before building an AgentRequest. */
+export interface RelayRequest {
+  method: string;
+  target: string;
+  rawHeaders: ReadonlyArray<readonly [string, string]>;
+  /** The request's HTTP minor version: the relay frames its answer as the writer would. */
+  minor: 0 | 1;
+  /** Whether the agent's connection may carry another request (RFC 9112 §9.3). */
+  keepAlive: boolean;
+  client: ClientIdentity;
+}
+
+/** A request the relay took on. */
+export interface RelayCall {
+  /**
+   * A Response for the connection to write (error answers, rare cases), or whether the relay wrote
+   * the whole response itself and the connection may carry another request.
+   */
+  done: Promise<Response | boolean>;
+  /** The agent went away: stop, release nothing half-used. */
+  abort(): void;
+}
+
+/**
+ * Writes the answer straight onto the agent's socket (no Response or stream per request), or returns
+ * undefined to leave the request to the handler. Must decide synchronously.
+ */
+export type AgentRelay = (request: RelayRequest, socket: AgentSocket) => RelayCall | undefined;

@@ -111,7 +111,7 @@ let dateSecond = 0;
 let dateText = "";
 
 /** RFC 9110 §6.6.1 Date, formatted once per second. */
-function httpDate(): string {
+export function httpDate(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {

@@ -7,11 +7,10 @@ import type { RevocationRule } from "../../core/access/revocation.ts";
 import { parseTarget } from "../../core/access/revocation-target.ts";
 import { RendezvousError } from "../../core/errors.ts";
 import type { LoginRecord } from "./access-store.ts";
-
-type Unknown = Record<string, unknown>;
+import { parseStoredObject } from "./stored-json.ts";
 
 export function decodeRule(json: string): RevocationRule {
-  const value = parseObject(json);
+  const value = parseStoredObject(json, () => malformed("record"));
   const { id, by, notBefore, createdAt, expiresAt } = value;
   if (typeof id !== "string" || typeof by !== "string") throw malformed("revocation");
   if (![notBefore, createdAt, expiresAt].every(Number.isFinite)) throw malformed("revocation");
@@ -34,7 +33,7 @@ export function decodeRule(json: string): RevocationRule {
 const LOGIN_TEXT = ["sid", "workload", "fingerprint", "provider", "scope"] as const;
 
 export function decodeLogin(json: string): LoginRecord {
-  const value = parseObject(json);
+  const value = parseStoredObject(json, () => malformed("record"));
   const textOk = LOGIN_TEXT.every((field) => typeof value[field] === "string");
   const timesOk = Number.isFinite(value.issuedAt) && Number.isFinite(value.expiresAt);
   if (!textOk || !timesOk || (value.sub !== undefined && typeof value.sub !== "string"))
@@ -50,17 +49,6 @@ export function decodeLogin(json: string): LoginRecord {
     issuedAt: record.issuedAt,
     expiresAt: record.expiresAt,
   };
-}
-
-function parseObject(json: string): Unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    value = undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw malformed("record");
-  return value as Unknown;
 }
 
 function malformed(what: string): RendezvousError {

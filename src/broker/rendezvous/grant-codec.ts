@@ -5,8 +5,10 @@
  */
 import type { WrapperBindings } from "../../core/access/binding.ts";
 import { RendezvousError } from "../../core/errors.ts";
+import { isRecord } from "../../core/token/compact.ts";
 import { BINDINGS_OF, type Binding, type WrapperKind } from "../../core/token/types.ts";
 import type { GrantRecord, GrantStatus } from "./store.ts";
+import { parseStoredObject } from "./stored-json.ts";
 
 const STATUSES: readonly string[] = ["pending", "approved", "denied", "complete"] satisfies GrantStatus[];
 const TEXT_FIELDS = [
@@ -29,8 +31,7 @@ function isGrantStatus(value: unknown): value is GrantStatus {
 }
 
 export function decodeGrant(json: string): GrantRecord {
-  const value = parseJson(json);
-  if (!isRecord(value)) throw malformed();
+  const value = parseStoredObject(json, malformed);
   const status = value.status;
   if (!isGrantStatus(status)) throw malformed();
   const fieldsOk =
@@ -72,18 +73,6 @@ function bindingOf(value: unknown, kind: WrapperKind): Binding {
   const allowed = BINDINGS_OF[kind].find((candidate) => candidate === value.kind);
   if (allowed === undefined) throw malformed();
   return { kind: allowed, value: value.value };
-}
-
-function parseJson(json: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch {
-    throw malformed();
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function malformed(): RendezvousError {

@@ -1,19 +1,5 @@
 import { createPrivateKey } from "node:crypto";
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  type Extension,
-  type JsonGeneralName,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  PemConverter,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} from "./x509.ts";
+import { type Extension, type JsonGeneralName, type X509Certificate, x509 } from "./x509.ts";
 
 /**
  * Certificate material for `surrogate dev` and the tests: a small CA and the server and client
@@ -74,14 +60,16 @@ export async function createCa(options: CaOptions): Promise<CertificateAuthority
   const alg = options.keyAlg ?? "P-256";
   const keys = await generateKeyPair(alg);
   const name = `CN=${escapeDnValue(options.commonName)}`;
-  const cert = await X509CertificateGenerator.createSelfSigned({
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name,
     keys,
     ...validity(options.notBefore, options.notAfter, 3650),
     signingAlgorithm: { name: "ECDSA", hash: HASH_FOR[alg] },
     extensions: [
       ...caExtensions(),
-      ...(options.uris === undefined ? [] : [new SubjectAlternativeNameExtension(generalNames(options))]),
+      ...(options.uris === undefined
+        ? []
+        : [new x509.SubjectAlternativeNameExtension(generalNames(options))]),
       await subjectKeyId(keys.publicKey),
     ],
   });
@@ -101,7 +89,7 @@ export async function issueCertificate(
     options.keyPem === undefined
       ? await generateLeafKeyPair(options.keyAlg)
       : await importKeyPair(options.keyPem);
-  const cert = await X509CertificateGenerator.create({
+  const cert = await x509.X509CertificateGenerator.create({
     subject: options.commonName === undefined ? "" : `CN=${escapeDnValue(options.commonName)}`,
     issuer: ca.subject,
     publicKey: keys.publicKey,
@@ -116,7 +104,7 @@ export async function issueCertificate(
 /** A certificate signed by its own key: what a client outside every trust bundle presents. */
 export async function issueSelfSigned(options: IssueOptions): Promise<IssuedCertificate> {
   const keys = await generateKeyPair("P-256");
-  const cert = await X509CertificateGenerator.createSelfSigned({
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: options.commonName === undefined ? "" : `CN=${escapeDnValue(options.commonName)}`,
     keys,
     signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
@@ -128,12 +116,12 @@ export async function issueSelfSigned(options: IssueOptions): Promise<IssuedCert
 
 /** Re-creates a CA from PEM (an issued intermediate, or a CA persisted by `surrogate dev`). */
 export async function loadCa(certPem: string, keyPem: string): Promise<CertificateAuthority> {
-  const cert = new X509Certificate(certPem);
+  const cert = new x509.X509Certificate(certPem);
   const alg = cert.publicKey.algorithm as EcKeyAlgorithm;
   const signingAlg: CaKeyAlg = alg.namedCurve === "P-384" ? "P-384" : "P-256";
   const signingKey = await crypto.subtle.importKey(
     "pkcs8",
-    PemConverter.decodeFirst(keyPem),
+    x509.PemConverter.decodeFirst(keyPem),
     { name: "ECDSA", namedCurve: signingAlg },
     true,
     ["sign"],
@@ -156,27 +144,27 @@ async function leafExtensions(
   const extensions: Extension[] = options.isCa
     ? caExtensions(options.pathLength)
     : [
-        new BasicConstraintsExtension(false, undefined, true),
+        new x509.BasicConstraintsExtension(false, undefined, true),
         // ECDSA keys only sign: RFC 5280 §4.2.1.3, no keyEncipherment.
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       ];
   const eku = options.extKeyUsage ?? [options.usage === "server" ? "serverAuth" : "clientAuth"];
   if (eku.length > 0)
-    extensions.push(new ExtendedKeyUsageExtension(eku.map((name) => ExtendedKeyUsage[name])));
+    extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((name) => x509.ExtendedKeyUsage[name])));
   const names = generalNames(options);
   // RFC 5280 §4.2.1.6: with an empty subject the SAN extension must be critical.
   if (names.length > 0)
-    extensions.push(new SubjectAlternativeNameExtension(names, options.commonName === undefined));
+    extensions.push(new x509.SubjectAlternativeNameExtension(names, options.commonName === undefined));
   extensions.push(await subjectKeyId(publicKey));
-  extensions.push(await AuthorityKeyIdentifierExtension.create(issuerKey));
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerKey));
   return extensions;
 }
 
 function caExtensions(pathLength?: number): Extension[] {
   return [
-    new BasicConstraintsExtension(true, pathLength, true),
-    new KeyUsagesExtension(
-      KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
       true,
     ),
   ];
@@ -191,11 +179,11 @@ function generalNames(options: Pick<IssueOptions, "dnsNames" | "ipAddresses" | "
 }
 
 async function subjectKeyId(publicKey: CryptoKey): Promise<Extension> {
-  return SubjectKeyIdentifierExtension.create(publicKey);
+  return x509.SubjectKeyIdentifierExtension.create(publicKey);
 }
 
 async function issuerKeyOf(ca: CertificateAuthority): Promise<CryptoKey> {
-  return new X509Certificate(ca.certPem).publicKey.export();
+  return new x509.X509Certificate(ca.certPem).publicKey.export();
 }
 
 async function generateKeyPair(curve: CaKeyAlg): Promise<CryptoKeyPair> {
@@ -225,7 +213,7 @@ async function material(cert: X509Certificate, privateKey: CryptoKey): Promise<I
   const pkcs8 = await crypto.subtle.exportKey("pkcs8", privateKey);
   return {
     certPem: cert.toString("pem"),
-    keyPem: PemConverter.encode(pkcs8, "PRIVATE KEY"),
+    keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY"),
     der: new Uint8Array(cert.rawData),
   };
 }

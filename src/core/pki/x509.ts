@@ -5,27 +5,7 @@
  */
 import "./reflect-metadata.ts";
 
-const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+export const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
 
-export const {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  PemConverter,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} = x509;
-
-type Lib = typeof import("@peculiar/x509");
-export type Extension = import("@peculiar/x509").Extension;
-export type JsonGeneralName = import("@peculiar/x509").JsonGeneralName;
-export type X509Certificate = InstanceType<Lib["X509Certificate"]>;
-export type BasicConstraintsExtension = InstanceType<Lib["BasicConstraintsExtension"]>;
-export type ExtendedKeyUsageExtension = InstanceType<Lib["ExtendedKeyUsageExtension"]>;
-export type KeyUsagesExtension = InstanceType<Lib["KeyUsagesExtension"]>;
-export type SubjectAlternativeNameExtension = InstanceType<Lib["SubjectAlternativeNameExtension"]>;
+// Type-only: erased at run time, so they load nothing ahead of the shim.
+export type { Extension, JsonGeneralName, X509Certificate } from "@peculiar/x509";

@@ -1,0 +1,97 @@
+/**
+ * What the byte relay takes on and how (./relay.ts does the I/O): the handler's checks, in the same
+ * order and from the same module (./checks.ts), on a bodiless request whose wrapper is in the
+ * verification cache. Anything else — a wrapper to verify, any refusal, a method the upstream
+ * serialiser does not send — is left to the handler, which runs the checks again and answers.
+ */
+import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
+import { applyInjection, injectionFor } from "../core/provider/inject.ts";
+import type { LogFields } from "../ops/log/logger.ts";
+import type { WrapperCache } from "./cache.ts";
+import { authorize, precheck, upstreamUrl } from "./checks.ts";
+import { upstreamTrust } from "./forward.ts";
+import type { ProxyDeps } from "./handler.ts";
+import { errorResponse, numberOrUndefined } from "./problem.ts";
+import { type RelayEnv, type RelayPlan, startRelay } from "./relay.ts";
+import { leakPatternsOf } from "./scrub-patterns.ts";
+import { askForIdentity, scrubResponse } from "./scrub-response.ts";
+import { ConnectionPool } from "./upstream/pool.ts";
+import { serializeRequestHead } from "./upstream/request-head.ts";
+import { parseTarget } from "./upstream/target.ts";
+
+/** Idle keep-alive upstream connections kept per origin, and for how long. */
+const MAX_IDLE_PER_ORIGIN = 64;
+const IDLE_MS = 15_000;
+/** Bytes of status line and fields accepted from an upstream. */
+const MAX_HEAD_BYTES = 65_536;
+
+export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
+  const env: RelayEnv = {
+    pool: new ConnectionPool(MAX_IDLE_PER_ORIGIN, IDLE_MS),
+    ca: upstreamTrust(deps.upstreamCa),
+    // The socket's own timeout counts whole seconds.
+    timeoutSeconds: Math.max(1, Math.ceil(deps.upstreamTimeout)),
+    maxHeadBytes: MAX_HEAD_BYTES,
+  };
+  const scrubbing = deps.scrubResponses ?? true;
+  return (request, socket) => {
+    const started = deps.now();
+    const log: LogFields = { workload: request.client.workload, method: request.method };
+    const plan = planOf(request, log);
+    if (plan === undefined) return undefined;
+    const answered = (status: number, bytes: number | undefined, code?: string) => {
+      log.status = status;
+      log.bytes = bytes;
+      if (code !== undefined) log.code = code;
+      log.duration_ms = deps.now() - started;
+      deps.logger.access(log);
+    };
+    return startRelay(
+      env,
+      { ...plan, answered, decoded: (response) => decoded(response, plan, log, answered) },
+      socket,
+    );
+  };
+
+  function planOf(request: RelayRequest, log: LogFields) {
+    try {
+      const { target, headers, cached } = precheck(deps, cache, request, false, log);
+      if (cached === undefined) return undefined;
+      const { provider, rule } = authorize(deps, cached.wrapper, request.client, target, log);
+      const token = cached.secret.token;
+      applyInjection(headers, injectionFor(provider, target.pathAndQuery), token);
+      if (scrubbing) askForIdentity(headers);
+      const upstream = parseTarget(upstreamUrl(rule, target));
+      return {
+        target: upstream,
+        head: serializeRequestHead(upstream, request.method, headers, false),
+        patterns: scrubbing ? leakPatternsOf(token) : undefined,
+        token,
+        minor: request.minor,
+        keepAlive: request.keepAlive,
+      };
+    } catch {
+      // Refused: the handler runs the same checks and answers with the code of the one that failed.
+      return undefined;
+    }
+  }
+
+  /** A compressed answer: decoded and scrubbed as on the handler path. */
+  async function decoded(
+    response: Response,
+    plan: { token: RelayPlanToken },
+    log: LogFields,
+    answered: RelayPlan["answered"],
+  ): Promise<Response> {
+    let answer: Response;
+    try {
+      answer = await scrubResponse(response, plan.token, false);
+    } catch (error) {
+      answer = errorResponse(error, log, deps.logger);
+    }
+    answered(answer.status, numberOrUndefined(answer.headers.get("content-length")), log.code as string);
+    return answer;
+  }
+}
+
+type RelayPlanToken = Parameters<typeof scrubResponse>[1];

@@ -1,0 +1,320 @@
+/**
+ * The proxy's byte relay (issue #16): one bodiless request, already checked, written as bytes onto a
+ * pooled keep-alive upstream connection, and the answer relayed to the agent's socket as it arrives:
+ * the response head parsed strictly (./upstream/response-head.ts), the body decoded from its framing,
+ * scrubbed inline (./scrub.ts), framed again for the agent, with back-pressure both ways and the
+ * socket's own idle timeout. No Response, stream or timer per request. A compressed answer that must
+ * be scrubbed, and every failure before the agent got a byte, become a Response the connection writes.
+ */
+import type { AgentSocket } from "../agent-port/http1/socket.ts";
+import type { RelayCall } from "../agent-port/http1/types.ts";
+import { ProxyError } from "../core/errors.ts";
+import { problemFor } from "./problem.ts";
+import { respondDecoded } from "./relay-decoded.ts";
+import { type AgentHead, agentHead } from "./relay-head.ts";
+import { Scrubber } from "./scrub.ts";
+import { type BodyDecoder, bodyDecoder } from "./upstream/body-decoder.ts";
+import { Connection, type ConnectionListener } from "./upstream/connection.ts";
+import { UpstreamProtocolError } from "./upstream/errors.ts";
+import { HeadReader } from "./upstream/head-reader.ts";
+import type { ConnectionPool } from "./upstream/pool.ts";
+import type { RequestHead } from "./upstream/request-head.ts";
+import { bodyFraming, parseResponseHead, type ResponseHead } from "./upstream/response-head.ts";
+import type { Target } from "./upstream/target.ts";
+
+export interface RelayEnv {
+  pool: ConnectionPool;
+  ca: string[] | undefined;
+  /** Seconds the upstream may stay silent (`agent.upstream_timeout`). */
+  timeoutSeconds: number;
+  maxHeadBytes: number;
+}
+
+export interface RelayPlan {
+  target: Target;
+  head: RequestHead;
+  /** The token's spellings to mask, when scrubbing is on. */
+  patterns: readonly Uint8Array[] | undefined;
+  /** The agent request's HTTP minor version and whether its connection may stay open. */
+  minor: 0 | 1;
+  keepAlive: boolean;
+  /** Completes the access line: the status and length the agent is told, or a Response to write. */
+  answered(status: number, bytes: number | undefined, code?: string): void;
+  /** For an answer the relay hands back as a Response (a compressed body to decode and scrub). */
+  decoded(response: Response): Promise<Response>;
+}
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/** Interim responses (100, 103) skipped per request before the upstream is deemed broken. */
+const MAX_INTERIM = 10;
+const CRLF = "\r\n";
+const LAST_CHUNK = "0\r\n\r\n";
+const IDENTITY = /^\s*(?:identity\s*)?$/i;
+
+export function startRelay(env: RelayEnv, plan: RelayPlan, agent: AgentSocket): RelayCall {
+  return new Relay(env, plan, agent).start();
+}
+
+class Relay implements ConnectionListener {
+  #state: "connecting" | "head" | "body" | "done" = "connecting";
+  #connection: Connection | undefined;
+  #reused = false;
+  #received = false;
+  #sent = false;
+  #interim = 0;
+  #persistent = false;
+  #paused = false;
+  #framing: AgentHead["framing"] | undefined;
+  #decoder: BodyDecoder | undefined;
+  #scrubber: Scrubber | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolve: (answer: Response | boolean | Promise<Response>) => void = () => {};
+  #heads: HeadReader;
+  readonly #emit = (data: Uint8Array) => this.#forward(data);
+
+  constructor(
+    private readonly env: RelayEnv,
+    private readonly plan: RelayPlan,
+    private readonly agent: AgentSocket,
+  ) {
+    this.#heads = new HeadReader(env.maxHeadBytes);
+  }
+
+  start(): RelayCall {
+    const done = new Promise<Response | boolean>((resolve) => {
+      this.#resolve = resolve;
+    });
+    const pooled = this.env.pool.acquire(this.plan.target.origin);
+    if (pooled === undefined) this.#open();
+    else {
+      this.#reused = true;
+      this.#use(pooled);
+    }
+    return { done, abort: () => this.#abort() };
+  }
+
+  /** A new connection; its set-up is bounded by one timer (reused connections need none). */
+  #open(): void {
+    const { connection, opened } = Connection.open(this.plan.target, this.env.ca);
+    this.#connection = connection;
+    this.#state = "connecting";
+    this.#connectTimer = setTimeout(() => this.onTimeout(), this.env.timeoutSeconds * 1000);
+    opened.then(
+      () => {
+        clearTimeout(this.#connectTimer);
+        if (this.#state === "connecting") this.#use(connection);
+      },
+      () => {
+        clearTimeout(this.#connectTimer);
+        if (this.#state === "connecting") this.#failBefore("upstream_unreachable", "could not be reached");
+      },
+    );
+  }
+
+  #use(connection: Connection): void {
+    this.#connection = connection;
+    this.#state = "head";
+    this.#received = false;
+    this.#heads = new HeadReader(this.env.maxHeadBytes);
+    connection.attach(this);
+    connection.setActive(true);
+    connection.setTimeout(this.env.timeoutSeconds);
+    let pending: Promise<void> | undefined;
+    try {
+      pending = connection.write(this.plan.head.bytes);
+    } catch {
+      this.onClose(false);
+      return;
+    }
+    if (pending === undefined) this.#sent = true;
+    else
+      pending.then(
+        () => {
+          this.#sent = true;
+        },
+        () => undefined, // the close handler reports it
+      );
+  }
+
+  onData(bytes: Buffer): void {
+    this.#received = true;
+    if (!this.#paused) this.#connection?.setTimeout(this.env.timeoutSeconds);
+    try {
+      if (this.#state === "head") this.#readHead(bytes);
+      else if (this.#state === "body") this.#readBody(bytes);
+    } catch {
+      this.#fail("upstream_unreachable", "answered with a response that could not be read");
+    }
+  }
+
+  onClose(clean: boolean): void {
+    if (this.#state === "head" && !this.#received && this.#reused && IDEMPOTENT.has(this.plan.head.method)) {
+      // The keep-alive race (RFC 9112 §9.3.1): the upstream closed the pooled connection as we reused
+      // it, before any byte of an answer. A bodiless idempotent request is sent once more, on a new one.
+      this.#reused = false;
+      this.#connection?.detach();
+      this.#open();
+      return;
+    }
+    if (this.#state === "body" && this.#decoder?.closed(clean) === true) {
+      this.#end(false);
+      return;
+    }
+    this.#fail("upstream_unreachable", "closed the connection before the response was complete");
+  }
+
+  onTimeout(): void {
+    if (this.#paused || this.#state === "done") return;
+    this.#fail("upstream_timeout", "did not answer in time");
+  }
+
+  #readHead(bytes: Buffer): void {
+    let input = bytes;
+    for (;;) {
+      const complete = this.#heads.push(input);
+      if (complete === undefined) return;
+      const head = parseResponseHead(complete.text);
+      if (head.status >= 200) {
+        this.#respond(head, complete.rest);
+        return;
+      }
+      // RFC 9110 §15.2.2: we never send Upgrade, so a 101 is a broken or hostile upstream.
+      if (head.status === 101 || ++this.#interim > MAX_INTERIM)
+        throw new UpstreamProtocolError("upstream client: unexpected interim responses");
+      if (complete.rest.byteLength === 0) return;
+      input = complete.rest;
+    }
+  }
+
+  #respond(head: ResponseHead, rest: Buffer): void {
+    // RFC 9110 §15: a status is 100–599; anything else is a broken upstream, not a proxy failure.
+    if (head.status > 599) throw new UpstreamProtocolError("upstream client: status code out of range");
+    this.#persistent = head.persistent;
+    const framing = bodyFraming(head, this.plan.head.isHead);
+    if (this.plan.patterns !== undefined && framing.kind !== "none" && !IDENTITY.test(codingOf(head))) {
+      // Compressed despite `accept-encoding: identity`: decoded and scrubbed on the Response path.
+      this.#state = "done";
+      const connection = this.#connection as Connection;
+      const response = respondDecoded(connection, head, framing, rest, this.env, this.#sent);
+      this.#resolve(this.plan.decoded(response));
+      return;
+    }
+    const out = agentHead(head, { ...this.plan, isHead: this.plan.head.isHead }, this.plan.patterns);
+    this.#framing = out.framing;
+    this.plan.answered(head.status, out.framing.length);
+    this.#state = "body";
+    const { agent } = this;
+    agent.cork();
+    agent.write(out.text);
+    if (framing.kind === "none" || out.framing.bodiless) {
+      agent.uncork();
+      this.#end(rest.byteLength === 0 && framing.kind === "none");
+      return;
+    }
+    this.#decoder = bodyDecoder(framing);
+    if (this.plan.patterns !== undefined) this.#scrubber = new Scrubber(this.plan.patterns);
+    this.#readBody(rest);
+    agent.uncork();
+  }
+
+  #readBody(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    const result = (this.#decoder as BodyDecoder).push(bytes, this.#emit);
+    if (result !== "more") this.#end(result === "done");
+  }
+
+  /** Body data on its way to the agent: scrubbed, framed, written; a full socket pauses the upstream. */
+  #forward(data: Uint8Array): void {
+    const out = this.#scrubber === undefined ? data : this.#scrubber.push(data);
+    if (!this.#write(out)) this.#pause();
+  }
+
+  #write(out: Uint8Array): boolean {
+    const { agent } = this;
+    if (out.byteLength === 0) return true;
+    if (this.#framing?.chunked !== true) return agent.write(out);
+    agent.write(`${out.byteLength.toString(16)}${CRLF}`);
+    agent.write(out);
+    return agent.write(CRLF);
+  }
+
+  /**
+   * Back-pressure: the agent's socket took less than given. The upstream is paused and its silence
+   * no longer counts as a timeout (the agent is the slow one) until the agent drained.
+   */
+  #pause(): void {
+    if (this.#paused || this.agent.destroyed) return;
+    this.#paused = true;
+    const connection = this.#connection;
+    connection?.pause();
+    connection?.setTimeout(0);
+    this.agent.drained().then(() => {
+      this.#paused = false;
+      if (this.#state !== "body") return;
+      connection?.setTimeout(this.env.timeoutSeconds);
+      connection?.resume();
+    });
+  }
+
+  /** The response is complete; `exact`: the upstream sent nothing past its end. */
+  #end(exact: boolean): void {
+    const rest = this.#scrubber?.flush();
+    if (rest !== undefined) this.#write(rest);
+    if (this.#framing?.chunked === true) this.agent.write(LAST_CHUNK);
+    this.#state = "done";
+    this.#release(exact && this.#persistent && this.#sent);
+    this.#resolve(this.#framing?.keepAlive === true);
+  }
+
+  #release(reusable: boolean): void {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    connection.detach();
+    connection.setTimeout(0);
+    // RFC 9112 §9.3: only a connection whose exchange ended exactly where its framing said is reused.
+    if (reusable) this.env.pool.release(connection);
+    else connection.destroy();
+  }
+
+  /** Before the agent got a byte: a problem answer; after: cutting the agent's connection is the only signal. */
+  #fail(code: "upstream_unreachable" | "upstream_timeout", what: string): void {
+    if (this.#state === "done") return;
+    const before = this.#state === "connecting" || this.#state === "head";
+    this.#state = "done";
+    clearTimeout(this.#connectTimer);
+    this.#release(false);
+    if (before) {
+      this.#failBefore(code, what);
+      return;
+    }
+    this.agent.destroy();
+    this.#resolve(false);
+  }
+
+  #failBefore(code: "upstream_unreachable" | "upstream_timeout", what: string): void {
+    this.#state = "done";
+    const error = new ProxyError(code, `proxy: the upstream ${what}`);
+    const response = problemFor(error.code, error.message);
+    this.plan.answered(response.status, undefined, code);
+    this.#resolve(response);
+  }
+
+  /** The agent went away: nothing on the upstream connection is worth finishing. */
+  #abort(): void {
+    if (this.#state === "done") return;
+    this.#state = "done";
+    clearTimeout(this.#connectTimer);
+    this.#release(false);
+    this.#resolve(false);
+  }
+}
+
+function codingOf(head: ResponseHead): string {
+  let coding = "";
+  for (const [name, value] of head.fields) {
+    if (name.length === 16 && name.toLowerCase() === "content-encoding")
+      coding += coding === "" ? value : `,${value}`;
+  }
+  return coding;
+}
