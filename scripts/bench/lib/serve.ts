@@ -26,6 +26,9 @@ listen = "127.0.0.1:0"
 tls_cert = ${q("server.pem")}
 tls_key = ${q("server.key")}
 client_ca = ${q("ca.pem")}
+# Every load-generator connection comes from 127.0.0.1, as behind a balancer that hides client
+# addresses: the new-connection scenario opens up to --clients handshakes at once from it.
+max_handshakes_per_address = 1000
 [keys]
 signing = ${JSON.stringify(`file:${join(dir, "signing.jwks")}`)}
 encryption = ${JSON.stringify(`file:${join(dir, "encryption.jwks")}`)}
