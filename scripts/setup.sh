@@ -53,6 +53,7 @@ ensure_test_tools() {
   command -v script >/dev/null 2>&1 || need="$need bsdutils"
   command -v curl >/dev/null 2>&1 || need="$need curl"
   command -v git >/dev/null 2>&1 || need="$need git"
+  command -v gh >/dev/null 2>&1 || need="$need gh"
   /usr/bin/python3 -c 'import requests, httpx' >/dev/null 2>&1 || need="$need python3-requests python3-httpx"
   [ -z "$need" ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -16,10 +16,10 @@ import { Scrubber } from "./scrub.ts";
 import { type BodyDecoder, bodyDecoder } from "./upstream/body-decoder.ts";
 import { Connection, type ConnectionListener } from "./upstream/connection.ts";
 import { UpstreamProtocolError } from "./upstream/errors.ts";
-import { HeadReader } from "./upstream/head-reader.ts";
+import { FinalHeadReader } from "./upstream/final-head.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RequestHead } from "./upstream/request-head.ts";
-import { bodyFraming, parseResponseHead, type ResponseHead } from "./upstream/response-head.ts";
+import { bodyFraming, type ResponseHead } from "./upstream/response-head.ts";
 import type { Target } from "./upstream/target.ts";
 
 export interface RelayEnv {
@@ -46,8 +46,6 @@ export interface RelayPlan {
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-/** Interim responses (100, 103) skipped per request before the upstream is deemed broken. */
-const MAX_INTERIM = 10;
 const CRLF = "\r\n";
 const LAST_CHUNK = "0\r\n\r\n";
 const IDENTITY = /^\s*(?:identity\s*)?$/i;
@@ -62,7 +60,6 @@ class Relay implements ConnectionListener {
   #reused = false;
   #received = false;
   #sent = false;
-  #interim = 0;
   #persistent = false;
   #paused = false;
   #framing: AgentHead["framing"] | undefined;
@@ -70,7 +67,7 @@ class Relay implements ConnectionListener {
   #scrubber: Scrubber | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #resolve: (answer: Response | boolean | Promise<Response>) => void = () => {};
-  #heads: HeadReader;
+  #heads: FinalHeadReader;
   readonly #emit = (data: Uint8Array) => this.#forward(data);
 
   constructor(
@@ -78,7 +75,7 @@ class Relay implements ConnectionListener {
     private readonly plan: RelayPlan,
     private readonly agent: AgentSocket,
   ) {
-    this.#heads = new HeadReader(env.maxHeadBytes);
+    this.#heads = new FinalHeadReader(env.maxHeadBytes);
   }
 
   start(): RelayCall {
@@ -116,7 +113,7 @@ class Relay implements ConnectionListener {
     this.#connection = connection;
     this.#state = "head";
     this.#received = false;
-    this.#heads = new HeadReader(this.env.maxHeadBytes);
+    this.#heads = new FinalHeadReader(this.env.maxHeadBytes);
     connection.attach(this);
     connection.setActive(true);
     connection.setTimeout(this.env.timeoutSeconds);
@@ -170,21 +167,8 @@ class Relay implements ConnectionListener {
   }
 
   #readHead(bytes: Buffer): void {
-    let input = bytes;
-    for (;;) {
-      const complete = this.#heads.push(input);
-      if (complete === undefined) return;
-      const head = parseResponseHead(complete.text);
-      if (head.status >= 200) {
-        this.#respond(head, complete.rest);
-        return;
-      }
-      // RFC 9110 §15.2.2: we never send Upgrade, so a 101 is a broken or hostile upstream.
-      if (head.status === 101 || ++this.#interim > MAX_INTERIM)
-        throw new UpstreamProtocolError("upstream client: unexpected interim responses");
-      if (complete.rest.byteLength === 0) return;
-      input = complete.rest;
-    }
+    const final = this.#heads.push(bytes);
+    if (final !== undefined) this.#respond(final.head, final.rest);
   }
 
   #respond(head: ResponseHead, rest: Buffer): void {

@@ -84,8 +84,14 @@ export interface CompanionWorld {
   close(): Promise<void>;
 }
 
+export interface WorldOptions {
+  /** The proxy's fetch toward upstreams (default: the global one); gh's test resolves a public name with it. */
+  fetch?: typeof fetch;
+}
+
 export async function startCompanionWorld(
   specs: (upstreamPort: number) => ProviderSpec[],
+  options: WorldOptions = {},
 ): Promise<CompanionWorld> {
   const [pki, keys] = await Promise.all([testPki(), testKeySets()]);
   const upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
@@ -118,7 +124,7 @@ export async function startCompanionWorld(
     providers,
     keys: () => keys,
     issuer: ISSUER,
-    fetch,
+    fetch: options.fetch ?? fetch,
     now: Date.now,
     logger,
     upstreamTimeout: 10,

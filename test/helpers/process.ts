@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import type { TestPki } from "./pki.ts";
 
@@ -166,6 +167,28 @@ export async function writePki(pki: TestPki, path: (name: string) => string) {
   await Bun.write(files.key, pki.server.keyPem);
   await Bun.write(files.ca, pki.ca.certPem);
   return files;
+}
+
+/** The test PKI and fresh key sets written into `dir`, as instanceConfig takes them. */
+export async function writeDeployment(
+  pki: TestPki,
+  dir: { dir: string; path: (name: string) => string },
+): Promise<Pick<InstanceConfig, "pki" | "signing" | "encryption">> {
+  const files = await writePki(pki, dir.path);
+  const keys = await writeKeySetsToDir(dir.dir);
+  return { pki: files, signing: `file:${keys.signingPath}`, encryption: `file:${keys.encryptionPath}` };
+}
+
+/**
+ * A temporary directory for an in-process instance (startSurrogate with `baseDir` = it): the test
+ * PKI as server.pem, server.key and ca.pem, and ES256 key sets under keys/, for a surrogate.toml
+ * that names them relative to it. The caller removes it.
+ */
+export async function writeConfigDir(pki: TestPki, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `surrogate-${name}-`));
+  await writePki(pki, (file) => join(dir, file));
+  await writeKeySetsToDir(join(dir, "keys"), "ES256");
+  return dir;
 }
 
 export interface InstanceConfig {

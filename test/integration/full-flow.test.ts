@@ -5,18 +5,15 @@
  * refreshing. Once with a JWT access token (claims copied), once with an opaque one.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { decodeJwt } from "jose";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -49,10 +46,8 @@ ${extra}
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "surrogate-flow-"));
   pki = await testPki();
-  await writePki(pki, (name) => join(dir, name));
-  await writeKeySetsToDir(join(dir, "keys"), "ES256");
+  dir = await writeConfigDir(pki, "flow");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idps = { opaque: await startStubIdp(), jwt: await startStubIdp({ jwtAccessTokens: true }) };
   const webPort = await freePort();

@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
@@ -20,7 +19,7 @@ import {
   type SurrogateProcess,
   spawnSurrogate,
   startBalancer,
-  writePki,
+  writeDeployment,
 } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -44,13 +43,10 @@ beforeAll(async () => {
   balancer = startBalancer();
   idp = await startStubIdp({ redirectUris: [`${balancer.url}/callback`] });
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
-  const files = await writePki(pki, dir.path);
-  const keys = await writeKeySetsToDir(dir.dir);
+  const written = await writeDeployment(pki, dir);
   const config = instanceConfig({
+    ...written,
     issuer: balancer.url,
-    pki: files,
-    signing: `file:${keys.signingPath}`,
-    encryption: `file:${keys.encryptionPath}`,
     rendezvous: redis.url,
     idp: { issuer: idp.issuer, clientId: idp.clientId },
     upstreams: [`127.0.0.1:${upstream.port}`],

@@ -7,10 +7,9 @@ import { parseRole } from "../../src/app/role.ts";
 import { startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
-import { agentFetch, deploymentDir, instanceConfig, writePki } from "../helpers/process.ts";
+import { agentFetch, deploymentDir, instanceConfig, writeDeployment } from "../helpers/process.ts";
 
 let pki: TestPki;
 let dir: Awaited<ReturnType<typeof deploymentDir>>;
@@ -18,16 +17,9 @@ let configText: (signing?: string) => string;
 
 beforeAll(async () => {
   [pki, dir] = await Promise.all([testPki(), deploymentDir()]);
-  const files = await writePki(pki, dir.path);
-  const keys = await writeKeySetsToDir(dir.dir);
-  configText = (signing = `file:${keys.signingPath}`) =>
-    instanceConfig({
-      issuer: "https://broker.roles.test",
-      pki: files,
-      signing,
-      encryption: `file:${keys.encryptionPath}`,
-      upstreams: ["127.0.0.1:9"],
-    });
+  const written = await writeDeployment(pki, dir);
+  configText = (signing = written.signing) =>
+    instanceConfig({ ...written, issuer: "https://broker.roles.test", signing, upstreams: ["127.0.0.1:9"] });
 });
 afterAll(() => dir.remove());
 

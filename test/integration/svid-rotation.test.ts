@@ -7,20 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { X509Certificate as X509 } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { type SpireDomain, spireDomain } from "../helpers/spire.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -44,15 +42,13 @@ let running: RunningSurrogate;
 const logger = createMemoryLogger();
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "surrogate-rotation-"));
   pki = await testPki();
+  dir = await writeConfigDir(pki, "rotation");
   spire = await spireDomain("td.test");
-  await writePki(pki, (name) => join(dir, name));
   const bundle = {
     keys: [{ use: "x509-svid", kty: "EC", x5c: [Buffer.from(spire.ca.der).toString("base64")] }],
   };
   await writeFile(join(dir, "td.test.json"), JSON.stringify(bundle));
-  await writeKeySetsToDir(join(dir, "keys"), "ES256");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idp = await startStubIdp();
   const webPort = await freePort();

@@ -4,7 +4,6 @@
  * refusal of a per-process rendezvous for roles that hold pending grants.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import {
   agentFetch,
@@ -12,7 +11,7 @@ import {
   instanceConfig,
   type SurrogateProcess,
   spawnSurrogate,
-  writePki,
+  writeDeployment,
 } from "../helpers/process.ts";
 
 let pki: TestPki;
@@ -22,16 +21,12 @@ const started: SurrogateProcess[] = [];
 
 beforeAll(async () => {
   [pki, dir] = await Promise.all([testPki(), deploymentDir()]);
-  const files = await writePki(pki, dir.path);
-  const keys = await writeKeySetsToDir(dir.dir);
   configPath = dir.path("surrogate.toml");
   await Bun.write(
     configPath,
     instanceConfig({
+      ...(await writeDeployment(pki, dir)),
       issuer: "https://broker.workers.test",
-      pki: files,
-      signing: `file:${keys.signingPath}`,
-      encryption: `file:${keys.encryptionPath}`,
       upstreams: ["127.0.0.1:9"],
     }),
   );

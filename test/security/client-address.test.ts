@@ -5,17 +5,15 @@
  * 127.0.0.3) connecting to nginx; nginx always reaches the web port from 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { type ReverseProxy, startReverseProxy } from "../helpers/reverse-proxy.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 
@@ -40,10 +38,8 @@ interface Deployment {
 const deployments: Deployment[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "surrogate-client-address-"));
   pki = await testPki();
-  await writePki(pki, (name) => join(dir, name));
-  await writeKeySetsToDir(join(dir, "keys"), "ES256");
+  dir = await writeConfigDir(pki, "client-address");
   idp = await startStubIdp();
   const hash = await Bun.password.hash(PASSWORD, { algorithm: "bcrypt", cost: 4 });
   env = { STUB_SECRET: idp.clientSecret, ADMIN_HASH: hash };

@@ -6,19 +6,16 @@
  * measuring time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { type Socket, connect as tcpConnect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect } from "node:tls";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { rawBody } from "../helpers/raw-http.ts";
 
 /** As many authenticated connections as the process serves: the old code let idle sockets take them. */
@@ -33,10 +30,8 @@ const logger = createMemoryLogger();
 const opened: Socket[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "surrogate-handshake-"));
   pki = await testPki();
-  await writePki(pki, (name) => join(dir, name));
-  await writeKeySetsToDir(join(dir, "keys"), "ES256");
+  dir = await writeConfigDir(pki, "handshake");
   webPort = freePort();
   // handshake_timeout is long here so that only the budget can close a socket in these tests.
   const toml = `issuer = "http://127.0.0.1:${webPort}"

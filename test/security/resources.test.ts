@@ -5,20 +5,17 @@
  * by the server, the test's own timeout being the only bound), never by measuring time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { connect as tcpConnect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -40,8 +37,8 @@ const logger = createMemoryLogger();
 const outputs: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "surrogate-resources-"));
   pki = await testPki();
+  dir = await writeConfigDir(pki, "resources");
   const workload = (name: string) =>
     issueCertificate(pki.ca, {
       usage: "client",
@@ -49,8 +46,6 @@ beforeAll(async () => {
       uris: [`spiffe://test.example/agents/${name}`],
     });
   more = { gamma: await workload("gamma"), delta: await workload("delta") };
-  await writePki(pki, (name) => join(dir, name));
-  await writeKeySetsToDir(join(dir, "keys"), "ES256");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idp = await startStubIdp();
   const webPort = await freePort();

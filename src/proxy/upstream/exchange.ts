@@ -13,10 +13,10 @@ import {
   UpstreamProtocolError,
   UpstreamRequestError,
 } from "./errors.ts";
-import { HeadReader } from "./head-reader.ts";
+import { FinalHeadReader } from "./final-head.ts";
 import type { RequestHead } from "./request-head.ts";
 import { type Flow, type PushResult, ResponseBody } from "./response-body.ts";
-import { bodyFraming, parseResponseHead, type ResponseHead } from "./response-head.ts";
+import { bodyFraming, type ResponseHead } from "./response-head.ts";
 import { writeBody } from "./upload.ts";
 
 export interface ExchangeOptions {
@@ -33,9 +33,6 @@ export interface ExchangeOptions {
   retry: (() => Promise<Response>) | undefined;
 }
 
-/** Interim responses (100, 103) skipped per request before the upstream is deemed broken. */
-const MAX_INTERIM = 10;
-
 export function exchange(connection: Connection, options: ExchangeOptions): Promise<Response> {
   return new Exchange(connection, options).start();
 }
@@ -48,19 +45,18 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
   #state: "head" | "body" | "done" = "head";
   #received = false;
   #sent = false;
-  #interim = 0;
   #persistent = false;
   #body: ResponseBody | undefined;
   #upload: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #resolve: (response: Response | Promise<Response>) => void = () => {};
   #reject: (error: Error) => void = () => {};
-  readonly #heads: HeadReader;
+  readonly #heads: FinalHeadReader;
 
   constructor(
     private readonly connection: Connection,
     private readonly options: ExchangeOptions,
   ) {
-    this.#heads = new HeadReader(options.maxHeadBytes);
+    this.#heads = new FinalHeadReader(options.maxHeadBytes);
   }
 
   start(): Promise<Response> {
@@ -159,25 +155,8 @@ class Exchange implements ConnectionListener, EventListenerObject, Flow {
   }
 
   #readHead(bytes: Buffer): void {
-    let input = bytes;
-    for (;;) {
-      const complete = this.#heads.push(input);
-      if (complete === undefined) return;
-      const head = parseResponseHead(complete.text);
-      if (head.status >= 200) {
-        this.#respond(head, complete.rest);
-        return;
-      }
-      // RFC 9110 §15.2.2: we never send Upgrade, so a 101 is a broken or hostile upstream.
-      if (head.status === 101)
-        throw new UpstreamProtocolError("upstream client: unrequested 101 Switching Protocols");
-      // RFC 9110 §15.2: interim responses are skipped; their number is bounded.
-      this.#interim += 1;
-      if (this.#interim > MAX_INTERIM)
-        throw new UpstreamProtocolError("upstream client: too many interim responses");
-      if (complete.rest.byteLength === 0) return;
-      input = complete.rest;
-    }
+    const final = this.#heads.push(bytes);
+    if (final !== undefined) this.#respond(final.head, final.rest);
   }
 
   #respond(head: ResponseHead, rest: Buffer): void {
