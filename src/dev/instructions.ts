@@ -1,5 +1,5 @@
 import { DEV_AGENT_ID, DEV_HOST, DEV_PROVIDER, type DevPorts, devIssuer } from "./config-text.ts";
-import { DEMO_LABEL } from "./demo-idp-page.ts";
+import { DEMO_LABEL } from "./idp-page.ts";
 import type { DevWorkspace } from "./workspace.ts";
 
 /**

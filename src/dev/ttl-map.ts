@@ -1,6 +1,6 @@
 /**
  * An in-memory map whose entries expire after a fixed lifetime and whose size is capped, so a
- * client hammering the demo IdP cannot grow its memory without bound. When full, expired entries
+ * client hammering the IdP (./idp.ts) cannot grow its memory without bound. When full, expired entries
  * go first, then the oldest ones (a Map iterates in insertion order).
  */
 export class TtlMap<V> {
@@ -24,6 +24,19 @@ export class TtlMap<V> {
     if (entry === undefined) return undefined;
     this.#entries.delete(key);
     return entry.expiresAt > this.now() ? entry.value : undefined;
+  }
+
+  /** Returns the entry and keeps it (a refresh token that does not rotate). */
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    return entry !== undefined && entry.expiresAt > this.now() ? entry.value : undefined;
+  }
+
+  /** Removes the entry; false when there was none live (revocation of an unknown token). */
+  delete(key: string): boolean {
+    const live = this.get(key) !== undefined;
+    this.#entries.delete(key);
+    return live;
   }
 
   get size(): number {

@@ -1,3 +1,5 @@
+import { type Issued as CoreIssued, standardTokenBody } from "../../src/dev/idp-protocol.ts";
+
 /**
  * Where the stub IdP's answers depart from the RFCs to look like a vendor's, each as its own
  * documentation shows it (docs/providers.md cites the same pages):
@@ -16,14 +18,8 @@
 
 export type StubVendor = "standard" | "google" | "atlassian" | "github" | "slack";
 
-/** What the stub issued for one grant, before the vendor lays it out. */
-export interface Issued {
-  accessToken: string;
-  refreshToken?: string;
-  expiresIn?: number;
-  /** Space-separated, as the stub keeps it. */
-  scope: string;
-  idToken?: string;
+/** What the IdP issued for one grant, with Slack's bot token beside the person's. */
+export interface Issued extends CoreIssued {
   /** Slack: the app's bot token, when bot scopes were asked for. */
   botToken?: string;
   botScope?: string;
@@ -64,18 +60,7 @@ export function tokenBody(
 ): Record<string, unknown> {
   if (vendor === "github") return github(issued);
   if (vendor === "slack") return grant === "code" ? slackExchange(issued) : slackRefresh(issued);
-  return standard(issued);
-}
-
-function standard(issued: Issued): Record<string, unknown> {
-  return {
-    access_token: issued.accessToken,
-    token_type: "Bearer",
-    ...(issued.expiresIn !== undefined && { expires_in: issued.expiresIn }),
-    scope: issued.scope,
-    ...(issued.refreshToken !== undefined && { refresh_token: issued.refreshToken }),
-    ...(issued.idToken !== undefined && { id_token: issued.idToken }),
-  };
+  return standardTokenBody(issued);
 }
 
 function github(issued: Issued): Record<string, unknown> {
