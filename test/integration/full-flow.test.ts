@@ -10,7 +10,7 @@ import { decodeJwt } from "jose";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import { writeConfigDir } from "../helpers/process.ts";
@@ -109,9 +109,8 @@ async function login(provider: string): Promise<TokenBody> {
   expect(((await pending.json()) as { error: string }).error).toBe("authorization_pending");
 
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
+  const { consent, done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://test.example/agents/alpha");
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
   expect(done.status).toBe(200);
 
   // Another workload holding the device code cannot collect it.

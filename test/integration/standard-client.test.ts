@@ -13,7 +13,7 @@ import * as client from "openid-client";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import { writeConfigDir } from "../helpers/process.ts";
@@ -114,9 +114,8 @@ function discover(clientId: string, seen: Exchange[] = []): Promise<client.Confi
 /** The person: opens the verification URL, approves, and signs in at the stub IdP. */
 async function approve(verificationUriComplete: string): Promise<void> {
   const browser = new Browser();
-  const consent = await browser.open(verificationUriComplete);
+  const { consent, done } = await approveConsent(browser, verificationUriComplete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://test.example/agents/alpha");
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
   expect(done.status).toBe(200);
 }
 

@@ -15,7 +15,7 @@ import { parseConfig } from "../../src/core/config/load.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import { writeConfigDir } from "../helpers/process.ts";
@@ -113,9 +113,9 @@ async function login(svid: IssuedCertificate, id = AGENT_ID): Promise<TokenBody>
     verification_uri_complete: string;
   };
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
+  const { consent, done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain(id);
-  expect((await browser.submit("/device/approve", Browser.hiddenFields(consent))).status).toBe(200);
+  expect(done.status).toBe(200);
   await Bun.sleep(1100);
   const collected = await postForm(svid, "/v1/token", {
     grant_type: DEVICE_GRANT,

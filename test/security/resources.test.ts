@@ -12,7 +12,7 @@ import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import { writeConfigDir } from "../helpers/process.ts";
@@ -284,8 +284,7 @@ describe("canary secrets", () => {
     expect(created.status).toBe(200);
     const grant = (await created.json()) as { device_code: string; verification_uri_complete: string };
     const canaries = [idp.clientSecret, grant.device_code];
-    const consent = await browser.open(grant.verification_uri_complete);
-    const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+    const { done } = await approveConsent(browser, grant.verification_uri_complete);
     expect(done.status).toBe(200);
     const token = await postForm(
       "/v1/token",
