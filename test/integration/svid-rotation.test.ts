@@ -18,7 +18,7 @@ import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writeConfigDir } from "../helpers/process.ts";
+import { agentForm, agentFetch as mtlsFetch, writeConfigDir } from "../helpers/process.ts";
 import { type SpireDomain, spireDomain } from "../helpers/spire.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -95,15 +95,11 @@ afterAll(async () => {
 });
 
 function agentFetch(svid: IssuedCertificate, path: string, init: RequestInit = {}) {
-  return fetch(`https://127.0.0.1:${running.agentPort}${path}`, {
-    ...init,
-    tls: { cert: svid.certPem, key: svid.keyPem, ca: pki.ca.certPem },
-  });
+  return mtlsFetch(running.agentPort, path, svid, pki.ca.certPem, init);
 }
 
 function postForm(svid: IssuedCertificate, path: string, form: Record<string, string>) {
-  const headers = { "content-type": "application/x-www-form-urlencoded" };
-  return agentFetch(svid, path, { method: "POST", body: new URLSearchParams(form).toString(), headers });
+  return agentForm(running.agentPort, path, form, svid, pki.ca.certPem);
 }
 
 /** The one time a person is involved: RFC 8628 from the agent, approval in a browser. */

@@ -15,7 +15,7 @@ import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writeConfigDir } from "../helpers/process.ts";
+import { agentForm, writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -145,13 +145,7 @@ function statusOf(raw: string): number {
 }
 
 function postForm(path: string, form: Record<string, string>, who: Who = "alpha") {
-  const identity = identityOf(who);
-  return fetch(`https://127.0.0.1:${running.agentPort}${path}`, {
-    method: "POST",
-    body: new URLSearchParams(form).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    tls: { cert: identity.certPem, key: identity.keyPem, ca: pki.ca.certPem },
-  });
+  return agentForm(running.agentPort, path, form, identityOf(who), pki.ca.certPem);
 }
 
 async function record(response: Response): Promise<{ status: number; error?: string; text: string }> {
