@@ -50,6 +50,18 @@ export function stubProviderConfig(idp: StubIdp, extra: Partial<ProviderConfig> 
   };
 }
 
+/** Requests to the app through `app.handle`, with the cookies of `jar` passed by hand. */
+export function cookieSender(app: ReturnType<typeof createWebPort>, issuer: string) {
+  return (path: string, init: RequestInit = {}, jar: Record<string, string> = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    const cookie = Object.entries(jar)
+      .map(([name, value]) => `${name}=${value}`)
+      .join("; ");
+    if (cookie !== "") headers.set("cookie", cookie);
+    return app.handle(new Request(new URL(path, issuer), { ...init, headers }));
+  };
+}
+
 export interface WebFixture {
   app: ReturnType<typeof createWebPort>;
   idp: StubIdp;
@@ -103,14 +115,7 @@ export async function webFixture(
     },
     new Observer({ providers, now }),
   );
-  const send = (path: string, init: RequestInit, cookies: Record<string, string> = {}) => {
-    const headers = new Headers(init.headers);
-    const cookie = Object.entries(cookies)
-      .map(([name, value]) => `${name}=${value}`)
-      .join("; ");
-    if (cookie !== "") headers.set("cookie", cookie);
-    return app.handle(new Request(new URL(path, issuer), { ...init, headers }));
-  };
+  const send = cookieSender(app, issuer);
   return {
     app,
     idp,
