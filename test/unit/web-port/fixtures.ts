@@ -205,14 +205,15 @@ export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }
 
+/** Opens the consent page and presses Approve: the web port's answer, unchecked. */
+export async function submitApprove(fixture: WebFixture, grant: GrantRecord): Promise<Response> {
+  const consent = await openConsent(fixture, grant);
+  return fixture.post("/device/approve", form({ grant: grant.id, csrf: consent.token }), consent.cookies);
+}
+
 /** Consent + Approve: returns the browser's flow cookie and the IdP authorization URL. */
 export async function approve(fixture: WebFixture, grant: GrantRecord) {
-  const consent = await openConsent(fixture, grant);
-  const response = await fixture.post(
-    "/device/approve",
-    form({ grant: grant.id, csrf: consent.token }),
-    consent.cookies,
-  );
+  const response = await submitApprove(fixture, grant);
   const flow = setCookies(response)[FLOW_COOKIE];
   const location = response.headers.get("location");
   if (response.status !== 302 || flow === undefined || location === null)
