@@ -8,9 +8,6 @@ import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
-import { parseUpstream } from "../../src/core/provider/allowlist.ts";
-import { parseInjection } from "../../src/core/provider/inject.ts";
-import type { ResolvedProvider } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
@@ -18,6 +15,7 @@ import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { ALPHA_ID, type TestPki, testPki } from "../helpers/pki.ts";
+import { bearerProvider } from "../helpers/providers.ts";
 import { type Canary, countBytes, startCanary, startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const ISSUER = "https://broker.test";
@@ -44,15 +42,7 @@ beforeAll(async () => {
   });
   bulk = await startUpstream({ tls, handler: () => new Response(zeros(DOWNLOAD)) });
   const upstreams = [upstream, redirector, bulk].map((u) => `127.0.0.1:${u.port}`);
-  const corp: ResolvedProvider = {
-    name: "corp",
-    kind: "oidc",
-    upstreams: [...upstreams, `http://127.0.0.1:${canary.port}`].map((e) => parseUpstream(e, "upstreams")),
-    inject: parseInjection("Authorization: Bearer {token}", "inject"),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: true,
-  };
+  const corp = bearerProvider("corp", [...upstreams, `http://127.0.0.1:${canary.port}`]);
   const handler = createProxyHandler({
     providers: new Map([["corp", corp]]),
     policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),

@@ -14,9 +14,6 @@ import { newRule } from "../../src/core/access/revocation.ts";
 import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { KeySets } from "../../src/core/keys/types.ts";
-import { parseUpstream } from "../../src/core/provider/allowlist.ts";
-import { parseInjection } from "../../src/core/provider/inject.ts";
-import type { ResolvedProvider } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
@@ -24,6 +21,7 @@ import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { bearerProvider } from "../helpers/providers.ts";
 import { type RawServer, type Responder, startRawServer, until } from "../unit/proxy/upstream/harness.ts";
 
 const ISSUER = "https://broker.test";
@@ -47,15 +45,7 @@ beforeAll(async () => {
     certPem: pki.server.certPem,
     keyPem: pki.server.keyPem,
   });
-  const corp: ResolvedProvider = {
-    name: "corp",
-    kind: "oidc",
-    upstreams: [parseUpstream(`127.0.0.1:${upstream.port}`, "upstreams")],
-    inject: parseInjection("Authorization: Bearer {token}", "inject"),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: true,
-  };
+  const corp = bearerProvider("corp", [`127.0.0.1:${upstream.port}`]);
   const handler = createProxyHandler({
     providers: new Map([["corp", corp]]),
     policy: new PolicyGate([{ workload: "**", providers: ["corp"] }]),

@@ -6,7 +6,6 @@ import { RevocationList } from "../../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
-import { parseUpstream } from "../../../src/core/provider/allowlist.ts";
 import { parseInjection } from "../../../src/core/provider/inject.ts";
 import type { ResolvedProvider } from "../../../src/core/provider/types.ts";
 import { Secret } from "../../../src/core/secret.ts";
@@ -16,6 +15,7 @@ import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
 import { createProxyHandler, type ProxyDeps } from "../../../src/proxy/handler.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { type TestPki, testPki } from "../../helpers/pki.ts";
+import { bearerProvider } from "../../helpers/providers.ts";
 import { type Canary, startCanary, startUpstream, type Upstream } from "../../helpers/upstream.ts";
 
 const ISSUER = "https://broker.test";
@@ -51,16 +51,10 @@ function provider(
   inject = "Authorization: Bearer {token}",
   gitInject?: string,
 ): ResolvedProvider {
-  return {
-    name,
-    kind: "oidc",
-    upstreams: upstreams.map((entry) => parseUpstream(entry, `providers.${name}.upstreams`)),
+  return bearerProvider(name, upstreams, {
     inject: parseInjection(inject, `providers.${name}.inject`),
     ...(gitInject && { gitInject: parseInjection(gitInject, `providers.${name}.git_inject`) }),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: true,
-  };
+  });
 }
 
 function deps(

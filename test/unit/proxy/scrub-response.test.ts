@@ -13,8 +13,6 @@ import { ProxyError } from "../../../src/core/errors.ts";
 import { describeCertificate } from "../../../src/core/identity/certificate.ts";
 import type { ClientIdentity } from "../../../src/core/identity/types.ts";
 import type { KeySets } from "../../../src/core/keys/types.ts";
-import { parseUpstream } from "../../../src/core/provider/allowlist.ts";
-import { parseInjection } from "../../../src/core/provider/inject.ts";
 import { Secret } from "../../../src/core/secret.ts";
 import { mintWrapper } from "../../../src/core/token/mint.ts";
 import { createMemoryLogger } from "../../../src/ops/log/logger.ts";
@@ -23,6 +21,7 @@ import { maskOf } from "../../../src/proxy/scrub.ts";
 import { askForIdentity, scrubResponse } from "../../../src/proxy/scrub-response.ts";
 import { testKeySets } from "../../helpers/keys.ts";
 import { testPki } from "../../helpers/pki.ts";
+import { bearerProvider } from "../../helpers/providers.ts";
 import { startUpstream, type Upstream } from "../../helpers/upstream.ts";
 
 const TOKEN = "gho_R3al/T0ken+With=Specials_0123456789abcdef";
@@ -197,15 +196,7 @@ beforeAll(async () => {
 afterAll(() => echo.stop());
 
 function handler(scrubResponses?: boolean) {
-  const provider = {
-    name: "corp",
-    kind: "oidc" as const,
-    upstreams: [parseUpstream(`http://127.0.0.1:${echo.port}`, "providers.corp.upstreams")],
-    inject: parseInjection("Authorization: Bearer {token}", "providers.corp.inject"),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: true,
-  };
+  const provider = bearerProvider("corp", [`http://127.0.0.1:${echo.port}`]);
   const logger = createMemoryLogger();
   const proxy = createProxyHandler({
     providers: new Map([["corp", provider]]),

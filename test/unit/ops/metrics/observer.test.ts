@@ -1,20 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { parseUpstream } from "../../../../src/core/provider/allowlist.ts";
-import { parseInjection } from "../../../../src/core/provider/inject.ts";
 import type { ResolvedProvider } from "../../../../src/core/provider/types.ts";
 import { createMemoryLogger } from "../../../../src/ops/log/logger.ts";
 import { Observer } from "../../../../src/ops/metrics/observer.ts";
+import { bearerProvider } from "../../../helpers/providers.ts";
 
 function provider(name: string, upstreams: string[]): ResolvedProvider {
-  return {
-    name,
-    kind: "static",
-    upstreams: upstreams.map((entry, index) => parseUpstream(entry, `u[${index}]`)),
-    inject: parseInjection("Authorization: Bearer {token}", "inject"),
-    scopes: [],
-    jwtAccessTokens: false,
-    oidc: false,
-  };
+  return bearerProvider(name, upstreams, { kind: "static", oidc: false });
 }
 
 const providers = new Map([
