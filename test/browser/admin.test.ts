@@ -6,41 +6,24 @@
  * the escaping both hold. Screenshots go to test/artifacts/ (git-ignored) for people to look at.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
+import { ARTIFACTS, launchChromium, type TestChromium } from "../helpers/chromium.ts";
 
 const PASSWORD = "browser-test-admin-password";
-const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
 const SCRIPT_SCOPE = "<script>window.__pwned=1;alert(1)</script>";
 const IMG_SCOPE = "<img/src=x/onerror=window.__pwned=2>";
 
 let h: AdminHarness;
 let context: BrowserContext;
-let profile: string;
+let browser: TestChromium;
 const dialogs: string[] = [];
 
 beforeAll(async () => {
   h = await startAdminHarness({ password: PASSWORD });
-  profile = mkdtempSync(join(tmpdir(), "surrogate-chromium-"));
-  mkdirSync(ARTIFACTS, { recursive: true });
-  // A persistent context is how playwright takes a fresh --user-data-dir.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromium();
+  context = browser.context;
   context.on("page", (page) =>
     page.on("dialog", (dialog) => {
       dialogs.push(dialog.message());
@@ -50,9 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await h?.close();
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
 });
 
 async function pwned(page: Page): Promise<unknown> {

@@ -5,47 +5,32 @@
  * (git-ignored) for people to look at.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { issueCertificate } from "../../src/core/pki/issue.ts";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
+import { ARTIFACTS, launchChromium, type TestChromium } from "../helpers/chromium.ts";
 import { testPki } from "../helpers/pki.ts";
 
 const PASSWORD = "pages-test-admin-password";
-const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
 const LONG_ID = "spiffe://test.example/agents/research-assistant-7f3c9d/tools/long-running-summariser";
 const WIDTHS = [390, 1280] as const;
 
 let h: AdminHarness;
 let context: BrowserContext;
-let profile: string;
+let browser: TestChromium;
 let longDer: Uint8Array;
 
 beforeAll(async () => {
   h = await startAdminHarness({ password: PASSWORD });
   longDer = (await issueCertificate((await testPki()).ca, { usage: "client", uris: [LONG_ID] })).der;
-  profile = mkdtempSync(join(tmpdir(), "surrogate-chromium-"));
-  mkdirSync(ARTIFACTS, { recursive: true });
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromium();
+  context = browser.context;
 }, 30_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await h?.close();
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
 });
 
 /** Elements reaching past the right edge, outside boxes that scroll sideways on purpose. */

@@ -131,6 +131,20 @@ export class Browser {
 }
 
 /**
+ * The person's part of a device grant: opens the verification URL and approves on the consent
+ * page (the stub IdP then signs them in without a form). Both pages are returned for the caller's
+ * assertions.
+ */
+export async function approveConsent(
+  browser: Browser,
+  verificationUri: string,
+): Promise<{ consent: Page; done: Page }> {
+  const consent = await browser.open(verificationUri);
+  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+  return { consent, done };
+}
+
+/**
  * Origins stand in for sites: stricter than browsers (which ignore the port, so two loopback servers
  * would be "same-site"), so a flow that works here also works when the IdP really is another site.
  */

@@ -16,7 +16,7 @@ import { RevocationList } from "../../src/core/access/revocation-list.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { type AdminHarness, startAdminHarness } from "../helpers/admin-harness.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { testPki } from "../helpers/pki.ts";
 
 const PASSWORD = "canary-admin-password-5f1c";
@@ -112,8 +112,7 @@ describe("canary secrets never reach logs, pages or metrics", () => {
     canary("device_code", grant.device_code);
 
     const person = new Browser();
-    const consent = await person.open(grant.verification_uri_complete);
-    const done = await person.submit("/device/approve", Browser.hiddenFields(consent));
+    const { done } = await approveConsent(person, grant.verification_uri_complete);
     expect(done.body).toContain("You can close this tab");
 
     const collected = await asAgent({

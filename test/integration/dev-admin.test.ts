@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { freePorts } from "../helpers/ports.ts";
 import { agentForm, spawnSurrogate } from "../helpers/process.ts";
 import { TextCollector } from "../helpers/text-collector.ts";
@@ -98,8 +98,7 @@ describe("surrogate dev --admin", () => {
       expect(created.status).toBe(200);
       const grant = (await created.json()) as { verification_uri_complete: string };
       const browser = new Browser();
-      const consent = await browser.open(grant.verification_uri_complete);
-      const signIn = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+      const { done: signIn } = await approveConsent(browser, grant.verification_uri_complete);
       expect(signIn.url.pathname).toBe("/authorize");
       expect(signIn.body).not.toContain("Unknown client");
       expect(signIn.body).toContain("surrogate DEMO identity provider");

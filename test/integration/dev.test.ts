@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { freePorts } from "../helpers/ports.ts";
 import { TextCollector } from "../helpers/text-collector.ts";
 
@@ -77,10 +77,9 @@ describe("surrogate dev", () => {
     )[0];
 
     const browser = new Browser();
-    const consent = await browser.open(approvalUrl);
+    const { consent, done: signIn } = await approveConsent(browser, approvalUrl);
     expect(consent.status).toBe(200);
     expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://dev.surrogate.local/agents/demo");
-    const signIn = await browser.submit("/device/approve", Browser.hiddenFields(consent));
     expect(signIn.url.pathname).toBe("/authorize");
     expect(signIn.body).toContain("surrogate DEMO identity provider — not for production");
     const done = await browser.submit("/authorize", { ...Browser.hiddenFields(signIn), decision: "approve" });

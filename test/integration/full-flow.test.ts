@@ -10,10 +10,10 @@ import { decodeJwt } from "jose";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writeConfigDir } from "../helpers/process.ts";
+import { agentForm, agentFetch as mtlsFetch, writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -85,17 +85,11 @@ afterAll(async () => {
 
 /** The agent: every call over mTLS with its SPIFFE certificate, trusting the test CA for the broker. */
 function agentFetch(path: string, init: RequestInit = {}, who: "alpha" | "beta" = "alpha") {
-  const identity = pki[who];
-  return fetch(`https://127.0.0.1:${running.agentPort}${path}`, {
-    ...init,
-    tls: { cert: identity.certPem, key: identity.keyPem, ca: pki.ca.certPem },
-  });
+  return mtlsFetch(running.agentPort, path, pki[who], pki.ca.certPem, init);
 }
 
 function postForm(path: string, form: Record<string, string>, who: "alpha" | "beta" = "alpha") {
-  const body = new URLSearchParams(form).toString();
-  const headers = { "content-type": "application/x-www-form-urlencoded" };
-  return agentFetch(path, { method: "POST", body, headers }, who);
+  return agentForm(running.agentPort, path, form, pki[who], pki.ca.certPem);
 }
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
@@ -109,9 +103,8 @@ async function login(provider: string): Promise<TokenBody> {
   expect(((await pending.json()) as { error: string }).error).toBe("authorization_pending");
 
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
+  const { consent, done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://test.example/agents/alpha");
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
   expect(done.status).toBe(200);
 
   // Another workload holding the device code cannot collect it.

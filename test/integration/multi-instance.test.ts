@@ -8,7 +8,7 @@
  * This file starts its own redis-server (not SURROGATE_TEST_REDIS) because it stops and restarts it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
 import {
@@ -98,9 +98,8 @@ async function createGrant(on: SurrogateProcess, provider = "stub"): Promise<Gra
 async function approve(grant: Grant, via: SurrogateProcess, expectDone = true) {
   balancer.route(via.webPort);
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
+  const { consent, done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(consent.status).toBe(200);
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
   expect(done.url.pathname).toBe("/callback");
   if (expectDone) expect(done.body).toContain("You can close this tab");
   return done;

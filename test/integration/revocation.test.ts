@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import {
   agentFetch,
@@ -84,8 +84,7 @@ async function login(on: SurrogateProcess, cert: IssuedCertificate): Promise<Tok
   const grant = (await created.json()) as { device_code: string; verification_uri_complete: string };
   balancer.route(on.webPort);
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+  const { done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(done.body).toContain("You can close this tab");
   const form = { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: grant.device_code };
   const collected = await agentForm(on.agentPort, "/v1/token", form, cert, pki.ca.certPem);

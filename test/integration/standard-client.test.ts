@@ -7,23 +7,22 @@
  * RFC 6749 §5.2 errors. The README's snippet runs here too, as written, in a separate process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { symlink } from "node:fs/promises";
+import { rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import * as client from "openid-client";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { deploymentDir, writePki } from "../helpers/process.ts";
+import { writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 
-let deployment: Awaited<ReturnType<typeof deploymentDir>>;
+let dir: string;
 let pki: TestPki;
 let upstream: Upstream;
 let idp: StubIdp;
@@ -33,10 +32,8 @@ let agentUrl: string;
 const logger = createMemoryLogger();
 
 beforeAll(async () => {
-  deployment = await deploymentDir();
   pki = await testPki();
-  await writePki(pki, deployment.path);
-  await writeKeySetsToDir(deployment.path("keys"), "ES256");
+  dir = await writeConfigDir(pki, "standard-client");
   upstream = await startUpstream({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem } });
   idp = await startStubIdp();
   const [webPort, agentPort] = [await freePort(), await freePort()];
@@ -71,14 +68,14 @@ workload = "spiffe://test.example/agents/alpha"
 providers = ["github", "corp"]
 `;
   const env = { IDP_SECRET: idp.clientSecret };
-  const config = await parseConfig(toml, env, { baseDir: deployment.dir });
+  const config = await parseConfig(toml, env, { baseDir: dir });
   running = await startSurrogate(config, { env, logger });
 });
 
 afterAll(async () => {
   await running?.stop();
   await Promise.all([idp?.close(), upstream?.stop()]);
-  await deployment?.remove();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
 interface Exchange {
@@ -117,9 +114,8 @@ function discover(clientId: string, seen: Exchange[] = []): Promise<client.Confi
 /** The person: opens the verification URL, approves, and signs in at the stub IdP. */
 async function approve(verificationUriComplete: string): Promise<void> {
   const browser = new Browser();
-  const consent = await browser.open(verificationUriComplete);
+  const { consent, done } = await approveConsent(browser, verificationUriComplete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain("spiffe://test.example/agents/alpha");
-  const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
   expect(done.status).toBe(200);
 }
 
@@ -231,15 +227,15 @@ describe("the README's device-flow snippet", () => {
     const program = snippet
       .replaceAll("https://broker.example.com:8443", agentUrl)
       .replaceAll("api.github.com", `127.0.0.1:${upstream.port}`);
-    const dir = deployment.path("agent");
-    await Bun.write(join(dir, "snippet.ts"), program);
-    await Bun.write(join(dir, "agent.pem"), pki.alpha.certPem);
-    await Bun.write(join(dir, "agent.key"), pki.alpha.keyPem);
-    await Bun.write(join(dir, "ca.pem"), pki.ca.certPem);
-    await symlink(join(REPO, "node_modules"), join(dir, "node_modules"));
+    const agentDir = join(dir, "agent");
+    await Bun.write(join(agentDir, "snippet.ts"), program);
+    await Bun.write(join(agentDir, "agent.pem"), pki.alpha.certPem);
+    await Bun.write(join(agentDir, "agent.key"), pki.alpha.keyPem);
+    await Bun.write(join(agentDir, "ca.pem"), pki.ca.certPem);
+    await symlink(join(REPO, "node_modules"), join(agentDir, "node_modules"));
 
     const agent = Bun.spawn([process.execPath, "snippet.ts"], {
-      cwd: dir,
+      cwd: agentDir,
       env: { PATH: process.env.PATH ?? "" },
       stdout: "pipe",
       stderr: "pipe",

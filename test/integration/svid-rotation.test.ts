@@ -15,10 +15,10 @@ import { parseConfig } from "../../src/core/config/load.ts";
 import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
 import type { IssuedCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writeConfigDir } from "../helpers/process.ts";
+import { agentForm, agentFetch as mtlsFetch, writeConfigDir } from "../helpers/process.ts";
 import { type SpireDomain, spireDomain } from "../helpers/spire.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
@@ -95,15 +95,11 @@ afterAll(async () => {
 });
 
 function agentFetch(svid: IssuedCertificate, path: string, init: RequestInit = {}) {
-  return fetch(`https://127.0.0.1:${running.agentPort}${path}`, {
-    ...init,
-    tls: { cert: svid.certPem, key: svid.keyPem, ca: pki.ca.certPem },
-  });
+  return mtlsFetch(running.agentPort, path, svid, pki.ca.certPem, init);
 }
 
 function postForm(svid: IssuedCertificate, path: string, form: Record<string, string>) {
-  const headers = { "content-type": "application/x-www-form-urlencoded" };
-  return agentFetch(svid, path, { method: "POST", body: new URLSearchParams(form).toString(), headers });
+  return agentForm(running.agentPort, path, form, svid, pki.ca.certPem);
 }
 
 /** The one time a person is involved: RFC 8628 from the agent, approval in a browser. */
@@ -113,9 +109,9 @@ async function login(svid: IssuedCertificate, id = AGENT_ID): Promise<TokenBody>
     verification_uri_complete: string;
   };
   const browser = new Browser();
-  const consent = await browser.open(grant.verification_uri_complete);
+  const { consent, done } = await approveConsent(browser, grant.verification_uri_complete);
   expect(consent.body.replaceAll("<wbr>", "")).toContain(id);
-  expect((await browser.submit("/device/approve", Browser.hiddenFields(consent))).status).toBe(200);
+  expect(done.status).toBe(200);
   await Bun.sleep(1100);
   const collected = await postForm(svid, "/v1/token", {
     grant_type: DEVICE_GRANT,

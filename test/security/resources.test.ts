@@ -12,10 +12,10 @@ import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
-import { Browser } from "../helpers/browser.ts";
+import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
 import { freePort } from "../helpers/ports.ts";
-import { writeConfigDir } from "../helpers/process.ts";
+import { agentForm, writeConfigDir } from "../helpers/process.ts";
 import { type StubIdp, startStubIdp } from "../helpers/stub-idp.ts";
 import { startUpstream, type Upstream } from "../helpers/upstream.ts";
 
@@ -145,13 +145,7 @@ function statusOf(raw: string): number {
 }
 
 function postForm(path: string, form: Record<string, string>, who: Who = "alpha") {
-  const identity = identityOf(who);
-  return fetch(`https://127.0.0.1:${running.agentPort}${path}`, {
-    method: "POST",
-    body: new URLSearchParams(form).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    tls: { cert: identity.certPem, key: identity.keyPem, ca: pki.ca.certPem },
-  });
+  return agentForm(running.agentPort, path, form, identityOf(who), pki.ca.certPem);
 }
 
 async function record(response: Response): Promise<{ status: number; error?: string; text: string }> {
@@ -284,8 +278,7 @@ describe("canary secrets", () => {
     expect(created.status).toBe(200);
     const grant = (await created.json()) as { device_code: string; verification_uri_complete: string };
     const canaries = [idp.clientSecret, grant.device_code];
-    const consent = await browser.open(grant.verification_uri_complete);
-    const done = await browser.submit("/device/approve", Browser.hiddenFields(consent));
+    const { done } = await approveConsent(browser, grant.verification_uri_complete);
     expect(done.status).toBe(200);
     const token = await postForm(
       "/v1/token",

@@ -51,8 +51,9 @@ let store: RendezvousStore;
 let logger: ReturnType<typeof createMemoryLogger>;
 let api: (client: ClientIdentity, init: RequestInit) => Promise<Response>;
 
-function setup(config = testConfig()): void {
-  store = createMemoryStore(config.rendezvous);
+/** `storeOf` may wrap the memory store (an outage, say). */
+function setup(config = testConfig(), storeOf = (real: RendezvousStore) => real): void {
+  store = storeOf(createMemoryStore(config.rendezvous));
   logger = createMemoryLogger();
   const deps: AgentApiDeps = {
     config,
@@ -324,24 +325,10 @@ describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
 
 describe("rendezvous outages", () => {
   test("a store that is down answers 503 temporarily_unavailable with Retry-After", async () => {
-    const config = testConfig();
-    const real = createMemoryStore(config.rendezvous);
     const down = async (): Promise<never> => {
       throw new RendezvousError("temporarily_unavailable", "rendezvous: backend unreachable");
     };
-    store = { ...real, create: down, getByDeviceKey: down };
-    logger = createMemoryLogger();
-    const handler = createAgentApi({
-      config,
-      policy: new PolicyGate(config.policy),
-      revocations: new RevocationList(),
-      providers,
-      store,
-      keys: () => keys,
-      now: () => clock,
-      logger,
-    });
-    api = (client, init) => handler(agentRequest(client, init));
+    setup(testConfig(), (real) => ({ ...real, create: down, getByDeviceKey: down }));
     const created = await api(alpha, { target: "/v1/grants", body: form({ provider: "corp" }) });
     expect(created.headers.get("retry-after")).toBe("5");
     await expectError(created, 503, "temporarily_unavailable");

@@ -8,6 +8,7 @@ import {
   openConsent,
   setCookieLine,
   setCookies,
+  submitApprove,
   type WebFixture,
   webFixture,
 } from "./fixtures.ts";
@@ -78,12 +79,7 @@ describe("POST /device/deny", () => {
 describe("POST /device/approve", () => {
   test("302 to the IdP with S256 PKCE, state and nonce; the flow is sealed in a __Host- cookie", async () => {
     const grant = await fx.grant({ scope: ["openid", "email"] });
-    const consent = await openConsent(fx, grant);
-    const response = await fx.post(
-      "/device/approve",
-      form({ grant: grant.id, csrf: consent.token }),
-      consent.cookies,
-    );
+    const response = await submitApprove(fx, grant);
     expect(response.status).toBe(302);
     const location = new URL(response.headers.get("location") ?? "");
     expect(location.origin + location.pathname).toBe(`${fx.idp.issuer}/authorize`);

@@ -50,6 +50,18 @@ export function stubProviderConfig(idp: StubIdp, extra: Partial<ProviderConfig> 
   };
 }
 
+/** Requests to the app through `app.handle`, with the cookies of `jar` passed by hand. */
+export function cookieSender(app: ReturnType<typeof createWebPort>, issuer: string) {
+  return (path: string, init: RequestInit = {}, jar: Record<string, string> = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    const cookie = Object.entries(jar)
+      .map(([name, value]) => `${name}=${value}`)
+      .join("; ");
+    if (cookie !== "") headers.set("cookie", cookie);
+    return app.handle(new Request(new URL(path, issuer), { ...init, headers }));
+  };
+}
+
 export interface WebFixture {
   app: ReturnType<typeof createWebPort>;
   idp: StubIdp;
@@ -103,14 +115,7 @@ export async function webFixture(
     },
     new Observer({ providers, now }),
   );
-  const send = (path: string, init: RequestInit, cookies: Record<string, string> = {}) => {
-    const headers = new Headers(init.headers);
-    const cookie = Object.entries(cookies)
-      .map(([name, value]) => `${name}=${value}`)
-      .join("; ");
-    if (cookie !== "") headers.set("cookie", cookie);
-    return app.handle(new Request(new URL(path, issuer), { ...init, headers }));
-  };
+  const send = cookieSender(app, issuer);
   return {
     app,
     idp,
@@ -200,14 +205,15 @@ export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }
 
+/** Opens the consent page and presses Approve: the web port's answer, unchecked. */
+export async function submitApprove(fixture: WebFixture, grant: GrantRecord): Promise<Response> {
+  const consent = await openConsent(fixture, grant);
+  return fixture.post("/device/approve", form({ grant: grant.id, csrf: consent.token }), consent.cookies);
+}
+
 /** Consent + Approve: returns the browser's flow cookie and the IdP authorization URL. */
 export async function approve(fixture: WebFixture, grant: GrantRecord) {
-  const consent = await openConsent(fixture, grant);
-  const response = await fixture.post(
-    "/device/approve",
-    form({ grant: grant.id, csrf: consent.token }),
-    consent.cookies,
-  );
+  const response = await submitApprove(fixture, grant);
   const flow = setCookies(response)[FLOW_COOKIE];
   const location = response.headers.get("location");
   if (response.status !== 302 || flow === undefined || location === null)

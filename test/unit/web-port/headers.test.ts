@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HTMX, STYLESHEET } from "../../../ui/assets.ts";
-import { form, ISSUER, openConsent, type WebFixture, webFixture } from "./fixtures.ts";
+import { form, ISSUER, submitApprove, type WebFixture, webFixture } from "./fixtures.ts";
 
 let fx: WebFixture;
 let userCode: string;
@@ -47,12 +47,7 @@ describe("security headers on every response", () => {
 
   test("the redirect to the IdP carries them too", async () => {
     const grant = await fx.grant();
-    const consent = await openConsent(fx, grant);
-    const response = await fx.post(
-      "/device/approve",
-      form({ grant: grant.id, csrf: consent.token }),
-      consent.cookies,
-    );
+    const response = await submitApprove(fx, grant);
     expect(response.status).toBe(302);
     expectSecurityHeaders(response, "approve");
   });

@@ -15,7 +15,7 @@ import { Observer } from "../../../../src/ops/metrics/observer.ts";
 import { createWebPort } from "../../../../src/web-port/port.ts";
 import { testKeySets } from "../../../helpers/keys.ts";
 import { startStubIdp } from "../../../helpers/stub-idp.ts";
-import { stubProviderConfig, webConfig } from "../fixtures.ts";
+import { cookieSender, stubProviderConfig, webConfig } from "../fixtures.ts";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -87,14 +87,7 @@ export async function adminFixture(
     },
     observer,
   );
-  const send = (path: string, init: RequestInit = {}, jar: Record<string, string> = {}) => {
-    const headers = new Headers(init.headers);
-    const cookie = Object.entries(jar)
-      .map(([name, value]) => `${name}=${value}`)
-      .join("; ");
-    if (cookie !== "") headers.set("cookie", cookie);
-    return app.handle(new Request(new URL(path, issuer), { ...init, headers }));
-  };
+  const send = cookieSender(app, issuer);
   const post = (path: string, form: Record<string, string>, jar: Record<string, string> = {}) =>
     send(
       path,
