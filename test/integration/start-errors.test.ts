@@ -6,21 +6,20 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { writeKeySetsToDir } from "../../src/core/keys/files.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
-import { deploymentDir, instanceConfig, writePki } from "../helpers/process.ts";
+import { deploymentDir, type InstanceConfig, instanceConfig, writeDeployment } from "../helpers/process.ts";
 import { cli } from "../unit/cli/io.ts";
 
 let pki: TestPki;
 let dir: Awaited<ReturnType<typeof deploymentDir>>;
-let files: Awaited<ReturnType<typeof writePki>>;
-let keys: Awaited<ReturnType<typeof writeKeySetsToDir>>;
+let written: Pick<InstanceConfig, "pki" | "signing" | "encryption">;
+let files: InstanceConfig["pki"];
 
 beforeAll(async () => {
   [pki, dir] = await Promise.all([testPki(), deploymentDir()]);
-  files = await writePki(pki, dir.path);
-  keys = await writeKeySetsToDir(dir.dir);
+  written = await writeDeployment(pki, dir);
+  files = written.pki;
   await Bun.write(dir.path("other.key"), pki.alpha.keyPem);
 });
 afterAll(() => dir.remove());
@@ -34,10 +33,9 @@ interface Variant {
 
 function configText(variant: Variant = {}): string {
   const text = instanceConfig({
+    ...written,
     issuer: "https://broker.start.test",
     pki: { cert: variant.cert ?? files.cert, key: variant.key ?? files.key, ca: files.ca },
-    signing: `file:${keys.signingPath}`,
-    encryption: `file:${keys.encryptionPath}`,
     upstreams: ["127.0.0.1:9"],
   });
   // instanceConfig writes [web] listen first, then [agent] listen.
