@@ -7,7 +7,7 @@ const HEADER_PART = /^[ \t]*bearer +([A-Za-z0-9_-]{1,512})\./i;
 /**
  * In front of the proxy on instances whose verification keys come from a broker's JWKS: when the
  * bearer token names a kid we do not hold, wait for one (rate-limited) refetch before the proxy
- * verifies it (see ./remote.ts for why the lookup itself stays synchronous). The kid is only a
+ * verifies it (see ./remote-keys.ts for why the lookup itself stays synchronous). The kid is only a
  * hint for *when* to refetch: nothing is trusted or decided from it here, verifyWrapper still
  * checks everything, and a token that cannot be read passes straight through to be refused there.
  */

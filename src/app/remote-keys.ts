@@ -5,11 +5,16 @@
  * Unknown kid: verifyWrapper stays synchronous in its key lookup (a kid either is in
  * `keys.verifiers` or the wrapper is `invalid_token`), so a wrapper signed by a key the broker
  * introduced after our last fetch must not make verification wait on the network from inside.
- * Instead the proxy's entrance (./remote-hint.ts) reads the kid first and, when it is unknown,
+ * Instead the proxy's entrance (./kid-refresh.ts) reads the kid first and, when it is unknown,
  * awaits `refreshForKid` before handing the request on. Refetches caused that way happen at most
  * once per `minRefreshGapMs` and are shared by concurrent callers, so wrappers with made-up kids
  * cannot turn the proxy into a request amplifier against the broker. A periodic refresh also
  * retires keys the broker has dropped.
+ *
+ * Not jose's createRemoteJWKSet (which src/broker/providers/oidc.ts uses for IdPs): its cooldown
+ * counts from the last *successful* fetch, so while the broker is unreachable every wrapper with an
+ * unknown kid would start another fetch; the gap here counts from the last attempt. The import
+ * checks of loadKeySets (size and key-count caps, duplicate kids, public keys only) apply as well.
  */
 import type { Env } from "../core/config/types.ts";
 import { loadKeySets } from "../core/keys/load.ts";
