@@ -6,14 +6,13 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { NGINX, nginxTempPaths } from "../../scripts/bench/lib/nginx.ts";
 import { freePort } from "./ports.ts";
 
 export interface ReverseProxy {
   port: number;
   stop(): Promise<void>;
 }
-
-const NGINX = "/usr/sbin/nginx";
 
 export async function startReverseProxy(dir: string, upstreamPort: number): Promise<ReverseProxy> {
   const tmp = join(dir, "nginx");
@@ -27,11 +26,7 @@ error_log ${tmp}/error.log warn;
 events { worker_connections 256; }
 http {
   access_log off;
-  client_body_temp_path ${tmp}/body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
+${nginxTempPaths(tmp)}
   server {
     listen 127.0.0.1:${port};
     location / {

@@ -10,6 +10,18 @@ import { join } from "node:path";
 
 export const NGINX = "/usr/sbin/nginx";
 
+/**
+ * The http-block directives that keep nginx's temp files in `tmp`: unset, it writes under its
+ * compiled-in prefix (/var/lib/nginx), which a test or bench run must not touch.
+ */
+export function nginxTempPaths(tmp: string): string {
+  return `  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;`;
+}
+
 export interface NginxFiles {
   dir: string;
   certFile: string;
@@ -36,11 +48,7 @@ error_log ${tmp}/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path ${tmp}/body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
+${nginxTempPaths(tmp)}
   keepalive_requests 1000000;
   upstream api {
     server 127.0.0.1:${options.upstreamPort};
