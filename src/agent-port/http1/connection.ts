@@ -141,27 +141,21 @@ class Http1Connection {
     this.#expectContinue = head.expectContinue;
     const { framing } = head;
     this.#phase = framing.kind === "none" ? "busy" : "body";
+    // A relayed body is read once the relay wants it (RelayBody.resume, maybe before it returns).
+    if (framing.kind !== "none") this.socket.pause();
     const relayed = this.#offerRelay(head);
     if (relayed !== undefined) {
       this.#relayed = relayed;
-      if (framing.kind !== "none") {
-        this.#body = new RelayedBody(framing, relayed.upload as RelayUpload);
-        // Read once the relay wants the body (its upstream connection is ready): RelayBody.resume.
-        this.socket.pause();
-      }
+      if (framing.kind !== "none") this.#body = new RelayedBody(framing, relayed.upload as RelayUpload);
       if (rest !== undefined) this.#onData(rest);
       void this.#serve(relayed.done, head);
       return;
     }
+    if (framing.kind !== "none") this.socket.resume();
     const body = framing.kind === "none" ? undefined : this.#incomingBody(framing);
     this.#body = body;
     this.#inFlight = new AbortController();
-    const request = agentRequest(
-      head,
-      body?.stream ?? null,
-      this.#inFlight.signal,
-      this.options.client,
-    );
+    const request = agentRequest(head, body?.stream ?? null, this.#inFlight.signal, this.options.client);
     if (rest !== undefined) this.#onData(rest);
     void this.#serve(this.#handle(request), head);
   }
