@@ -8,51 +8,24 @@
  * be scrubbed, and every failure before the agent got a byte, become a Response the connection writes.
  */
 import type { AgentSocket } from "../agent-port/http1/socket.ts";
-import type { RelayBody, RelayCall } from "../agent-port/http1/types.ts";
+import type { RelayCall } from "../agent-port/http1/types.ts";
 import { ProxyError } from "../core/errors.ts";
 import { problemFor } from "./problem.ts";
-import { respondDecoded } from "./relay-decoded.ts";
+import { encoded, respondDecoded } from "./relay-decoded.ts";
 import { type AgentHead, agentHead } from "./relay-head.ts";
+import type { RelayEnv, RelayPlan } from "./relay-types.ts";
 import { Upload, type UploadOwner } from "./relay-upload.ts";
 import { Scrubber } from "./scrub.ts";
 import { type BodyDecoder, bodyDecoder } from "./upstream/body-decoder.ts";
 import { Connection, type ConnectionListener } from "./upstream/connection.ts";
 import { UpstreamProtocolError } from "./upstream/errors.ts";
 import { FinalHeadReader } from "./upstream/final-head.ts";
-import type { ConnectionPool } from "./upstream/pool.ts";
-import type { RequestHead } from "./upstream/request-head.ts";
 import { bodyFraming, type ResponseHead } from "./upstream/response-head.ts";
-import type { Target } from "./upstream/target.ts";
-
-export interface RelayEnv {
-  pool: ConnectionPool;
-  ca: string[] | undefined;
-  /** Seconds the upstream may stay silent (`agent.upstream_timeout`). */
-  timeoutSeconds: number;
-  maxHeadBytes: number;
-}
-
-export interface RelayPlan {
-  target: Target;
-  head: RequestHead;
-  /** The token's spellings to mask, when scrubbing is on. */
-  patterns: readonly Uint8Array[] | undefined;
-  /** The agent request's HTTP minor version and whether its connection may stay open. */
-  minor: 0 | 1;
-  keepAlive: boolean;
-  /** The agent's request body, if it has one (its framing for the upstream is in `head`). */
-  body: RelayBody | undefined;
-  /** Completes the access line: the status and length the agent is told, or a Response to write. */
-  answered(status: number, bytes: number | undefined, code?: string): void;
-  /** For an answer the relay hands back as a Response (a compressed body to decode and scrub). */
-  decoded(response: Response): Promise<Response>;
-}
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const CRLF = "\r\n";
 const LAST_CHUNK = "0\r\n\r\n";
-const IDENTITY = /^\s*(?:identity\s*)?$/i;
 
 export function startRelay(env: RelayEnv, plan: RelayPlan, agent: AgentSocket): RelayCall {
   return new Relay(env, plan, agent).start();
@@ -205,7 +178,7 @@ class Relay implements ConnectionListener, UploadOwner {
     if (head.status > 599) throw new UpstreamProtocolError("upstream client: status code out of range");
     this.#persistent = head.persistent;
     const framing = bodyFraming(head, this.plan.head.isHead);
-    if (this.plan.patterns !== undefined && framing.kind !== "none" && !IDENTITY.test(codingOf(head))) {
+    if (this.plan.patterns !== undefined && framing.kind !== "none" && encoded(head)) {
       // Compressed despite `accept-encoding: identity`: decoded and scrubbed on the Response path.
       this.#state = "done";
       const connection = this.#connection as Connection;
@@ -333,13 +306,4 @@ class Relay implements ConnectionListener, UploadOwner {
     this.#release(false);
     this.#resolve(false);
   }
-}
-
-function codingOf(head: ResponseHead): string {
-  let coding = "";
-  for (const [name, value] of head.fields) {
-    if (name.length === 16 && name.toLowerCase() === "content-encoding")
-      coding += coding === "" ? value : `,${value}`;
-  }
-  return coding;
 }
