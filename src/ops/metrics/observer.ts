@@ -100,8 +100,7 @@ export class Observer {
   /** Per (provider label, status class): both bounded, so this map is too. */
   readonly #accessCells = new Map<string, AccessCells>();
   readonly #hosts = new HostLabels();
-  #cacheHit: CounterCell | undefined;
-  #cacheMiss: CounterCell | undefined;
+  readonly #cacheCells: { hit?: CounterCell; miss?: CounterCell } = {};
 
   constructor(options: ObserverOptions) {
     this.#options = options;
@@ -173,13 +172,21 @@ export class Observer {
     cells.proxied.inc();
     const forwarded = fields.code === undefined || UPSTREAM_CODES.has(String(fields.code));
     if (forwarded) cells.latency.observe(duration / 1000);
-    if (fields.cache === "hit") (this.#cacheHit ??= this.cache.cell({ result: "hit" })).inc();
-    else if (fields.cache === "miss") (this.#cacheMiss ??= this.cache.cell({ result: "miss" })).inc();
+    if (fields.cache === "hit" || fields.cache === "miss") this.#cacheCell(fields.cache).inc();
     const host = this.#hosts.label(
       typeof fields.provider === "string" ? providers.get(fields.provider) : undefined,
       fields.host,
     );
     this.traffic.record(this.#options.now(), provider, host, status, duration);
+  }
+
+  #cacheCell(result: "hit" | "miss"): CounterCell {
+    let cell = this.#cacheCells[result];
+    if (cell === undefined) {
+      cell = this.cache.cell({ result });
+      this.#cacheCells[result] = cell;
+    }
+    return cell;
   }
 
   #cellsOf(provider: string, status: string): AccessCells {
