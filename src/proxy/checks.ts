@@ -11,6 +11,7 @@ import type { PolicyView } from "../core/access/policy-gate.ts";
 import { factsOf } from "../core/access/revocation.ts";
 import type { RevocationView } from "../core/access/revocation-list.ts";
 import { ProxyError } from "../core/errors.ts";
+import type { FieldList } from "../core/http/field-list.ts";
 import { parseTarget, type Target } from "../core/http/target.ts";
 import type { ClientIdentity } from "../core/identity/types.ts";
 import { certificateTimeProblem } from "../core/identity/validity.ts";
@@ -39,7 +40,7 @@ export interface Prechecked {
   token: string;
   target: Target;
   /** The upstream request's headers, filtered; injection comes later. */
-  headers: Headers;
+  headers: FieldList;
   keys: KeySets;
   now: number;
   cached: OpenedWrapper | undefined;

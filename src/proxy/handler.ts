@@ -82,7 +82,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
       {
         url: upstreamUrl(rule, target),
         method: request.method,
-        headers,
+        headers: headers.toHeaders(),
         body: request.body,
         signal: request.signal,
       },

@@ -1,4 +1,5 @@
 import { ProxyError } from "../core/errors.ts";
+import { FieldList } from "../core/http/field-list.ts";
 import { FIELD_NAME, FIELD_VALUE, HOP_BY_HOP } from "../core/http/fields.ts";
 
 type RawHeaders = ReadonlyArray<readonly [string, string]>;
@@ -26,11 +27,11 @@ const STRIPPED_REQUEST_PREFIXES = ["x-ssl-client-", "x-client-cert"];
  * §7.6.1 lets a sender name extra hop-by-hop fields; we honour that only for the client's own).
  * Throws ProxyError `invalid_request` for framing a later hop could read differently (RFC 9112 §6.3).
  */
-export function buildUpstreamHeaders(rawHeaders: RawHeaders): Headers {
+export function buildUpstreamHeaders(rawHeaders: RawHeaders): FieldList {
   checkFieldSyntax(rawHeaders);
   const contentLength = checkFraming(rawHeaders);
   const dropped = connectionOptions(rawHeaders);
-  const headers = new Headers();
+  const headers = new FieldList();
   const cookies: string[] = [];
   for (const [name, value] of rawHeaders) {
     const lower = name.toLowerCase();
@@ -38,7 +39,7 @@ export function buildUpstreamHeaders(rawHeaders: RawHeaders): Headers {
     if (lower === "cookie") cookies.push(value);
     else headers.append(lower, value);
   }
-  // Headers would join repeated Cookie fields with ", "; RFC 6265 §5.4 joins cookie pairs with "; ".
+  // RFC 6265 §5.4: one Cookie field, pairs joined with "; " (a ", " join would corrupt them).
   if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
   if (contentLength !== undefined) headers.set("content-length", contentLength);
   return headers;

@@ -26,7 +26,7 @@ const MAX_CODINGS = 2;
  * (docs/benchmarks.md "Response scrubbing" has the cost of both ways). The agent loses nothing it
  * can rely on: identity is acceptable to every client that did not refuse it with `q=0`.
  */
-export function askForIdentity(headers: Headers): void {
+export function askForIdentity(headers: { set(name: string, value: string): void }): void {
   headers.set("accept-encoding", "identity");
 }
 

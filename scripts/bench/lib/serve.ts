@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PROVIDER } from "./roles.ts";
 
@@ -57,7 +57,10 @@ export async function startServe(
   writeFileSync(join(dir, "encryption.jwks"), JSON.stringify(keys.encryption));
   const configFile = join(dir, `surrogate-${workers}.toml`);
   writeFileSync(configFile, serveConfig(dir, upstreamPort));
-  const logFile = join(dir, `surrogate-${workers}.log`);
+  // Not next to the certificates: the proxy watches their directory (trust bundles are re-read when
+  // they change), and a log file there would wake that watcher on every line written.
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const logFile = join(dir, "logs", `surrogate-${workers}.log`);
   writeFileSync(logFile, "");
   const command = [...entry, "serve", "--config", configFile, "--role", "proxy"];
   const child = Bun.spawn([...command, "--workers", String(workers)], {

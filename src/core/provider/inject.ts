@@ -72,7 +72,11 @@ export function parseInjection(template: string, key: string): Injection {
  * Sets the injected header, replacing any value of the same name the client sent. Called after the
  * request headers were filtered, so no client-sent `Connection` option can remove it.
  */
-export function applyInjection(headers: Headers, injection: Injection, token: Secret): void {
+export function applyInjection(
+  headers: { set(name: string, value: string): void },
+  injection: Injection,
+  token: Secret,
+): void {
   if (!TOKEN_TEXT.test(token.reveal())) {
     // An IdP-supplied token with CR/LF would split the upstream request's header block.
     throw new ProxyError("invalid_token", "proxy: the wrapped credential cannot be sent in a header");

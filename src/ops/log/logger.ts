@@ -30,17 +30,44 @@ function escapeControls(json: string): string {
   return json.replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+const RESERVED = ["time", "kind", "event", "instance"];
+
 export function createLogger(write: (line: string) => void, instance: string): Logger {
-  const emit = (kind: string, event: string, fields: LogFields | undefined) =>
-    write(
-      escapeControls(JSON.stringify({ time: new Date().toISOString(), kind, event, instance, ...fields })),
-    );
+  const clock = new LineClock();
+  const emit = (kind: string, event: string, fields: LogFields | undefined) => {
+    const head = { time: clock.now(), kind, event, instance };
+    if (fields !== undefined && RESERVED.some((key) => key in fields)) {
+      // A field never overrides what the line is (a consumer filters on kind and event).
+      write(escapeControls(JSON.stringify({ ...fields, ...head })));
+      return;
+    }
+    // Two stringifications spliced rather than one of a merged object: the proxy logs a line per
+    // request, and the spread would copy every field first.
+    const rest = fields === undefined ? "}" : JSON.stringify(fields).slice(1);
+    const json = JSON.stringify(head);
+    write(escapeControls(rest === "}" ? json : `${json.slice(0, -1)},${rest}`));
+  };
   return {
     audit: (event, fields) => emit("audit", event, fields),
     access: (fields) => emit("access", "proxy.request", fields),
     info: (message, fields) => emit("info", message, fields),
     error: (message, fields) => emit("error", message, fields),
   };
+}
+
+/** ISO 8601 time of the current millisecond, formatted once however many lines share it. */
+class LineClock {
+  #ms = Number.NaN;
+  #text = "";
+
+  now(): string {
+    const ms = Date.now();
+    if (ms !== this.#ms) {
+      this.#ms = ms;
+      this.#text = new Date(ms).toISOString();
+    }
+    return this.#text;
+  }
 }
 
 /** A logger that keeps lines in memory: for tests that assert on (or scan) what was logged. */

@@ -27,8 +27,40 @@ export function hostLabel(provider: ResolvedProvider | undefined, value: unknown
   return match[2] === undefined ? host : `${host}:${rule.port}`;
 }
 
+const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
 export function statusClass(value: unknown): string {
-  return typeof value === "number" && value >= 100 && value < 600 ? `${Math.floor(value / 100)}xx` : OTHER;
+  return typeof value === "number" && value >= 100 && value < 600
+    ? (STATUS_CLASSES[Math.floor(value / 100) - 1] as string)
+    : OTHER;
+}
+
+/** Entries kept by HostLabels: hosts come from agents, so the memo is bounded like everything else. */
+const MAX_REMEMBERED_HOSTS = 1024;
+
+/**
+ * hostLabel, remembered per (provider, host): the proxy asks once per request, almost always for the
+ * same few hosts, and the answer depends only on the provider's rules (a reload builds new
+ * ResolvedProvider objects, so their answers are never mixed up with the old ones).
+ */
+export class HostLabels {
+  #memo = new WeakMap<ResolvedProvider, Map<unknown, string>>();
+
+  label(provider: ResolvedProvider | undefined, value: unknown): string {
+    if (provider === undefined) return OTHER;
+    let labels = this.#memo.get(provider);
+    if (labels === undefined) {
+      labels = new Map();
+      this.#memo.set(provider, labels);
+    }
+    let label = labels.get(value);
+    if (label === undefined) {
+      label = hostLabel(provider, value);
+      if (labels.size >= MAX_REMEMBERED_HOSTS) labels.clear();
+      labels.set(value, label);
+    }
+    return label;
+  }
 }
 
 /** `value` when it belongs to `allowed`, else "other". */

@@ -7,9 +7,9 @@
 import type { AuditConfig } from "../../core/config/types.ts";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
-import { hostLabel, oneOf, providerLabel, statusClass } from "./labels.ts";
+import { HostLabels, oneOf, providerLabel, statusClass } from "./labels.ts";
 import { RecentEvents } from "./recent.ts";
-import { Counter, Histogram } from "./registry.ts";
+import { Counter, type CounterCell, Histogram, type HistogramCell } from "./registry.ts";
 import { TrafficWindow } from "./traffic.ts";
 
 export interface ObserverOptions {
@@ -56,6 +56,11 @@ const AUTH_REASONS = new Set([
 ]);
 const UPSTREAM_CODES = new Set(["upstream_unreachable", "upstream_timeout"]);
 
+interface AccessCells {
+  proxied: CounterCell;
+  latency: HistogramCell;
+}
+
 /** Seconds; upstream APIs answer in tens of milliseconds to tens of seconds. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -92,6 +97,10 @@ export class Observer {
   readonly recent = new RecentEvents();
   readonly #options: ObserverOptions;
   readonly #random: () => number;
+  /** Per (provider label, status class): both bounded, so this map is too. */
+  readonly #accessCells = new Map<string, AccessCells>();
+  readonly #hosts = new HostLabels();
+  readonly #cacheCells: { hit?: CounterCell; miss?: CounterCell } = {};
 
   constructor(options: ObserverOptions) {
     this.#options = options;
@@ -149,21 +158,48 @@ export class Observer {
     }
   }
 
+  /**
+   * Runs once per proxied request: the series are looked up once per label combination (bounded
+   * sets, see ./labels.ts) and kept, so a request costs a few additions, not label objects and keys.
+   */
   #access(fields: LogFields): void {
     const { providers } = this.#options;
     const provider = providerLabel(providers, fields.provider);
     const status = statusClass(fields.status);
     const duration =
       typeof fields.duration_ms === "number" && fields.duration_ms >= 0 ? fields.duration_ms : 0;
-    this.proxied.inc({ provider, status_class: status });
+    const cells = this.#cellsOf(provider, status);
+    cells.proxied.inc();
     const forwarded = fields.code === undefined || UPSTREAM_CODES.has(String(fields.code));
-    if (forwarded) this.latency.observe({ provider }, duration / 1000);
-    if (fields.cache === "hit" || fields.cache === "miss") this.cache.inc({ result: fields.cache });
-    const host = hostLabel(
+    if (forwarded) cells.latency.observe(duration / 1000);
+    if (fields.cache === "hit" || fields.cache === "miss") this.#cacheCell(fields.cache).inc();
+    const host = this.#hosts.label(
       typeof fields.provider === "string" ? providers.get(fields.provider) : undefined,
       fields.host,
     );
-    this.traffic.add({ at: this.#options.now(), provider, host, statusClass: status, durationMs: duration });
+    this.traffic.record(this.#options.now(), provider, host, status, duration);
+  }
+
+  #cacheCell(result: "hit" | "miss"): CounterCell {
+    let cell = this.#cacheCells[result];
+    if (cell === undefined) {
+      cell = this.cache.cell({ result });
+      this.#cacheCells[result] = cell;
+    }
+    return cell;
+  }
+
+  #cellsOf(provider: string, status: string): AccessCells {
+    const key = `${provider}\0${status}`;
+    let cells = this.#accessCells.get(key);
+    if (cells === undefined) {
+      cells = {
+        proxied: this.proxied.cell({ provider, status_class: status }),
+        latency: this.latency.cell({ provider }),
+      };
+      this.#accessCells.set(key, cells);
+    }
+    return cells;
   }
 
   /** `errors` keeps refusals and status ≥ 400; `sampled` keeps those plus a fraction of the rest. */

@@ -35,8 +35,20 @@ export interface Metric {
   render(): string[];
 }
 
+/** One labelled series of a counter; callers on a hot path keep it instead of passing labels again. */
+export class CounterCell {
+  constructor(
+    readonly labels: Labels,
+    public value = 0,
+  ) {}
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
 export class Counter implements Metric {
-  readonly #series = new Map<string, { labels: Labels; value: number }>();
+  readonly #series = new Map<string, CounterCell>();
 
   constructor(
     readonly name: string,
@@ -44,10 +56,18 @@ export class Counter implements Metric {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.cell(labels).inc(by);
+  }
+
+  /** The series for `labels`, created at 0 (rendered from then on). */
+  cell(labels: Labels = {}): CounterCell {
     const key = keyOf(labels);
-    const series = this.#series.get(key);
-    if (series === undefined) this.#series.set(key, { labels, value: by });
-    else series.value += by;
+    let cell = this.#series.get(key);
+    if (cell === undefined) {
+      cell = new CounterCell(labels);
+      this.#series.set(key, cell);
+    }
+    return cell;
   }
 
   value(labels: Labels = {}): number {
@@ -62,15 +82,30 @@ export class Counter implements Metric {
   }
 }
 
-interface HistogramSeries {
-  labels: Labels;
-  buckets: number[];
-  sum: number;
-  count: number;
+/** One labelled series of a histogram. */
+export class HistogramCell {
+  readonly buckets: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Labels,
+    private readonly bounds: readonly number[],
+  ) {
+    this.buckets = bounds.map(() => 0);
+  }
+
+  observe(value: number): void {
+    const { bounds, buckets } = this;
+    for (let index = bounds.length - 1; index >= 0 && value <= (bounds[index] as number); index--)
+      buckets[index] = (buckets[index] ?? 0) + 1;
+    this.sum += value;
+    this.count += 1;
+  }
 }
 
 export class Histogram implements Metric {
-  readonly #series = new Map<string, HistogramSeries>();
+  readonly #series = new Map<string, HistogramCell>();
 
   constructor(
     readonly name: string,
@@ -80,18 +115,18 @@ export class Histogram implements Metric {
   ) {}
 
   observe(labels: Labels, value: number): void {
+    this.cell(labels).observe(value);
+  }
+
+  /** The series for `labels`, created empty (rendered from then on). */
+  cell(labels: Labels): HistogramCell {
     const key = keyOf(labels);
-    let series = this.#series.get(key);
-    if (series === undefined) {
-      series = { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
-      this.#series.set(key, series);
+    let cell = this.#series.get(key);
+    if (cell === undefined) {
+      cell = new HistogramCell(labels, this.bounds);
+      this.#series.set(key, cell);
     }
-    const { bounds } = this;
-    const { buckets } = series;
-    for (let index = bounds.length - 1; index >= 0 && value <= (bounds[index] as number); index--)
-      buckets[index] = (buckets[index] ?? 0) + 1;
-    series.sum += value;
-    series.count += 1;
+    return cell;
   }
 
   count(labels: Labels): number {

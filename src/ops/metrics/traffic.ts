@@ -25,25 +25,49 @@ export interface TrafficRow {
 
 export const TRAFFIC_WINDOW_MS = 60_000;
 const DEFAULT_CAPACITY = 20_000;
+/** Distinct (provider, host, status class) groups kept; the labels are bounded sets already. */
+const MAX_GROUPS = 4096;
 
+/**
+ * The ring holds numbers only (time, duration, group index): one object per proxied request, kept
+ * for a minute, would be 20,000 live objects for the collector to trace on a busy proxy.
+ */
 export class TrafficWindow {
-  readonly #ring: (TrafficSample | undefined)[];
+  readonly #at: Float64Array;
+  readonly #duration: Float64Array;
+  /** Index into #groups; -1 for an empty slot. */
+  readonly #group: Int32Array;
+  #groups: Array<Omit<TrafficSample, "at" | "durationMs">> = [];
+  #groupIndex = new Map<string, number>();
   #next = 0;
 
   constructor(capacity = DEFAULT_CAPACITY) {
-    this.#ring = new Array<TrafficSample | undefined>(capacity).fill(undefined);
+    this.#at = new Float64Array(capacity);
+    this.#duration = new Float64Array(capacity);
+    this.#group = new Int32Array(capacity).fill(-1);
   }
 
-  add(sample: TrafficSample): void {
-    this.#ring[this.#next] = sample;
-    this.#next = (this.#next + 1) % this.#ring.length;
+  /** One proxied request; no object is kept per request. */
+  record(at: number, provider: string, host: string, statusClass: string, durationMs: number): void {
+    const slot = this.#next;
+    this.#at[slot] = at;
+    this.#duration[slot] = durationMs;
+    this.#group[slot] = this.#groupOf(provider, host, statusClass);
+    this.#next = (slot + 1) % this.#at.length;
   }
 
-  /** Samples of the last minute before `now`. */
+  /** Samples of the last minute before `now`, oldest first. */
   recent(now: number): TrafficSample[] {
-    return this.#ring.filter(
-      (sample): sample is TrafficSample => sample !== undefined && now - sample.at < TRAFFIC_WINDOW_MS,
-    );
+    const samples: TrafficSample[] = [];
+    const capacity = this.#at.length;
+    for (let step = 0; step < capacity; step += 1) {
+      const slot = (this.#next + step) % capacity;
+      const group = this.#groups[this.#group[slot] as number];
+      const at = this.#at[slot] as number;
+      if (group !== undefined && now - at < TRAFFIC_WINDOW_MS)
+        samples.push({ at, durationMs: this.#duration[slot] as number, ...group });
+    }
+    return samples;
   }
 
   /** One row per (provider, host, status class), busiest first, plus the overall row first. */
@@ -59,6 +83,22 @@ export class TrafficWindow {
     const rows = [...groups.values()].map((group) => row(group, group[0] ?? sample0()));
     rows.sort((a, b) => b.count - a.count);
     return { total: row(samples, { ...sample0(), provider: "all", host: "all", statusClass: "all" }), rows };
+  }
+
+  #groupOf(provider: string, host: string, statusClass: string): number {
+    const key = `${provider}\0${host}\0${statusClass}`;
+    let index = this.#groupIndex.get(key);
+    if (index !== undefined) return index;
+    if (this.#groups.length >= MAX_GROUPS) {
+      // Unreachable with bounded labels; if it ever happens, the window restarts rather than grows.
+      this.#groups = [];
+      this.#groupIndex = new Map();
+      this.#group.fill(-1);
+    }
+    index = this.#groups.length;
+    this.#groups.push({ provider, host, statusClass });
+    this.#groupIndex.set(key, index);
+    return index;
   }
 }
 

@@ -40,10 +40,13 @@ const NON_ASCII = /[\x80-\xff]/;
 /** RFC 9110 §8.6: 1*DIGIT; 15 digits keep the number exact in a double. */
 const DECIMAL = /^\d{1,15}$/;
 
+/** Headers, or the proxy's FieldList: fields in the order to write, and a lookup. */
+export type RequestFields = Iterable<readonly [string, string]> & { get(name: string): string | null };
+
 export function serializeRequestHead(
   target: Target,
   method: string,
-  headers: Headers,
+  headers: RequestFields,
   hasBody: boolean,
 ): RequestHead {
   const verb = normaliseMethod(method);
@@ -81,7 +84,7 @@ function normaliseMethod(method: string): string {
  * otherwise chunked (RFC 9112 §7.1). No body: nothing, like fetch. A Content-Length given without a
  * body is dropped rather than sent with nothing behind it, which would hang the upstream.
  */
-function requestFraming(method: string, headers: Headers, hasBody: boolean): RequestFraming {
+function requestFraming(method: string, headers: RequestFields, hasBody: boolean): RequestFraming {
   if (!hasBody) return NO_BODY;
   const declared = headers.get("content-length");
   if (declared === null) return { kind: "chunked" };

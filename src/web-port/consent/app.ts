@@ -83,6 +83,6 @@ export function consentErrorPage(
     context.logger.error("web.request_failed", { code: error.code, message: error.message });
     return messagePage(set, SERVER_ERROR);
   }
-  context.logger.error("web.request_failed", { code: "server_error", kind: String(code) });
+  context.logger.error("web.request_failed", { code: "server_error", reason: String(code) });
   return messagePage(set, SERVER_ERROR);
 }

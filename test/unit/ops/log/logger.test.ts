@@ -42,4 +42,23 @@ describe("logger", () => {
     expect(logger.lines.join("")).not.toContain("canary-secret-value");
     expect(logger.lines.join("")).toContain("[redacted]");
   });
+
+  test("a field cannot change what the line is: time, kind, event and instance stay the logger's", () => {
+    const logger = createMemoryLogger("i-1");
+    logger.error("web.request_failed", {
+      kind: "audit",
+      event: "forged",
+      time: "then",
+      instance: "x",
+      code: "c",
+    });
+    logger.info("plain");
+    logger.access({});
+    const [forged, plain, empty] = logger.lines.map((line) => JSON.parse(line));
+    expect(forged).toMatchObject({ kind: "error", event: "web.request_failed", instance: "i-1", code: "c" });
+    expect(forged.time).not.toBe("then");
+    expect(Object.keys(plain)).toEqual(["time", "kind", "event", "instance"]);
+    expect(Object.keys(empty)).toEqual(["time", "kind", "event", "instance"]);
+    expect(Date.parse(plain.time)).not.toBeNaN();
+  });
 });

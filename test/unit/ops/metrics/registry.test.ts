@@ -86,10 +86,9 @@ describe("Prometheus text format", () => {
 describe("TrafficWindow", () => {
   test("one minute of samples, grouped, with nearest-rank percentiles", () => {
     const window = new TrafficWindow(1000);
-    const base = { provider: "p", host: "h", statusClass: "2xx" };
-    window.add({ ...base, at: 0, durationMs: 999 });
-    for (let i = 1; i <= 100; i += 1) window.add({ ...base, at: 30_000, durationMs: i });
-    window.add({ ...base, statusClass: "5xx", at: 30_000, durationMs: 7 });
+    window.record(0, "p", "h", "2xx", 999);
+    for (let i = 1; i <= 100; i += 1) window.record(30_000, "p", "h", "2xx", i);
+    window.record(30_000, "p", "h", "5xx", 7);
     const { total, rows } = window.summary(60_001);
     expect(total.count).toBe(101);
     expect(rows[0]).toMatchObject({ statusClass: "2xx", count: 100, p50Ms: 50, p99Ms: 99 });
@@ -99,8 +98,7 @@ describe("TrafficWindow", () => {
 
   test("capacity bounds memory: the oldest samples are overwritten", () => {
     const window = new TrafficWindow(3);
-    for (let i = 0; i < 5; i += 1)
-      window.add({ at: 1, provider: "p", host: "h", statusClass: "2xx", durationMs: i });
+    for (let i = 0; i < 5; i += 1) window.record(1, "p", "h", "2xx", i);
     expect(
       window
         .recent(2)
