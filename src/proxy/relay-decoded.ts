@@ -11,6 +11,18 @@ import type { ConnectionPool } from "./upstream/pool.ts";
 import { type Flow, ResponseBody } from "./upstream/response-body.ts";
 import type { BodyFraming, ResponseHead } from "./upstream/response-head.ts";
 
+const IDENTITY = /^\s*(?:identity\s*)?$/i;
+
+/** The answer carries a content coding other than identity: it cannot be scrubbed as it arrives. */
+export function encoded(head: ResponseHead): boolean {
+  let coding = "";
+  for (const [name, value] of head.fields) {
+    if (name.length === 16 && name.toLowerCase() === "content-encoding")
+      coding += coding === "" ? value : `,${value}`;
+  }
+  return !IDENTITY.test(coding);
+}
+
 export interface DecodedEnv {
   pool: ConnectionPool;
   timeoutSeconds: number;

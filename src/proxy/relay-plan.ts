@@ -1,7 +1,7 @@
 /**
  * What the byte relay takes on and how (./relay.ts does the I/O): the handler's checks, in the same
- * order and from the same module (./checks.ts), on a bodiless request whose wrapper is in the
- * verification cache. Anything else — a wrapper to verify, any refusal, a method the upstream
+ * order and from the same module (./checks.ts), on a request (with or without a body) whose wrapper
+ * is in the verification cache. Anything else — a wrapper to verify, any refusal, a method the upstream
  * serialiser does not send — is left to the handler, which runs the checks again and answers.
  */
 import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
@@ -12,7 +12,8 @@ import { authorize, precheck, upstreamUrl } from "./checks.ts";
 import { upstreamTrust } from "./forward.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { errorResponse, numberOrUndefined } from "./problem.ts";
-import { type RelayEnv, type RelayPlan, startRelay } from "./relay.ts";
+import { startRelay } from "./relay.ts";
+import type { RelayEnv, RelayPlan } from "./relay-types.ts";
 import { leakPatternsOf } from "./scrub-patterns.ts";
 import { askForIdentity, scrubResponse } from "./scrub-response.ts";
 import { ConnectionPool } from "./upstream/pool.ts";
@@ -55,7 +56,8 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
 
   function planOf(request: RelayRequest, log: LogFields) {
     try {
-      const { target, headers, cached } = precheck(deps, cache, request, false, log);
+      const hasBody = request.body !== undefined;
+      const { target, headers, cached } = precheck(deps, cache, request, hasBody, log);
       if (cached === undefined) return undefined;
       const { provider, rule } = authorize(deps, cached.wrapper, request.client, target, log);
       const token = cached.secret.token;
@@ -64,11 +66,12 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
       const upstream = parseTarget(upstreamUrl(rule, target));
       return {
         target: upstream,
-        head: serializeRequestHead(upstream, request.method, headers, false),
+        head: serializeRequestHead(upstream, request.method, headers, hasBody),
         patterns: scrubbing ? leakPatternsOf(token) : undefined,
         token,
         minor: request.minor,
         keepAlive: request.keepAlive,
+        body: request.body,
       };
     } catch {
       // Refused: the handler runs the same checks and answers with the code of the one that failed.

@@ -1,6 +1,7 @@
 /**
- * The proxy's byte relay (issue #16): one bodiless request, already checked, written as bytes onto a
- * pooled keep-alive upstream connection, and the answer relayed to the agent's socket as it arrives:
+ * The proxy's byte relay (issue #16): one request, already checked, written as bytes onto a pooled
+ * keep-alive upstream connection (its body streamed behind the head by ./relay-upload.ts), and the
+ * answer relayed to the agent's socket as it arrives:
  * the response head parsed strictly (./upstream/response-head.ts), the body decoded from its framing,
  * scrubbed inline (./scrub.ts), framed again for the agent, with back-pressure both ways and the
  * socket's own idle timeout. No Response, stream or timer per request. A compressed answer that must
@@ -10,51 +11,29 @@ import type { AgentSocket } from "../agent-port/http1/socket.ts";
 import type { RelayCall } from "../agent-port/http1/types.ts";
 import { ProxyError } from "../core/errors.ts";
 import { problemFor } from "./problem.ts";
-import { respondDecoded } from "./relay-decoded.ts";
+import { encoded, respondDecoded } from "./relay-decoded.ts";
 import { type AgentHead, agentHead } from "./relay-head.ts";
+import type { RelayEnv, RelayPlan } from "./relay-types.ts";
+import { Upload, type UploadOwner } from "./relay-upload.ts";
 import { Scrubber } from "./scrub.ts";
 import { type BodyDecoder, bodyDecoder } from "./upstream/body-decoder.ts";
 import { Connection, type ConnectionListener } from "./upstream/connection.ts";
 import { UpstreamProtocolError } from "./upstream/errors.ts";
 import { FinalHeadReader } from "./upstream/final-head.ts";
-import type { ConnectionPool } from "./upstream/pool.ts";
-import type { RequestHead } from "./upstream/request-head.ts";
 import { bodyFraming, type ResponseHead } from "./upstream/response-head.ts";
-import type { Target } from "./upstream/target.ts";
-
-export interface RelayEnv {
-  pool: ConnectionPool;
-  ca: string[] | undefined;
-  /** Seconds the upstream may stay silent (`agent.upstream_timeout`). */
-  timeoutSeconds: number;
-  maxHeadBytes: number;
-}
-
-export interface RelayPlan {
-  target: Target;
-  head: RequestHead;
-  /** The token's spellings to mask, when scrubbing is on. */
-  patterns: readonly Uint8Array[] | undefined;
-  /** The agent request's HTTP minor version and whether its connection may stay open. */
-  minor: 0 | 1;
-  keepAlive: boolean;
-  /** Completes the access line: the status and length the agent is told, or a Response to write. */
-  answered(status: number, bytes: number | undefined, code?: string): void;
-  /** For an answer the relay hands back as a Response (a compressed body to decode and scrub). */
-  decoded(response: Response): Promise<Response>;
-}
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const CRLF = "\r\n";
 const LAST_CHUNK = "0\r\n\r\n";
-const IDENTITY = /^\s*(?:identity\s*)?$/i;
 
 export function startRelay(env: RelayEnv, plan: RelayPlan, agent: AgentSocket): RelayCall {
   return new Relay(env, plan, agent).start();
 }
 
-class Relay implements ConnectionListener {
+type Failure = "upstream_unreachable" | "upstream_timeout" | "invalid_request";
+
+class Relay implements ConnectionListener, UploadOwner {
   #state: "connecting" | "head" | "body" | "done" = "connecting";
   #connection: Connection | undefined;
   #reused = false;
@@ -68,6 +47,7 @@ class Relay implements ConnectionListener {
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #resolve: (answer: Response | boolean | Promise<Response>) => void = () => {};
   #heads: FinalHeadReader;
+  readonly #upload: Upload | undefined;
   readonly #emit = (data: Uint8Array) => this.#forward(data);
 
   constructor(
@@ -76,6 +56,7 @@ class Relay implements ConnectionListener {
     private readonly agent: AgentSocket,
   ) {
     this.#heads = new FinalHeadReader(env.maxHeadBytes);
+    if (plan.body !== undefined) this.#upload = new Upload(plan.head.framing, plan.body, this);
   }
 
   start(): RelayCall {
@@ -88,7 +69,9 @@ class Relay implements ConnectionListener {
       this.#reused = true;
       this.#use(pooled);
     }
-    return { done, abort: () => this.#abort() };
+    const call: RelayCall = { done, abort: () => this.#abort() };
+    if (this.#upload !== undefined) call.upload = this.#upload;
+    return call;
   }
 
   /** A new connection; its set-up is bounded by one timer (reused connections need none). */
@@ -124,7 +107,8 @@ class Relay implements ConnectionListener {
       this.onClose(false);
       return;
     }
-    if (pending === undefined) this.#sent = true;
+    if (this.#upload !== undefined) this.#upload.start(connection, pending);
+    else if (pending === undefined) this.#sent = true;
     else
       pending.then(
         () => {
@@ -146,9 +130,9 @@ class Relay implements ConnectionListener {
   }
 
   onClose(clean: boolean): void {
-    if (this.#state === "head" && !this.#received && this.#reused && IDEMPOTENT.has(this.plan.head.method)) {
+    if (this.#state === "head" && !this.#received && this.#reused && this.#retriable()) {
       // The keep-alive race (RFC 9112 §9.3.1): the upstream closed the pooled connection as we reused
-      // it, before any byte of an answer. A bodiless idempotent request is sent once more, on a new one.
+      // it, before any byte of an answer. An idempotent request is sent once more, on a new one.
       this.#reused = false;
       this.#connection?.detach();
       this.#open();
@@ -159,6 +143,24 @@ class Relay implements ConnectionListener {
       return;
     }
     this.#fail("upstream_unreachable", "closed the connection before the response was complete");
+  }
+
+  /**
+   * RFC 9110 §9.2.2: only an idempotent request may be repeated, and only while none of its body was
+   * written (the bytes are streamed, not kept: a partial body cannot be sent again). A POST never is.
+   */
+  #retriable(): boolean {
+    return IDEMPOTENT.has(this.plan.head.method) && this.#upload?.untouched !== false;
+  }
+
+  /** UploadOwner: request bytes are moving, so the upstream's silence starts again. */
+  touch(): void {
+    if (!this.#paused && this.#state !== "done") this.#connection?.setTimeout(this.env.timeoutSeconds);
+  }
+
+  /** UploadOwner: the agent's body cannot be delimited; the upstream must never see it complete. */
+  broken(): void {
+    this.#fail("invalid_request", "request body's framing is broken");
   }
 
   onTimeout(): void {
@@ -176,15 +178,18 @@ class Relay implements ConnectionListener {
     if (head.status > 599) throw new UpstreamProtocolError("upstream client: status code out of range");
     this.#persistent = head.persistent;
     const framing = bodyFraming(head, this.plan.head.isHead);
-    if (this.plan.patterns !== undefined && framing.kind !== "none" && !IDENTITY.test(codingOf(head))) {
+    if (this.plan.patterns !== undefined && framing.kind !== "none" && encoded(head)) {
       // Compressed despite `accept-encoding: identity`: decoded and scrubbed on the Response path.
       this.#state = "done";
       const connection = this.#connection as Connection;
-      const response = respondDecoded(connection, head, framing, rest, this.env, this.#sent);
+      const response = respondDecoded(connection, head, framing, rest, this.env, this.#requestSent());
       this.#resolve(this.plan.decoded(response));
       return;
     }
-    const out = agentHead(head, { ...this.plan, isHead: this.plan.head.isHead }, this.plan.patterns);
+    // An agent body not read to its end leaves the agent connection unusable: close after the answer.
+    const keepAlive = this.plan.keepAlive && this.#upload?.received !== false;
+    const { minor, patterns } = this.plan;
+    const out = agentHead(head, { isHead: this.plan.head.isHead, minor, keepAlive }, patterns);
     this.#framing = out.framing;
     this.plan.answered(head.status, out.framing.length);
     this.#state = "body";
@@ -247,11 +252,17 @@ class Relay implements ConnectionListener {
     if (rest !== undefined) this.#write(rest);
     if (this.#framing?.chunked === true) this.agent.write(LAST_CHUNK);
     this.#state = "done";
-    this.#release(exact && this.#persistent && this.#sent);
+    this.#release(exact && this.#persistent && this.#requestSent());
     this.#resolve(this.#framing?.keepAlive === true);
   }
 
+  /** Every byte of the request reached the upstream socket (else the connection is not reusable). */
+  #requestSent(): boolean {
+    return this.#upload === undefined ? this.#sent : this.#upload.complete;
+  }
+
   #release(reusable: boolean): void {
+    this.#upload?.stop();
     const connection = this.#connection;
     if (connection === undefined) return;
     connection.detach();
@@ -262,7 +273,7 @@ class Relay implements ConnectionListener {
   }
 
   /** Before the agent got a byte: a problem answer; after: cutting the agent's connection is the only signal. */
-  #fail(code: "upstream_unreachable" | "upstream_timeout", what: string): void {
+  #fail(code: Failure, what: string): void {
     if (this.#state === "done") return;
     const before = this.#state === "connecting" || this.#state === "head";
     this.#state = "done";
@@ -276,9 +287,11 @@ class Relay implements ConnectionListener {
     this.#resolve(false);
   }
 
-  #failBefore(code: "upstream_unreachable" | "upstream_timeout", what: string): void {
+  #failBefore(code: Failure, what: string): void {
     this.#state = "done";
-    const error = new ProxyError(code, `proxy: the upstream ${what}`);
+    this.#upload?.stop();
+    const who = code === "invalid_request" ? "the" : "the upstream";
+    const error = new ProxyError(code, `proxy: ${who} ${what}`);
     const response = problemFor(error.code, error.message);
     this.plan.answered(response.status, undefined, code);
     this.#resolve(response);
@@ -286,19 +299,11 @@ class Relay implements ConnectionListener {
 
   /** The agent went away: nothing on the upstream connection is worth finishing. */
   #abort(): void {
+    this.#upload?.stop();
     if (this.#state === "done") return;
     this.#state = "done";
     clearTimeout(this.#connectTimer);
     this.#release(false);
     this.#resolve(false);
   }
-}
-
-function codingOf(head: ResponseHead): string {
-  let coding = "";
-  for (const [name, value] of head.fields) {
-    if (name.length === 16 && name.toLowerCase() === "content-encoding")
-      coding += coding === "" ? value : `,${value}`;
-  }
-  return coding;
 }

@@ -1,5 +1,6 @@
 import { ChunkedDecoder } from "./chunked.ts";
 import type { Framing } from "./head.ts";
+import type { RelayUpload } from "./types.ts";
 
 /** Bytes buffered ahead of the handler before the socket is paused. */
 const HIGH_WATER_MARK = 64 * 1024;
@@ -13,21 +14,57 @@ export interface BodyHooks {
   abandon(): void;
 }
 
+/** A request body being received, whoever consumes it (the handler's stream or the byte relay). */
+export interface ReceivingBody {
+  complete: boolean;
+  /** Takes socket bytes; returns those past the body's end. Throws ChunkedError on broken framing. */
+  push(input: Uint8Array): Uint8Array | undefined;
+  /** The connection ended before the body did. */
+  fail(reason: unknown): void;
+}
+
 /**
- * A request body being received: bytes go in with `push`, the handler reads `stream`. Framing
- * (RFC 9112 §6.3) decides where it ends; bytes after that end belong to the next request.
+ * Where a request body ends (RFC 9112 §6.3): decoded content goes to `emit`, bytes past the end
+ * belong to the next request and are returned.
  */
-export class IncomingBody {
+export class BodyFraming {
+  complete = false;
+  #remaining: number;
+  readonly #chunked: ChunkedDecoder | undefined;
+
+  constructor(framing: Exclude<Framing, { kind: "none" }>) {
+    this.#remaining = framing.kind === "length" ? framing.length : 0;
+    this.#chunked = framing.kind === "chunked" ? new ChunkedDecoder() : undefined;
+  }
+
+  /** Throws ChunkedError on broken chunked framing. */
+  push(input: Uint8Array, emit: (data: Uint8Array) => void): Uint8Array | undefined {
+    if (this.#chunked !== undefined) {
+      const rest = this.#chunked.push(input, emit);
+      if (this.#chunked.done) this.complete = true;
+      return rest;
+    }
+    const take = Math.min(this.#remaining, input.length);
+    this.#remaining -= take;
+    if (this.#remaining === 0) this.complete = true;
+    if (take > 0) emit(take === input.length ? input : input.subarray(0, take));
+    return take < input.length ? input.subarray(take) : undefined;
+  }
+}
+
+/**
+ * A request body for the handler: bytes go in with `push`, the handler reads `stream`.
+ */
+export class IncomingBody implements ReceivingBody {
   readonly stream: ReadableStream<Uint8Array>;
   complete = false;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #remaining: number;
-  readonly #chunked: ChunkedDecoder | undefined;
+  readonly #framing: BodyFraming;
   readonly #hooks: BodyHooks;
+  readonly #enqueue = (data: Uint8Array) => this.#take(data);
 
   constructor(framing: Exclude<Framing, { kind: "none" }>, hooks: BodyHooks) {
-    this.#remaining = framing.kind === "length" ? framing.length : 0;
-    this.#chunked = framing.kind === "chunked" ? new ChunkedDecoder() : undefined;
+    this.#framing = new BodyFraming(framing);
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -47,21 +84,13 @@ export class IncomingBody {
    */
   push(input: Uint8Array): Uint8Array | undefined {
     let rest: Uint8Array | undefined;
-    if (this.#chunked !== undefined) {
-      try {
-        rest = this.#chunked.push(input, (data) => this.#enqueue(data));
-      } catch (error) {
-        this.fail(error);
-        throw error;
-      }
-      if (this.#chunked.done) this.#finish();
-    } else {
-      const take = Math.min(this.#remaining, input.length);
-      this.#enqueue(input.subarray(0, take));
-      this.#remaining -= take;
-      if (take < input.length) rest = input.subarray(take);
-      if (this.#remaining === 0) this.#finish();
+    try {
+      rest = this.#framing.push(input, this.#enqueue);
+    } catch (error) {
+      this.fail(error);
+      throw error;
     }
+    if (this.#framing.complete) this.#finish();
     return rest;
   }
 
@@ -76,7 +105,7 @@ export class IncomingBody {
     }
   }
 
-  #enqueue(data: Uint8Array): void {
+  #take(data: Uint8Array): void {
     if (data.byteLength === 0) return;
     try {
       this.#controller.enqueue(data);
@@ -93,5 +122,44 @@ export class IncomingBody {
     } catch {
       // Cancelled by the consumer.
     }
+  }
+}
+
+/**
+ * A request body the byte relay takes: decoded bytes handed straight to its upload, no stream. The
+ * relay pauses and resumes the socket itself (RelayBody); a connection that ends first aborts the
+ * relay, which is told separately.
+ */
+export class RelayedBody implements ReceivingBody {
+  complete = false;
+  readonly #framing: BodyFraming;
+  readonly #push: (data: Uint8Array) => void;
+
+  constructor(
+    framing: Exclude<Framing, { kind: "none" }>,
+    private readonly upload: RelayUpload,
+  ) {
+    this.#framing = new BodyFraming(framing);
+    this.#push = (data) => upload.push(data);
+  }
+
+  push(input: Uint8Array): Uint8Array | undefined {
+    let rest: Uint8Array | undefined;
+    try {
+      rest = this.#framing.push(input, this.#push);
+    } catch (error) {
+      this.complete = true;
+      this.upload.broken();
+      throw error;
+    }
+    if (this.#framing.complete && !this.complete) {
+      this.complete = true;
+      this.upload.end();
+    }
+    return rest;
+  }
+
+  fail(): void {
+    this.complete = true;
   }
 }

@@ -1,10 +1,10 @@
 import type { ClientIdentity } from "../../core/identity/types.ts";
 import type { Logger } from "../../ops/log/logger.ts";
-import { IncomingBody } from "./body.ts";
-import { HeadError, parseHead, type RequestHead } from "./head.ts";
+import { IncomingBody, type ReceivingBody, RelayedBody } from "./body.ts";
+import { type Framing, HeadError, parseHead, type RequestHead } from "./head.ts";
 import type { AgentSocket } from "./socket.ts";
 import { Deadline } from "./timer.ts";
-import type { AgentHandler, AgentRequest, RelayCall } from "./types.ts";
+import type { AgentHandler, AgentRequest, RelayBody, RelayCall, RelayUpload } from "./types.ts";
 import { serverErrorBytes, writeResponse } from "./writer.ts";
 
 export interface Http1Options {
@@ -44,7 +44,7 @@ class Http1Connection {
   /** Bytes received but not yet part of a request being served. */
   #pending: Buffer | undefined;
   #phase: "head" | "body" | "busy" | "closing" = "head";
-  #body: IncomingBody | undefined;
+  #body: ReceivingBody | undefined;
   /** Set when the body cannot be read to its end: close once the response is out. */
   #mustClose = false;
   #expectContinue = false;
@@ -135,45 +135,47 @@ class Http1Connection {
   }
 
   #begin(head: RequestHead, rest: Buffer | undefined): void {
-    const { socket } = this;
     this.#deadline.set(this.options.deadlines.request);
     this.options.onRequest?.(true);
     this.#mustClose = !head.keepAlive;
     this.#expectContinue = head.expectContinue;
-    this.#body =
-      head.framing.kind === "none"
-        ? undefined
-        : new IncomingBody(head.framing, {
-            pause: () => socket.pause(),
-            resume: () => this.#resumeBody(),
-            abandon: () => {
-              this.#mustClose = true;
-            },
-          });
-    this.#phase = this.#body === undefined ? "busy" : "body";
-    const relayed = this.#body === undefined ? this.#offerRelay(head) : undefined;
+    const { framing } = head;
+    this.#phase = framing.kind === "none" ? "busy" : "body";
+    // A relayed body is read once the relay wants it (RelayBody.resume, maybe before it returns).
+    if (framing.kind !== "none") this.socket.pause();
+    const relayed = this.#offerRelay(head);
     if (relayed !== undefined) {
       this.#relayed = relayed;
+      if (framing.kind !== "none") this.#body = new RelayedBody(framing, relayed.upload as RelayUpload);
       if (rest !== undefined) this.#onData(rest);
       void this.#serve(relayed.done, head);
       return;
     }
+    if (framing.kind !== "none") this.socket.resume();
+    const body = framing.kind === "none" ? undefined : this.#incomingBody(framing);
+    this.#body = body;
     this.#inFlight = new AbortController();
-    const request = agentRequest(
-      head,
-      this.#body?.stream ?? null,
-      this.#inFlight.signal,
-      this.options.client,
-    );
+    const request = agentRequest(head, body?.stream ?? null, this.#inFlight.signal, this.options.client);
     if (rest !== undefined) this.#onData(rest);
     void this.#serve(this.#handle(request), head);
   }
 
-  /** A bodiless request goes to the handler's byte relay when it takes it (no AgentRequest, no Response). */
+  #incomingBody(framing: Exclude<Framing, { kind: "none" }>): IncomingBody {
+    const { socket } = this;
+    return new IncomingBody(framing, {
+      pause: () => socket.pause(),
+      resume: () => this.#resumeBody(),
+      abandon: () => {
+        this.#mustClose = true;
+      },
+    });
+  }
+
+  /** A request goes to the handler's byte relay when it takes it (no AgentRequest, no Response). */
   #offerRelay(head: RequestHead): RelayCall | undefined {
     const relay = this.options.handler.relay;
     if (relay === undefined) return undefined;
-    const { method, target, rawHeaders, minor } = head;
+    const { method, target, rawHeaders, minor, framing } = head;
     const request = {
       method,
       target,
@@ -181,8 +183,19 @@ class Http1Connection {
       minor,
       keepAlive: !this.#mustClose,
       client: this.options.client,
+      body: framing.kind === "none" ? undefined : this.#relayBody(framing),
     };
     return relay(request, this.socket);
+  }
+
+  #relayBody(framing: Exclude<Framing, { kind: "none" }>): RelayBody {
+    return {
+      framing,
+      pause: () => this.socket.pause(),
+      resume: () => {
+        if (this.#phase === "body") this.#resumeBody();
+      },
+    };
   }
 
   /** The handler's answer; a failure is answered with a bare 500 and the connection closed (undefined). */

@@ -1,4 +1,5 @@
 import type { ClientIdentity } from "../../core/identity/types.ts";
+import type { Framing } from "./head.ts";
 import type { AgentSocket } from "./socket.ts";
 
 /**
@@ -23,7 +24,7 @@ export interface AgentRequest {
 /** Answers a request; a handler may also offer a `relay` for the requests it can answer as bytes. */
 export type AgentHandler = ((request: AgentRequest) => Promise<Response>) & { relay?: AgentRelay };
 
-/** A bodiless request the connection offers to a handler's byte relay before building an AgentRequest. */
+/** A request the connection offers to a handler's byte relay before building an AgentRequest. */
 export interface RelayRequest {
   method: string;
   target: string;
@@ -33,6 +34,30 @@ export interface RelayRequest {
   /** Whether the agent's connection may carry another request (RFC 9112 §9.3). */
   keepAlive: boolean;
   client: ClientIdentity;
+  /** Absent for a bodiless request. */
+  body?: RelayBody | undefined;
+}
+
+/**
+ * A request body as the relay sees it. Nothing of it is read from the agent's socket until the relay
+ * first calls `resume` (when the upstream is ready to take it); `Expect: 100-continue` is answered then.
+ */
+export interface RelayBody {
+  /** As the agent framed it; the connection decodes it, the relay frames it again for the upstream. */
+  framing: Exclude<Framing, { kind: "none" }>;
+  /** The upstream is not taking bytes: stop reading the agent's socket. */
+  pause(): void;
+  /** The relay wants (more of) the body. */
+  resume(): void;
+}
+
+/** Where the connection hands a relayed request's decoded body, as it arrives. */
+export interface RelayUpload {
+  push(data: Uint8Array): void;
+  /** The body arrived whole. */
+  end(): void;
+  /** The agent's framing broke (chunked syntax): the body can never be delimited. */
+  broken(): void;
 }
 
 /** A request the relay took on. */
@@ -44,6 +69,8 @@ export interface RelayCall {
   done: Promise<Response | boolean>;
   /** The agent went away: stop, release nothing half-used. */
   abort(): void;
+  /** Set when the request has a body. */
+  upload?: RelayUpload;
 }
 
 /**

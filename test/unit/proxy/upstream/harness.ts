@@ -34,6 +34,10 @@ export type Responder = (request: Received, reply: Reply) => void;
 export interface RawServer {
   port: number;
   requests: Received[];
+  /** Bytes received on every connection so far. */
+  bytes(): number;
+  /** Whether `text` was received (in one read) on any connection, parsed as a request or not. */
+  saw(text: string): boolean;
   /** Connections accepted so far. */
   accepted(): number;
   /** Connections currently open. */
@@ -44,14 +48,32 @@ export interface RawServer {
 interface State {
   index: number;
   buffer: Buffer;
+  /** Answered from its head (`onHead`): what follows on the connection is counted, never parsed. */
+  early: boolean;
+  /** `onHead` was called for the request being received. */
+  headSeen: boolean;
+}
+
+export interface RawServerHooks {
+  /**
+   * Called with each request head (`body` empty, `framing` as announced) before its body arrived;
+   * returning true means it was answered already: the rest of the connection is never read as requests.
+   */
+  onHead?(request: Received, reply: Reply): boolean;
 }
 
 /** Answers every request with 200 and a short body. */
 export const ok: Responder = (_request, reply) =>
   reply.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
 
-export function startRawServer(respond: Responder, tls?: { certPem: string; keyPem: string }): RawServer {
+export function startRawServer(
+  respond: Responder,
+  tls?: { certPem: string; keyPem: string },
+  hooks: RawServerHooks = {},
+): RawServer {
   const requests: Received[] = [];
+  let bytesReceived = 0;
+  const reads: Buffer[] = [];
   let accepted = 0;
   let open = 0;
   const listener: TCPSocketListener<State> = Bun.listen<State>({
@@ -60,13 +82,21 @@ export function startRawServer(respond: Responder, tls?: { certPem: string; keyP
     ...(tls === undefined ? {} : { tls: { cert: tls.certPem, key: tls.keyPem } }),
     socket: {
       open(socket) {
-        socket.data = { index: accepted, buffer: Buffer.alloc(0) };
+        socket.data = { index: accepted, buffer: Buffer.alloc(0), early: false, headSeen: false };
         accepted += 1;
         open += 1;
       },
       data(socket, bytes) {
-        socket.data.buffer = Buffer.concat([socket.data.buffer, bytes]);
-        for (let request = take(socket.data); request !== undefined; request = take(socket.data)) {
+        bytesReceived += bytes.byteLength;
+        reads.push(Buffer.from(bytes));
+        const state = socket.data;
+        if (state.early) return;
+        state.buffer = Buffer.concat([state.buffer, bytes]);
+        for (;;) {
+          if (hooks.onHead !== undefined && !state.headSeen && answeredEarly(socket, hooks.onHead)) return;
+          const request = take(state);
+          if (request === undefined) return;
+          state.headSeen = false;
           requests.push(request);
           respond(request, replyOn(socket));
         }
@@ -80,6 +110,8 @@ export function startRawServer(respond: Responder, tls?: { certPem: string; keyP
   return {
     port: listener.port,
     requests,
+    bytes: () => bytesReceived,
+    saw: (text) => reads.some((read) => read.includes(text)),
     accepted: () => accepted,
     open: () => open,
     stop: () => listener.stop(true),
@@ -96,28 +128,55 @@ function replyOn(socket: Socket<State>): Reply {
   };
 }
 
-/** Takes one complete request off the connection's buffer, or undefined if it is not all there yet. */
-function take(state: State): Received | undefined {
+function answeredEarly(socket: Socket<State>, onHead: NonNullable<RawServerHooks["onHead"]>): boolean {
+  const head = headOf(socket.data);
+  if (head === undefined) return false;
+  socket.data.headSeen = true;
+  if (!onHead(head, replyOn(socket))) return false;
+  socket.data.early = true;
+  socket.data.buffer = Buffer.alloc(0);
+  return true;
+}
+
+/** The next request's head alone, body empty, if its head is complete. */
+function headOf(state: State): Received | undefined {
   const end = state.buffer.indexOf("\r\n\r\n");
   if (end < 0) return undefined;
-  const [line = "", ...rest] = state.buffer.toString("latin1", 0, end).split("\r\n");
+  const { method, target, version, fields, framing } = parseHeadAt(state.buffer, end);
+  return { method, target, version, fields, framing, body: Buffer.alloc(0), connection: state.index };
+}
+
+function parseHeadAt(buffer: Buffer, end: number) {
+  const [line = "", ...rest] = buffer.toString("latin1", 0, end).split("\r\n");
   const [method = "", target = "", version = ""] = line.split(" ");
   const fields = rest.map((field): [string, string] => {
     const colon = field.indexOf(":");
     return [field.slice(0, colon), field.slice(colon + 1).trim()];
   });
   const lower = (name: string) => fields.find(([n]) => n.toLowerCase() === name)?.[1];
-  const after = state.buffer.subarray(end + 4);
   const chunked = lower("transfer-encoding") === "chunked";
-  const length = Number(lower("content-length") ?? 0);
-  const body = chunked
-    ? dechunk(after)
-    : after.length >= length
-      ? { body: after.subarray(0, length), used: length }
-      : undefined;
+  const framing: Received["framing"] = chunked
+    ? "chunked"
+    : lower("content-length") === undefined
+      ? "none"
+      : "length";
+  return { method, target, version, fields, framing, length: Number(lower("content-length") ?? 0) };
+}
+
+/** Takes one complete request off the connection's buffer, or undefined if it is not all there yet. */
+function take(state: State): Received | undefined {
+  const end = state.buffer.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const { method, target, version, fields, framing, length } = parseHeadAt(state.buffer, end);
+  const after = state.buffer.subarray(end + 4);
+  const body =
+    framing === "chunked"
+      ? dechunk(after)
+      : after.length >= length
+        ? { body: after.subarray(0, length), used: length }
+        : undefined;
   if (body === undefined) return undefined;
   state.buffer = after.subarray(body.used);
-  const framing = chunked ? "chunked" : lower("content-length") === undefined ? "none" : "length";
   return { method, target, version, fields, framing, body: Buffer.from(body.body), connection: state.index };
 }
 
