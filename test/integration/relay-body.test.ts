@@ -26,9 +26,10 @@ const echo: Responder = (request, reply) => {
 
 beforeAll(async () => {
   slow = await startSlowUpstream();
-  rig = await startRelayRig({ onHead: (request, reply) => early?.(request, reply) ?? false }, [
-    `127.0.0.1:${slow.port}`,
-  ]);
+  rig = await startRelayRig({
+    hooks: { onHead: (request, reply) => early?.(request, reply) ?? false },
+    upstreams: [`127.0.0.1:${slow.port}`],
+  });
 });
 
 afterAll(async () => {
