@@ -29,8 +29,12 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     port: 0,
     socket: {
-      open: () => void (handshakes += 1),
-      close: () => void (abandoned += 1),
+      open: () => {
+        handshakes += 1;
+      },
+      close: () => {
+        abandoned += 1;
+      },
       data() {},
     },
   });
