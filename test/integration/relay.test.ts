@@ -110,10 +110,14 @@ describe("the byte relay", () => {
     expect(first?.status).toBe(200);
     await until(() => rig.upstream.accepted() - rig.upstream.open() > closedBefore);
     const before = rig.relayed;
+    const closedBeforeSecond = rig.upstream.accepted() - rig.upstream.open();
     const [second] = await rig.exchange([rig.get("/c/2")]);
     expect(rig.relayed).toBe(before + 1);
     expect(second?.status).toBe(200);
     expect(second?.body.toString()).toBe("ok");
+    // That connection closes 5 ms after its answer too: waited for here, so that the next test
+    // cannot take it from the pool just before it closes (its FIN would cut that test's answer).
+    await until(() => rig.upstream.accepted() - rig.upstream.open() > closedBeforeSecond);
   });
 
   test("an agent that disappears mid-body: the upstream connection is closed, not pooled", async () => {
