@@ -64,7 +64,8 @@ class Relay implements ConnectionListener, UploadOwner {
       this.#resolve = resolve;
     });
     // A dial the deployment's guard refuses (ProxyDeps.dial) is answered as a connection that failed.
-    if (this.env.dial?.(this.plan.url) === false) this.#failBefore("upstream_unreachable", "could not be reached");
+    if (this.env.dial?.(this.plan.url) === false)
+      this.#failBefore("upstream_unreachable", "could not be reached");
     else this.#connect();
     const call: RelayCall = { done, abort: () => this.#abort() };
     if (this.#upload !== undefined) call.upload = this.#upload;
