@@ -160,9 +160,9 @@ export function pathSince(rig: Rig, before: Rig["path"]): "relay" | "declined" |
 }
 
 /** The path a request that passes every check takes once its wrapper is cached. */
-export const served = (rig: Rig) => rig.mode;
+export const served = (rig: Rig): Mode => rig.mode;
 /** The path of a request the proxy refuses: the relay (relay mode) leaves it to the handler. */
-export const refused = (rig: Rig) => (rig.mode === "relay" ? "declined" : "handler");
+export const refused = (rig: Rig): "declined" | "handler" => (rig.mode === "relay" ? "declined" : "handler");
 
 /**
  * Sends `wrapper` as `cert` (default alpha) once, so it is verified and cached, then once more and
