@@ -1,7 +1,7 @@
 /**
  * `bun scripts/bench/handler.ts [requests]`: what surrogate's own JavaScript costs per proxied
  * request, with no socket and no TLS. One process parses a request head, runs it through the agent
- * handler of `surrogate serve --role proxy` (real config, keys and wrapper; access lines to memory,
+ * handler of `surrogate serve --role proxy` (real config, keys and wrapper; access lines formatted,
  * metrics observed) and writes the response with the HTTP/1.1 writer to a transport that takes
  * every byte. The upstream is a function answering a prebuilt 1 KiB response. Baseline, same run:
  * the same head parsing and writing around a handler that answers that response directly.
@@ -22,7 +22,7 @@ import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { keySetsFromJwks } from "../../src/core/keys/load.ts";
-import { createMemoryLogger } from "../../src/ops/log/logger.ts";
+import { createLogger } from "../../src/ops/log/logger.ts";
 import { BODY_BYTES } from "./lib/roles.ts";
 import { serveConfig } from "./lib/serve.ts";
 import { prepare } from "./lib/setup.ts";
@@ -53,14 +53,21 @@ async function proxyHandler(dir: string, scrub: boolean, upstreamPort?: number):
     keys: () => keys,
     fetch: send,
     now: Date.now,
-    logger: createMemoryLogger(),
+    // Lines are formatted and dropped, as the batcher writes them out: kept in memory, tens of
+    // thousands of them would make the collector, not the proxy, the thing measured.
+    logger: createLogger(() => undefined, "bench"),
     role: "proxy",
   });
   return app.agent;
 }
 
 /** CPU µs per request: parse, handle, write; the writer's deferred uncork gets its turn each time. */
-async function measure(handler: AgentHandler, head: string, client: AgentRequest["client"]): Promise<number> {
+async function measure(
+  label: string,
+  handler: AgentHandler,
+  head: string,
+  client: AgentRequest["client"],
+): Promise<number> {
   const transport = {
     write: (bytes: Uint8Array) => bytes.byteLength,
     end: () => undefined,
@@ -83,10 +90,22 @@ async function measure(handler: AgentHandler, head: string, client: AgentRequest
     await writeResponse(socket, response, { method: parsed.method, minor: 1, keepAlive: true });
     await new Promise((resolve) => setImmediate(resolve));
   };
+  return timed(label, once);
+}
+
+/**
+ * Warm-up, then CPU µs per request over REQUESTS runs of `once`. With BENCH_GC_MARKS=1 the measured
+ * loop is bracketed on stderr, so ./allocations.ts can read the collector's log (BUN_JSC_logGC)
+ * between the marks and report bytes allocated per request.
+ */
+async function timed(label: string, once: () => Promise<void>): Promise<number> {
   for (let i = 0; i < WARMUP; i++) await once();
+  const marks = Bun.env.BENCH_GC_MARKS === "1";
+  if (marks) console.error("MARK start");
   const before = process.cpuUsage();
   for (let i = 0; i < REQUESTS; i++) await once();
   const used = process.cpuUsage(before);
+  if (marks) console.error(`MARK end ${REQUESTS} ${label}`);
   return (used.user + used.system) / REQUESTS;
 }
 
@@ -109,7 +128,12 @@ function startRawUpstream(): { port: number; stop(): void } {
 }
 
 /** CPU µs per request on the byte relay: parse, the relay's checks and I/O, the upstream's answer. */
-async function measureRelay(handler: AgentHandler, head: string, client: AgentRequest["client"]) {
+async function measureRelay(
+  label: string,
+  handler: AgentHandler,
+  head: string,
+  client: AgentRequest["client"],
+) {
   const relay = handler.relay;
   if (relay === undefined) throw new Error("bench: the proxy offers no relay");
   const transport = {
@@ -133,11 +157,7 @@ async function measureRelay(handler: AgentHandler, head: string, client: AgentRe
     const call = relay({ method, target, rawHeaders, minor, keepAlive: true, client }, socket);
     if (call === undefined || (await call.done) !== true) throw new Error("bench: the relay did not answer");
   };
-  for (let i = 0; i < WARMUP; i++) await once();
-  const before = process.cpuUsage();
-  for (let i = 0; i < REQUESTS; i++) await once();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / REQUESTS;
+  return timed(label, once);
 }
 
 /** The same upstream round trip with nothing around it: one pooled socket, a fixed request. */
@@ -167,12 +187,9 @@ async function measureRoundTrip(port: number): Promise<number> {
       wake = resolve;
       socket.write(request);
     });
-  for (let i = 0; i < WARMUP; i++) await once();
-  const before = process.cpuUsage();
-  for (let i = 0; i < REQUESTS; i++) await once();
-  const used = process.cpuUsage(before);
+  const micros = await timed("round trip", once);
   socket.end();
-  return (used.user + used.system) / REQUESTS;
+  return micros;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "surrogate-bench-handler-"));
@@ -182,13 +199,12 @@ try {
   const head =
     `GET /127.0.0.1:9/items HTTP/1.1\r\nhost: localhost:8443\r\nauthorization: Bearer ${material.wrapper}\r\n` +
     "accept: */*\r\nuser-agent: Bun/1.4.5\r\nconnection: keep-alive\r\naccept-encoding: gzip, deflate, br, zstd";
-  const baseline = await measure(() => upstream("") as Promise<Response>, head, client);
+  const baseline = await measure("baseline", () => upstream("") as Promise<Response>, head, client);
   const rows: Array<[string, number]> = [["baseline: parse + write only", baseline]];
-  rows.push(["proxy handler, scrubbing off", await measure(await proxyHandler(dir, false), head, client)]);
-  rows.push([
-    "proxy handler, scrubbing on (default)",
-    await measure(await proxyHandler(dir, true), head, client),
-  ]);
+  for (const scrub of [false, true]) {
+    const label = `proxy handler, scrubbing ${scrub ? "on (default)" : "off"}`;
+    rows.push([label, await measure(label, await proxyHandler(dir, scrub), head, client)]);
+  }
   const raw = startRawUpstream();
   try {
     const relayHead = head.replace("/127.0.0.1:9/", `/127.0.0.1:${raw.port}/`);
@@ -196,12 +212,13 @@ try {
     rows.push(["byte relay: the upstream round trip alone (loopback socket, both ends)", trip]);
     for (const scrub of [false, true]) {
       const handler = await proxyHandler(dir, scrub, raw.port);
-      const viaFetch = await measure(handler, relayHead, client);
+      const on = scrub ? "on" : "off";
+      const viaFetch = await measure(`handler with fetch, scrubbing ${on}`, handler, relayHead, client);
       rows.push([
         `proxy handler with fetch, scrubbing ${scrub ? "on" : "off"}, minus the round trip`,
         viaFetch - trip,
       ]);
-      const relay = await measureRelay(handler, relayHead, client);
+      const relay = await measureRelay(`byte relay, scrubbing ${on}`, handler, relayHead, client);
       rows.push([`byte relay, scrubbing ${scrub ? "on" : "off"}, incl. the round trip`, relay]);
       rows.push([`byte relay, scrubbing ${scrub ? "on" : "off"}, minus the round trip`, relay - trip]);
     }

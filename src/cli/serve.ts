@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { parseRole } from "../app/role.ts";
+import { parseRole, type Role } from "../app/role.ts";
 import { type RunningSurrogate, startSurrogate } from "../app/serve.ts";
 import {
   checkWorkers,
@@ -7,15 +7,17 @@ import {
   selfCommand,
   startWorkers,
   supervising,
+  type WorkerMarker,
   watchParent,
   workerConfig,
   workerMarker,
 } from "../app/workers.ts";
 import { configPath, loadConfig } from "../core/config/load.ts";
-import { createLineBatcher } from "../ops/log/batch.ts";
+import type { Config } from "../core/config/types.ts";
+import { createLineBatcher, type LineBatcher } from "../ops/log/batch.ts";
 import { createLogger, type Logger } from "../ops/log/logger.ts";
 import { parseCommandArgs } from "./args.ts";
-import type { Command } from "./command.ts";
+import type { CliContext, Command } from "./command.ts";
 
 export const serveCommand: Command = {
   name: "serve",
@@ -64,38 +66,58 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
       return marker ? workerConfig(fresh, marker) : fresh;
     };
     const lines = createLineBatcher((text) => context.stdout.write(text));
-    const logger = createLogger(lines.line, instanceId());
-    const signals = captureSignals(logger);
-    const reusePort = marker !== undefined || workers > 1;
-    const running = await startSurrogate(config, {
-      env: context.env,
-      logger,
-      role,
-      reusePort,
-      reloadConfig,
-    }).catch((error: unknown) => {
-      signals.release();
-      throw error;
-    });
-    if (marker) {
-      const release = watchParent(context.stdin ?? Bun.stdin.stream(), () =>
-        process.kill(process.pid, "SIGTERM"),
-      );
-      return signals.attach(running).finally(release);
+    try {
+      return await serve({ config, role, workers, marker, reloadConfig, context, lines });
+    } finally {
+      lines.flush();
     }
-    if (workers === 1) return signals.attach(running);
-    const { agentPort, webPort } = running;
-    const pool = startWorkers({
-      count: workers,
-      command: selfCommand(),
-      env: context.env,
-      agentPort,
-      webPort,
-      logger,
-    });
-    return signals.attach(supervising(running, pool));
   },
 };
+
+interface ServeRun {
+  config: Config;
+  role: Role;
+  workers: number;
+  marker: WorkerMarker | undefined;
+  reloadConfig: () => Promise<Config>;
+  context: CliContext;
+  lines: LineBatcher;
+}
+
+/** Starts the role's servers (and workers) and resolves with the exit code once they stopped. */
+async function serve(run: ServeRun): Promise<number> {
+  const { config, role, workers, marker, reloadConfig, context } = run;
+  const logger = createLogger(run.lines.line, instanceId());
+  const signals = captureSignals(logger);
+  const reusePort = marker !== undefined || workers > 1;
+  const running = await startSurrogate(config, {
+    env: context.env,
+    logger,
+    role,
+    reusePort,
+    reloadConfig,
+  }).catch((error: unknown) => {
+    signals.release();
+    throw error;
+  });
+  if (marker) {
+    const release = watchParent(context.stdin ?? Bun.stdin.stream(), () =>
+      process.kill(process.pid, "SIGTERM"),
+    );
+    return signals.attach(running).finally(release);
+  }
+  if (workers === 1) return signals.attach(running);
+  const { agentPort, webPort } = running;
+  const pool = startWorkers({
+    count: workers,
+    command: selfCommand(),
+    env: context.env,
+    agentPort,
+    webPort,
+    logger,
+  });
+  return signals.attach(supervising(running, pool));
+}
 
 /** A short random id that tells instances apart in logs and metrics. */
 export function instanceId(): string {

@@ -1,20 +1,27 @@
 /**
- * Log lines produced in one turn of the event loop leave in one write. Under load the proxy logs a
- * line per request, and a write per line is a system call per request (docs/benchmarks.md, "Access
- * log batching"). A line waits at most until the current I/O callbacks are done (setImmediate), and a
- * batch reaching `maxBytes` is written at once, so memory stays bounded and order is kept.
+ * Log lines leave in batches. Under load the proxy logs a line per request, and a write per line is
+ * a system call per request (docs/benchmarks.md, "Access log batching"); one write per event-loop
+ * turn is still one per request for a lone agent calling in sequence. A line waits at most `delayMs`
+ * (a timer armed by the first line of a batch, not one per line), a batch reaching `maxBytes` is
+ * written at once, so memory stays bounded and order is kept, and `flush` writes what is pending
+ * (the serve command calls it on the way out, so stopping loses no line).
  */
 export interface LineBatcher {
   line(text: string): void;
   flush(): void;
 }
 
-export function createLineBatcher(write: (text: string) => void, maxBytes = 64 * 1024): LineBatcher {
+export function createLineBatcher(
+  write: (text: string) => void,
+  maxBytes = 64 * 1024,
+  delayMs = 20,
+): LineBatcher {
   let pending: string[] = [];
   let size = 0;
-  let scheduled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
-    scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
     if (pending.length === 0) return;
     const text = pending.join("");
     pending = [];
@@ -26,9 +33,10 @@ export function createLineBatcher(write: (text: string) => void, maxBytes = 64 *
       pending.push(`${text}\n`);
       size += text.length + 1;
       if (size >= maxBytes) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
+      else if (timer === undefined) {
+        timer = setTimeout(flush, delayMs);
+        // Pending lines never keep a stopping process alive; its last act is flush().
+        timer.unref();
       }
     },
     flush,

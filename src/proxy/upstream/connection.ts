@@ -93,8 +93,7 @@ export class Connection {
    */
   write(bytes: string | Uint8Array): Promise<void> | undefined {
     const written = this.closed || this.#socket === undefined ? -1 : this.#socket.write(bytes);
-    if (written < 0)
-      throw new UpstreamClosedError("upstream client: the connection closed while sending", true);
+    if (written < 0) throw new UpstreamClosedError("upstream client: the connection closed while sending");
     const size = typeof bytes === "string" ? bytes.length : bytes.byteLength;
     if (written === size) return undefined;
     const buffer = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
@@ -147,7 +146,7 @@ export class Connection {
     if (this.closed) return false;
     this.closed = true;
     this.#listener = undefined;
-    this.#settleDrain(new UpstreamClosedError("upstream client: the connection was closed", false));
+    this.#settleDrain(new UpstreamClosedError("upstream client: the connection was closed"));
     this.#opening?.reject(new UpstreamConnectError("upstream client: the connection was abandoned"));
     this.#opening = undefined;
     return true;
@@ -233,7 +232,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.#settleDrain(
-      new UpstreamClosedError("upstream client: the connection closed while sending", false, { cause }),
+      new UpstreamClosedError("upstream client: the connection closed while sending", { cause }),
     );
     const listener = this.#listener;
     this.#listener = undefined;

@@ -21,19 +21,5 @@ export class UpstreamConnectError extends UpstreamError {}
 /** The upstream answered with something that is not a well-formed HTTP/1.1 response. */
 export class UpstreamProtocolError extends UpstreamError {}
 
-/**
- * The connection closed or reset before the response was complete. `beforeResponse` says no byte of
- * a response had arrived: on a reused connection that is the keep-alive race, safe to retry once.
- */
-export class UpstreamClosedError extends UpstreamError {
-  constructor(
-    message: string,
-    readonly beforeResponse: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** The caller's signal aborted the exchange; `cause` is the signal's reason. */
-export class UpstreamAbortedError extends UpstreamError {}
+/** The connection closed or reset while a write was under way. */
+export class UpstreamClosedError extends UpstreamError {}

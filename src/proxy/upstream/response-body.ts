@@ -1,11 +1,10 @@
 /**
- * The content of one upstream response. Bytes are decoded per the framing (RFC 9112 §6.3, chunked
+ * The content of one upstream response the relay hands over as a Response (../relay-decoded.ts: a
+ * compressed answer to decode and scrub). Bytes are decoded per the framing (RFC 9112 §6.3, chunked
  * via the agent port's strict decoder) and handed on untouched otherwise: no content coding is
- * undone. Bytes arriving before the Response exists are held: when they already complete the body
- * (a small answer read together with its head), it is handed over as one buffer and no stream
- * machinery is built at all. Otherwise the body becomes a pull-based stream whose back-pressure
- * reaches the socket: once the consumer has a read in hand and is not asking for more, the socket
- * is paused, so at most about one socket read waits.
+ * undone here. Bytes arriving before the stream exists are held and handed to it on start. The body
+ * is a pull-based stream whose back-pressure reaches the socket: once the consumer has a read in
+ * hand and is not asking for more, the socket is paused, so at most about one socket read waits.
  */
 
 import { type BodyDecoder, bodyDecoder, type PushResult } from "./body-decoder.ts";
@@ -21,11 +20,9 @@ export interface Flow {
   cancelled(): void;
 }
 
-const EMPTY = new Uint8Array(0);
-
 export class ResponseBody {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  /** Data decoded before the stream existed; handed to it on start, or over as the whole body. */
+  /** Data decoded before the stream existed; handed to it on start. */
   #held: Uint8Array[] | undefined = [];
   #open = true;
   /** Why the body failed before a stream existed to tell. */
@@ -38,15 +35,6 @@ export class ResponseBody {
     private readonly flow: Flow,
   ) {
     this.#decoder = bodyDecoder(framing);
-  }
-
-  /** The whole body, when it ended before a stream was asked for. */
-  whole(): Uint8Array<ArrayBuffer> {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    // Views into socket reads, which Bun allocates as plain (never shared) ArrayBuffers.
-    if (held.length === 1) return held[0] as Uint8Array<ArrayBuffer>;
-    return held.length === 0 ? EMPTY : Buffer.concat(held);
   }
 
   /** The body as a stream, starting with whatever was held. Called at most once. */

@@ -2,19 +2,22 @@ import { describe, expect, test } from "bun:test";
 import { createLineBatcher } from "../../../../src/ops/log/batch.ts";
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe("line batcher", () => {
-  test("lines of one event-loop turn leave in one write, in order, each ending in a newline", async () => {
+  test("lines of the batch window leave in one write, in order, each ending in a newline", async () => {
     const writes: string[] = [];
-    const batcher = createLineBatcher((text) => writes.push(text));
+    const batcher = createLineBatcher((text) => writes.push(text), 1024, 5);
     batcher.line("a");
     batcher.line("b");
+    await nextTurn();
+    // Another turn of the event loop (a lone agent's next request) still joins the same write.
     batcher.line("c");
     expect(writes).toEqual([]);
-    await nextTurn();
+    await after(20);
     expect(writes).toEqual(["a\nb\nc\n"]);
     batcher.line("d");
-    await nextTurn();
+    await after(20);
     expect(writes).toEqual(["a\nb\nc\n", "d\n"]);
   });
 
@@ -33,7 +36,7 @@ describe("line batcher", () => {
     batcher.line("x");
     batcher.flush();
     expect(writes).toEqual(["x\n"]);
-    await nextTurn();
+    await after(40);
     expect(writes).toEqual(["x\n"]);
   });
 });

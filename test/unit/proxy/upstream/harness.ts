@@ -1,12 +1,15 @@
 /**
- * Test upstreams for the upstream client: a raw TCP/TLS server that records each request exactly as
- * it arrived (request line, field lines, framing, body bytes, which connection) and lets the test
- * answer with crafted bytes, plus small helpers. Its parser is deliberately separate from the
- * client's code so the two check each other.
+ * Test upstreams for the relay's upstream side: a raw TCP/TLS server that records each request
+ * exactly as it arrived (request line, field lines, framing, body bytes, which connection) and lets
+ * the test answer with crafted bytes, plus small helpers. Its parser is deliberately separate from
+ * the proxy's code so the two check each other.
  */
 
 import type { Socket, TCPSocketListener } from "bun";
-import type { UpstreamInit } from "../../../../src/proxy/upstream/client.ts";
+import { Connection } from "../../../../src/proxy/upstream/connection.ts";
+import { FinalHeadReader } from "../../../../src/proxy/upstream/final-head.ts";
+import { serializeRequestHead } from "../../../../src/proxy/upstream/request-head.ts";
+import { parseTarget } from "../../../../src/proxy/upstream/target.ts";
 
 export interface Received {
   method: string;
@@ -199,14 +202,28 @@ function dechunk(bytes: Buffer): { body: Buffer; used: number } | undefined {
   }
 }
 
-export function init(overrides: Partial<UpstreamInit> = {}): UpstreamInit {
-  return {
-    method: "GET",
-    headers: new Headers(),
-    body: null,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
+/**
+ * One bodiless request over a fresh Connection (the relay's building blocks: Connection.open,
+ * serializeRequestHead, FinalHeadReader), no pool: the final head's status. Rejects with
+ * UpstreamConnectError when the connection (or its TLS verification) fails.
+ */
+export async function requestOnce(url: string, ca?: string[]): Promise<number> {
+  const target = parseTarget(url);
+  const { connection, opened } = Connection.open(target, ca);
+  await opened;
+  const heads = new FinalHeadReader(65_536);
+  return new Promise<number>((resolve, reject) => {
+    connection.attach({
+      onData: (bytes) => {
+        const final = heads.push(bytes);
+        if (final === undefined) return;
+        connection.destroy();
+        resolve(final.head.status);
+      },
+      onClose: () => reject(new Error("the upstream closed before answering")),
+    });
+    connection.write(serializeRequestHead(target, "GET", new Headers(), false).bytes);
+  });
 }
 
 /** Polls until `predicate` holds; the test's own timeout bounds it (no timed assertion). */
@@ -214,17 +231,8 @@ export async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await Bun.sleep(5);
 }
 
-/** A stream of the given chunks. */
-export function streamOf(...chunks: Array<string | Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-      controller.close();
-    },
-  });
-}
-
-/** Reads the whole body, or the error it fails with. */
-export async function readAll(response: Response): Promise<Buffer> {
-  return Buffer.from(await response.arrayBuffer());
+/** The request in `bytes` as this server would read it, if complete. */
+export function parseRequest(bytes: string | Uint8Array): Received | undefined {
+  const buffer = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : Buffer.from(bytes);
+  return take({ index: 0, buffer, early: false, headSeen: false });
 }

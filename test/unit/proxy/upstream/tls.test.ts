@@ -1,14 +1,19 @@
+/**
+ * TLS to upstreams (./connection.ts, as the relay opens its connections): verified against the
+ * configured trust (system store plus `upstream_ca`), the name or IP checked, SNI as fetch sends it;
+ * nothing is written before verification passed.
+ */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { type IssuedCertificate, issueCertificate } from "../../../../src/core/pki/issue.ts";
-import { createUpstreamClient, type UpstreamClient } from "../../../../src/proxy/upstream/client.ts";
 import { UpstreamConnectError } from "../../../../src/proxy/upstream/errors.ts";
 import { type TestPki, testPki } from "../../../helpers/pki.ts";
-import { init, ok, type RawServer, readAll, startRawServer } from "./harness.ts";
+import { ok, type RawServer, requestOnce, startRawServer } from "./harness.ts";
 
 const DAY = 86_400_000;
 let pki: TestPki;
-let client: UpstreamClient;
+/** The trust the proxy is configured with in these tests: the test CA (upstream_ca). */
+let ca: string[];
 const servers: RawServer[] = [];
 let wrongName: IssuedCertificate;
 let dnsOnly: IssuedCertificate;
@@ -17,7 +22,7 @@ let ipv6: IssuedCertificate;
 
 beforeAll(async () => {
   pki = await testPki();
-  client = createUpstreamClient({ ca: [pki.ca.certPem] });
+  ca = [pki.ca.certPem];
   const server = (options: Parameters<typeof issueCertificate>[1]) => issueCertificate(pki.ca, options);
   wrongName = await server({ usage: "server", commonName: "other.example", dnsNames: ["other.example"] });
   dnsOnly = await server({ usage: "server", commonName: "localhost", dnsNames: ["localhost"] });
@@ -33,7 +38,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  client.close();
   for (const server of servers) server.stop();
 });
 
@@ -46,16 +50,13 @@ function serve(certificate: { certPem: string; keyPem: string }): RawServer {
 describe("certificates that are accepted", () => {
   test("an IP literal: the certificate's IP SAN must match it", async () => {
     const server = serve(pki.server);
-    const response = await client.fetch(`https://127.0.0.1:${server.port}/ip`, init());
-    expect((await readAll(response)).toString()).toBe("ok");
+    expect(await requestOnce(`https://127.0.0.1:${server.port}/ip`, ca)).toBe(200);
     expect(server.requests[0]?.fields[0]).toEqual(["host", `127.0.0.1:${server.port}`]);
   });
 
   test("a DNS name: verified against the name", async () => {
     const server = serve(dnsOnly);
-    const response = await client.fetch(`https://localhost:${server.port}/dns`, init());
-    expect(response.status).toBe(200);
-    await readAll(response);
+    expect(await requestOnce(`https://localhost:${server.port}/dns`, ca)).toBe(200);
   });
 
   test("a bracketed IPv6 literal", async () => {
@@ -66,8 +67,7 @@ describe("certificates that are accepted", () => {
       socket: { data: (socket) => void socket.write("HTTP/1.1 204 No Content\r\n\r\n") },
     });
     try {
-      const response = await client.fetch(`https://[::1]:${listener.port}/v6`, init());
-      expect(response.status).toBe(204);
+      expect(await requestOnce(`https://[::1]:${listener.port}/v6`, ca)).toBe(204);
     } finally {
       listener.stop(true);
     }
@@ -91,8 +91,8 @@ describe("server name indication", () => {
   afterAll(() => void sni.close());
 
   test("SNI is the DNS name; an IP literal sends none (RFC 6066 §3)", async () => {
-    await client.fetch(`https://localhost:${port}/`, init());
-    await client.fetch(`https://127.0.0.1:${port}/`, init());
+    await requestOnce(`https://localhost:${port}/`, ca);
+    await requestOnce(`https://127.0.0.1:${port}/`, ca);
     expect(seen).toEqual(["localhost", false]);
   });
 });
@@ -109,7 +109,7 @@ describe("certificates that are refused (no request byte is ever written)", () =
   for (const [name, certificate, host] of cases) {
     test(name, async () => {
       const server = serve(certificate());
-      await expect(client.fetch(`https://${host}:${server.port}/x`, init())).rejects.toBeInstanceOf(
+      await expect(requestOnce(`https://${host}:${server.port}/x`, ca)).rejects.toBeInstanceOf(
         UpstreamConnectError,
       );
       expect(server.requests).toEqual([]);
@@ -118,11 +118,9 @@ describe("certificates that are refused (no request byte is ever written)", () =
 
   test("Bun's default store (no ca given) does not trust the test CA", async () => {
     const server = serve(pki.server);
-    const defaults = createUpstreamClient();
-    await expect(defaults.fetch(`https://127.0.0.1:${server.port}/`, init())).rejects.toBeInstanceOf(
+    await expect(requestOnce(`https://127.0.0.1:${server.port}/`)).rejects.toBeInstanceOf(
       UpstreamConnectError,
     );
-    defaults.close();
     expect(server.requests).toEqual([]);
   });
 });
@@ -134,7 +132,7 @@ describe("connections that cannot be made", () => {
       port: 0,
       socket: { data: (socket) => void socket.write("HTTP/1.1 400 Bad Request\r\n\r\n") },
     });
-    await expect(client.fetch(`https://127.0.0.1:${listener.port}/`, init())).rejects.toBeInstanceOf(
+    await expect(requestOnce(`https://127.0.0.1:${listener.port}/`, ca)).rejects.toBeInstanceOf(
       UpstreamConnectError,
     );
     listener.stop(true);
@@ -149,7 +147,7 @@ describe("connections that cannot be made", () => {
         data() {},
       },
     });
-    await expect(client.fetch(`https://127.0.0.1:${listener.port}/`, init())).rejects.toBeInstanceOf(
+    await expect(requestOnce(`https://127.0.0.1:${listener.port}/`, ca)).rejects.toBeInstanceOf(
       UpstreamConnectError,
     );
     listener.stop(true);
@@ -159,13 +157,11 @@ describe("connections that cannot be made", () => {
     const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = listener.port;
     listener.stop(true);
-    await expect(client.fetch(`http://127.0.0.1:${port}/`, init())).rejects.toBeInstanceOf(
-      UpstreamConnectError,
-    );
+    await expect(requestOnce(`http://127.0.0.1:${port}/`, ca)).rejects.toBeInstanceOf(UpstreamConnectError);
   });
 
   test("a name that does not resolve", async () => {
-    await expect(client.fetch("https://nonexistent.invalid/", init())).rejects.toBeInstanceOf(
+    await expect(requestOnce("https://nonexistent.invalid/", ca)).rejects.toBeInstanceOf(
       UpstreamConnectError,
     );
   });
