@@ -31,6 +31,7 @@ import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { countPaths, type Path, type PathCounts, pathBetween } from "../helpers/proxy-paths.ts";
 import { rawBody } from "../helpers/raw-http.ts";
 import {
   type Canary,
@@ -72,7 +73,7 @@ export interface Rig {
   /** Requests that got past the TLS and HTTP layers: handler invocations plus offers to the relay. */
   calls: () => number;
   /** Requests handed to the handler, offered to the byte relay, and taken by it (relay mode only). */
-  path: { handled: number; offered: number; took: number };
+  path: PathCounts;
   /** The agent port, once `startAgent` started it (relay-mode `call`s go through it). */
   agent?: AgentServer;
   /** Fixed epoch ms seen by the handler: a whole second plus 500 ms, so boundaries are exact. */
@@ -116,7 +117,7 @@ export async function startRig(mode: Mode = "handler"): Promise<Rig> {
     upstreamTimeout: 10,
   });
   const path = { handled: 0, offered: 0, took: 0 };
-  const handler = counted(inner, path);
+  const handler = countPaths(inner, path);
   return {
     ...{ mode, pki, keys, retired, canary, upstream, second, logger, handler, dials, clock, path },
     calls: () => path.handled + path.offered,
@@ -126,37 +127,9 @@ export async function startRig(mode: Mode = "handler"): Promise<Rig> {
   };
 }
 
-/** The proxy handler, counting what its handler and its relay (when it offers one) were given. */
-function counted(inner: AgentHandler, path: Rig["path"]): AgentHandler {
-  const handler: AgentHandler = (request) => {
-    path.handled += 1;
-    return inner(request);
-  };
-  const relay = inner.relay;
-  if (relay !== undefined)
-    handler.relay = (request, socket) => {
-      path.offered += 1;
-      const call = relay(request, socket);
-      if (call !== undefined) path.took += 1;
-      return call;
-    };
-  return handler;
-}
-
-/**
- * Which path answered the one request sent since `before`: `relay` (taken by the byte relay),
- * `declined` (offered to the relay, which left it to the handler: a refusal or an uncached wrapper),
- * `handler` (never offered: handler mode), `none` (refused before the proxy, by TLS or the parser).
- */
-export function pathSince(rig: Rig, before: Rig["path"]): "relay" | "declined" | "handler" | "none" {
-  const handled = rig.path.handled - before.handled;
-  const offered = rig.path.offered - before.offered;
-  const took = rig.path.took - before.took;
-  if (took === 1 && offered === 1 && handled === 0) return "relay";
-  if (offered === 1 && took === 0 && handled === 1) return "declined";
-  if (offered === 0 && handled === 1) return "handler";
-  if (offered === 0 && handled === 0) return "none";
-  throw new Error(`pathSince: ${JSON.stringify({ handled, offered, took })} is not one request`);
+/** Which path answered the one request sent since `before` (../helpers/proxy-paths.ts). */
+export function pathSince(rig: Rig, before: PathCounts): Path {
+  return pathBetween(before, rig.path);
 }
 
 /** The path a request that passes every check takes once its wrapper is cached. */
