@@ -78,6 +78,8 @@ export interface Rig {
   agent?: AgentServer;
   /** Fixed epoch ms seen by the handler: a whole second plus 500 ms, so boundaries are exact. */
   clock: number;
+  /** Moves the handler's clock `ms` past `clock` (0 puts it back). */
+  later(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startRig(mode: Mode = "handler"): Promise<Rig> {
   const dials: string[] = [];
   const logger = createMemoryLogger();
   const clock = Math.floor(Date.now() / 1000) * 1000 + 500;
+  let offset = 0;
   const dial = (url: string) => {
     dials.push(url);
     // Only loopback upstreams are real in tests; a DNS name would leak to the resolver.
@@ -112,7 +115,7 @@ export async function startRig(mode: Mode = "handler"): Promise<Rig> {
     fetch: recordingFetch,
     relay: mode === "relay",
     dial,
-    now: () => clock,
+    now: () => clock + offset,
     logger,
     upstreamTimeout: 10,
   });
@@ -121,6 +124,9 @@ export async function startRig(mode: Mode = "handler"): Promise<Rig> {
   return {
     ...{ mode, pki, keys, retired, canary, upstream, second, logger, handler, dials, clock, path },
     calls: () => path.handled + path.offered,
+    later: (ms: number) => {
+      offset = ms;
+    },
     stop: async () => {
       await Promise.all([canary.stop(), upstream.stop(), second.stop()]);
     },

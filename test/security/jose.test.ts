@@ -459,6 +459,43 @@ function suite(mode: Mode): void {
     }
   });
   accepting();
+  expiring();
+}
+
+/** DESIGN §10: the verification cache never serves a wrapper past its exp, on either path. */
+function expiring(): void {
+  describe("a cached wrapper ends at its exp, whichever path serves it", () => {
+    test("served from the cache until exp; then verified again (tolerance); then 401 invalid_token", async () => {
+      const token = await withClaims({ exp: f.t + 10 });
+      const send = async (ms: number) => {
+        rig.later(ms);
+        const before = snapshot(rig);
+        const path = { ...rig.path };
+        const response = await call(rig, { authorization: `Bearer ${token}` });
+        return { before, response, path: pathSince(rig, path) };
+      };
+      try {
+        await warm(rig, token);
+        // The clock sits 500 ms into a second: exp is 9.5 s ahead, so 9 s later it is still cached.
+        const cached = await send(9_000);
+        expect({ status: cached.response.status, path: cached.path }).toEqual({
+          status: 200,
+          path: served(rig),
+        });
+        // 1.5 s past exp: the cache no longer answers; the verifier's tolerance (5 s) still accepts.
+        const again = await send(12_000);
+        expect({ status: again.response.status, path: again.path }).toEqual({
+          status: 200,
+          path: refused(rig),
+        });
+        const late = await send(20_000);
+        await expectRefused(rig, late.response, late.before, 401, "invalid_token", [token]);
+        expect(late.path).toBe(refused(rig));
+      } finally {
+        rig.later(0);
+      }
+    });
+  });
 }
 
 function accepting(): void {
