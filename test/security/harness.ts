@@ -164,12 +164,49 @@ export async function warm(rig: Rig, wrapper: string, cert = rig.pki.alpha): Pro
 function redirecting(secondOrigin: string) {
   return async (request: Request, recorded: RecordedRequest): Promise<Response> => {
     recorded.bodySize = await countBytes(request.body);
+    const leak = /^\/leak\/([a-z-]+)$/.exec(recorded.path)?.[1];
+    if (leak !== undefined) return leaking(leak, request.headers.get("authorization") ?? "");
     const status = /^\/status\/(\d{3})$/.exec(recorded.path)?.[1];
     if (status !== undefined) {
       return new Response(null, { status: Number(status), headers: { location: `${secondOrigin}/landed` } });
     }
     return Response.json({ authorization: request.headers.get("authorization"), path: recorded.path });
   };
+}
+
+/** `/leak/KIND`: the received Authorization handed back in one of the ways an upstream might. */
+function leaking(kind: string, authorization: string): Response {
+  const token = authorization.replace(/^Bearer /, "");
+  switch (kind) {
+    case "header":
+      return new Response("ok", {
+        headers: { "x-echo": authorization, "www-authenticate": `Bearer realm="${token}"` },
+      });
+    case "name":
+      return new Response("ok", { headers: { [`x-${token}`]: "1" } });
+    case "location":
+      return new Response(null, {
+        status: 302,
+        headers: { location: `/next?t=${encodeURIComponent(token)}` },
+      });
+    case "cookie":
+      return new Response("ok", { headers: { "set-cookie": `t=${token}; Path=/` } });
+    case "forms":
+      return new Response([token, JSON.stringify(token), encodeURIComponent(token), btoa(token)].join("\n"));
+    case "gzip":
+      return new Response(Bun.gzipSync(`{"t":"${token}"}`), { headers: { "content-encoding": "gzip" } });
+    case "stream":
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            for (const char of `<${token}>`) controller.enqueue(new TextEncoder().encode(char));
+            controller.close();
+          },
+        }),
+      );
+    default:
+      return new Response("unknown leak", { status: 404 });
+  }
 }
 
 function provider(upstream: Upstream, canary: Canary): ResolvedProvider {
