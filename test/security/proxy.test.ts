@@ -95,6 +95,10 @@ function suite(mode: Mode): void {
       ["encoded dot-segment %2e%2e", () => `/${ALLOWED_DNS}/%2e%2e/x`, ...BAD],
       ["double-encoded dot-segment %252e%252e", () => `/${ALLOWED_DNS}/%252e%252e/x`, ...BAD],
       ["..%2f in the path", () => `/${ALLOWED_DNS}/..%2fadmin`, ...BAD],
+      // RFC 3986 §4.2: a network-path reference to URL parsers. fetch sent `/evil.test/x` while the
+      // relay sent `//evil.test/x` as written, and an upstream resolving it reads host evil.test.
+      ["path starting with // after the host", () => `/${U()}//evil.test/x`, ...BAD],
+      ["path starting with // before a query", () => `/${U()}//?x=1`, ...BAD],
       ["fragment before @", () => `/${ALLOWED_DNS}#@evil.test/x`, ...BAD],
       ["semicolon in the host", () => `/${ALLOWED_DNS};evil.test/x`, ...BAD],
       ["trailing dot", () => `/${ALLOWED_DNS}./x`, ...BAD],
