@@ -49,10 +49,13 @@ function rulesOf(patterns: readonly Uint8Array[]): readonly Rule[] {
   return rules;
 }
 
+/** Nothing held back: one shared empty array rather than a new one per chunk. */
+const EMPTY = new Uint8Array(0);
+
 /** Incremental scrubber: `push` each chunk, `flush` at the end; the outputs concatenated are the scrubbed body. */
 export class Scrubber {
   readonly #rules: readonly Rule[];
-  #tail: Uint8Array = new Uint8Array(0);
+  #tail: Uint8Array = EMPTY;
 
   constructor(patterns: readonly Uint8Array[]) {
     this.#rules = rulesOf(patterns);
@@ -63,14 +66,14 @@ export class Scrubber {
     const scrubbed = maskAll(joined, this.#rules, joined !== chunk);
     const keep = heldBack(scrubbed, this.#rules);
     // A copy: the emitted part may still be queued for writing while the tail is reused.
-    this.#tail = scrubbed.slice(scrubbed.length - keep);
+    this.#tail = keep === 0 ? EMPTY : scrubbed.slice(scrubbed.length - keep);
     return scrubbed.subarray(0, scrubbed.length - keep);
   }
 
   /** What was held back: a strict prefix of a pattern at the very end, so never a whole token. */
   flush(): Uint8Array {
     const rest = this.#tail;
-    this.#tail = new Uint8Array(0);
+    this.#tail = EMPTY;
     return rest;
   }
 }
@@ -130,7 +133,8 @@ export function scrubStream(
  * `owned`: a chunk read from the upstream belongs to whoever else may hold it.
  */
 function maskAll(input: Uint8Array, rules: readonly Rule[], owned: boolean): Uint8Array {
-  let view = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  // Socket reads are Buffers already: a view is made only for a plain Uint8Array.
+  let view = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   let copied = owned;
   for (const { pattern, mask } of rules) {
     for (let at = view.indexOf(pattern); at !== -1; at = view.indexOf(pattern, at + pattern.length)) {

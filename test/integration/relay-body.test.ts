@@ -26,9 +26,10 @@ const echo: Responder = (request, reply) => {
 
 beforeAll(async () => {
   slow = await startSlowUpstream();
-  rig = await startRelayRig({ onHead: (request, reply) => early?.(request, reply) ?? false }, [
-    `127.0.0.1:${slow.port}`,
-  ]);
+  rig = await startRelayRig({
+    hooks: { onHead: (request, reply) => early?.(request, reply) ?? false },
+    upstreams: [`127.0.0.1:${slow.port}`],
+  });
 });
 
 afterAll(async () => {
@@ -166,6 +167,19 @@ describe("request bodies on the byte relay", () => {
     await until(() => closedUpstreams() > closedBefore);
     expect(seen("/short")).toHaveLength(0);
   });
+
+  test("an agent that stalls mid-body: 504 upstream_timeout once the exchange is silent, both connections closed", async () => {
+    rig.respond = ok;
+    const closedBefore = closedUpstreams();
+    const { socket, received, closed } = await rig.session();
+    socket.write(request("PUT", "/stall", "content-length: 1000\r\n", "only a part"));
+    await closed;
+    const [answer] = parseAll(received());
+    expect(answer?.status).toBe(504);
+    expect(JSON.parse(answer?.body.toString() ?? "{}").code).toBe("upstream_timeout");
+    await until(() => closedUpstreams() > closedBefore);
+    expect(seen("/stall")).toHaveLength(0);
+  }, 15_000);
 
   test("a body longer than its Content-Length: the upstream gets exactly the length, the rest is a next request", async () => {
     rig.respond = echo;

@@ -63,11 +63,17 @@ export interface RelayRig {
   stop(): Promise<void>;
 }
 
-/** `hooks`: the raw upstream's; `upstreams`: more allowed upstreams (host:port) besides it. */
-export async function startRelayRig(
-  hooks: RawServerHooks = {},
-  upstreams: readonly string[] = [],
-): Promise<RelayRig> {
+export interface RigOptions {
+  /** The raw upstream's hooks. */
+  hooks?: RawServerHooks;
+  /** More allowed upstreams (host:port) besides the raw one. */
+  upstreams?: readonly string[];
+  /** `agent.scrub_responses`; default true. */
+  scrubResponses?: boolean;
+}
+
+export async function startRelayRig(options: RigOptions = {}): Promise<RelayRig> {
+  const { hooks = {}, upstreams = [], scrubResponses = true } = options;
   const [pki, keys] = await Promise.all([testPki(), testKeySets()]);
   const logger = createMemoryLogger();
   const revocations = new RevocationList();
@@ -88,6 +94,7 @@ export async function startRelayRig(
     logger,
     upstreamTimeout: 1,
     upstreamCa: pki.ca.certPem,
+    scrubResponses,
   });
   const agent = await startTestAgent(pki, counting(handler, rig), { logger });
   const minted = await mintWrapper(

@@ -6,12 +6,18 @@
  * retry rules: ./relay-reuse.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { gzipSync } from "node:zlib";
+import type { TCPSocketListener } from "bun";
 import { until } from "../unit/proxy/upstream/harness.ts";
 import { type Parsed, parseAll, type RelayRig, startRelayRig } from "./relay-rig.ts";
 import { type BulkUpstream, downloadStalled, startBulkUpstream } from "./slow-upstream.ts";
 
 let rig: RelayRig;
 let bulk: BulkUpstream;
+/** Accepts TCP and never answers the TLS handshake. */
+let hanging: TCPSocketListener<undefined>;
+let handshakes = 0;
+let abandoned = 0;
 /** Well above what loopback socket buffers hold across the two hops. */
 const BULK = 32 * 1024 * 1024;
 const escaped: unknown[] = [];
@@ -19,7 +25,20 @@ const record = (error: unknown) => escaped.push(error);
 
 beforeAll(async () => {
   bulk = await startBulkUpstream(BULK);
-  rig = await startRelayRig({}, [`127.0.0.1:${bulk.port}`]);
+  hanging = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open: () => {
+        handshakes += 1;
+      },
+      close: () => {
+        abandoned += 1;
+      },
+      data() {},
+    },
+  });
+  rig = await startRelayRig({ upstreams: [`127.0.0.1:${bulk.port}`, `127.0.0.1:${hanging.port}`] });
   process.on("unhandledRejection", record);
   process.on("uncaughtException", record);
 });
@@ -29,6 +48,7 @@ afterAll(async () => {
   process.off("uncaughtException", record);
   await rig.stop();
   bulk.stop();
+  hanging.stop(true);
 });
 
 /** The upstream answers every request with `bytes`, then optionally closes (FIN) or resets. */
@@ -83,6 +103,32 @@ describe("responses relayed as received", () => {
     expect(response?.status).toBe(302);
     expect(field(response, "location")).toEqual(["http://evil.example/steal"]);
     expect(rig.upstream.requests.length).toBe(before + 1);
+  });
+
+  test("an agent gone while the upstream's TLS handshake hangs: the connection attempt is abandoned", async () => {
+    const { socket } = await rig.session();
+    socket.write(rig.get("/x").replace(`127.0.0.1:${rig.upstream.port}`, `127.0.0.1:${hanging.port}`));
+    await until(() => handshakes === 1);
+    socket.destroy();
+    await until(() => abandoned === 1);
+  });
+
+  test("with scrubbing off, a compressed answer is relayed as its bytes, its coding kept", async () => {
+    const plain = await startRelayRig({ scrubResponses: false });
+    try {
+      const gzipped = gzipSync("compressed text");
+      plain.respond = (_request, reply) => {
+        reply.write(`HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: ${gzipped.length}\r\n\r\n`);
+        reply.write(gzipped);
+      };
+      const before = plain.relayed;
+      const [response] = await plain.exchange([plain.get("/gzip", "accept-encoding: gzip\r\n")]);
+      expect(plain.relayed).toBe(before + 1);
+      expect(field(response, "content-encoding")).toEqual(["gzip"]);
+      expect(response?.body).toEqual(gzipped);
+    } finally {
+      await plain.stop();
+    }
   });
 
   test("an agent gone while the upstream is silent: the upstream connection is closed, nothing logged", async () => {

@@ -1,5 +1,6 @@
 import type { ClientIdentity } from "../../core/identity/types.ts";
 import type { Logger } from "../../ops/log/logger.ts";
+import { agentRequest } from "./agent-request.ts";
 import { IncomingBody, type ReceivingBody, RelayedBody } from "./body.ts";
 import { type Framing, HeadError, parseHead, type RequestHead } from "./head.ts";
 import type { AgentSocket } from "./socket.ts";
@@ -306,32 +307,4 @@ class Http1Connection {
     const text = STATUS_TEXT[status] ?? "Bad Request";
     this.socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   }
-}
-
-/** The AgentRequest contract; `headers` is built only if a handler asks for it. */
-function agentRequest(
-  head: RequestHead,
-  body: ReadableStream<Uint8Array> | null,
-  signal: AbortSignal,
-  client: ClientIdentity,
-): AgentRequest {
-  let headers: Headers | undefined;
-  return {
-    method: head.method,
-    target: head.target,
-    rawHeaders: head.rawHeaders,
-    get headers() {
-      headers ??= toHeaders(head.rawHeaders);
-      return headers;
-    },
-    body,
-    signal,
-    client,
-  };
-}
-
-function toHeaders(rawHeaders: ReadonlyArray<readonly [string, string]>): Headers {
-  const headers = new Headers();
-  for (const [name, value] of rawHeaders) headers.append(name, value);
-  return headers;
 }
