@@ -23,7 +23,18 @@ export interface ProxyDeps {
   revocations: RevocationView;
   keys: () => KeySets;
   issuer: string;
+  /** The handler path's client: requests the relay does not take (uncached wrappers, refusals). */
   fetch: typeof fetch;
+  /** Serve requests whose wrapper is in the verification cache on the byte relay; default true. */
+  relay?: boolean;
+  /**
+   * Asked with the upstream URL before the relay sends a request there, as the handler path calls
+   * `fetch` with it (once per request, whether or not a pooled connection is reused); false refuses
+   * the request as an unreachable upstream (502 upstream_unreachable). It exists so that what reaches
+   * an upstream can be observed, and a dial refused, on both paths alike: the attack suites record
+   * every URL and must never resolve a DNS name (test/security/harness.ts).
+   */
+  dial?: (url: string) => boolean;
   /** Epoch milliseconds. */
   now: () => number;
   logger: Logger;
@@ -63,9 +74,8 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
     deps.logger.access(log);
     return response;
   };
-  // An injected fetch (tests, instrumentation) keeps every request on it; otherwise the relay serves
-  // the common case: a bodiless request whose wrapper is in the verification cache.
-  if (deps.fetch === globalThis.fetch) handler.relay = createRelay(deps, cache);
+  // The common case, a request whose wrapper is in the verification cache, is served as bytes.
+  if (deps.relay ?? true) handler.relay = createRelay(deps, cache);
   return handler;
 
   async function proxy(request: AgentRequest, log: LogFields): Promise<Response> {

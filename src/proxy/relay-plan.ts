@@ -33,6 +33,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     // The socket's own timeout counts whole seconds.
     timeoutSeconds: Math.max(1, Math.ceil(deps.upstreamTimeout)),
     maxHeadBytes: MAX_HEAD_BYTES,
+    dial: deps.dial,
   };
   const scrubbing = deps.scrubResponses ?? true;
   return (request, socket) => {
@@ -63,8 +64,10 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
       const token = cached.secret.token;
       applyInjection(headers, injectionFor(provider, target.pathAndQuery), token);
       if (scrubbing) askForIdentity(headers);
-      const upstream = parseTarget(upstreamUrl(rule, target));
+      const url = upstreamUrl(rule, target);
+      const upstream = parseTarget(url);
       return {
+        url,
         target: upstream,
         head: serializeRequestHead(upstream, request.method, headers, hasBody),
         patterns: scrubbing ? leakPatternsOf(token) : undefined,

@@ -10,9 +10,13 @@ export interface RelayEnv {
   /** Seconds the upstream may stay silent (`agent.upstream_timeout`). */
   timeoutSeconds: number;
   maxHeadBytes: number;
+  /** `ProxyDeps.dial`: asked with the plan's `url` before anything is sent upstream. */
+  dial: ((url: string) => boolean) | undefined;
 }
 
 export interface RelayPlan {
+  /** The upstream URL, as the handler path would give it to `fetch`. */
+  url: string;
   target: Target;
   head: RequestHead;
   /** The token's spellings to mask, when scrubbing is on. */

@@ -63,15 +63,22 @@ class Relay implements ConnectionListener, UploadOwner {
     const done = new Promise<Response | boolean>((resolve) => {
       this.#resolve = resolve;
     });
+    // A dial the deployment's guard refuses (ProxyDeps.dial) is answered as a connection that failed.
+    if (this.env.dial?.(this.plan.url) === false)
+      this.#failBefore("upstream_unreachable", "could not be reached");
+    else this.#connect();
+    const call: RelayCall = { done, abort: () => this.#abort() };
+    if (this.#upload !== undefined) call.upload = this.#upload;
+    return call;
+  }
+
+  #connect(): void {
     const pooled = this.env.pool.acquire(this.plan.target.origin);
     if (pooled === undefined) this.#open();
     else {
       this.#reused = true;
       this.#use(pooled);
     }
-    const call: RelayCall = { done, abort: () => this.#abort() };
-    if (this.#upload !== undefined) call.upload = this.#upload;
-    return call;
   }
 
   /** A new connection; its set-up is bounded by one timer (reused connections need none). */

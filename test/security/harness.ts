@@ -1,8 +1,13 @@
 /**
  * Shared rig for the attack suites: the REAL proxy handler (createProxyHandler) with real keys, a
  * real recording upstream, a second upstream used as a redirect target, a TCP canary, a memory
- * logger, and a fetch that records every URL the proxy tried to dial. Attack cases assert on these
- * counters: a refusal is only a refusal if nothing reached an upstream and no secret leaked.
+ * logger, and a record of every URL the proxy tried to dial (its fetch, and the byte relay's
+ * `ProxyDeps.dial`). Attack cases assert on these counters: a refusal is only a refusal if nothing
+ * reached an upstream and no secret leaked.
+ *
+ * Each suite runs in both modes (MODES): `handler`, every request through the handler and fetch;
+ * `relay`, the byte relay on, as in production, so a request whose wrapper is cached is served as
+ * bytes. `warm` and `pathSince` prove which path answered, so a relay run cannot quietly fall back.
  */
 
 import { expect } from "bun:test";
@@ -26,6 +31,7 @@ import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { startTestAgent } from "../helpers/agent-server.ts";
 import { testKeySets } from "../helpers/keys.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
+import { countPaths, type Path, type PathCounts, pathBetween } from "../helpers/proxy-paths.ts";
 import { rawBody } from "../helpers/raw-http.ts";
 import {
   type Canary,
@@ -46,7 +52,12 @@ export const PROVIDER = "corp";
 export const ALLOWED_DNS = "api.allowed.test";
 export const WILDCARD_SUFFIX = "wild.allowed.test";
 
+/** Which path serves a request whose wrapper is in the verification cache. */
+export type Mode = "handler" | "relay";
+export const MODES: readonly Mode[] = ["handler", "relay"];
+
 export interface Rig {
+  mode: Mode;
   pki: TestPki;
   keys: KeySets;
   /** Keys rotated out: their kids are not in `keys`. */
@@ -57,16 +68,22 @@ export interface Rig {
   canary: Canary;
   logger: Logger & { lines: string[] };
   handler: AgentHandler;
-  /** Every URL the proxy passed to fetch, in order. */
+  /** Every URL the proxy passed to fetch or was about to send to on the relay, in order. */
   dials: string[];
-  /** Handler invocations (counts requests that got past the TLS and HTTP layers). */
+  /** Requests that got past the TLS and HTTP layers: handler invocations plus offers to the relay. */
   calls: () => number;
+  /** Requests handed to the handler, offered to the byte relay, and taken by it (relay mode only). */
+  path: PathCounts;
+  /** The agent port, once `startAgent` started it (relay-mode `call`s go through it). */
+  agent?: AgentServer;
   /** Fixed epoch ms seen by the handler: a whole second plus 500 ms, so boundaries are exact. */
   clock: number;
+  /** Moves the handler's clock `ms` past `clock` (0 puts it back). */
+  later(ms: number): void;
   stop(): Promise<void>;
 }
 
-export async function startRig(): Promise<Rig> {
+export async function startRig(mode: Mode = "handler"): Promise<Rig> {
   const [pki, keys, retired, canary, second] = await Promise.all([
     testPki(),
     testKeySets(),
@@ -78,11 +95,15 @@ export async function startRig(): Promise<Rig> {
   const dials: string[] = [];
   const logger = createMemoryLogger();
   const clock = Math.floor(Date.now() / 1000) * 1000 + 500;
-  const recordingFetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const url = String(input instanceof Request ? input.url : input);
+  let offset = 0;
+  const dial = (url: string) => {
     dials.push(url);
     // Only loopback upstreams are real in tests; a DNS name would leak to the resolver.
-    if (new URL(url).hostname !== "127.0.0.1") return Promise.reject(new TypeError("test: dial refused"));
+    return new URL(url).hostname === "127.0.0.1";
+  };
+  const recordingFetch = ((input: string | URL | Request, init?: RequestInit) => {
+    if (!dial(String(input instanceof Request ? input.url : input)))
+      return Promise.reject(new TypeError("test: dial refused"));
     return fetch(input, init);
   }) as typeof fetch;
   const inner = createProxyHandler({
@@ -92,22 +113,48 @@ export async function startRig(): Promise<Rig> {
     keys: () => keys,
     issuer: ISSUER,
     fetch: recordingFetch,
-    now: () => clock,
+    relay: mode === "relay",
+    dial,
+    now: () => clock + offset,
     logger,
     upstreamTimeout: 10,
   });
-  let calls = 0;
-  const handler: AgentHandler = (request) => {
-    calls += 1;
-    return inner(request);
-  };
+  const path = { handled: 0, offered: 0, took: 0 };
+  const handler = countPaths(inner, path);
   return {
-    ...{ pki, keys, retired, canary, upstream, second, logger, handler, dials, clock },
-    calls: () => calls,
+    ...{ mode, pki, keys, retired, canary, upstream, second, logger, handler, dials, clock, path },
+    calls: () => path.handled + path.offered,
+    later: (ms: number) => {
+      offset = ms;
+    },
     stop: async () => {
       await Promise.all([canary.stop(), upstream.stop(), second.stop()]);
     },
   };
+}
+
+/** Which path answered the one request sent since `before` (../helpers/proxy-paths.ts). */
+export function pathSince(rig: Rig, before: PathCounts): Path {
+  return pathBetween(before, rig.path);
+}
+
+/** The path a request that passes every check takes once its wrapper is cached. */
+export const served = (rig: Rig): Mode => rig.mode;
+/** The path of a request the proxy refuses: the relay (relay mode) leaves it to the handler. */
+export const refused = (rig: Rig): "declined" | "handler" => (rig.mode === "relay" ? "declined" : "handler");
+
+/**
+ * Sends `wrapper` as `cert` (default alpha) once, so it is verified and cached, then once more and
+ * proves which path served it: in relay mode the byte relay must have taken the second.
+ */
+export async function warm(rig: Rig, wrapper: string, cert = rig.pki.alpha): Promise<void> {
+  expect((await call(rig, { authorization: `Bearer ${wrapper}`, cert })).status).toBe(200);
+  const before = { ...rig.path };
+  const response = await call(rig, { authorization: `Bearer ${wrapper}`, cert });
+  expect({ status: response.status, path: pathSince(rig, before) }).toEqual({
+    status: 200,
+    path: served(rig),
+  });
 }
 
 /**
@@ -117,12 +164,49 @@ export async function startRig(): Promise<Rig> {
 function redirecting(secondOrigin: string) {
   return async (request: Request, recorded: RecordedRequest): Promise<Response> => {
     recorded.bodySize = await countBytes(request.body);
+    const leak = /^\/leak\/([a-z-]+)$/.exec(recorded.path)?.[1];
+    if (leak !== undefined) return leaking(leak, request.headers.get("authorization") ?? "");
     const status = /^\/status\/(\d{3})$/.exec(recorded.path)?.[1];
     if (status !== undefined) {
       return new Response(null, { status: Number(status), headers: { location: `${secondOrigin}/landed` } });
     }
     return Response.json({ authorization: request.headers.get("authorization"), path: recorded.path });
   };
+}
+
+/** `/leak/KIND`: the received Authorization handed back in one of the ways an upstream might. */
+function leaking(kind: string, authorization: string): Response {
+  const token = authorization.replace(/^Bearer /, "");
+  switch (kind) {
+    case "header":
+      return new Response("ok", {
+        headers: { "x-echo": authorization, "www-authenticate": `Bearer realm="${token}"` },
+      });
+    case "name":
+      return new Response("ok", { headers: { [`x-${token}`]: "1" } });
+    case "location":
+      return new Response(null, {
+        status: 302,
+        headers: { location: `/next?t=${encodeURIComponent(token)}` },
+      });
+    case "cookie":
+      return new Response("ok", { headers: { "set-cookie": `t=${token}; Path=/` } });
+    case "forms":
+      return new Response([token, JSON.stringify(token), encodeURIComponent(token), btoa(token)].join("\n"));
+    case "gzip":
+      return new Response(Bun.gzipSync(`{"t":"${token}"}`), { headers: { "content-encoding": "gzip" } });
+    case "stream":
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            for (const char of `<${token}>`) controller.enqueue(new TextEncoder().encode(char));
+            controller.close();
+          },
+        }),
+      );
+    default:
+      return new Response("unknown leak", { status: 404 });
+  }
 }
 
 function provider(upstream: Upstream, canary: Canary): ResolvedProvider {
@@ -179,8 +263,13 @@ export interface CallOptions {
   cert?: IssuedCertificate;
 }
 
-/** Calls the real proxy handler as the holder of `cert` (default alpha) would arrive after mTLS. */
+/**
+ * Calls the real proxy as the holder of `cert` (default alpha): in handler mode the handler itself,
+ * as the request would arrive after mTLS; in relay mode through the agent port (`startAgent` first),
+ * where the connection offers it to the byte relay before the handler.
+ */
 export function call(rig: Rig, options: CallOptions): Promise<Response> {
+  if (rig.mode === "relay") return callThroughAgent(rig, options);
   const rawHeaders: Array<readonly [string, string]> = [
     ...(options.authorization === undefined ? [] : [["Authorization", options.authorization] as const]),
     ...(options.headers ?? []),
@@ -195,6 +284,37 @@ export function call(rig: Rig, options: CallOptions): Promise<Response> {
     client: describeCertificate((options.cert ?? rig.pki.alpha).der),
   };
   return rig.handler(request);
+}
+
+async function callThroughAgent(rig: Rig, options: CallOptions): Promise<Response> {
+  if (rig.agent === undefined) throw new Error("call: in relay mode, startAgent(rig) first");
+  const cert = options.cert ?? rig.pki.alpha;
+  const fields = [
+    ["Host", "localhost"],
+    ...(options.authorization === undefined ? [] : [["Authorization", options.authorization]]),
+    ...(options.headers ?? []),
+    ["Connection", "close"],
+  ];
+  const head = `${options.method ?? "GET"} ${options.target ?? `/127.0.0.1:${rig.upstream.port}/user`} HTTP/1.1\r\n`;
+  const bytes = `${head}${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`;
+  const { raw, status } = await rawExchange(rig.agent.port, rig.pki.ca.certPem, cert, bytes);
+  return responseOf(raw, status);
+}
+
+/** A raw HTTP/1.1 answer as a Response (its body de-chunked), for the same assertions on both paths. */
+function responseOf(raw: string, status: number): Response {
+  if (status === 0)
+    throw new Error(`call: no HTTP answer from the agent port: ${JSON.stringify(raw.slice(0, 200))}`);
+  const lines = raw.slice(0, raw.indexOf("\r\n\r\n")).split("\r\n").slice(1);
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    // The Response below carries the de-chunked body: its own framing, not the wire's.
+    if (name.toLowerCase() !== "transfer-encoding") headers.append(name, line.slice(colon + 1).trim());
+  }
+  const body = status === 204 || status === 304 || status < 200 ? null : Buffer.from(rawBody(raw), "latin1");
+  return new Response(body, { status, headers });
 }
 
 /** A Headers view that skips values the Headers class refuses (the raw list keeps them all). */
@@ -266,8 +386,9 @@ export async function expectRefused(
 export const LIMITS = { headersTimeout: 10, idleTimeout: 30, requestTimeout: 60, maxHeaderSize: 16384 };
 
 /** The real agent port (Bun.listen, in-code chain check) in front of the rig's handler. */
-export function startAgent(rig: Rig): Promise<AgentServer> {
-  return startTestAgent(rig.pki, rig.handler, { limits: LIMITS, logger: rig.logger });
+export async function startAgent(rig: Rig): Promise<AgentServer> {
+  rig.agent = await startTestAgent(rig.pki, rig.handler, { limits: LIMITS, logger: rig.logger });
+  return rig.agent;
 }
 
 export interface RawClient {

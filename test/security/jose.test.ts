@@ -1,7 +1,9 @@
 /**
  * JOSE attacks through the REAL proxy handler (real keys, real upstream): every forged, confused or
  * malformed bearer is refused with its exact status and code, nothing is dialled (no jku/x5u fetch,
- * no upstream request), and the real token never appears in a response or a log line.
+ * no upstream request), and the real token never appears in a response or a log line. Every case
+ * runs on both paths (harness.ts MODES): in relay mode through the agent port with a wrapper already
+ * cached, so the relay is offered each forgery and must leave it to the handler's refusal.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK } from "jose";
@@ -29,14 +31,22 @@ import {
 import {
   call,
   expectNoLeak,
+  expectNoUpstreamContact,
   expectRefused,
   ISSUER,
+  MODES,
+  type Mode,
   PROVIDER,
+  pathSince,
   REAL,
   type Rig,
+  refused,
   responseText,
+  served,
   snapshot,
+  startAgent,
   startRig,
+  warm,
   wrapperFor,
 } from "./harness.ts";
 
@@ -45,17 +55,40 @@ let f: Forge;
 let idp: StubIdp;
 
 beforeAll(async () => {
-  [rig, idp] = await Promise.all([startRig(), startStubIdp()]);
-  f = forge(rig);
+  idp = await startStubIdp();
 });
 
 afterAll(async () => {
-  await Promise.all([rig.stop(), idp.close()]);
+  await idp.close();
 });
+
+/** Starts the rig for `mode` (`rig` and `f` are this file's, read by the case builders below). */
+function withRig(mode: Mode): void {
+  beforeAll(async () => {
+    rig = await startRig(mode);
+    if (mode === "relay") await startAgent(rig);
+    f = forge(rig);
+    await warm(rig, await wrapperFor(rig, rig.pki.alpha));
+  });
+  afterAll(async () => {
+    await rig.agent?.close();
+    await rig.stop();
+  });
+}
 
 type Build = () => Promise<string>;
 /** [name, bearer builder, status, code]. The builder returns the whole Authorization value when it starts with "!". */
 type Case = [string, Build, number, string];
+/**
+ * Bearers whose bytes the agent port itself refuses (relay mode sends through it): its bare answer,
+ * before any proxy path runs. The handler's refusal of the same bearer is asserted in handler mode.
+ */
+const PORT_REFUSES: Record<string, number> = {
+  // A field over the port's max_header_size (harness LIMITS, 16 KiB): 431, RFC 6585 §5.
+  "over 16 KiB": 431,
+  // RFC 9112 §5: a bare LF inside a field value is not a field line.
+  "a line feed inside the token": 400,
+};
 
 const INVALID: [number, string] = [401, "invalid_token"];
 const canaryUrl = () => `http://127.0.0.1:${rig.canary.port}/jwks.json`;
@@ -398,50 +431,117 @@ function authorizationOf(built: string): string | undefined {
   return built === "!" ? undefined : built.slice(1);
 }
 
-describe("forged, confused and malformed wrappers are refused by the real proxy handler", () => {
-  for (const [name, build, status, code] of cases) {
-    test(name, async () => {
-      const built = await build();
-      const before = snapshot(rig);
-      const response = await call(rig, { authorization: authorizationOf(built) });
-      await expectRefused(rig, response, before, status, code, [built.replace(/^!/, "")]);
-    });
-  }
-});
+for (const mode of MODES) describe(`${mode} path`, () => suite(mode));
 
-describe("the same checks accept what they must (boundaries and controls)", () => {
-  const accepted: Array<[string, Build]> = [
-    ["a minted wrapper", valid],
-    ["a hand-forged wrapper with our key (the forge itself is sound)", () => withClaims({})],
-    ["a hand-forged wrapper bound to alpha's key (cnf jkt)", withCnf(() => ({ jkt: alphaJkt() }))],
-    ["exp 4 s ago (inside tolerance)", () => withClaims({ exp: f.t - 4 })],
-    ["nbf 5 s ahead (tolerance edge)", () => withClaims({ nbf: f.t + 5 })],
-    ["iat 5 s ahead (tolerance edge)", () => withClaims({ iat: f.t + 5 })],
-    [
-      "lifetime exactly 366 days (the longest seal or refresh_ttl allows)",
-      () => withClaims({ exp: f.t + 366 * 86400 }),
-    ],
-  ];
-  for (const [name, build] of accepted) {
-    test(name, async () => {
-      const token = await build();
-      const before = rig.upstream.requests.length;
-      const response = await call(rig, { authorization: `Bearer ${token}` });
-      const text = await responseText(response);
-      expect(response.status).toBe(200);
-      expect(rig.upstream.requests.length).toBe(before + 1);
-      expect(rig.upstream.requests[before]?.headers.get("authorization")).toBe(`Bearer ${REAL}`);
-      // The upstream echoes what it got, so the real token is in the body here by design: headers only.
-      expect(text.split("\n\n")[0]).not.toContain(REAL);
-      expect(rig.logger.lines.join("\n")).not.toContain(REAL);
-    });
-  }
-
-  test("an ECDSA high-s twin (r, n − s) verifies but stays bound: over beta it is binding_mismatch", async () => {
-    const twin = await surgery(({ r, s }) => rs(r, P256_N - s));
-    const before = snapshot(rig);
-    const response = await call(rig, { authorization: `Bearer ${twin}`, cert: rig.pki.beta });
-    await expectRefused(rig, response, before, 401, "binding_mismatch", [twin]);
-    expectNoLeak(rig, []);
+function suite(mode: Mode): void {
+  withRig(mode);
+  describe("forged, confused and malformed wrappers are refused by the real proxy handler", () => {
+    for (const [name, build, status, code] of cases) {
+      test(name, async () => {
+        const built = await build();
+        const before = snapshot(rig);
+        const path = { ...rig.path };
+        const response = await call(rig, { authorization: authorizationOf(built) });
+        const secret = built.replace(/^!/, "");
+        const early = mode === "relay" ? PORT_REFUSES[name] : undefined;
+        if (early === undefined) {
+          await expectRefused(rig, response, before, status, code, [secret]);
+          expect(pathSince(rig, path)).toBe(refused(rig));
+          return;
+        }
+        expect({ status: response.status, path: pathSince(rig, path) }).toEqual({
+          status: early,
+          path: "none",
+        });
+        expectNoUpstreamContact(rig, before);
+        expectNoLeak(rig, [await responseText(response)], [secret]);
+      });
+    }
   });
-});
+  accepting();
+  expiring();
+}
+
+/** DESIGN §10: the verification cache never serves a wrapper past its exp, on either path. */
+function expiring(): void {
+  describe("a cached wrapper ends at its exp, whichever path serves it", () => {
+    test("served from the cache until exp; then verified again (tolerance); then 401 invalid_token", async () => {
+      const token = await withClaims({ exp: f.t + 10 });
+      const send = async (ms: number) => {
+        rig.later(ms);
+        const before = snapshot(rig);
+        const path = { ...rig.path };
+        const response = await call(rig, { authorization: `Bearer ${token}` });
+        return { before, response, path: pathSince(rig, path) };
+      };
+      try {
+        await warm(rig, token);
+        // The clock sits 500 ms into a second: exp is 9.5 s ahead, so 9 s later it is still cached.
+        const cached = await send(9_000);
+        expect({ status: cached.response.status, path: cached.path }).toEqual({
+          status: 200,
+          path: served(rig),
+        });
+        // 1.5 s past exp: the cache no longer answers; the verifier's tolerance (5 s) still accepts.
+        const again = await send(12_000);
+        expect({ status: again.response.status, path: again.path }).toEqual({
+          status: 200,
+          path: refused(rig),
+        });
+        const late = await send(20_000);
+        await expectRefused(rig, late.response, late.before, 401, "invalid_token", [token]);
+        expect(late.path).toBe(refused(rig));
+      } finally {
+        rig.later(0);
+      }
+    });
+  });
+}
+
+function accepting(): void {
+  describe("the same checks accept what they must (boundaries and controls)", () => {
+    const accepted: Array<[string, Build, { cached: boolean }?]> = [
+      ["a minted wrapper", valid],
+      ["a hand-forged wrapper with our key (the forge itself is sound)", () => withClaims({})],
+      ["a hand-forged wrapper bound to alpha's key (cnf jkt)", withCnf(() => ({ jkt: alphaJkt() }))],
+      // Past exp the cache never serves a wrapper (DESIGN §10): every call is verified again.
+      ["exp 4 s ago (inside tolerance)", () => withClaims({ exp: f.t - 4 }), { cached: false }],
+      ["nbf 5 s ahead (tolerance edge)", () => withClaims({ nbf: f.t + 5 })],
+      ["iat 5 s ahead (tolerance edge)", () => withClaims({ iat: f.t + 5 })],
+      [
+        "lifetime exactly 366 days (the longest seal or refresh_ttl allows)",
+        () => withClaims({ exp: f.t + 366 * 86400 }),
+      ],
+    ];
+    for (const [name, build, options] of accepted) {
+      test(name, async () => {
+        const token = await build();
+        // Verified on the first call, served from the cache (by the relay in relay mode) on the second.
+        const second = options?.cached === false ? refused(rig) : served(rig);
+        for (const expected of [refused(rig), second]) {
+          const before = rig.upstream.requests.length;
+          const path = { ...rig.path };
+          const response = await call(rig, { authorization: `Bearer ${token}` });
+          const text = await responseText(response);
+          expect({ status: response.status, path: pathSince(rig, path) }).toEqual({
+            status: 200,
+            path: expected,
+          });
+          expect(rig.upstream.requests.length).toBe(before + 1);
+          expect(rig.upstream.requests[before]?.headers.get("authorization")).toBe(`Bearer ${REAL}`);
+          // The upstream echoes what it got, so the real token is in the body here by design: headers only.
+          expect(text.split("\n\n")[0]).not.toContain(REAL);
+          expect(rig.logger.lines.join("\n")).not.toContain(REAL);
+        }
+      });
+    }
+
+    test("an ECDSA high-s twin (r, n − s) verifies but stays bound: over beta it is binding_mismatch", async () => {
+      const twin = await surgery(({ r, s }) => rs(r, P256_N - s));
+      const before = snapshot(rig);
+      const response = await call(rig, { authorization: `Bearer ${twin}`, cert: rig.pki.beta });
+      await expectRefused(rig, response, before, 401, "binding_mismatch", [twin]);
+      expectNoLeak(rig, []);
+    });
+  });
+}

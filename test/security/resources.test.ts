@@ -10,7 +10,11 @@ import { connect as tcpConnect } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
 import { type RunningSurrogate, startSurrogate } from "../../src/app/serve.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
+import { thumbprintOf } from "../../src/core/identity/thumbprint.ts";
+import { loadKeySets } from "../../src/core/keys/load.ts";
 import { type IssuedCertificate, issueCertificate } from "../../src/core/pki/issue.ts";
+import { Secret } from "../../src/core/secret.ts";
+import { mintWrapper } from "../../src/core/token/mint.ts";
 import { createMemoryLogger } from "../../src/ops/log/logger.ts";
 import { approveConsent, Browser } from "../helpers/browser.ts";
 import { type TestPki, testPki } from "../helpers/pki.ts";
@@ -193,6 +197,56 @@ describe("slow clients on the agent port are cut by the deadlines", () => {
   });
 });
 
+describe("slow agents on the byte relay (a proxied request whose wrapper is cached)", () => {
+  test("a proxied body trickled forever → the connection is closed; the upstream never gets it whole", async () => {
+    const wrapper = await mintFor("alpha");
+    const target = `/127.0.0.1:${upstream.port}/upload`;
+    const get = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${wrapper}\r\n\r\n`;
+    const socket = await agentTls();
+    const done = closed(socket);
+    // Verified and cached on the first request; the POST on the same connection is the relay's.
+    socket.write(get);
+    await until(() => accessLines().some((line) => line.includes('"cache":"miss"')));
+    const before = upstream.requests.length;
+    socket.write(
+      `POST ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${wrapper}\r\nContent-Length: 1000\r\n\r\nx=`,
+    );
+    trickle(socket, "s");
+    const outcome = await done;
+    // The GET's 200, then the POST cut without an answer or with 408 (request_timeout): never served.
+    expect(outcome.raw.match(/^HTTP\/1\.1 \d{3}/gm)?.slice(1) ?? []).not.toContain("HTTP/1.1 200");
+    expect(upstream.requests.slice(before).every((r) => r.bodySize !== 1000)).toBe(true);
+  });
+});
+
+/** Access lines of the proxy so far. */
+function accessLines(): string[] {
+  return logger.lines.filter((line) => line.includes('"kind":"access"'));
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await Bun.sleep(10);
+}
+
+/** A wrapper for `who` under the deployment's own keys, as the broker would mint it. */
+async function mintFor(who: Who): Promise<string> {
+  const keys = await loadKeySets(
+    { signing: `file:${dir}/keys/signing.jwks`, encryption: `file:${dir}/keys/encryption.jwks` },
+    {},
+  );
+  const minted = await mintWrapper(
+    {
+      kind: "access",
+      provider: "stub",
+      binding: { kind: "x5t#S256", value: thumbprintOf(identityOf(who).der) },
+      secret: { token: new Secret("resources-real-token"), type: "Bearer" },
+    },
+    keys,
+    { issuer, tokenTtl: 600, now: Date.now() },
+  );
+  return minted.token;
+}
+
 describe("sizes", () => {
   test("1 MB of request headers → 431, the connection closed", async () => {
     const socket = await agentTls();
@@ -288,12 +342,16 @@ describe("canary secrets", () => {
     expect(token.status).toBe(200);
     const wrapper = ((await token.json()) as { access_token: string }).access_token;
     const gamma = more.gamma;
-    const proxied = await fetch(`https://127.0.0.1:${running.agentPort}/127.0.0.1:${upstream.port}/echo`, {
-      headers: { authorization: `Bearer ${wrapper}` },
-      tls: { cert: gamma.certPem, key: gamma.keyPem, ca: pki.ca.certPem },
-    });
-    expect(proxied.status).toBe(200);
-    outputs.push(await proxied.text(), JSON.stringify([...proxied.headers]));
+    // Twice: verified on the first call, served from the cache (the byte relay's case) on the second.
+    for (const cache of ["miss", "hit"]) {
+      const proxied = await fetch(`https://127.0.0.1:${running.agentPort}/127.0.0.1:${upstream.port}/echo`, {
+        headers: { authorization: `Bearer ${wrapper}` },
+        tls: { cert: gamma.certPem, key: gamma.keyPem, ca: pki.ca.certPem },
+      });
+      expect(proxied.status).toBe(200);
+      outputs.push(await proxied.text(), JSON.stringify([...proxied.headers]));
+      expect(accessLines().at(-1)).toContain(`"cache":"${cache}"`);
+    }
     // A refused wrapper and a refused device code: their error bodies are scanned too.
     const forged = await fetch(`https://127.0.0.1:${running.agentPort}/127.0.0.1:${upstream.port}/echo`, {
       headers: { authorization: `Bearer ${wrapper.slice(0, -4)}AAAA` },

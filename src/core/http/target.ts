@@ -99,6 +99,10 @@ function checkPathAndQuery(pathAndQuery: string): void {
   const path = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart);
   if (MALFORMED_PERCENT.test(pathAndQuery)) refuse("the request target has a malformed percent-encoding");
   if (path.includes("\\")) refuse("the path contains a backslash");
+  // RFC 3986 §4.2: "//x" is a network-path reference, read as host x by any parser that resolves the
+  // path against a base; fetch collapses it to "/x" while the byte relay sends it as written, so the
+  // upstream would see a different request depending on the path that served it (issue #16).
+  if (path.startsWith("//")) refuse("the path starts with // (read as a host by URL parsers)");
   // RFC 3986 §5.2.4: an upstream (or a URL parser on the way) would remove dot-segments and could
   // climb out of the prefix the operator expects; encoded separators are decoded by some servers, and
   // "." never needs encoding (RFC 3986 §2.3), so any %2e is an attempt at ambiguity.

@@ -16,7 +16,7 @@ const ACCEPTED: Array<[string, string, number | undefined, string]> = [
   ["/x-1.example-2.com/", "x-1.example-2.com", undefined, "/"],
   ["/a.b.c.example/a/..b/.c/c.", "a.b.c.example", undefined, "/a/..b/.c/c."],
   ["/api.example.com/search?path=../x", "api.example.com", undefined, "/search?path=../x"],
-  ["/api.example.com//double", "api.example.com", undefined, "//double"],
+  ["/api.example.com/a//double", "api.example.com", undefined, "/a//double"],
   ["/example.123abc/", "example.123abc", undefined, "/"],
   [`/${"a".repeat(63)}.example/`, `${"a".repeat(63)}.example`, undefined, "/"],
 ];
@@ -37,6 +37,9 @@ const REFUSED: Array<[string, string]> = [
   ["encoded backslash in path", "/api.example.com/a%5Cb"],
   ["raw backslash in path", "/api.example.com/a\\..\\b"],
   ["backslash in host", "/api.example.com\\@evil.test/"],
+  ["path starting with //", "/api.example.com//double"],
+  ["path starting with // (a host after it)", "/api.example.com//evil.test/x"],
+  ["path of // before a query", "/api.example.com//?x=1"],
   ["fragment", "/api.example.com/x#frag"],
   ["semicolon in host", "/api.example.com;evil.test/"],
   ["space", "/api.example.com/a b"],
