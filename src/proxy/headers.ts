@@ -29,13 +29,15 @@ const STRIPPED_REQUEST_PREFIXES = ["x-ssl-client-", "x-client-cert"];
  */
 export function buildUpstreamHeaders(rawHeaders: RawHeaders): FieldList {
   checkFieldSyntax(rawHeaders);
-  const contentLength = checkFraming(rawHeaders);
-  const dropped = connectionOptions(rawHeaders);
+  const names = rawHeaders.map(([name]) => name.toLowerCase());
+  const contentLength = checkFraming(rawHeaders, names);
+  const dropped = connectionOptions(rawHeaders, names);
   const headers = new FieldList();
   const cookies: string[] = [];
-  for (const [name, value] of rawHeaders) {
-    const lower = name.toLowerCase();
-    if (lower === "content-length" || isStrippedRequest(lower) || dropped.has(lower)) continue;
+  for (let index = 0; index < names.length; index += 1) {
+    const lower = names[index] as string;
+    if (lower === "content-length" || isStrippedRequest(lower) || dropped?.has(lower) === true) continue;
+    const value = (rawHeaders[index] as readonly [string, string])[1];
     if (lower === "cookie") cookies.push(value);
     else headers.append(lower, value);
   }
@@ -57,11 +59,9 @@ export function filterResponseHeaders(upstream: Headers): Headers {
 }
 
 function isStrippedRequest(name: string): boolean {
-  return (
-    HOP_BY_HOP.has(name) ||
-    STRIPPED_REQUEST.has(name) ||
-    STRIPPED_REQUEST_PREFIXES.some((prefix) => name.startsWith(prefix))
-  );
+  if (HOP_BY_HOP.has(name) || STRIPPED_REQUEST.has(name)) return true;
+  for (const prefix of STRIPPED_REQUEST_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
 }
 
 function checkFieldSyntax(rawHeaders: RawHeaders): void {
@@ -76,16 +76,16 @@ function checkFieldSyntax(rawHeaders: RawHeaders): void {
  * or Content-Length values that differ, are classic request-smuggling vectors (RFC 9112 §6.1, §6.3).
  * Returns the single Content-Length, if any.
  */
-function checkFraming(rawHeaders: RawHeaders): string | undefined {
+function checkFraming(rawHeaders: RawHeaders, names: readonly string[]): string | undefined {
   const lengths = new Set<string>();
   let chunked = false;
   let hosts = 0;
-  for (const [name, value] of rawHeaders) {
-    const lower = name.toLowerCase();
+  for (let index = 0; index < names.length; index += 1) {
+    const lower = names[index];
     if (lower === "transfer-encoding") chunked = true;
     if (lower === "host") hosts += 1;
     if (lower === "content-length") {
-      const items = splitList(value);
+      const items = splitList((rawHeaders[index] as readonly [string, string])[1]);
       if (items.length === 0) refuse("Content-Length is empty");
       for (const item of items) lengths.add(item);
     }
@@ -99,10 +99,19 @@ function checkFraming(rawHeaders: RawHeaders): string | undefined {
   return length;
 }
 
-function connectionOptions(rawHeaders: RawHeaders): Set<string> {
-  const options = new Set<string>();
-  for (const [name, value] of rawHeaders) {
-    if (name.toLowerCase() === "connection") for (const option of splitList(value)) options.add(option);
+/**
+ * The field names the client's Connection header lists (RFC 9110 §7.6.1), minus the hop-by-hop
+ * ones that are dropped anyway; undefined when there are none, as for a keep-alive request.
+ */
+function connectionOptions(rawHeaders: RawHeaders, names: readonly string[]): Set<string> | undefined {
+  let options: Set<string> | undefined;
+  for (let index = 0; index < names.length; index += 1) {
+    if (names[index] !== "connection") continue;
+    for (const option of splitList((rawHeaders[index] as readonly [string, string])[1])) {
+      if (HOP_BY_HOP.has(option)) continue;
+      options ??= new Set();
+      options.add(option);
+    }
   }
   return options;
 }

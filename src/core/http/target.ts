@@ -3,11 +3,11 @@ import { ProxyError } from "../errors.ts";
 /** Where a proxied request goes: `/<host>[:port]/<path>?<query>` split without normalising anything. */
 export interface Target {
   /** Lower-case DNS name or canonical dotted-quad IPv4. */
-  host: string;
+  readonly host: string;
   /** Undefined when the target named none (the rule's scheme decides the default). */
-  port: number | undefined;
+  readonly port: number | undefined;
   /** Starts with "/"; exactly the bytes the client sent after the host segment. */
-  pathAndQuery: string;
+  readonly pathAndQuery: string;
 }
 
 /** Request lines longer than this are refused; RFC 9112 §3 recommends supporting at least 8000 octets. */
@@ -33,6 +33,27 @@ const MALFORMED_PERCENT = /%(?![0-9a-f]{2})/i;
  * so the host that is checked against the allow-list is the host that is dialled.
  */
 export function parseTarget(rawTarget: string): Target {
+  const known = remembered.get(rawTarget);
+  if (known !== undefined) return known;
+  const target: Target = Object.freeze(parseNewTarget(rawTarget));
+  if (rawTarget.length <= MAX_REMEMBERED_LENGTH) {
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    remembered.set(rawTarget, target);
+  }
+  return target;
+}
+
+/**
+ * Targets parsed before, by their exact text: an agent calls the same few endpoints again and again,
+ * and the answer depends on nothing but the text. Only accepted targets are kept (a refusal throws
+ * before), frozen so no caller can change what the next request gets, and the memo is bounded in
+ * entries and in the length of what it keeps, since the text comes from agents.
+ */
+const remembered = new Map<string, Target>();
+const MAX_REMEMBERED = 1024;
+const MAX_REMEMBERED_LENGTH = 256;
+
+function parseNewTarget(rawTarget: string): Target {
   if (rawTarget.length > MAX_TARGET_LENGTH) refuse("the request target is longer than 8 KiB");
   if (!VISIBLE_ASCII.test(rawTarget))
     refuse("the request target contains a control, space or non-ASCII character");

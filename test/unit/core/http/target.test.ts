@@ -121,3 +121,20 @@ describe("parseTarget", () => {
     }
   });
 });
+
+describe("parseTarget remembers what it accepted", () => {
+  test("the same text gives the same frozen answer; a refusal is refused again, never remembered", () => {
+    const first = parseTarget("/api.example.com/repos?page=2");
+    expect(parseTarget("/api.example.com/repos?page=2")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => parseTarget("/api.example.com/a/../b")).toThrow(ProxyError);
+    expect(() => parseTarget("/api.example.com/a/../b")).toThrow(ProxyError);
+  });
+
+  test("long targets are parsed every time (the memo keeps short texts only)", () => {
+    const long = `/api.example.com/${"a".repeat(400)}`;
+    const first = parseTarget(long);
+    expect(parseTarget(long)).not.toBe(first);
+    expect(parseTarget(long)).toEqual(first);
+  });
+});
