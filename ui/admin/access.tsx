@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 
+import type { PropsWithChildren } from "@kitajs/html";
 import { breakAtSlashes } from "../break-at-slashes.ts";
 import { formatAge } from "./format.ts";
 import { type AdminChrome, AdminLayout, LivePanel } from "./layout.tsx";
@@ -114,11 +115,7 @@ function LoginsTable(props: { logins: LoginView[]; now: number; csrf: string }):
               {login.revoked ? (
                 <span class="pill denied">revoked</span>
               ) : (
-                <RevokeButton
-                  csrf={props.csrf}
-                  fields={{ scope: "login", login: login.sid }}
-                  label="Revoke"
-                />
+                <RevokeForm csrf={props.csrf} fields={{ scope: "login", login: login.sid }} label="Revoke" />
               )}
             </td>
           </tr>
@@ -157,13 +154,17 @@ function RulesTable(props: { rules: RuleView[]; now: number }): JSX.Element {
   );
 }
 
-function RevokeButton(props: { csrf: string; fields: Record<string, string>; label: string }): JSX.Element {
+/** One POST to /admin/access/revoke: the CSRF token, the fixed fields, what the operator fills in, a button. */
+function RevokeForm(
+  props: PropsWithChildren<{ csrf: string; fields: Record<string, string>; label: string; class?: string }>,
+): JSX.Element {
   return (
-    <form method="post" action="/admin/access/revoke">
+    <form method="post" action="/admin/access/revoke" class={props.class}>
       <input type="hidden" name="csrf" value={props.csrf} />
       {Object.entries(props.fields).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
+      {props.children}
       <button type="submit" class="deny" safe>
         {props.label}
       </button>
@@ -181,20 +182,18 @@ function RevokeForms(props: { csrf: string; providers: string[] }): JSX.Element 
   return (
     <section class="card">
       <h2>Revoke more</h2>
-      <form method="post" action="/admin/access/revoke" class="revoke-form">
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <input type="hidden" name="scope" value="workload" />
+      <RevokeForm
+        csrf={props.csrf}
+        fields={{ scope: "workload" }}
+        label="Revoke workload"
+        class="revoke-form"
+      >
         <label>
           A workload (SPIFFE ID or glob, as in [[policy]])
           <input name="workload" required maxlength="2048" placeholder="spiffe://corp.example/agents/*" />
         </label>
-        <button type="submit" class="deny">
-          Revoke workload
-        </button>
-      </form>
-      <form method="post" action="/admin/access/revoke" class="revoke-form">
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <input type="hidden" name="scope" value="sub" />
+      </RevokeForm>
+      <RevokeForm csrf={props.csrf} fields={{ scope: "sub" }} label="Revoke person" class="revoke-form">
         <label>
           A person (their subject at the provider)
           <input name="sub" required maxlength="2048" />
@@ -203,21 +202,18 @@ function RevokeForms(props: { csrf: string; providers: string[] }): JSX.Element 
           at
           <select name="provider">{options}</select>
         </label>
-        <button type="submit" class="deny">
-          Revoke person
-        </button>
-      </form>
-      <form method="post" action="/admin/access/revoke" class="revoke-form">
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <input type="hidden" name="scope" value="provider" />
+      </RevokeForm>
+      <RevokeForm
+        csrf={props.csrf}
+        fields={{ scope: "provider" }}
+        label="Revoke provider"
+        class="revoke-form"
+      >
         <label>
           Everyone at a provider
           <select name="provider">{options}</select>
         </label>
-        <button type="submit" class="deny">
-          Revoke provider
-        </button>
-      </form>
+      </RevokeForm>
     </section>
   );
 }
