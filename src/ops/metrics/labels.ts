@@ -16,7 +16,7 @@ export function providerLabel(providers: ReadonlyMap<string, ResolvedProvider>, 
 }
 
 /** The allow-list rule the host matched (`api.github.com`, `*.corp.example`), else "other". */
-export function hostLabel(provider: ResolvedProvider | undefined, value: unknown): string {
+function hostLabel(provider: ResolvedProvider | undefined, value: unknown): string {
   if (provider === undefined || typeof value !== "string") return OTHER;
   const match = /^(.+?)(?::(\d{1,5}))?$/.exec(value);
   if (match === null || match[1] === undefined) return OTHER;
