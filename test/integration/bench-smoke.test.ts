@@ -37,3 +37,33 @@ test.skipIf(!existsSync(NGINX))(
   },
   60_000,
 );
+
+/** Keeps the paired A/B comparison working: this checkout against itself, two short rounds. */
+test("the A/B comparison of two checkouts prints its rounds and median with no failed request", async () => {
+  const root = join(import.meta.dir, "../..");
+  const child = Bun.spawn(
+    [
+      "bun",
+      join(root, "scripts/bench/ab.ts"),
+      root,
+      root,
+      "--seconds",
+      "0.2",
+      "--rounds",
+      "2",
+      "--clients",
+      "2",
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/^round 2: A \d+ requests/m);
+  expect(stdout).toMatch(/^median B\/A CPU per request: \d+\.\d{3}/m);
+  expect(stdout).toContain("failed requests: 0");
+}, 60_000);
