@@ -1,8 +1,11 @@
 import type { Env } from "../core/config/types.ts";
 
-/** Where a command writes text. Tests pass a collecting writer; main passes the process streams. */
+/**
+ * Where a command writes text. Tests pass a collecting writer; main passes the process streams.
+ * Bytes are UTF-8 text already encoded (`serve`'s batched log lines).
+ */
 export interface Writer {
-  write(text: string): void;
+  write(text: string | Uint8Array): void;
 }
 
 export interface CliContext {

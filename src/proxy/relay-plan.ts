@@ -6,7 +6,7 @@
  */
 import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
 import { applyInjection, injectionFor } from "../core/provider/inject.ts";
-import type { LogFields } from "../ops/log/logger.ts";
+import { AccessRecord } from "../ops/log/access.ts";
 import type { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
 import { upstreamTrust } from "./forward.ts";
@@ -38,7 +38,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
   const scrubbing = deps.scrubResponses ?? true;
   return (request, socket) => {
     const started = deps.now();
-    const log: LogFields = { workload: request.client.workload, method: request.method };
+    const log = new AccessRecord(request.client.workload, request.method);
     const plan = planOf(request, log);
     if (plan === undefined) return undefined;
     const answered = (status: number, bytes: number | undefined, code?: string) => {
@@ -55,7 +55,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     );
   };
 
-  function planOf(request: RelayRequest, log: LogFields) {
+  function planOf(request: RelayRequest, log: AccessRecord) {
     try {
       const hasBody = request.body !== undefined;
       const { target, headers, cached } = precheck(deps, cache, request, hasBody, log);
@@ -86,7 +86,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
   async function decoded(
     response: Response,
     plan: { token: RelayPlanToken },
-    log: LogFields,
+    log: AccessRecord,
     answered: RelayPlan["answered"],
   ): Promise<Response> {
     let answer: Response;
@@ -95,7 +95,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     } catch (error) {
       answer = errorResponse(error, log, deps.logger);
     }
-    answered(answer.status, numberOrUndefined(answer.headers.get("content-length")), log.code as string);
+    answered(answer.status, numberOrUndefined(answer.headers.get("content-length")), log.code);
     return answer;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { AuditConfig } from "../../core/config/types.ts";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
+import type { AccessFields } from "../log/access.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 import { HostLabels, oneOf, providerLabel, statusClass } from "./labels.ts";
 import { RecentEvents } from "./recent.ts";
@@ -162,7 +163,7 @@ export class Observer {
    * Runs once per proxied request: the series are looked up once per label combination (bounded
    * sets, see ./labels.ts) and kept, so a request costs a few additions, not label objects and keys.
    */
-  #access(fields: LogFields): void {
+  #access(fields: AccessFields): void {
     const { providers } = this.#options;
     const provider = providerLabel(providers, fields.provider);
     const status = statusClass(fields.status);
@@ -203,7 +204,7 @@ export class Observer {
   }
 
   /** `errors` keeps refusals and status ≥ 400; `sampled` keeps those plus a fraction of the rest. */
-  #keepAccessLine(fields: LogFields): boolean {
+  #keepAccessLine(fields: AccessFields): boolean {
     const mode = this.#options.audit?.proxyRequests ?? "all";
     if (mode === "all") return true;
     const failed = fields.code !== undefined || typeof fields.status !== "number" || fields.status >= 400;
