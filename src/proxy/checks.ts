@@ -34,6 +34,17 @@ export interface CheckDeps {
   now: () => number;
 }
 
+/**
+ * What the checks derive from a request's field lines alone (bearer and header rules): the same
+ * lines always give the same, so a caller may keep it for a connection's next request with the
+ * very same lines (src/agent-port/http1/head.ts HeadParser) and hand it back to `precheck`.
+ */
+export interface HeaderWork {
+  token: string;
+  /** The upstream request's fields, filtered, before injection. Shared: clone before changing it. */
+  headers: FieldList;
+}
+
 /** The request as far as it is known before the wrapper is: everything checked up to the cache lookup. */
 export interface Prechecked {
   token: string;
@@ -52,13 +63,17 @@ export interface Prechecked {
 const REFUSED_METHODS: ReadonlySet<string> = new Set(["TRACE", "CONNECT"]);
 const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 
-/** The checks before the wrapper: bearer, target, method, headers; then the cache is asked. */
+/**
+ * The checks before the wrapper: bearer, target, method, headers; then the cache is asked. `known`:
+ * the bearer and header rules' result for these very field lines, which passed them before.
+ */
 export function precheck(
   deps: CheckDeps,
   cache: WrapperCache,
   request: CheckedRequest,
   hasBody: boolean,
   log: AccessFields,
+  known?: HeaderWork,
 ): Prechecked {
   const now = deps.now();
   // Before anything else, on every request: the handshake's check does not cover a kept-alive
@@ -70,7 +85,7 @@ export function precheck(
       `proxy: the client certificate ${expired}; reconnect with a current one`,
     );
   }
-  const token = extractBearer(request.rawHeaders);
+  const token = known?.token ?? extractBearer(request.rawHeaders);
   const target = parseTarget(request.target);
   log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
   const query = target.pathAndQuery.indexOf("?");
@@ -84,7 +99,7 @@ export function precheck(
   if (BODILESS_METHODS.has(method) && hasBody) {
     throw new ProxyError("invalid_request", `proxy: a ${method} request cannot carry a body`);
   }
-  const headers = buildUpstreamHeaders(request.rawHeaders);
+  const headers = known?.headers ?? buildUpstreamHeaders(request.rawHeaders);
   const keys = deps.keys();
   const cached = cache.get(token, request.client.thumbprint, keys, now);
   log.cache = cached === undefined ? "miss" : "hit";

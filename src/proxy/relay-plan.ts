@@ -5,7 +5,7 @@
  * serialiser does not send — is left to the handler, which runs the checks again and answers.
  */
 import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
-import { applyInjection, injectionFor } from "../core/provider/inject.ts";
+import { injectionFor } from "../core/provider/inject.ts";
 import { AccessRecord } from "../ops/log/access.ts";
 import type { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
@@ -13,11 +13,12 @@ import { upstreamTrust } from "./forward.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { errorResponse, numberOrUndefined } from "./problem.ts";
 import { startRelay } from "./relay.ts";
+import { RelayFields } from "./relay-fields.ts";
 import type { RelayEnv, RelayPlan } from "./relay-types.ts";
 import { leakPatternsOf } from "./scrub-patterns.ts";
-import { askForIdentity, scrubResponse } from "./scrub-response.ts";
+import { scrubResponse } from "./scrub-response.ts";
 import { ConnectionPool } from "./upstream/pool.ts";
-import { serializeRequestHead } from "./upstream/request-head.ts";
+import { requestHead } from "./upstream/request-head.ts";
 import { parseTarget } from "./upstream/target.ts";
 
 /** Idle keep-alive upstream connections kept per origin, and for how long. */
@@ -36,6 +37,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     dial: deps.dial,
   };
   const scrubbing = deps.scrubResponses ?? true;
+  const fields = new RelayFields(scrubbing);
   return (request, socket) => {
     const started = deps.now();
     const log = new AccessRecord(request.client.workload, request.method);
@@ -58,18 +60,25 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
   function planOf(request: RelayRequest, log: AccessRecord) {
     try {
       const hasBody = request.body !== undefined;
-      const { target, headers, cached } = precheck(deps, cache, request, hasBody, log);
+      const { rawHeaders } = request;
+      const known = fields.known(rawHeaders);
+      const work = precheck(deps, cache, request, hasBody, log, known);
+      const { target, cached } = work;
       if (cached === undefined) return undefined;
       const { provider, rule } = authorize(deps, cached.wrapper, request.client, target, log);
       const token = cached.secret.token;
-      applyInjection(headers, injectionFor(provider, target.pathAndQuery), token);
-      if (scrubbing) askForIdentity(headers);
+      const lines = fields.lines(
+        rawHeaders,
+        known ?? work,
+        injectionFor(provider, target.pathAndQuery),
+        token,
+      );
       const url = upstreamUrl(rule, target);
       const upstream = parseTarget(url);
       return {
         url,
         target: upstream,
-        head: serializeRequestHead(upstream, request.method, headers, hasBody),
+        head: requestHead(upstream, request.method, lines, hasBody),
         patterns: scrubbing ? leakPatternsOf(token) : undefined,
         token,
         minor: request.minor,

@@ -2,7 +2,7 @@ import type { ClientIdentity } from "../../core/identity/types.ts";
 import type { Logger } from "../../ops/log/logger.ts";
 import { agentRequest } from "./agent-request.ts";
 import { IncomingBody, type ReceivingBody, RelayedBody } from "./body.ts";
-import { type Framing, HeadError, parseHead, type RequestHead } from "./head.ts";
+import { type Framing, HeadError, HeadParser, type RequestHead } from "./head.ts";
 import type { AgentSocket } from "./socket.ts";
 import { Deadline } from "./timer.ts";
 import type { AgentHandler, AgentRequest, RelayBody, RelayCall, RelayUpload } from "./types.ts";
@@ -53,6 +53,7 @@ class Http1Connection {
   #inFlight: AbortController | undefined;
   /** The same for a request the handler's relay took on. */
   #relayed: RelayCall | undefined;
+  readonly #heads = new HeadParser();
   readonly #deadline: Deadline;
   /** `deadlines.age`: once passed, the connection closes gracefully (`agent.max_connection_age`). */
   readonly #age: Deadline;
@@ -123,7 +124,7 @@ class Http1Connection {
     if (end < 0) return;
     let head: RequestHead;
     try {
-      head = parseHead(buffer.toString("latin1", 0, end));
+      head = this.#heads.parse(buffer.toString("latin1", 0, end));
     } catch (error) {
       this.#refuse(error instanceof HeadError ? error.status : 400);
       return;

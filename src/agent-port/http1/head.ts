@@ -14,7 +14,8 @@ export interface RequestHead {
   target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: 0 | 1;
-  rawHeaders: Array<readonly [string, string]>;
+  /** Frozen: a connection's heads with identical field lines share it (HeadParser). */
+  rawHeaders: ReadonlyArray<readonly [string, string]>;
   framing: Framing;
   /** Whether the connection may carry another request after this one (RFC 9112 §9.3). */
   keepAlive: boolean;
@@ -43,31 +44,68 @@ const DECIMAL = /^\d{1,15}$/;
 /** Fields per request head; node:http's default is 2000, no sane client needs more than a few dozen. */
 export const MAX_FIELDS = 256;
 
+/** What a head's field lines say, at one HTTP version: the part a keep-alive agent repeats. */
+interface Fields extends Semantics {
+  rawHeaders: ReadonlyArray<readonly [string, string]>;
+}
+
 /**
  * Parses a complete head (`text` ends just before the empty line), decoded as latin1 so every byte
  * maps to one character. Throws HeadError.
  */
 export function parseHead(text: string): RequestHead {
-  const lines = text.split("\r\n");
-  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-  let first = 0;
-  while (first < lines.length - 1 && lines[first] === "") first += 1;
-  const line = lines[first] ?? "";
-  const match = REQUEST_LINE.exec(line);
-  if (match === null) throw new HeadError(400, "malformed request line");
-  if (match[3] !== "1" || (match[4] !== "0" && match[4] !== "1"))
-    throw new HeadError(505, "only HTTP/1.0 and HTTP/1.1 are served");
-  if (lines.length - first - 1 > MAX_FIELDS) throw new HeadError(431, "too many header fields");
-  const rawHeaders: Array<readonly [string, string]> = [];
-  for (let i = first + 1; i < lines.length; i++) rawHeaders.push(parseField(lines[i] ?? ""));
-  const minor = match[4] === "0" ? 0 : 1;
-  return {
-    method: match[1] ?? "",
-    target: match[2] ?? "",
-    minor,
-    rawHeaders,
-    ...semantics(rawHeaders, minor),
-  };
+  return new HeadParser().parse(text);
+}
+
+/**
+ * The heads of one connection. A keep-alive agent sends the same field lines with every request
+ * (its credential, user agent, accept…): when a head's field block is byte for byte the previous
+ * one's, at the same HTTP version, its parsed fields are reused — the same frozen `rawHeaders`
+ * array, so the proxy can key its own per-block work on it (src/proxy/relay-plan.ts). Only the
+ * request line is parsed again. Reusing is exact: the same bytes always parse to the same fields.
+ */
+export class HeadParser {
+  #block: string | undefined;
+  #minor: 0 | 1 = 1;
+  #fields: Fields | undefined;
+
+  parse(text: string): RequestHead {
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+    let start = 0;
+    while (text.startsWith("\r\n", start)) start += 2;
+    const lineEnd = text.indexOf("\r\n", start);
+    const match = REQUEST_LINE.exec(lineEnd < 0 ? text.slice(start) : text.slice(start, lineEnd));
+    if (match === null) throw new HeadError(400, "malformed request line");
+    if (match[3] !== "1" || (match[4] !== "0" && match[4] !== "1"))
+      throw new HeadError(505, "only HTTP/1.0 and HTTP/1.1 are served");
+    const minor = match[4] === "0" ? 0 : 1;
+    const block = lineEnd < 0 ? "" : text.slice(lineEnd + 2);
+    let fields = this.#fields;
+    if (fields === undefined || block !== this.#block || minor !== this.#minor) {
+      fields = parseFields(lineEnd < 0 ? [] : block.split("\r\n"), minor);
+      this.#fields = fields;
+      this.#block = block;
+      this.#minor = minor;
+    }
+    const { rawHeaders, framing, keepAlive, expectContinue } = fields;
+    return {
+      method: match[1] ?? "",
+      target: match[2] ?? "",
+      minor,
+      rawHeaders,
+      framing,
+      keepAlive,
+      expectContinue,
+    };
+  }
+}
+
+function parseFields(lines: readonly string[], minor: 0 | 1): Fields {
+  if (lines.length > MAX_FIELDS) throw new HeadError(431, "too many header fields");
+  const rawHeaders = lines.map(parseField);
+  const meaning = semantics(rawHeaders, minor);
+  Object.freeze(meaning.framing);
+  return { rawHeaders: Object.freeze(rawHeaders), ...meaning };
 }
 
 function parseField(line: string): readonly [string, string] {
@@ -82,7 +120,7 @@ function parseField(line: string): readonly [string, string] {
   // RFC 9112 §5.1: OWS around the value is not part of it.
   const value = withoutOws(line, colon + 1);
   if (!FIELD_VALUE.test(value)) throw new HeadError(400, "control character in a header field value");
-  return [name, value];
+  return Object.freeze([name, value] as const);
 }
 
 /** `line` from `start` minus leading and trailing spaces and tabs (a regex scans long values twice). */

@@ -37,6 +37,13 @@ export class FieldList implements Iterable<readonly [string, string]> {
     return this.get(name) !== null;
   }
 
+  /** Another list with the same fields, to change without changing this one. */
+  clone(): FieldList {
+    const copy = new FieldList();
+    copy.#fields.push(...this.#fields);
+    return copy;
+  }
+
   [Symbol.iterator](): Iterator<readonly [string, string]> {
     return this.#fields[Symbol.iterator]();
   }

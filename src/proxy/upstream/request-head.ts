@@ -49,9 +49,21 @@ export function serializeRequestHead(
   headers: RequestFields,
   hasBody: boolean,
 ): RequestHead {
-  const verb = normaliseMethod(method);
-  const framing = requestFraming(verb, headers, hasBody);
-  let head = `${verb} ${target.pathAndQuery} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
+  return requestHead(target, method, serializeFields(headers), hasBody);
+}
+
+/** A request's field lines, checked and written once; the same fields may head many requests. */
+export interface SerializedFields {
+  /** `name: value\r\n` for each field but Host, Content-Length and the hop-by-hop ones. */
+  text: string;
+  /** The Content-Length the caller gave, for a body's framing. */
+  contentLength: string | null;
+  /** Some value carries obs-text: the head must be written as Latin-1 bytes. */
+  nonAscii: boolean;
+}
+
+export function serializeFields(headers: RequestFields): SerializedFields {
+  let text = "";
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (lower === "host" || lower === "content-length" || HOP_BY_HOP.has(lower)) continue;
@@ -61,13 +73,27 @@ export function serializeRequestHead(
       throw new UpstreamRequestError("upstream client: a header field name is invalid");
     if (!FIELD_VALUE.test(value))
       throw new UpstreamRequestError(`upstream client: the ${lower} header field value is invalid`);
-    head += `${lower}: ${value}\r\n`;
+    text += `${lower}: ${value}\r\n`;
   }
+  return { text, contentLength: headers.get("content-length"), nonAscii: NON_ASCII.test(text) };
+}
+
+/** The head: request line, Host from the one parsed target, the fields, this body's framing. */
+export function requestHead(
+  target: Target,
+  method: string,
+  fields: SerializedFields,
+  hasBody: boolean,
+): RequestHead {
+  const verb = normaliseMethod(method);
+  const framing = requestFraming(verb, fields.contentLength, hasBody);
+  let head = `${verb} ${target.pathAndQuery} HTTP/1.1\r\nhost: ${target.authority}\r\n${fields.text}`;
   if (framing.kind === "length") head += `content-length: ${framing.length}\r\n`;
   else if (framing.kind === "chunked") head += "transfer-encoding: chunked\r\n";
   else if (!NO_LENGTH_WHEN_EMPTY.has(verb)) head += "content-length: 0\r\n";
   head += "\r\n";
-  const bytes = NON_ASCII.test(head) ? Buffer.from(head, "latin1") : head;
+  // The request line and Host are visible ASCII (the target was parsed); only a field may not be.
+  const bytes = fields.nonAscii ? Buffer.from(head, "latin1") : head;
   return { method: verb, bytes, framing, isHead: verb === "HEAD" };
 }
 
@@ -84,9 +110,8 @@ function normaliseMethod(method: string): string {
  * otherwise chunked (RFC 9112 §7.1). No body: nothing, like fetch. A Content-Length given without a
  * body is dropped rather than sent with nothing behind it, which would hang the upstream.
  */
-function requestFraming(method: string, headers: RequestFields, hasBody: boolean): RequestFraming {
+function requestFraming(method: string, declared: string | null, hasBody: boolean): RequestFraming {
   if (!hasBody) return NO_BODY;
-  const declared = headers.get("content-length");
   if (declared === null) return { kind: "chunked" };
   if (!DECIMAL.test(declared))
     throw new UpstreamRequestError(`upstream client: the ${method} request's Content-Length is invalid`);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { HeadError, MAX_FIELDS, parseHead } from "../../../../src/agent-port/http1/head.ts";
+import { HeadError, HeadParser, MAX_FIELDS, parseHead } from "../../../../src/agent-port/http1/head.ts";
 
 const head = (lines: string[]) => lines.join("\r\n");
 const get = (...fields: string[]) => head(["GET /a?b=c HTTP/1.1", "Host: localhost", ...fields]);
@@ -98,4 +98,45 @@ describe("refused heads", () => {
       expect(refused(text)).toBe(status);
     });
   }
+});
+
+describe("one connection's heads (HeadParser)", () => {
+  const auth = "Authorization: Bearer abc";
+
+  test("identical field lines are parsed once: the same frozen fields, a fresh request line", () => {
+    const heads = new HeadParser();
+    const first = heads.parse(head(["GET /one HTTP/1.1", "Host: x", auth]));
+    const second = heads.parse(head(["POST /two HTTP/1.1", "Host: x", auth]));
+    expect(second.method).toBe("POST");
+    expect(second.target).toBe("/two");
+    expect(second.rawHeaders).toBe(first.rawHeaders);
+    expect(Object.isFrozen(first.rawHeaders)).toBe(true);
+    expect(Object.isFrozen(first.rawHeaders[0])).toBe(true);
+    expect(() => (first.rawHeaders as Array<readonly [string, string]>).push(["x", "y"])).toThrow();
+  });
+
+  test("one differing byte in the field lines is parsed anew", () => {
+    const heads = new HeadParser();
+    const first = heads.parse(head(["GET / HTTP/1.1", "Host: x", auth]));
+    const second = heads.parse(head(["GET / HTTP/1.1", "Host: x", "Authorization: Bearer abd"]));
+    expect(second.rawHeaders).not.toBe(first.rawHeaders);
+    expect(second.rawHeaders[1]).toEqual(["Authorization", "Bearer abd"]);
+  });
+
+  test("the same field lines at another HTTP version are read at that version", () => {
+    const heads = new HeadParser();
+    expect(heads.parse(head(["GET / HTTP/1.1", "Host: x"])).keepAlive).toBe(true);
+    expect(heads.parse(head(["GET / HTTP/1.0", "Host: x"])).keepAlive).toBe(false);
+    const chunked = ["Host: x", "Transfer-Encoding: chunked"];
+    expect(heads.parse(head(["POST / HTTP/1.1", ...chunked])).framing).toEqual({ kind: "chunked" });
+    expect(() => heads.parse(head(["POST / HTTP/1.0", ...chunked]))).toThrow(HeadError);
+  });
+
+  test("a refused head after an accepted one is still refused, and the next good one parsed", () => {
+    const heads = new HeadParser();
+    heads.parse(get(auth));
+    expect(() => heads.parse(get(auth, "X-A: a\x00b"))).toThrow(HeadError);
+    expect(() => heads.parse(`GET  /a HTTP/1.1\r\nHost: localhost\r\n${auth}`)).toThrow(HeadError);
+    expect(heads.parse(get(auth)).rawHeaders).toHaveLength(2);
+  });
 });

@@ -1,0 +1,56 @@
+/**
+ * The byte relay's upstream field lines, worked out once per field block. A keep-alive agent repeats
+ * its field lines byte for byte, and the agent port then hands over the same frozen `rawHeaders`
+ * (src/agent-port/http1/head.ts, HeadParser). What the checks derived from those lines (the bearer,
+ * the filtered fields) and the serialised lines with the credential injected are kept with that
+ * array, in a WeakMap, so they go when the connection moves on or closes.
+ *
+ * Only pure results of identical inputs are reused. The certificate's validity, the cache (`exp`,
+ * key rotation), binding, revocation, policy and allow-list are still asked on every request
+ * (./checks.ts, ./relay-plan.ts); the injected lines are rebuilt whenever the provider's injection
+ * (SIGHUP) or the opened credential (a re-verified wrapper) is another object. The lines hold the
+ * credential as the head written upstream does: in memory only, for as long as the connection sends
+ * the same wrapper, like the verification cache's opened secret.
+ */
+
+import { applyInjection } from "../core/provider/inject.ts";
+import type { Injection } from "../core/provider/types.ts";
+import type { Secret } from "../core/secret.ts";
+import type { HeaderWork } from "./checks.ts";
+import { askForIdentity } from "./scrub-response.ts";
+import { type SerializedFields, serializeFields } from "./upstream/request-head.ts";
+
+type RawHeaders = ReadonlyArray<readonly [string, string]>;
+
+interface Block extends HeaderWork {
+  injected: { injection: Injection; secret: Secret; fields: SerializedFields } | undefined;
+}
+
+export class RelayFields {
+  readonly #blocks = new WeakMap<RawHeaders, Block>();
+
+  /** `identity`: ask the upstream for an uncompressed answer, which the scrubber can read. */
+  constructor(private readonly identity: boolean) {}
+
+  /** The bearer and filtered fields of these very field lines, if a request carried them before. */
+  known(rawHeaders: RawHeaders): HeaderWork | undefined {
+    return this.#blocks.get(rawHeaders);
+  }
+
+  /** The lines to send upstream: `work`'s fields (from `rawHeaders`) with the credential injected. */
+  lines(rawHeaders: RawHeaders, work: HeaderWork, injection: Injection, secret: Secret): SerializedFields {
+    let block = this.#blocks.get(rawHeaders);
+    if (block === undefined) {
+      block = { token: work.token, headers: work.headers, injected: undefined };
+      this.#blocks.set(rawHeaders, block);
+    }
+    const last = block.injected;
+    if (last !== undefined && last.injection === injection && last.secret === secret) return last.fields;
+    const headers = work.headers.clone();
+    applyInjection(headers, injection, secret);
+    if (this.identity) askForIdentity(headers);
+    const fields = serializeFields(headers);
+    block.injected = { injection, secret, fields };
+    return fields;
+  }
+}
