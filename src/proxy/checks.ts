@@ -89,7 +89,7 @@ export function precheck(
   const target = parseTarget(request.target);
   log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
   const query = target.pathAndQuery.indexOf("?");
-  log.path = query === -1 ? target.pathAndQuery : target.pathAndQuery.slice(0, query);
+  log.path = query < 0 ? target.pathAndQuery : target.pathAndQuery.slice(0, query);
   const method = request.method.toUpperCase();
   if (REFUSED_METHODS.has(method)) {
     throw new ProxyError("invalid_request", `proxy: method ${method} is not proxied`);
