@@ -40,7 +40,10 @@ const GRANTS = 3000;
 const WARM_UP = 1000;
 const CONCURRENCY = 16;
 const MINTS = 2000;
-const silent = createLogger(createLineBatcher(() => {}), "bench");
+const silent = createLogger(
+  createLineBatcher(() => {}),
+  "bench",
+);
 
 /** Runs `count` calls of `call(i)` with `concurrency` in flight; returns calls per second. */
 async function rate(count: number, concurrency: number, call: (i: number) => Promise<void>): Promise<number> {

@@ -56,7 +56,10 @@ async function proxyHandler(dir: string, scrub: boolean, upstreamPort?: number):
     now: Date.now,
     // Lines are formatted and dropped, as the batcher writes them out: kept in memory, tens of
     // thousands of them would make the collector, not the proxy, the thing measured.
-    logger: createLogger(createLineBatcher(() => {}), "bench"),
+    logger: createLogger(
+      createLineBatcher(() => {}),
+      "bench",
+    ),
     role: "proxy",
   });
   return app.agent;

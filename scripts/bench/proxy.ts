@@ -64,7 +64,10 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
     jwtAccessTokens: false,
     oidc: true,
   };
-  const logger = createLogger(createLineBatcher(() => {}), "bench");
+  const logger = createLogger(
+    createLineBatcher(() => {}),
+    "bench",
+  );
   const server = await startAgentServer({
     host: "127.0.0.1",
     port: 0,

@@ -96,7 +96,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = "0123456789abcdef";
 /** JSON's short escapes (RFC 8259 §7), by code unit. */
-const SHORT: Record<number, number> = { 0x08: 0x62, 0x09: 0x74, 0x0a: 0x6e, 0x0c: 0x66, 0x0d: 0x72 };
+const SHORT: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
 
 function escaped(bytes: Uint8Array, start: number, code: number): number {
   let pos = start;

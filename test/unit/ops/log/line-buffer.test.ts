@@ -35,7 +35,16 @@ describe("LineBuffer", () => {
   });
 
   test("UTF-8 of every width; a lone surrogate is escaped, so the bytes stay valid UTF-8", () => {
-    for (const value of ["é", "ÿĀ߿", "ࠀ€￿", "😀 a 😀", "\ud800", "a\udc00b", "\udbff\udbff\udfff", "\ud83d"]) {
+    for (const value of [
+      "é",
+      "ÿĀ߿",
+      "ࠀ€￿",
+      "😀 a 😀",
+      "\ud800",
+      "a\udc00b",
+      "\udbff\udbff\udfff",
+      "\ud83d",
+    ]) {
       const text = written((out) => out.string(value));
       expect(text).toBe(reference(value));
       expect(JSON.parse(text)).toBe(value);
@@ -72,7 +81,21 @@ describe("LineBuffer", () => {
   });
 
   test("numbers are written as JSON writes them; what JSON cannot say is null", () => {
-    const values = [0, 7, 10, 200, 1234567, 2 ** 53 - 1, -3, 0.5, 12.25, 1e21, -0, Number.NaN, Number.POSITIVE_INFINITY];
+    const values = [
+      0,
+      7,
+      10,
+      200,
+      1234567,
+      2 ** 53 - 1,
+      -3,
+      0.5,
+      12.25,
+      1e21,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ];
     const text = written((out) => {
       for (const [index, value] of values.entries()) {
         if (index > 0) out.raw(",");

@@ -138,9 +138,14 @@ describe("logger", () => {
     expect(writes.every((bytes) => bytes.length <= 4096)).toBe(true);
     const text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(writes));
     expect(text.endsWith("\n")).toBe(true);
-    const parsed = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const parsed = text
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(parsed.map((line) => line.bytes ?? `audit ${line.n}`)).toEqual(
-      Array.from({ length: 40 }, (_, index) => (index % 10 === 0 ? [index, `audit ${index}`] : [index])).flat(),
+      Array.from({ length: 40 }, (_, index) =>
+        index % 10 === 0 ? [index, `audit ${index}`] : [index],
+      ).flat(),
     );
     expect(parsed.every((line) => line.instance === "i-é")).toBe(true);
   });
