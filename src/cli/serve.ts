@@ -65,7 +65,7 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
       const fresh = await loadConfig(path, context.env);
       return marker ? workerConfig(fresh, marker) : fresh;
     };
-    const lines = createLineBatcher((bytes) => context.stdout.write(bytes));
+    const lines = createLineBatcher((bytes, done) => context.stdout.write(bytes, done));
     try {
       return await serve({ config, role, workers, marker, reloadConfig, context, lines });
     } finally {

@@ -17,12 +17,16 @@ export interface LineBatcher extends LineSink {
 
 const NEWLINE = 0x0a;
 
-export function createLineBatcher(
-  write: (bytes: Uint8Array) => void,
-  maxBytes = 64 * 1024,
-  delayMs = 20,
-): LineBatcher {
+/**
+ * Takes a batch's bytes; calls `done` (if it does) once it no longer reads them, and the buffer is
+ * used again for a later batch (a pipe's queue may hold the bytes until the reader takes them).
+ */
+export type BatchWriter = (bytes: Uint8Array, done: () => void) => void;
+
+export function createLineBatcher(write: BatchWriter, maxBytes = 64 * 1024, delayMs = 20): LineBatcher {
   let batch = new LineBuffer(maxBytes);
+  /** A written batch's buffer the writer is done with: bounded to one, so at most two are kept. */
+  let spare: LineBuffer | undefined;
   /** A line longer than a whole batch: written alone, right after the batch before it. */
   let oversized: LineBuffer | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -30,10 +34,14 @@ export function createLineBatcher(
     clearTimeout(timer);
     timer = undefined;
     if (batch.pos === 0) return;
-    const filled = batch.bytes.subarray(0, batch.pos);
-    // The writer may keep the bytes (a pipe's queue): they are never written over.
-    batch = new LineBuffer(maxBytes);
-    write(filled);
+    const full = batch;
+    batch = spare ?? new LineBuffer(maxBytes);
+    spare = undefined;
+    // Never written over while the writer may still read them.
+    write(full.bytes.subarray(0, full.pos), () => {
+      full.pos = 0;
+      spare = full;
+    });
   };
   return {
     reserve(bytes) {
@@ -46,7 +54,7 @@ export function createLineBatcher(
     commit() {
       if (oversized !== undefined) {
         oversized.bytes[oversized.pos++] = NEWLINE;
-        write(oversized.bytes.subarray(0, oversized.pos));
+        write(oversized.bytes.subarray(0, oversized.pos), () => {});
         oversized = undefined;
         return;
       }

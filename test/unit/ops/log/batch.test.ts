@@ -65,6 +65,25 @@ describe("line batcher", () => {
     expect(writes()).toEqual(["a\n", "0123456789\n"]);
   });
 
+  test("a written batch's buffer is used again only once the writer is done with it", () => {
+    const handed: Array<{ bytes: Uint8Array; done: () => void }> = [];
+    const batcher = createLineBatcher((bytes, done) => handed.push({ bytes, done }), 1024);
+    const batch = (text: string) => {
+      writeText(batcher, text);
+      batcher.flush();
+    };
+    batch("a");
+    batch("b");
+    batch("c");
+    expect(new Set(handed.map(({ bytes }) => bytes.buffer)).size).toBe(3);
+    handed[0]?.done();
+    batch("d");
+    batch("e");
+    expect(handed[4]?.bytes.buffer).toBe(handed[0]?.bytes.buffer as ArrayBufferLike);
+    // The batches the writer still holds were not written over.
+    expect(handed.slice(1).map(({ bytes }) => decoder.decode(bytes))).toEqual(["b\n", "c\n", "d\n", "e\n"]);
+  });
+
   test("flush writes what is pending now, and nothing twice", async () => {
     const { batcher, line, writes } = collecting();
     line("x");
