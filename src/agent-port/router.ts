@@ -16,10 +16,9 @@ export function routeAgentRequests(routes: { broker: AgentHandler; proxy: AgentH
   return route;
 }
 
-function isBrokerTarget(target: string): boolean {
-  return BROKER_PREFIXES.some(
-    (prefix) => target === prefix || target.startsWith(`${prefix}/`) || target.startsWith(`${prefix}?`),
-  );
-}
+/** `/v1` and `/.well-known`, alone or followed by `/` or `?`: one test, nothing built per request. */
+const BROKER_TARGET = /^\/(?:v1|\.well-known)(?:$|[/?])/;
 
-const BROKER_PREFIXES = ["/v1", "/.well-known"];
+function isBrokerTarget(target: string): boolean {
+  return BROKER_TARGET.test(target);
+}

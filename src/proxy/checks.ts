@@ -88,7 +88,8 @@ export function precheck(
   const token = known?.token ?? extractBearer(request.rawHeaders);
   const target = parseTarget(request.target);
   log.host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
-  log.path = target.pathAndQuery.split("?", 1)[0];
+  const query = target.pathAndQuery.indexOf("?");
+  log.path = query < 0 ? target.pathAndQuery : target.pathAndQuery.slice(0, query);
   const method = request.method.toUpperCase();
   if (REFUSED_METHODS.has(method)) {
     throw new ProxyError("invalid_request", `proxy: method ${method} is not proxied`);

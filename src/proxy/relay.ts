@@ -46,7 +46,7 @@ class Relay implements ConnectionListener, UploadOwner {
   #scrubber: Scrubber | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #resolve: (answer: Response | boolean | Promise<Response>) => void = () => {};
-  #heads: FinalHeadReader;
+  #heads: FinalHeadReader | undefined;
   readonly #upload: Upload | undefined;
   readonly #emit = (data: Uint8Array) => this.#forward(data);
 
@@ -55,7 +55,6 @@ class Relay implements ConnectionListener, UploadOwner {
     private readonly plan: RelayPlan,
     private readonly agent: AgentSocket,
   ) {
-    this.#heads = new FinalHeadReader(env.maxHeadBytes);
     if (plan.body !== undefined) this.#upload = new Upload(plan.head.framing, plan.body, this);
   }
 
@@ -176,7 +175,7 @@ class Relay implements ConnectionListener, UploadOwner {
   }
 
   #readHead(bytes: Buffer): void {
-    const final = this.#heads.push(bytes);
+    const final = (this.#heads as FinalHeadReader).push(bytes);
     if (final !== undefined) this.#respond(final.head, final.rest);
   }
 

@@ -13,7 +13,9 @@ export class AgentSocket {
   /** `end()` was called: nothing more may be written. */
   writableEnded = false;
   #queue: Uint8Array[] = [];
-  #corked: Uint8Array[] | undefined;
+  #corked: Array<string | Uint8Array> | undefined;
+  /** Bytes in `#corked` (a string's length is its latin1 byte count). */
+  #corkedBytes = 0;
   #endPending = false;
   #closed = false;
   #waiters: Array<() => void> = [];
@@ -57,12 +59,16 @@ export class AgentSocket {
    */
   write(data: string | Uint8Array): boolean {
     if (this.destroyed || this.writableEnded) return false;
-    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
-    if (bytes.byteLength === 0) return this.#queue.length === 0;
     if (this.#corked !== undefined) {
-      this.#corked.push(bytes);
+      // Kept as given: uncork() copies every part once, into the one buffer it writes.
+      if (data.length > 0) {
+        this.#corked.push(data);
+        this.#corkedBytes += data.length;
+      }
       return true;
     }
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+    if (bytes.byteLength === 0) return this.#queue.length === 0;
     return this.#send(bytes);
   }
 
@@ -73,9 +79,14 @@ export class AgentSocket {
 
   uncork(): void {
     const corked = this.#corked;
+    const size = this.#corkedBytes;
     this.#corked = undefined;
+    this.#corkedBytes = 0;
     if (corked === undefined || corked.length === 0 || this.destroyed) return;
-    this.#send(corked.length === 1 ? (corked[0] as Uint8Array) : Buffer.concat(corked));
+    const [first] = corked;
+    this.#send(
+      corked.length === 1 && typeof first !== "string" ? (first as Uint8Array) : joined(corked, size),
+    );
     if (this.#endPending && this.#queue.length === 0) this.raw.end();
   }
 
@@ -161,4 +172,18 @@ export class AgentSocket {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** The parts in one buffer, strings as latin1: one allocation and one copy of each part. */
+function joined(parts: ReadonlyArray<string | Uint8Array>, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of parts) {
+    if (typeof part === "string") at += out.write(part, at, "latin1");
+    else {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+  }
+  return out;
 }

@@ -15,6 +15,8 @@ export interface CompleteHead {
 
 const CR = 0x0d;
 const LF = 0x0a;
+/** A Buffer, not a string: indexOf would encode a string argument on every call. */
+const END_OF_HEAD = Buffer.from("\r\n\r\n", "latin1");
 
 export class HeadReader {
   #buffered: Buffer | undefined;
@@ -26,7 +28,7 @@ export class HeadReader {
     const previous = this.#buffered;
     const buffer = previous === undefined ? bytes : Buffer.concat([previous, bytes]);
     const from = previous === undefined ? 0 : previous.length;
-    const end = buffer.indexOf("\r\n\r\n", Math.max(0, from - 3), "latin1");
+    const end = buffer.indexOf(END_OF_HEAD, Math.max(0, from - 3));
     checkLineEnds(buffer, from, end < 0 ? buffer.length : end + 4);
     if (end < 0 || end + 4 > this.maxBytes) {
       if (buffer.length > this.maxBytes || end >= 0)

@@ -98,6 +98,8 @@ export function requestHead(
 }
 
 function normaliseMethod(method: string): string {
+  // Already in its normal form, and a token: the checks below could only say so again.
+  if (NORMALISED.has(method)) return method;
   if (!FIELD_NAME.test(method)) throw new UpstreamRequestError("upstream client: the method is not a token");
   const upper = method.toUpperCase();
   if (REFUSED.has(upper))

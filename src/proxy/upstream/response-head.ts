@@ -101,8 +101,14 @@ function isWhitespace(code: number): boolean {
 
 const FRAMING_NAME = /^(?:content-length|connection|transfer-encoding)$/i;
 
-/** The lower-cased name of a field the framing depends on, else undefined (lower-casing is not free). */
+/**
+ * The lower-cased name of a field the framing depends on, else undefined. Most fields are ruled out
+ * by their length alone (Connection 10, Content-Length 14, Transfer-Encoding 17): neither the
+ * pattern nor a lower-cased copy is needed for them.
+ */
 function framingName(name: string): string | undefined {
+  const { length } = name;
+  if (length !== 10 && length !== 14 && length !== 17) return undefined;
   return FRAMING_NAME.test(name) ? name.toLowerCase() : undefined;
 }
 

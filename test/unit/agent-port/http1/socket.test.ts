@@ -83,6 +83,17 @@ describe("AgentSocket", () => {
     expect(output()).toBe("caf\u00e9 AB");
   });
 
+  test("a lone corked string is written as latin1 too; empty writes add nothing", () => {
+    const { socket, state } = transport();
+    socket.cork();
+    socket.write("");
+    socket.write("\u00e9\r\n");
+    socket.write(new Uint8Array(0));
+    socket.uncork();
+    expect(state.writes).toBe(1);
+    expect(Buffer.concat(state.written)).toEqual(Buffer.from([0xe9, 0x0d, 0x0a]));
+  });
+
   test("after destroy nothing is written and waiters are released", async () => {
     const { socket, state } = transport(0);
     socket.write("queued");
