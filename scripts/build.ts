@@ -32,6 +32,10 @@ const result = await Bun.build({
     autoloadPackageJson: false,
   },
   minify: true,
+  // Each dynamic import() becomes its own chunk inside the binary, parsed only when loaded: a
+  // `serve --role proxy` process then never reads the broker, web port or other commands' code
+  // (idle RSS 56 → 53 MB; docs/benchmarks.md, "Memory of a proxy-role process").
+  splitting: true,
   define: {
     SURROGATE_VERSION: JSON.stringify(packageJson.version),
     SURROGATE_COMMIT: JSON.stringify(commit),

@@ -2,7 +2,7 @@ import type { Env } from "../core/config/types.ts";
 import { SurrogateError } from "../core/errors.ts";
 import type { CliContext, Command, Writer } from "./command.ts";
 import { EXIT_USAGE } from "./command.ts";
-import { COMMANDS } from "./commands.ts";
+import { COMMANDS, type CommandEntry, loadCommands } from "./commands.ts";
 
 const HELP_FLAGS = new Set(["--help", "-h"]);
 
@@ -27,8 +27,8 @@ export async function runCli(
   if (name === undefined) return fail(context, "no command given");
   if (HELP_FLAGS.has(name)) return help(args[0], context);
   if (name === "help") return help(args[0], context);
-  if (name === "--version") return run(findCommand("version"), [], context);
-  const command = findCommand(name);
+  if (name === "--version") return run(await findCommand("version")?.load(), [], context);
+  const command = await findCommand(name)?.load();
   if (command === undefined) return fail(context, `unknown command ${JSON.stringify(name)}`);
   if (wantsHelp(args)) {
     context.stdout.write(command.usage);
@@ -38,9 +38,10 @@ export async function runCli(
 }
 
 /** The list shown by `surrogate --help`. */
-export function globalUsage(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+export async function globalUsage(): Promise<string> {
+  const commands = await loadCommands();
+  const width = Math.max(...commands.map((command) => command.name.length));
+  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
   return `Usage: surrogate <command> [options]
 
 Commands:
@@ -50,7 +51,7 @@ Run "surrogate <command> --help" for a command's options.
 `;
 }
 
-function findCommand(name: string): Command | undefined {
+function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((command) => command.name === name);
 }
 
@@ -60,19 +61,19 @@ function wantsHelp(args: string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).some((arg) => HELP_FLAGS.has(arg));
 }
 
-function help(topic: string | undefined, context: CliContext): number {
+async function help(topic: string | undefined, context: CliContext): Promise<number> {
   if (topic === undefined) {
-    context.stdout.write(globalUsage());
+    context.stdout.write(await globalUsage());
     return 0;
   }
-  const command = findCommand(topic);
+  const command = await findCommand(topic)?.load();
   if (command === undefined) return fail(context, `unknown command ${JSON.stringify(topic)}`);
   context.stdout.write(command.usage);
   return 0;
 }
 
-function fail(context: CliContext, problem: string): number {
-  context.stderr.write(`surrogate: ${problem}\n\n${globalUsage()}`);
+async function fail(context: CliContext, problem: string): Promise<number> {
+  context.stderr.write(`surrogate: ${problem}\n\n${await globalUsage()}`);
   return EXIT_USAGE;
 }
 
@@ -97,5 +98,6 @@ async function run(command: Command | undefined, args: string[], context: CliCon
 }
 
 function streamWriter(stream: NodeJS.WriteStream): Writer {
-  return { write: (text) => void stream.write(text) };
+  // Node's contract, which Bun keeps: the callback runs once the chunk has been handed on.
+  return { write: (text, done) => void stream.write(text, done) };
 }

@@ -5,8 +5,7 @@ import { parseUpstream } from "../../core/provider/allowlist.ts";
 import { parseInjection } from "../../core/provider/inject.ts";
 import type { ClientAuthMethod } from "../../core/provider/kinds.ts";
 import type { Injection, ResolvedProvider, UpstreamRule } from "../../core/provider/types.ts";
-import { discoverIssuer } from "./discovery.ts";
-import { createOAuthClient, type OAuthClientSettings } from "./oauth-client.ts";
+import type { OAuthClientSettings } from "./oauth-client.ts";
 import type { IdTokenRules } from "./oidc.ts";
 import { type ProviderProfile, profileFor } from "./profiles.ts";
 import type { RevocationMethod } from "./revoke.ts";
@@ -61,6 +60,8 @@ async function resolveProvider(name: string, config: ProviderConfig, brokerIssue
   if (profile.endpoints === "none" || deps.routingOnly === true) return provider;
   const endpoints = await resolveEndpoints(config, profile, key, deps.fetch);
   const settings = clientSettings(name, config, profile, endpoints, brokerIssuer, provider.oidc, key);
+  // Loaded only here, where an IdP is spoken to: a proxy-only process never carries arctic.
+  const { createOAuthClient } = await import("./oauth-client.ts");
   return { ...provider, oauth: createOAuthClient(settings, deps) };
 }
 
@@ -125,6 +126,7 @@ async function discovered(
 ): Promise<Partial<Endpoints>> {
   if (config.issuer === undefined)
     throw new ConfigError(`${key}.issuer`, `is required for kind "${config.kind}"`);
+  const { discoverIssuer } = await import("./discovery.ts");
   return discoverIssuer(config.issuer, `${key}.issuer`, fetchImpl);
 }
 

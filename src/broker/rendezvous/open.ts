@@ -3,8 +3,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { createMemoryAccessStore } from "./access-memory.ts";
 import { createRedisAccessStore } from "./access-redis.ts";
 import type { AccessStore } from "./access-store.ts";
-import { createMemoryStore } from "./memory.ts";
-import { createRedisStore, type RedisStoreOptions } from "./redis.ts";
+import type { RedisStoreOptions } from "./redis.ts";
 import type { RendezvousStore, StoreLimits } from "./store.ts";
 
 const KEY = "rendezvous.url";
@@ -21,8 +20,9 @@ export async function openStore(
   sealing: Pick<RedisStoreOptions, "keys" | "logger">,
 ): Promise<RendezvousStore> {
   const scheme = schemeOf(url);
-  if (scheme === "memory:") return createMemoryStore(limits);
-  if (scheme === "redis:" || scheme === "rediss:") return createRedisStore(url, limits, sealing);
+  if (scheme === "memory:") return (await import("./memory.ts")).createMemoryStore(limits);
+  if (scheme === "redis:" || scheme === "rediss:")
+    return (await import("./redis.ts")).createRedisStore(url, limits, sealing);
   throw new ConfigError(KEY, 'must be "memory:", "redis://host:port" or "rediss://host:port"');
 }
 
