@@ -26,6 +26,7 @@ import type { KeySets } from "../../src/core/keys/types.ts";
 import type { UpstreamTokens } from "../../src/core/provider/types.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
+import { createLineBatcher } from "../../src/ops/log/batch.ts";
 import { createLogger } from "../../src/ops/log/logger.ts";
 import { certificateBound } from "../../test/helpers/bindings.ts";
 import { testPki } from "../../test/helpers/pki.ts";
@@ -39,7 +40,10 @@ const GRANTS = 3000;
 const WARM_UP = 1000;
 const CONCURRENCY = 16;
 const MINTS = 2000;
-const silent = createLogger(() => {}, "bench");
+const silent = createLogger(
+  createLineBatcher(() => {}),
+  "bench",
+);
 
 /** Runs `count` calls of `call(i)` with `concurrency` in flight; returns calls per second. */
 async function rate(count: number, concurrency: number, call: (i: number) => Promise<void>): Promise<number> {

@@ -22,6 +22,7 @@ import { resolveProviders } from "../../src/broker/providers/registry.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { describeCertificate } from "../../src/core/identity/certificate.ts";
 import { keySetsFromJwks } from "../../src/core/keys/load.ts";
+import { createLineBatcher } from "../../src/ops/log/batch.ts";
 import { createLogger } from "../../src/ops/log/logger.ts";
 import { BODY_BYTES } from "./lib/roles.ts";
 import { serveConfig } from "./lib/serve.ts";
@@ -55,7 +56,10 @@ async function proxyHandler(dir: string, scrub: boolean, upstreamPort?: number):
     now: Date.now,
     // Lines are formatted and dropped, as the batcher writes them out: kept in memory, tens of
     // thousands of them would make the collector, not the proxy, the thing measured.
-    logger: createLogger(() => undefined, "bench"),
+    logger: createLogger(
+      createLineBatcher(() => {}),
+      "bench",
+    ),
     role: "proxy",
   });
   return app.agent;

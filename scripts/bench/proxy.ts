@@ -21,6 +21,7 @@ import { parseUpstream } from "../../src/core/provider/allowlist.ts";
 import { parseInjection } from "../../src/core/provider/inject.ts";
 import { Secret } from "../../src/core/secret.ts";
 import { mintWrapper } from "../../src/core/token/mint.ts";
+import { createLineBatcher } from "../../src/ops/log/batch.ts";
 import { createLogger } from "../../src/ops/log/logger.ts";
 import { createProxyHandler } from "../../src/proxy/handler.ts";
 import { testPki } from "../../test/helpers/pki.ts";
@@ -63,7 +64,10 @@ async function runProxy(dir: string, upstreamPort: number, caMode: string): Prom
     jwtAccessTokens: false,
     oidc: true,
   };
-  const logger = createLogger(() => {}, "bench");
+  const logger = createLogger(
+    createLineBatcher(() => {}),
+    "bench",
+  );
   const server = await startAgentServer({
     host: "127.0.0.1",
     port: 0,

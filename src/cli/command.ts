@@ -1,8 +1,12 @@
 import type { Env } from "../core/config/types.ts";
 
-/** Where a command writes text. Tests pass a collecting writer; main passes the process streams. */
+/**
+ * Where a command writes text. Tests pass a collecting writer; main passes the process streams.
+ * Bytes are UTF-8 text already encoded (`serve`'s batched log lines); `done`, if given, is called
+ * once the writer no longer reads them (the caller then uses the buffer again).
+ */
 export interface Writer {
-  write(text: string): void;
+  write(text: string | Uint8Array, done?: () => void): void;
 }
 
 export interface CliContext {

@@ -3,6 +3,7 @@ import type { DevPorts } from "../dev/config-text.ts";
 import { devBanner, devCommands, selfInvocation } from "../dev/instructions.ts";
 import { startDev } from "../dev/start.ts";
 import { createLogger } from "../ops/log/logger.ts";
+import { textLines } from "../ops/log/sink.ts";
 import { parseCommandArgs, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { instanceId, waitForSignals } from "./serve.ts";
@@ -62,7 +63,10 @@ Stop with Ctrl-C (SIGINT) or SIGTERM.
     if (typeof ports === "string") return usageError(devCommand, ports, context);
     const dir = resolve(context.cwd, values.dir ?? ".surrogate-dev");
     context.stderr.write(`surrogate dev: DEMO mode, preparing ${dir} …\n`);
-    const logger = createLogger((line) => context.stdout.write(`${line}\n`), instanceId());
+    const logger = createLogger(
+      textLines((line) => context.stdout.write(`${line}\n`)),
+      instanceId(),
+    );
     const running = await startDev({ dir, ports, env: context.env, logger, admin });
     // Handlers first: whoever reads the banner may signal at once (Ctrl-C, or a test's kill).
     const stopped = waitForSignals(running, logger);

@@ -98,5 +98,6 @@ async function run(command: Command | undefined, args: string[], context: CliCon
 }
 
 function streamWriter(stream: NodeJS.WriteStream): Writer {
-  return { write: (text) => void stream.write(text) };
+  // Node's contract, which Bun keeps: the callback runs once the chunk has been handed on.
+  return { write: (text, done) => void stream.write(text, done) };
 }

@@ -65,7 +65,7 @@ SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, a
       const fresh = await loadConfig(path, context.env);
       return marker ? workerConfig(fresh, marker) : fresh;
     };
-    const lines = createLineBatcher((text) => context.stdout.write(text));
+    const lines = createLineBatcher((bytes, done) => context.stdout.write(bytes, done));
     try {
       return await serve({ config, role, workers, marker, reloadConfig, context, lines });
     } finally {
@@ -87,7 +87,7 @@ interface ServeRun {
 /** Starts the role's servers (and workers) and resolves with the exit code once they stopped. */
 async function serve(run: ServeRun): Promise<number> {
   const { config, role, workers, marker, reloadConfig, context } = run;
-  const logger = createLogger(run.lines.line, instanceId());
+  const logger = createLogger(run.lines, instanceId());
   const signals = captureSignals(logger);
   const reusePort = marker !== undefined || workers > 1;
   const running = await startSurrogate(config, {

@@ -18,7 +18,7 @@ import type { KeySets } from "../core/keys/types.ts";
 import { isAllowed } from "../core/provider/allowlist.ts";
 import type { ResolvedProvider, UpstreamRule } from "../core/provider/types.ts";
 import type { VerifiedWrapper } from "../core/token/types.ts";
-import type { LogFields } from "../ops/log/logger.ts";
+import type { AccessFields } from "../ops/log/access.ts";
 import { extractBearer } from "./bearer.ts";
 import type { OpenedWrapper, WrapperCache } from "./cache.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
@@ -72,7 +72,7 @@ export function precheck(
   cache: WrapperCache,
   request: CheckedRequest,
   hasBody: boolean,
-  log: LogFields,
+  log: AccessFields,
   known?: HeaderWork,
 ): Prechecked {
   const now = deps.now();
@@ -112,7 +112,7 @@ export function authorize(
   wrapper: VerifiedWrapper,
   client: ClientIdentity,
   target: Target,
-  log: LogFields,
+  log: AccessFields,
 ): { provider: ResolvedProvider; rule: UpstreamRule } {
   log.jti = wrapper.jti;
   log.provider = wrapper.provider;

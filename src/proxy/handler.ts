@@ -7,7 +7,8 @@ import type { ResolvedProvider } from "../core/provider/types.ts";
 import { openWrapper } from "../core/token/open.ts";
 import type { SealedSecret, VerifiedWrapper } from "../core/token/types.ts";
 import { verifyWrapper } from "../core/token/verify.ts";
-import type { LogFields, Logger } from "../ops/log/logger.ts";
+import { AccessRecord } from "../ops/log/access.ts";
+import type { Logger } from "../ops/log/logger.ts";
 import { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
 import { forward, upstreamTrust } from "./forward.ts";
@@ -61,7 +62,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
 
   const handler: AgentHandler = async (request) => {
     const started = deps.now();
-    const log: LogFields = { workload: request.client.workload, method: request.method };
+    const log = new AccessRecord(request.client.workload, request.method);
     let response: Response;
     try {
       response = await proxy(request, log);
@@ -78,7 +79,7 @@ export function createProxyHandler(deps: ProxyDeps): AgentHandler {
   if (deps.relay ?? true) handler.relay = createRelay(deps, cache);
   return handler;
 
-  async function proxy(request: AgentRequest, log: LogFields): Promise<Response> {
+  async function proxy(request: AgentRequest, log: AccessRecord): Promise<Response> {
     const checked = precheck(deps, cache, request, request.body !== null, log);
     const { token, target, headers, keys, now, cached } = checked;
     const wrapper =

@@ -1,5 +1,6 @@
 import { type ErrorCode, SurrogateError } from "../core/errors.ts";
-import type { LogFields, Logger } from "../ops/log/logger.ts";
+import type { AccessFields } from "../ops/log/access.ts";
+import type { Logger } from "../ops/log/logger.ts";
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   missing_token: "Missing token",
@@ -67,7 +68,7 @@ export function problemFor(code: ErrorCode, detail: string): Response {
 }
 
 /** The answer to a failed proxied request; the access line gets its code. */
-export function errorResponse(error: unknown, log: LogFields, logger: Logger): Response {
+export function errorResponse(error: unknown, log: AccessFields, logger: Logger): Response {
   if (error instanceof SurrogateError && PROBLEM_STATUS[error.code] !== undefined) {
     log.code = error.code;
     return problemFor(error.code, error.message);

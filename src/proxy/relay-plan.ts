@@ -6,7 +6,7 @@
  */
 import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
 import { injectionFor } from "../core/provider/inject.ts";
-import type { LogFields } from "../ops/log/logger.ts";
+import { AccessRecord } from "../ops/log/access.ts";
 import type { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
 import { upstreamTrust } from "./forward.ts";
@@ -40,7 +40,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
   const fields = new RelayFields(scrubbing);
   return (request, socket) => {
     const started = deps.now();
-    const log: LogFields = { workload: request.client.workload, method: request.method };
+    const log = new AccessRecord(request.client.workload, request.method);
     const plan = planOf(request, log);
     if (plan === undefined) return undefined;
     const answered = (status: number, bytes: number | undefined, code?: string) => {
@@ -57,7 +57,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     );
   };
 
-  function planOf(request: RelayRequest, log: LogFields) {
+  function planOf(request: RelayRequest, log: AccessRecord) {
     try {
       const hasBody = request.body !== undefined;
       const { rawHeaders } = request;
@@ -95,7 +95,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
   async function decoded(
     response: Response,
     plan: { token: RelayPlanToken },
-    log: LogFields,
+    log: AccessRecord,
     answered: RelayPlan["answered"],
   ): Promise<Response> {
     let answer: Response;
@@ -104,7 +104,7 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
     } catch (error) {
       answer = errorResponse(error, log, deps.logger);
     }
-    answered(answer.status, numberOrUndefined(answer.headers.get("content-length")), log.code as string);
+    answered(answer.status, numberOrUndefined(answer.headers.get("content-length")), log.code);
     return answer;
   }
 }

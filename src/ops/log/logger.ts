@@ -1,15 +1,18 @@
 /**
  * One JSON object per line on stdout (journald-friendly). Callers pass only non-secret fields;
  * `Secret` values serialise as "[redacted]" anyway. Control characters in values from outside are
- * escaped by JSON.stringify, so a crafted SPIFFE ID cannot forge log lines.
+ * escaped (JSON's escapes and more, ./line-buffer.ts), so a crafted SPIFFE ID cannot forge log lines.
  */
+import { type AccessFields, accessBound, writeAccessFields } from "./access.ts";
+import { type LineSink, textLines, writeText } from "./sink.ts";
+
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
 export interface Logger {
   /** An audit event (`grant.created`, `consent.approved`, `token.minted`, `auth.failed`, …). */
   audit(event: string, fields: LogFields): void;
   /** One line per proxied request. */
-  access(fields: LogFields): void;
+  access(fields: AccessFields): void;
   /** Operational messages (start-up, shutdown, backend errors) — never request data. */
   info(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
@@ -30,29 +33,36 @@ function escapeControls(json: string): string {
   return json.replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-const RESERVED = ["time", "kind", "event", "instance"];
-
-export function createLogger(write: (line: string) => void, instance: string): Logger {
+export function createLogger(sink: LineSink, instance: string): Logger {
   const clock = new LineClock();
+  const accessHead = encoder.encode(
+    `","kind":"access","event":"proxy.request","instance":${escapeControls(JSON.stringify(instance))}`,
+  );
   const emit = (kind: string, event: string, fields: LogFields | undefined) => {
     const head = { time: clock.now(), kind, event, instance };
-    if (fields !== undefined && RESERVED.some((key) => key in fields)) {
-      // A field never overrides what the line is (a consumer filters on kind and event).
-      write(escapeControls(JSON.stringify({ ...fields, ...head })));
-      return;
-    }
-    // Two stringifications spliced rather than one of a merged object: the proxy logs a line per
-    // request, and the spread would copy every field first.
-    const rest = fields === undefined ? "}" : JSON.stringify(fields).slice(1);
-    const json = JSON.stringify(head);
-    write(escapeControls(rest === "}" ? json : `${json.slice(0, -1)},${rest}`));
+    // The head's keys first, and its values last: a field never overrides what the line is (a
+    // consumer filters on kind and event).
+    writeText(sink, escapeControls(JSON.stringify({ ...head, ...fields, ...head })));
   };
   return {
     audit: (event, fields) => emit("audit", event, fields),
-    access: (fields) => emit("access", "proxy.request", fields),
+    access: (fields) => access(sink, clock, accessHead, fields),
     info: (message, fields) => emit("info", message, fields),
     error: (message, fields) => emit("error", message, fields),
   };
+}
+
+const encoder = new TextEncoder();
+
+/** The access line, written in place: its head (time, kind, event, instance), then its fields. */
+function access(sink: LineSink, clock: LineClock, head: Uint8Array, fields: AccessFields): void {
+  const out = sink.reserve(head.length + accessBound(fields));
+  out.raw('{"time":"');
+  out.raw(clock.now());
+  out.copy(head);
+  writeAccessFields(out, fields);
+  out.raw("}");
+  sink.commit();
 }
 
 /** ISO 8601 time of the current millisecond, formatted once however many lines share it. */
@@ -74,7 +84,10 @@ class LineClock {
 export function createMemoryLogger(instance = "test"): Logger & { lines: string[] } {
   const lines: string[] = [];
   return Object.assign(
-    createLogger((line) => lines.push(line), instance),
+    createLogger(
+      textLines((line) => lines.push(line)),
+      instance,
+    ),
     { lines },
   );
 }

@@ -6,6 +6,7 @@
  */
 import type { AuditConfig } from "../../core/config/types.ts";
 import type { ResolvedProvider } from "../../core/provider/types.ts";
+import type { AccessFields } from "../log/access.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 import { HostLabels, oneOf, providerLabel, statusClass } from "./labels.ts";
 import { RecentEvents } from "./recent.ts";
@@ -56,9 +57,10 @@ const AUTH_REASONS = new Set([
 ]);
 const UPSTREAM_CODES = new Set(["upstream_unreachable", "upstream_timeout"]);
 
+/** A provider label's series: latency, and requests by status class. */
 interface AccessCells {
-  proxied: CounterCell;
   latency: HistogramCell;
+  proxied: Map<string, CounterCell>;
 }
 
 /** Seconds; upstream APIs answer in tens of milliseconds to tens of seconds. */
@@ -97,7 +99,7 @@ export class Observer {
   readonly recent = new RecentEvents();
   readonly #options: ObserverOptions;
   readonly #random: () => number;
-  /** Per (provider label, status class): both bounded, so this map is too. */
+  /** Per provider label, then status class: both bounded, so these maps are too. */
   readonly #accessCells = new Map<string, AccessCells>();
   readonly #hosts = new HostLabels();
   readonly #cacheCells: { hit?: CounterCell; miss?: CounterCell } = {};
@@ -162,15 +164,15 @@ export class Observer {
    * Runs once per proxied request: the series are looked up once per label combination (bounded
    * sets, see ./labels.ts) and kept, so a request costs a few additions, not label objects and keys.
    */
-  #access(fields: LogFields): void {
+  #access(fields: AccessFields): void {
     const { providers } = this.#options;
     const provider = providerLabel(providers, fields.provider);
     const status = statusClass(fields.status);
     const duration =
       typeof fields.duration_ms === "number" && fields.duration_ms >= 0 ? fields.duration_ms : 0;
-    const cells = this.#cellsOf(provider, status);
-    cells.proxied.inc();
-    const forwarded = fields.code === undefined || UPSTREAM_CODES.has(String(fields.code));
+    const cells = this.#cellsOf(provider);
+    this.#proxiedCell(cells, provider, status).inc();
+    const forwarded = fields.code === undefined || UPSTREAM_CODES.has(fields.code);
     if (forwarded) cells.latency.observe(duration / 1000);
     if (fields.cache === "hit" || fields.cache === "miss") this.#cacheCell(fields.cache).inc();
     const host = this.#hosts.label(
@@ -189,21 +191,27 @@ export class Observer {
     return cell;
   }
 
-  #cellsOf(provider: string, status: string): AccessCells {
-    const key = `${provider}\0${status}`;
-    let cells = this.#accessCells.get(key);
+  /** Looked up by the label strings themselves: no key is built per request. */
+  #cellsOf(provider: string): AccessCells {
+    let cells = this.#accessCells.get(provider);
     if (cells === undefined) {
-      cells = {
-        proxied: this.proxied.cell({ provider, status_class: status }),
-        latency: this.latency.cell({ provider }),
-      };
-      this.#accessCells.set(key, cells);
+      cells = { latency: this.latency.cell({ provider }), proxied: new Map() };
+      this.#accessCells.set(provider, cells);
     }
     return cells;
   }
 
+  #proxiedCell(cells: AccessCells, provider: string, status: string): CounterCell {
+    let cell = cells.proxied.get(status);
+    if (cell === undefined) {
+      cell = this.proxied.cell({ provider, status_class: status });
+      cells.proxied.set(status, cell);
+    }
+    return cell;
+  }
+
   /** `errors` keeps refusals and status ≥ 400; `sampled` keeps those plus a fraction of the rest. */
-  #keepAccessLine(fields: LogFields): boolean {
+  #keepAccessLine(fields: AccessFields): boolean {
     const mode = this.#options.audit?.proxyRequests ?? "all";
     if (mode === "all") return true;
     const failed = fields.code !== undefined || typeof fields.status !== "number" || fields.status >= 400;

@@ -38,7 +38,8 @@ export class TrafficWindow {
   /** Index into #groups; -1 for an empty slot. */
   readonly #group: Int32Array;
   #groups: Array<Omit<TrafficSample, "at" | "durationMs">> = [];
-  #groupIndex = new Map<string, number>();
+  /** Provider, then host, then status class: found by the label strings, with no key built per request. */
+  #groupIndex = new Map<string, Map<string, Map<string, number>>>();
   #next = 0;
 
   constructor(capacity = DEFAULT_CAPACITY) {
@@ -86,18 +87,31 @@ export class TrafficWindow {
   }
 
   #groupOf(provider: string, host: string, statusClass: string): number {
-    const key = `${provider}\0${host}\0${statusClass}`;
-    let index = this.#groupIndex.get(key);
+    const index = this.#groupIndex.get(provider)?.get(host)?.get(statusClass);
     if (index !== undefined) return index;
+    return this.#newGroup(provider, host, statusClass);
+  }
+
+  #newGroup(provider: string, host: string, statusClass: string): number {
     if (this.#groups.length >= MAX_GROUPS) {
       // Unreachable with bounded labels; if it ever happens, the window restarts rather than grows.
       this.#groups = [];
       this.#groupIndex = new Map();
       this.#group.fill(-1);
     }
-    index = this.#groups.length;
+    const index = this.#groups.length;
     this.#groups.push({ provider, host, statusClass });
-    this.#groupIndex.set(key, index);
+    let hosts = this.#groupIndex.get(provider);
+    if (hosts === undefined) {
+      hosts = new Map();
+      this.#groupIndex.set(provider, hosts);
+    }
+    let classes = hosts.get(host);
+    if (classes === undefined) {
+      classes = new Map();
+      hosts.set(host, classes);
+    }
+    classes.set(statusClass, index);
     return index;
   }
 }

@@ -24,13 +24,14 @@ export async function cli(argv: string[], options: CliOptions = {}): Promise<Cli
     ...io,
     ...(input === undefined ? {} : { stdin: new Blob([input]).stream() }),
     stdout: {
+      // `serve` writes its batched log lines as UTF-8 bytes.
       write: (text) => {
-        stdout += text;
+        stdout += typeof text === "string" ? text : new TextDecoder().decode(text);
       },
     },
     stderr: {
       write: (text) => {
-        stderr += text;
+        stderr += typeof text === "string" ? text : new TextDecoder().decode(text);
       },
     },
   });

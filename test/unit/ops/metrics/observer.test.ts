@@ -113,8 +113,8 @@ describe("Observer", () => {
     let next = 0;
     const draws = [0.05, 0.5, 0.09, 0.95];
     const { logger, inner } = setup({ proxyRequests: "sampled", sampleRate: 0.1 }, () => draws[next++] ?? 1);
-    for (let i = 0; i < 4; i += 1) logger.access({ provider: "github", status: 200, n: i });
+    for (let i = 0; i < 4; i += 1) logger.access({ provider: "github", status: 200, bytes: i });
     logger.access({ provider: "github", status: 500 });
-    expect(inner.lines.map((line) => JSON.parse(line).n ?? "error")).toEqual([0, 2, "error"]);
+    expect(inner.lines.map((line) => JSON.parse(line).bytes ?? "error")).toEqual([0, 2, "error"]);
   });
 });

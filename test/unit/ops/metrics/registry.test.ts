@@ -96,6 +96,21 @@ describe("TrafficWindow", () => {
     expect(rows[1]).toMatchObject({ statusClass: "5xx", count: 1, p50Ms: 7, p99Ms: 7 });
   });
 
+  test("each of provider, host and status class tells groups apart", () => {
+    const window = new TrafficWindow(100);
+    const groups = [
+      ["p", "h", "2xx"],
+      ["p", "h", "5xx"],
+      ["p", "g", "2xx"],
+      ["q", "h", "2xx"],
+    ] as const;
+    groups.forEach(([provider, host, status], index) => {
+      for (let i = 0; i <= index; i += 1) window.record(1, provider, host, status, i);
+    });
+    const rows = window.summary(2).rows.map((row) => [row.provider, row.host, row.statusClass, row.count]);
+    expect(rows).toEqual(groups.map((group, index) => [...group, index + 1]).reverse());
+  });
+
   test("capacity bounds memory: the oldest samples are overwritten", () => {
     const window = new TrafficWindow(3);
     for (let i = 0; i < 5; i += 1) window.record(1, "p", "h", "2xx", i);
