@@ -10,17 +10,23 @@ import { NGINX } from "../../scripts/bench/lib/nginx.ts";
  */
 const script = join(import.meta.dir, "../../scripts/bench/run.ts");
 
+/** `bun <args>`: what it printed and how it exited. */
+async function run(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const child = Bun.spawn(["bun", ...args], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
 test.skipIf(!existsSync(NGINX))(
   "the benchmark harness prints its table with no errors",
   async () => {
-    const child = Bun.spawn(
-      ["bun", script, "--duration", "0.2", "--warmup", "0.1", "--rounds", "2", "--clients", "1,4", "--floor"],
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
+    const { stdout, stderr, code } = await run([
+      script,
+      ...["--duration", "0.2", "--warmup", "0.1", "--rounds", "2", "--clients", "1,4", "--floor"],
     ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
@@ -41,25 +47,17 @@ test.skipIf(!existsSync(NGINX))(
 /** Keeps the paired A/B comparison working: this checkout against itself, two short rounds. */
 test("the A/B comparison of two checkouts prints its rounds and median with no failed request", async () => {
   const root = join(import.meta.dir, "../..");
-  const child = Bun.spawn(
-    [
-      "bun",
-      join(root, "scripts/bench/ab.ts"),
-      root,
-      root,
-      "--seconds",
-      "0.2",
-      "--rounds",
-      "2",
-      "--clients",
-      "2",
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
+  const ab = join(root, "scripts/bench/ab.ts");
+  const { stdout, stderr, code } = await run([
+    ab,
+    root,
+    root,
+    "--seconds",
+    "0.2",
+    "--rounds",
+    "2",
+    "--clients",
+    "2",
   ]);
   expect(stderr).toBe("");
   expect(code).toBe(0);
