@@ -43,15 +43,6 @@ const DECIMAL = /^\d{1,15}$/;
 /** Headers, or the proxy's FieldList: fields in the order to write, and a lookup. */
 export type RequestFields = Iterable<readonly [string, string]> & { get(name: string): string | null };
 
-export function serializeRequestHead(
-  target: Target,
-  method: string,
-  headers: RequestFields,
-  hasBody: boolean,
-): RequestHead {
-  return requestHead(target, method, serializeFields(headers), hasBody);
-}
-
 /** A request's field lines, checked and written once; the same fields may head many requests. */
 export interface SerializedFields {
   /** `name: value\r\n` for each field but Host, Content-Length and the hop-by-hop ones. */

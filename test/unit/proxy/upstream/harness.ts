@@ -8,8 +8,13 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { Connection } from "../../../../src/proxy/upstream/connection.ts";
 import { FinalHeadReader } from "../../../../src/proxy/upstream/final-head.ts";
-import { serializeRequestHead } from "../../../../src/proxy/upstream/request-head.ts";
-import { parseTarget } from "../../../../src/proxy/upstream/target.ts";
+import {
+  type RequestFields,
+  type RequestHead,
+  requestHead,
+  serializeFields,
+} from "../../../../src/proxy/upstream/request-head.ts";
+import { parseTarget, type Target } from "../../../../src/proxy/upstream/target.ts";
 
 export interface Received {
   method: string;
@@ -204,7 +209,7 @@ function dechunk(bytes: Buffer): { body: Buffer; used: number } | undefined {
 
 /**
  * One bodiless request over a fresh Connection (the relay's building blocks: Connection.open,
- * serializeRequestHead, FinalHeadReader), no pool: the final head's status. Rejects with
+ * requestHeadOf, FinalHeadReader), no pool: the final head's status. Rejects with
  * UpstreamConnectError when the connection (or its TLS verification) fails.
  */
 export async function requestOnce(url: string, ca?: string[]): Promise<number> {
@@ -222,7 +227,7 @@ export async function requestOnce(url: string, ca?: string[]): Promise<number> {
       },
       onClose: () => reject(new Error("the upstream closed before answering")),
     });
-    connection.write(serializeRequestHead(target, "GET", new Headers(), false).bytes);
+    connection.write(requestHeadOf(target, "GET", new Headers(), false).bytes);
   });
 }
 
@@ -235,4 +240,14 @@ export async function until(predicate: () => boolean): Promise<void> {
 export function parseRequest(bytes: string | Uint8Array): Received | undefined {
   const buffer = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : Buffer.from(bytes);
   return take({ index: 0, buffer, early: false, headSeen: false });
+}
+
+/** A request head as the relay builds it: the fields serialised, then the head around them. */
+export function requestHeadOf(
+  target: Target,
+  method: string,
+  headers: RequestFields,
+  hasBody: boolean,
+): RequestHead {
+  return requestHead(target, method, serializeFields(headers), hasBody);
 }

@@ -5,15 +5,14 @@
  */
 import { describe, expect, test } from "bun:test";
 import { UpstreamRequestError } from "../../../../src/proxy/upstream/errors.ts";
-import { serializeRequestHead } from "../../../../src/proxy/upstream/request-head.ts";
 import { parseTarget } from "../../../../src/proxy/upstream/target.ts";
-import { parseRequest, type Received } from "./harness.ts";
+import { parseRequest, type Received, requestHeadOf } from "./harness.ts";
 
 const ORIGIN = "http://127.0.0.1:8080";
 
 /** The head for `path` as the upstream reads it. */
 function sent(path: string, method = "GET", headers = new Headers(), hasBody = false): Received {
-  const head = serializeRequestHead(parseTarget(`${ORIGIN}${path}`), method, headers, hasBody);
+  const head = requestHeadOf(parseTarget(`${ORIGIN}${path}`), method, headers, hasBody);
   // A body's bytes follow the head; an empty chunked body or the announced length stands in here.
   const framing = head.framing;
   const body =
@@ -63,12 +62,7 @@ describe("request line and Host", () => {
   });
 
   test("obs-text in a field value is sent as its Latin-1 byte, not UTF-8", () => {
-    const head = serializeRequestHead(
-      parseTarget(`${ORIGIN}/`),
-      "GET",
-      new Headers({ "x-obs": "caf\xe9" }),
-      false,
-    );
+    const head = requestHeadOf(parseTarget(`${ORIGIN}/`), "GET", new Headers({ "x-obs": "caf\xe9" }), false);
     expect(head.bytes).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(head.bytes as Uint8Array).includes(Buffer.from("caf\xe9", "latin1"))).toBe(true);
   });
@@ -105,7 +99,7 @@ describe("refused before anything is sent", () => {
   const head =
     (path: string, method = "GET", headers: Headers = new Headers(), hasBody = false) =>
     () =>
-      serializeRequestHead(parseTarget(`${ORIGIN}${path}`), method, headers, hasBody);
+      requestHeadOf(parseTarget(`${ORIGIN}${path}`), method, headers, hasBody);
   const refusals: Array<[string, () => unknown]> = [
     ["a header value with CR LF", head("/", "GET", fakeHeaders([["x-a", "1\r\nx-b: 2"]]))],
     ["a header value with NUL", head("/", "GET", fakeHeaders([["x-a", "1\u0000"]]))],
