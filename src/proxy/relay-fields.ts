@@ -13,6 +13,7 @@
  * the same wrapper, like the verification cache's opened secret.
  */
 
+import type { FieldList } from "../core/http/field-list.ts";
 import { applyInjection } from "../core/provider/inject.ts";
 import type { Injection } from "../core/provider/types.ts";
 import type { Secret } from "../core/secret.ts";
@@ -22,35 +23,44 @@ import { type SerializedFields, serializeFields } from "./upstream/request-head.
 
 type RawHeaders = ReadonlyArray<readonly [string, string]>;
 
-interface Block extends HeaderWork {
-  injected: { injection: Injection; secret: Secret; fields: SerializedFields } | undefined;
-}
-
 export class RelayFields {
-  readonly #blocks = new WeakMap<RawHeaders, Block>();
+  readonly #blocks = new WeakMap<RawHeaders, FieldBlock>();
 
   /** `identity`: ask the upstream for an uncompressed answer, which the scrubber can read. */
   constructor(private readonly identity: boolean) {}
 
-  /** The bearer and filtered fields of these very field lines, if a request carried them before. */
-  known(rawHeaders: RawHeaders): HeaderWork | undefined {
+  /** What was worked out for these very field lines, if a request carried them before. */
+  known(rawHeaders: RawHeaders): FieldBlock | undefined {
     return this.#blocks.get(rawHeaders);
   }
 
-  /** The lines to send upstream: `work`'s fields (from `rawHeaders`) with the credential injected. */
-  lines(rawHeaders: RawHeaders, work: HeaderWork, injection: Injection, secret: Secret): SerializedFields {
-    let block = this.#blocks.get(rawHeaders);
-    if (block === undefined) {
-      block = { token: work.token, headers: work.headers, injected: undefined };
-      this.#blocks.set(rawHeaders, block);
-    }
-    const last = block.injected;
+  /** Keeps `work` (the checks' result for `rawHeaders`) for the next request with the same lines. */
+  remember(rawHeaders: RawHeaders, work: HeaderWork): FieldBlock {
+    const block = new FieldBlock(work.token, work.headers, this.identity);
+    this.#blocks.set(rawHeaders, block);
+    return block;
+  }
+}
+
+/** One field block's bearer and filtered fields, and its last serialised upstream lines. */
+export class FieldBlock implements HeaderWork {
+  #injected: { injection: Injection; secret: Secret; fields: SerializedFields } | undefined;
+
+  constructor(
+    readonly token: string,
+    readonly headers: FieldList,
+    private readonly identity: boolean,
+  ) {}
+
+  /** The lines to send upstream: the filtered fields with the credential injected. */
+  lines(injection: Injection, secret: Secret): SerializedFields {
+    const last = this.#injected;
     if (last !== undefined && last.injection === injection && last.secret === secret) return last.fields;
-    const headers = work.headers.clone();
+    const headers = this.headers.clone();
     applyInjection(headers, injection, secret);
     if (this.identity) askForIdentity(headers);
     const fields = serializeFields(headers);
-    block.injected = { injection, secret, fields };
+    this.#injected = { injection, secret, fields };
     return fields;
   }
 }

@@ -67,12 +67,8 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
       if (cached === undefined) return undefined;
       const { provider, rule } = authorize(deps, cached.wrapper, request.client, target, log);
       const token = cached.secret.token;
-      const lines = fields.lines(
-        rawHeaders,
-        known ?? work,
-        injectionFor(provider, target.pathAndQuery),
-        token,
-      );
+      const block = known ?? fields.remember(rawHeaders, work);
+      const lines = block.lines(injectionFor(provider, target.pathAndQuery), token);
       const url = upstreamUrl(rule, target);
       const upstream = parseTarget(url);
       return {
