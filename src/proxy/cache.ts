@@ -20,9 +20,12 @@ export class WrapperCache {
   readonly #maxEntries: number;
   readonly #entries = new Map<string, OpenedWrapper>();
   #keys: KeySets | undefined;
-  /** The last wrapper hashed and its digest: a keep-alive agent sends the same wrapper every time. */
+  /** The last wrapper and certificate looked up and their key: an agent sends the same wrapper every time. */
   #lastToken = "";
-  #lastDigest = "";
+  #lastThumbprint = "";
+  #lastKey = "";
+  /** The key inserted or moved last: the end of the LRU order. */
+  #newest: string | undefined;
 
   constructor(maxEntries = DEFAULT_CACHE_SIZE) {
     this.#maxEntries = maxEntries;
@@ -38,9 +41,16 @@ export class WrapperCache {
     const key = this.#keyOf(token, thumbprint);
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    if (now >= entry.wrapper.exp * 1000) return undefined;
-    this.#entries.set(key, entry); // most recently used goes last
+    if (now >= entry.wrapper.exp * 1000) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    // Most recently used goes last; the last key looked up is usually there already.
+    if (key !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = key;
+    }
     return entry;
   }
 
@@ -51,6 +61,7 @@ export class WrapperCache {
     const key = this.#keyOf(token, thumbprint);
     this.#entries.delete(key);
     this.#entries.set(key, entry);
+    this.#newest = key;
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
@@ -61,15 +72,18 @@ export class WrapperCache {
   #bindKeys(keys: KeySets): void {
     if (this.#keys === keys) return;
     this.#entries.clear();
+    this.#newest = undefined;
     this.#keys = keys;
   }
 
-  /** Exact string equality decides a reuse of the digest, so the memo can never mix up two wrappers. */
+  /** Exact string equality decides a reuse of the key, so the memo can never mix up two wrappers. */
   #keyOf(token: string, thumbprint: string): string {
-    if (token !== this.#lastToken) {
-      this.#lastDigest = new Bun.CryptoHasher("sha256").update(token).digest("base64url");
+    if (token !== this.#lastToken || thumbprint !== this.#lastThumbprint) {
+      const digest = new Bun.CryptoHasher("sha256").update(token).digest("base64url");
+      this.#lastKey = `${digest}.${thumbprint}`;
       this.#lastToken = token;
+      this.#lastThumbprint = thumbprint;
     }
-    return `${this.#lastDigest}.${thumbprint}`;
+    return this.#lastKey;
   }
 }

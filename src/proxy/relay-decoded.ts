@@ -17,8 +17,7 @@ const IDENTITY = /^\s*(?:identity\s*)?$/i;
 export function encoded(head: ResponseHead): boolean {
   let coding = "";
   for (const [name, value] of head.fields) {
-    if (name.length === 16 && name.toLowerCase() === "content-encoding")
-      coding += coding === "" ? value : `,${value}`;
+    if (name === "content-encoding") coding += coding === "" ? value : `,${value}`;
   }
   return !IDENTITY.test(coding);
 }

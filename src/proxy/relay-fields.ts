@@ -19,7 +19,13 @@ import type { Injection } from "../core/provider/types.ts";
 import type { Secret } from "../core/secret.ts";
 import type { HeaderWork } from "./checks.ts";
 import { askForIdentity } from "./scrub-response.ts";
-import { type SerializedFields, serializeFields } from "./upstream/request-head.ts";
+import {
+  type RequestHead,
+  requestHead,
+  type SerializedFields,
+  serializeFields,
+} from "./upstream/request-head.ts";
+import type { Target } from "./upstream/target.ts";
 
 type RawHeaders = ReadonlyArray<readonly [string, string]>;
 
@@ -42,9 +48,10 @@ export class RelayFields {
   }
 }
 
-/** One field block's bearer and filtered fields, and its last serialised upstream lines. */
+/** One field block's bearer and filtered fields, and its last serialised upstream lines and head. */
 export class FieldBlock implements HeaderWork {
   #injected: { injection: Injection; secret: Secret; fields: SerializedFields } | undefined;
+  #head: { target: Target; method: string; fields: SerializedFields; head: RequestHead } | undefined;
 
   constructor(
     readonly token: string,
@@ -62,5 +69,20 @@ export class FieldBlock implements HeaderWork {
     const fields = serializeFields(headers);
     this.#injected = { injection, secret, fields };
     return fields;
+  }
+
+  /**
+   * The upstream head for these lines. A bodiless request to the same target with the same method
+   * and lines (the same objects: ./relay-plan.ts keeps one parsed target per request target) is the
+   * same head, so the last one is reused; a body's framing is worked out for every request.
+   */
+  head(target: Target, method: string, fields: SerializedFields, hasBody: boolean): RequestHead {
+    if (hasBody) return requestHead(target, method, fields, true);
+    const last = this.#head;
+    if (last !== undefined && last.target === target && last.method === method && last.fields === fields)
+      return last.head;
+    const head = Object.freeze(requestHead(target, method, fields, false));
+    this.#head = { target, method, fields, head };
+    return head;
   }
 }

@@ -37,32 +37,43 @@ export function agentHead(
   let fields = "";
   let hasDate = false;
   for (const [name, value] of head.fields) {
-    const lower = name.toLowerCase();
-    if (skipped(lower, dropped)) continue;
-    if (lower === "date") hasDate = true;
-    fields += `${lower}: ${value}\r\n`;
+    if (skipped(name, dropped)) continue;
+    if (name === "date") hasDate = true;
+    fields += `${name}: ${value}\r\n`;
   }
   // One text, one search per pattern; only a head that carries the token is rebuilt field by field.
   if (patterns !== undefined && leaks(fields, patterns)) fields = scrubbedFields(head, dropped, patterns);
   if (!hasDate) fields += `date: ${httpDate()}\r\n`;
-  const length = head.length;
+  const { length, lengthText } = head;
   // Written once from the parsed value: repeated equal fields (RFC 9110 §8.6) become one.
-  if (length !== undefined) fields += `content-length: ${length}\r\n`;
+  if (lengthText !== undefined) fields += `content-length: ${lengthText}\r\n`;
   const chunked = !bodiless && length === undefined && request.minor === 1;
   // RFC 9112 §6.3: without a length or chunking, only closing the connection ends the body.
   const keepAlive = request.keepAlive && (bodiless || length !== undefined || chunked);
   if (chunked) fields += "transfer-encoding: chunked\r\n";
   if (!keepAlive) fields += "connection: close\r\n";
   else if (request.minor === 0) fields += "connection: keep-alive\r\n";
-  const text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${fields}\r\n`;
+  const text = `${statusLine(status)}${fields}\r\n`;
   return { text, framing: { bodiless, chunked, keepAlive, length } };
+}
+
+/** `HTTP/1.1 <status> <our reason>` and its CRLF, made once per status code (at most 900 of them). */
+const statusLines = new Map<number, string>();
+
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
+    statusLines.set(status, line);
+  }
+  return line;
 }
 
 /** RFC 9110 §7.6.1: the fields a Connection header names are this hop's, like the hop-by-hop ones. */
 function connectionOptions(head: ResponseHead): Set<string> | undefined {
   let options: Set<string> | undefined;
   for (const [name, value] of head.fields) {
-    if (name.length !== 10 || name.toLowerCase() !== "connection") continue;
+    if (name !== "connection") continue;
     options ??= new Set();
     for (const item of value.split(",")) {
       const option = item.trim().toLowerCase();
@@ -88,9 +99,8 @@ function scrubbedFields(
 ): string {
   let fields = "";
   for (const [name, value] of head.fields) {
-    const lower = name.toLowerCase();
-    if (skipped(lower, dropped)) continue;
-    if (!leaksLowerCased(lower, patterns)) fields += `${lower}: ${scrubText(value, patterns)}\r\n`;
+    if (skipped(name, dropped)) continue;
+    if (!leaksLowerCased(name, patterns)) fields += `${name}: ${scrubText(value, patterns)}\r\n`;
   }
   return fields;
 }

@@ -5,7 +5,9 @@
  * serialiser does not send — is left to the handler, which runs the checks again and answers.
  */
 import type { AgentRelay, RelayRequest } from "../agent-port/http1/types.ts";
+import type { Target } from "../core/http/target.ts";
 import { injectionFor } from "../core/provider/inject.ts";
+import type { UpstreamRule } from "../core/provider/types.ts";
 import { AccessRecord } from "../ops/log/access.ts";
 import type { WrapperCache } from "./cache.ts";
 import { authorize, precheck, upstreamUrl } from "./checks.ts";
@@ -18,8 +20,7 @@ import type { RelayEnv, RelayPlan } from "./relay-types.ts";
 import { leakPatternsOf } from "./scrub-patterns.ts";
 import { scrubResponse } from "./scrub-response.ts";
 import { ConnectionPool } from "./upstream/pool.ts";
-import { requestHead } from "./upstream/request-head.ts";
-import { parseTarget } from "./upstream/target.ts";
+import { parseTarget, type Target as UpstreamTarget } from "./upstream/target.ts";
 
 /** Idle keep-alive upstream connections kept per origin, and for how long. */
 const MAX_IDLE_PER_ORIGIN = 64;
@@ -69,12 +70,11 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
       const token = cached.secret.token;
       const block = known ?? fields.remember(rawHeaders, work);
       const lines = block.lines(injectionFor(provider, target.pathAndQuery), token);
-      const url = upstreamUrl(rule, target);
-      const upstream = parseTarget(url);
+      const { url, upstream } = upstreamOf(rule, target);
       return {
         url,
         target: upstream,
-        head: requestHead(upstream, request.method, lines, hasBody),
+        head: block.head(upstream, request.method, lines, hasBody),
         patterns: scrubbing ? leakPatternsOf(token) : undefined,
         token,
         minor: request.minor,
@@ -106,3 +106,26 @@ export function createRelay(deps: ProxyDeps, cache: WrapperCache): AgentRelay {
 }
 
 type RelayPlanToken = Parameters<typeof scrubResponse>[1];
+
+interface Upstream {
+  rule: UpstreamRule;
+  url: string;
+  upstream: UpstreamTarget;
+}
+
+/**
+ * The upstream URL and its parsed form, kept with the request's Target: both are pure functions of
+ * that target and the allow-list rule it matched, and an agent calls the same few endpoints again
+ * and again (the request target is itself parsed once per text, src/core/http/target.ts). The rule
+ * is compared on every request, so a reloaded provider is never served an old answer.
+ */
+const upstreams = new WeakMap<Target, Upstream>();
+
+function upstreamOf(rule: UpstreamRule, target: Target): Upstream {
+  const known = upstreams.get(target);
+  if (known !== undefined && known.rule === rule) return known;
+  const url = upstreamUrl(rule, target);
+  const entry = { rule, url, upstream: Object.freeze(parseTarget(url)) };
+  upstreams.set(target, entry);
+  return entry;
+}

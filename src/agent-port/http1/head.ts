@@ -33,11 +33,6 @@ export class HeadError extends Error {
   }
 }
 
-/**
- * RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, nothing else. The target is
- * any run of visible ASCII (§3.2); which forms are acceptable is the router's decision.
- */
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
 /** RFC 9110 §8.6: 1*DIGIT; 15 digits keeps the number exact in a double. */
 const DECIMAL = /^\d{1,15}$/;
 
@@ -74,30 +69,78 @@ export class HeadParser {
     let start = 0;
     while (text.startsWith("\r\n", start)) start += 2;
     const lineEnd = text.indexOf("\r\n", start);
-    const match = REQUEST_LINE.exec(lineEnd < 0 ? text.slice(start) : text.slice(start, lineEnd));
-    if (match === null) throw new HeadError(400, "malformed request line");
-    if (match[3] !== "1" || (match[4] !== "0" && match[4] !== "1"))
-      throw new HeadError(505, "only HTTP/1.0 and HTTP/1.1 are served");
-    const minor = match[4] === "0" ? 0 : 1;
-    const block = lineEnd < 0 ? "" : text.slice(lineEnd + 2);
+    const { method, target, minor } = requestLine(text, start, lineEnd < 0 ? text.length : lineEnd);
+    const blockStart = lineEnd < 0 ? text.length : lineEnd + 2;
     let fields = this.#fields;
-    if (fields === undefined || block !== this.#block || minor !== this.#minor) {
+    if (fields === undefined || minor !== this.#minor || !this.#sameBlock(text, blockStart)) {
+      const block = text.slice(blockStart);
       fields = parseFields(lineEnd < 0 ? [] : block.split("\r\n"), minor);
       this.#fields = fields;
       this.#block = block;
       this.#minor = minor;
     }
     const { rawHeaders, framing, keepAlive, expectContinue } = fields;
-    return {
-      method: match[1] ?? "",
-      target: match[2] ?? "",
-      minor,
-      rawHeaders,
-      framing,
-      keepAlive,
-      expectContinue,
-    };
+    return { method, target, minor, rawHeaders, framing, keepAlive, expectContinue };
   }
+
+  /** The field block from `start` to the end is the previous one's, compared in place (no copy). */
+  #sameBlock(text: string, start: number): boolean {
+    const block = this.#block;
+    return block !== undefined && text.length - start === block.length && text.startsWith(block, start);
+  }
+}
+
+/** RFC 9110 §5.6.2 token, checked in place from lastIndex (sticky): no copy of the line is made. */
+const METHOD = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /y;
+/** RFC 9112 §3.2: the target is any run of visible ASCII; which forms are acceptable is the router's. */
+const TARGET = /[\x21-\x7e]+ /y;
+/** The usual methods as shared constants: no copy of them per request. */
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/**
+ * RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, nothing else, between
+ * `start` and `end` of `text`. Throws HeadError: 400 for any other shape, 505 for another version.
+ */
+function requestLine(text: string, start: number, end: number) {
+  METHOD.lastIndex = start;
+  if (!METHOD.test(text) || METHOD.lastIndex > end) throw new HeadError(400, "malformed request line");
+  const targetStart = METHOD.lastIndex;
+  TARGET.lastIndex = targetStart;
+  if (!TARGET.test(text) || TARGET.lastIndex > end) throw new HeadError(400, "malformed request line");
+  const versionStart = TARGET.lastIndex;
+  if (end - versionStart !== 8 || !isVersionAt(text, versionStart))
+    throw new HeadError(400, "malformed request line");
+  const major = text.charCodeAt(versionStart + 5);
+  const minorCode = text.charCodeAt(versionStart + 7);
+  if (major !== ONE || (minorCode !== ZERO && minorCode !== ONE))
+    throw new HeadError(505, "only HTTP/1.0 and HTTP/1.1 are served");
+  const minor: 0 | 1 = minorCode === ZERO ? 0 : 1;
+  return {
+    method: methodAt(text, start, targetStart - 1),
+    target: text.slice(targetStart, versionStart - 1),
+    minor,
+  };
+}
+
+const ZERO = 0x30;
+const ONE = 0x31;
+
+/** `HTTP/<digit>.<digit>` at `at` (the caller checked that it is all that is left of the line). */
+function isVersionAt(text: string, at: number): boolean {
+  return (
+    text.startsWith("HTTP/", at) &&
+    isDigit(text.charCodeAt(at + 5)) &&
+    text.charCodeAt(at + 6) === 0x2e &&
+    isDigit(text.charCodeAt(at + 7))
+  );
+}
+
+const isDigit = (code: number) => code >= ZERO && code <= ZERO + 9;
+
+function methodAt(text: string, start: number, end: number): string {
+  for (const known of METHODS)
+    if (known.length === end - start && text.startsWith(known, start)) return known;
+  return text.slice(start, end);
 }
 
 function parseFields(lines: readonly string[], minor: 0 | 1): Fields {

@@ -4,6 +4,7 @@
  * a response ends is how a response queue gets desynchronised (response splitting/smuggling).
  */
 
+import { STATUS_CODES } from "node:http";
 import { FIELD_NAME, FIELD_VALUE } from "../../core/http/fields.ts";
 import { UpstreamProtocolError } from "./errors.ts";
 
@@ -12,10 +13,15 @@ export interface ResponseHead {
   minor: 0 | 1;
   status: number;
   reason: string;
-  /** Every field line in order, names as received; duplicates kept (Set-Cookie). */
+  /**
+   * Every field line in order, duplicates kept (Set-Cookie). Names are lower-cased here, once: they
+   * are case-insensitive (RFC 9110 §5.1) and every reader of them compares or writes them so.
+   */
   fields: Array<[string, string]>;
   /** Validated Content-Length, if any. */
   length: number | undefined;
+  /** `length` as decimal text, to write on without formatting the number for every response. */
+  lengthText: string | undefined;
   /** Transfer-Encoding is exactly `chunked`. */
   chunked: boolean;
   /** The upstream will keep the connection open after this response (RFC 9112 §9.3). */
@@ -32,22 +38,56 @@ export type BodyFraming =
 /** Field lines per head; the agent port's parser has the same cap. */
 const MAX_FIELDS = 256;
 
-/**
- * RFC 9112 §4: HTTP-version SP status-code SP [reason-phrase]. The SP before an empty reason is
- * tolerated missing: the status is unambiguous either way. Any other HTTP version is refused.
- */
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+/** RFC 9112 §4 reason-phrase characters, checked in place (sticky) rather than on a copy of the line. */
+const REASON = /[\t\x20-\x7e\x80-\xff]*/y;
 const DECIMAL = /^\d{1,15}$/;
 
 /** Parses a complete head: `text` (latin1) ends just before the empty line. Throws UpstreamProtocolError. */
 export function parseResponseHead(text: string): ResponseHead {
   const eol = text.indexOf("\r\n");
-  const match = STATUS_LINE.exec(eol < 0 ? text : text.slice(0, eol));
-  if (match === null) throw new UpstreamProtocolError("upstream client: malformed status line");
-  const minor = match[1] === "0" ? 0 : 1;
+  const { minor, status, reason } = statusLine(text, eol < 0 ? text.length : eol);
   const fields = parseFields(text, eol);
-  const { length, chunked, persistent } = semantics(fields, minor);
-  return { minor, status: Number(match[2]), reason: match[3] ?? "", fields, length, chunked, persistent };
+  const { length, lengthText, chunked, persistent } = semantics(fields, minor);
+  return { minor, status, reason, fields, length, lengthText, chunked, persistent };
+}
+
+/**
+ * RFC 9112 §4: HTTP-version SP status-code SP [reason-phrase], read character by character (no match
+ * array or captured copies per response). The SP before an empty reason is tolerated missing: the
+ * status is unambiguous either way. Any other HTTP version is refused.
+ */
+function statusLine(text: string, end: number): { minor: 0 | 1; status: number; reason: string } {
+  const minor = text.charCodeAt(7) - ZERO;
+  const status = digit(text, 9, 1) * 100 + digit(text, 10, 0) * 10 + digit(text, 11, 0);
+  const shape =
+    end >= 12 &&
+    text.startsWith("HTTP/1.") &&
+    (minor === 0 || minor === 1) &&
+    text.charCodeAt(8) === SP &&
+    status >= 100 &&
+    (end === 12 || (text.charCodeAt(12) === SP && reasonEndsAt(text, end)));
+  if (!shape) throw new UpstreamProtocolError("upstream client: malformed status line");
+  return { minor: minor as 0 | 1, status, reason: end <= 13 ? "" : reasonOf(text, status, end) };
+}
+
+const ZERO = 0x30;
+
+/** The decimal digit at `at`, or -1000 (which no status survives) outside `min`..9. */
+function digit(text: string, at: number, min: number): number {
+  const value = text.charCodeAt(at) - ZERO;
+  return value >= min && value <= 9 ? value : -1000;
+}
+
+function reasonEndsAt(text: string, end: number): boolean {
+  REASON.lastIndex = 13;
+  return REASON.test(text) && REASON.lastIndex === end;
+}
+
+/** The usual reason for the status is the shared constant, not a copy per response. */
+function reasonOf(text: string, status: number, end: number): string {
+  const usual = STATUS_CODES[status];
+  if (usual !== undefined && usual.length === end - 13 && text.startsWith(usual, 13)) return usual;
+  return text.slice(13, end);
 }
 
 /** The field lines after the status line (which ends at `eol`, -1 when there are none), in one pass. */
@@ -92,24 +132,28 @@ function parseField(text: string, start: number, end: number): [string, string] 
   // RFC 9110 §5.5: CR, LF, NUL and other controls are never part of a value (bare CR included).
   if (!FIELD_VALUE.test(value))
     throw new UpstreamProtocolError("upstream client: control character in a header field value");
-  return [name, value];
+  return [lowerName(name), value];
+}
+
+/**
+ * Lower-cased names, by the name as received: an upstream sends the same few dozen names in every
+ * answer, so `Content-Type` is lower-cased once rather than copied per response. Bounded (names come
+ * from upstreams), emptied when full.
+ */
+const lowerNames = new Map<string, string>();
+const MAX_LOWER_NAMES = 512;
+
+function lowerName(name: string): string {
+  const known = lowerNames.get(name);
+  if (known !== undefined) return known;
+  const lower = name.toLowerCase();
+  if (lowerNames.size >= MAX_LOWER_NAMES) lowerNames.clear();
+  lowerNames.set(name, lower);
+  return lower;
 }
 
 function isWhitespace(code: number): boolean {
   return code === SP || code === HTAB;
-}
-
-const FRAMING_NAME = /^(?:content-length|connection|transfer-encoding)$/i;
-
-/**
- * The lower-cased name of a field the framing depends on, else undefined. Most fields are ruled out
- * by their length alone (Connection 10, Content-Length 14, Transfer-Encoding 17): neither the
- * pattern nor a lower-cased copy is needed for them.
- */
-function framingName(name: string): string | undefined {
-  const { length } = name;
-  if (length !== 10 && length !== 14 && length !== 17) return undefined;
-  return FRAMING_NAME.test(name) ? name.toLowerCase() : undefined;
 }
 
 function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 1) {
@@ -118,12 +162,10 @@ function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 
   const connection: string[] = [];
   let chunked = false;
   for (const [name, value] of fields) {
-    const lower = framingName(name);
-    if (lower === undefined) continue;
     // Content-Length items are not lower-cased: anything but digits is refused whatever its case.
-    if (lower === "content-length") addItems(lengths, value, true, false);
-    else if (lower === "connection") addItems(connection, value);
-    else if (lower === "transfer-encoding") {
+    if (name === "content-length") addItems(lengths, value, true, false);
+    else if (name === "connection") addItems(connection, value);
+    else if (name === "transfer-encoding") {
       // Even an empty Transfer-Encoding counts: another parser may let its presence override Content-Length.
       chunked = true;
       addItems(codings, value);
@@ -135,20 +177,24 @@ function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 
   // §6.1/§7: chunked is the only coding we decode, and it must be the only one applied.
   if (chunked && (codings.length !== 1 || codings[0] !== "chunked"))
     throw new UpstreamProtocolError("upstream client: unsupported transfer coding");
+  const lengthText = contentLength(lengths);
   return {
-    length: contentLength(lengths),
+    length: lengthText === undefined ? undefined : Number(lengthText),
+    // Leading zeros are not passed on: the length is written as the number it is.
+    lengthText:
+      lengthText === undefined || !lengthText.startsWith("0") ? lengthText : String(Number(lengthText)),
     chunked,
     persistent: minor === 1 && !connection.includes("close"),
   };
 }
 
 /** §6.3 item 5: several Content-Length values are acceptable only if they are all the same number. */
-function contentLength(lengths: string[]): number | undefined {
+function contentLength(lengths: string[]): string | undefined {
   const [first] = lengths;
   if (first === undefined) return undefined;
   if (!DECIMAL.test(first) || lengths.some((length) => length !== first))
     throw new UpstreamProtocolError("upstream client: invalid or conflicting Content-Length");
-  return Number(first);
+  return first;
 }
 
 /** RFC 9110 §5.6.1 list items, lower-cased unless told; Content-Length keeps empty items so `1,,1` and `` are refused. */
