@@ -61,6 +61,30 @@ describe("repeated field lines on one connection", () => {
     }
   });
 
+  test("one target asked with other methods, and with a body, goes upstream as asked each time", async () => {
+    const seen = rig.upstream.requests.length;
+    const port = rig.upstream.port;
+    const fields = `host: proxy\r\nauthorization: Bearer ${rig.wrapper}\r\n`;
+    const line = (method: string) => `${method} /127.0.0.1:${port}/same HTTP/1.1\r\n`;
+    const answers = await inTurn([
+      `${line("GET")}${fields}\r\n`,
+      `${line("DELETE")}${fields}\r\n`,
+      `${line("POST")}${fields}content-length: 4\r\n\r\nbody`,
+      `${line("GET")}${fields}\r\n`,
+      `${line("OPTIONS")}${fields}\r\n`,
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    const received = rig.upstream.requests.slice(seen);
+    expect(received.map((request) => `${request.method} ${request.target} ${request.body}`)).toEqual([
+      "GET /same ",
+      "DELETE /same ",
+      "POST /same body",
+      "GET /same ",
+      "OPTIONS /same ",
+    ]);
+    expect(received.map((request) => request.framing)).toEqual(["none", "none", "length", "none", "none"]);
+  });
+
   test("a field line that changes between two requests reaches the upstream changed", async () => {
     const seen = rig.upstream.requests.length;
     await inTurn([

@@ -76,6 +76,26 @@ describe("WrapperCache", () => {
     expect(cache.get("w3", "tp", keys, NOW)?.wrapper.jti).toBe("3");
   });
 
+  test("looking up the newest entry again, then an older one, keeps the order of use", () => {
+    const cache = new WrapperCache(2);
+    cache.set("w1", "tp", keys, entry("1"));
+    cache.set("w2", "tp", keys, entry("2"));
+    expect(cache.get("w2", "tp", keys, NOW)).toBeDefined(); // already the most recent
+    expect(cache.get("w1", "tp", keys, NOW)).toBeDefined(); // now w1 is
+    expect(cache.get("w1", "tp", keys, NOW)).toBeDefined();
+    cache.set("w3", "tp", keys, entry("3"));
+    expect(cache.get("w2", "tp", keys, NOW)).toBeUndefined();
+    expect(cache.get("w1", "tp", keys, NOW)?.wrapper.jti).toBe("1");
+  });
+
+  test("the same wrapper over another certificate is another entry, in either order", () => {
+    const cache = new WrapperCache();
+    cache.set("w", "tp1", keys, entry("1"));
+    expect(cache.get("w", "tp2", keys, NOW)).toBeUndefined();
+    expect(cache.get("w", "tp1", keys, NOW)?.wrapper.jti).toBe("1");
+    expect(cache.get("w", "tp2", keys, NOW)).toBeUndefined();
+  });
+
   test("new key sets empty the cache, so a withdrawn key stops working at once", async () => {
     const cache = new WrapperCache();
     cache.set("w", "tp", keys, entry("a"));

@@ -55,6 +55,14 @@ describe("accepted heads", () => {
     expect(parseHead(get()).expectContinue).toBe(false);
   });
 
+  test("any token is a method: the usual ones and others, in the case sent", () => {
+    for (const method of ["GET", "PATCH", "OPTIONS", "PROPFIND", "get", "GETX"]) {
+      expect(parseHead(`${method} / HTTP/1.1\r\nHost: x`).method).toBe(method);
+    }
+    expect(parseHead("GET / HTTP/1.0").minor).toBe(0);
+    expect(parseHead("GET / HTTP/1.1").rawHeaders).toEqual([]);
+  });
+
   test("targets of every form reach the router, which owns those rules", () => {
     expect(parseHead("GET http://evil.test/ HTTP/1.1\r\nHost: x").target).toBe("http://evil.test/");
     expect(parseHead("OPTIONS * HTTP/1.1\r\nHost: x").target).toBe("*");
@@ -71,6 +79,13 @@ describe("refused heads", () => {
     ["HTTP/2.0 in a request line", "GET / HTTP/2.0\r\nHost: x", 505],
     ["HTTP/1.2", "GET / HTTP/1.2\r\nHost: x", 505],
     ["a method that is not a token", "G(T / HTTP/1.1\r\nHost: x", 400],
+    ["a space after the version", "GET / HTTP/1.1 \r\nHost: x", 400],
+    ["a version that is not digits", "GET / HTTP/1.x\r\nHost: x", 400],
+    ["a two-digit version", "GET / HTTP/11.1\r\nHost: x", 400],
+    ["no version", "GET /\r\nHost: x", 400],
+    ["a method alone", "GET\r\nHost: x", 400],
+    ["an empty request line", "\r\nHost: x", 400],
+    ["a bare LF inside the request line", "GET /\n HTTP/1.1\r\nHost: x", 400],
     ["obs-fold", get("X-A: a", " b"), 400],
     ["obs-fold with a tab", get("X-A: a", "\tb"), 400],
     ["bare LF ending a field", get("X-A: a\nX-B: b"), 400],
@@ -121,6 +136,21 @@ describe("one connection's heads (HeadParser)", () => {
     const second = heads.parse(head(["GET / HTTP/1.1", "Host: x", "Authorization: Bearer abd"]));
     expect(second.rawHeaders).not.toBe(first.rawHeaders);
     expect(second.rawHeaders[1]).toEqual(["Authorization", "Bearer abd"]);
+  });
+
+  test("field lines that extend or shorten the previous ones are parsed anew", () => {
+    const heads = new HeadParser();
+    const first = heads.parse(head(["GET / HTTP/1.1", "Host: x", "X-A: 1"]));
+    const longer = heads.parse(head(["GET / HTTP/1.1", "Host: x", "X-A: 12"]));
+    const shorter = heads.parse(head(["GET / HTTP/1.1", "Host: x", "X-A: 1"]));
+    const none = heads.parse("GET / HTTP/1.1");
+    expect(longer.rawHeaders).toEqual([
+      ["Host", "x"],
+      ["X-A", "12"],
+    ]);
+    expect(shorter.rawHeaders).not.toBe(longer.rawHeaders);
+    expect(shorter.rawHeaders).toEqual(first.rawHeaders);
+    expect(none.rawHeaders).toEqual([]);
   });
 
   test("the same field lines at another HTTP version are read at that version", () => {
