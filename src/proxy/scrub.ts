@@ -66,7 +66,11 @@ export class Scrubber {
     const scrubbed = maskAll(joined, this.#rules, joined !== chunk);
     const keep = heldBack(scrubbed, this.#rules);
     // A copy: the emitted part may still be queued for writing while the tail is reused.
-    this.#tail = keep === 0 ? EMPTY : scrubbed.slice(scrubbed.length - keep);
+    if (keep === 0) {
+      this.#tail = EMPTY;
+      return scrubbed;
+    }
+    this.#tail = scrubbed.slice(scrubbed.length - keep);
     return scrubbed.subarray(0, scrubbed.length - keep);
   }
 

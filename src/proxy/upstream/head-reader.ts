@@ -29,7 +29,10 @@ export class HeadReader {
     const buffer = previous === undefined ? bytes : Buffer.concat([previous, bytes]);
     const from = previous === undefined ? 0 : previous.length;
     const end = buffer.indexOf(END_OF_HEAD, Math.max(0, from - 3));
-    checkLineEnds(buffer, from, end < 0 ? buffer.length : end + 4);
+    // A complete head is not searched here: the parser refuses a LF anywhere in it (status line,
+    // names and values exclude it, ./response-head.ts). An incomplete one is, so that a head ended
+    // by bare LFs is refused at once rather than waited for.
+    if (end < 0) checkLineEnds(buffer, from, buffer.length);
     if (end < 0 || end + 4 > this.maxBytes) {
       if (buffer.length > this.maxBytes || end >= 0)
         throw new UpstreamProtocolError("upstream client: the response head is too large");
