@@ -5,7 +5,7 @@
  */
 
 import { STATUS_CODES } from "node:http";
-import { FIELD_NAME, FIELD_VALUE } from "../../core/http/fields.ts";
+import { FIELD_NAME_RUN, FIELD_VALUE_RUN } from "../../core/http/fields.ts";
 import { UpstreamProtocolError } from "./errors.ts";
 
 export interface ResponseHead {
@@ -38,8 +38,6 @@ export type BodyFraming =
 /** Field lines per head; the agent port's parser has the same cap. */
 const MAX_FIELDS = 256;
 
-/** RFC 9112 §4 reason-phrase characters, checked in place (sticky) rather than on a copy of the line. */
-const REASON = /[\t\x20-\x7e\x80-\xff]*/y;
 const DECIMAL = /^\d{1,15}$/;
 
 /** Parses a complete head: `text` (latin1) ends just before the empty line. Throws UpstreamProtocolError. */
@@ -78,9 +76,10 @@ function digit(text: string, at: number, min: number): number {
   return value >= min && value <= 9 ? value : -1000;
 }
 
+/** RFC 9112 §4: the reason-phrase is HTAB, SP, VCHAR and obs-text, the field value's characters. */
 function reasonEndsAt(text: string, end: number): boolean {
-  REASON.lastIndex = 13;
-  return REASON.test(text) && REASON.lastIndex === end;
+  FIELD_VALUE_RUN.lastIndex = 13;
+  return FIELD_VALUE_RUN.test(text) && FIELD_VALUE_RUN.lastIndex === end;
 }
 
 /** The usual reason for the status is the shared constant, not a copy per response. */
@@ -114,46 +113,68 @@ function countLines(text: string, eol: number): number {
 const SP = 0x20;
 const HTAB = 0x09;
 
+/**
+ * One field line, `text[start, end)`, checked in place: the name by its characters, the value as a
+ * run of allowed ones (sticky patterns, ../../core/http/fields.ts), so neither is copied out to be
+ * checked. The value is a slice the agent's head is later built from.
+ */
 function parseField(text: string, start: number, end: number): [string, string] {
   // RFC 9112 §5.2: obs-fold is refused, not unfolded (a proxy receiving it may reject or replace it).
   const first = text.charCodeAt(start);
   if (first === SP || first === HTAB)
     throw new UpstreamProtocolError("upstream client: obsolete line folding in the response head");
   const colon = text.indexOf(":", start);
-  const name = colon < 0 || colon > end ? "" : text.slice(start, colon);
   // RFC 9112 §5.1: no whitespace between name and colon; the token check covers it.
-  if (!FIELD_NAME.test(name)) throw new UpstreamProtocolError("upstream client: malformed header field name");
+  FIELD_NAME_RUN.lastIndex = start;
+  if (colon < 0 || colon > end || !FIELD_NAME_RUN.test(text) || FIELD_NAME_RUN.lastIndex !== colon)
+    throw new UpstreamProtocolError("upstream client: malformed header field name");
   // Optional whitespace around the value is SP and HTAB only (RFC 9110 §5.6.3), not what trim() strips.
   let from = colon + 1;
   let to = end;
   while (from < to && isWhitespace(text.charCodeAt(from))) from += 1;
   while (to > from && isWhitespace(text.charCodeAt(to - 1))) to -= 1;
-  const value = text.slice(from, to);
   // RFC 9110 §5.5: CR, LF, NUL and other controls are never part of a value (bare CR included).
-  if (!FIELD_VALUE.test(value))
+  FIELD_VALUE_RUN.lastIndex = from;
+  if (!FIELD_VALUE_RUN.test(text) || FIELD_VALUE_RUN.lastIndex < to)
     throw new UpstreamProtocolError("upstream client: control character in a header field value");
-  return [lowerName(name), value];
-}
-
-/**
- * Lower-cased names, by the name as received: an upstream sends the same few dozen names in every
- * answer, so `Content-Type` is lower-cased once rather than copied per response. Bounded (names come
- * from upstreams), emptied when full.
- */
-const lowerNames = new Map<string, string>();
-const MAX_LOWER_NAMES = 512;
-
-function lowerName(name: string): string {
-  const known = lowerNames.get(name);
-  if (known !== undefined) return known;
-  const lower = name.toLowerCase();
-  if (lowerNames.size >= MAX_LOWER_NAMES) lowerNames.clear();
-  lowerNames.set(name, lower);
-  return lower;
+  return [lowerName(text, start, colon), text.slice(from, to)];
 }
 
 function isWhitespace(code: number): boolean {
   return code === SP || code === HTAB;
+}
+
+/**
+ * Lower-cased names, found by a hash of their lower-cased characters and checked character by
+ * character: an upstream sends the same few dozen names in every answer, so `Content-Type` is
+ * neither copied out nor lower-cased again per response. A collision only costs a recomputation.
+ * Bounded (names come from upstreams), emptied when full.
+ */
+const lowerNames = new Map<number, string>();
+const MAX_LOWER_NAMES = 512;
+
+function lowerName(text: string, start: number, end: number): string {
+  let hash = end - start;
+  for (let at = start; at < end; at += 1) hash = (Math.imul(hash, 31) + lowerCode(text, at)) | 0;
+  const known = lowerNames.get(hash);
+  if (known !== undefined && sameLowerCase(text, start, end, known)) return known;
+  const lower = text.slice(start, end).toLowerCase();
+  if (lowerNames.size >= MAX_LOWER_NAMES) lowerNames.clear();
+  lowerNames.set(hash, lower);
+  return lower;
+}
+
+/** The character code at `at`, ASCII upper case folded to lower (names are tokens: ASCII only). */
+function lowerCode(text: string, at: number): number {
+  const code = text.charCodeAt(at);
+  return code >= 0x41 && code <= 0x5a ? code | 0x20 : code;
+}
+
+function sameLowerCase(text: string, start: number, end: number, lower: string): boolean {
+  if (lower.length !== end - start) return false;
+  for (let at = 0; at < lower.length; at += 1)
+    if (lowerCode(text, start + at) !== lower.charCodeAt(at)) return false;
+  return true;
 }
 
 function semantics(fields: ReadonlyArray<readonly [string, string]>, minor: 0 | 1) {
