@@ -70,6 +70,30 @@ describe("fields", () => {
     ]);
   });
 
+  test("a name is lower-cased right whatever was seen before it, colliding hashes included", () => {
+    // "a_" and "`~" hash alike (31-multiplier hash of the lower-cased characters).
+    const names = ["a_", "`~", "a_", "X-Custom", "x-CUSTOM", "`~", "Content-Type", "CONTENT-TYPE"];
+    const parsed = parseResponseHead(head("HTTP/1.1 200 OK", ...names.map((name) => `${name}: v`)));
+    expect(parsed.fields.map(([name]) => name)).toEqual([
+      "a_",
+      "`~",
+      "a_",
+      "x-custom",
+      "x-custom",
+      "`~",
+      "content-type",
+      "content-type",
+    ]);
+  });
+
+  test("a value is checked up to its end: a control after OWS, or inside it, is refused", () => {
+    expect(refusal(head("HTTP/1.1 200 OK", "X-A: a \x00"))).toContain("control character");
+    expect(refusal(head("HTTP/1.1 200 OK", "X-A:\x01a"))).toContain("control character");
+    expect(parseResponseHead(head("HTTP/1.1 200 OK", "X-A: \t a\tb \t")).fields).toEqual([["x-a", "a\tb"]]);
+    expect(refusal(head("HTTP/1.1 200 OK", "X-\x01: a"))).toContain("field name");
+    expect(refusal(head("HTTP/1.1 200 OK", ": a"))).toContain("field name");
+  });
+
   test("framing fields are recognised in any case", () => {
     const chunked = parseResponseHead(head("HTTP/1.1 200 OK", "TRANSFER-ENCODING: Chunked"));
     expect([chunked.chunked, chunked.length]).toEqual([true, undefined]);
