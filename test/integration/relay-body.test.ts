@@ -227,13 +227,19 @@ describe("request bodies on the byte relay", () => {
   });
 
   test("a chunked upload of 32 MB streams through with bounded memory, intact", async () => {
-    const before = rig.relayed;
-    const result = await slow.upload(rig, SIZE);
-    expect(rig.relayed).toBe(before + 1);
-    expect(result.status).toBe(200);
-    expect(result.received).toBe(SIZE);
-    expect(result.corrupt).toBe(false);
-    // A relay that buffered the upload would hold most of it while the upstream reads slowly.
-    expect(result.memoryGrowth).toBeLessThan(12 * 1024 * 1024);
+    // Its own rig with a patient upstream timeout: 32 MB through a slow reader must not read as a
+    // silent upstream when other suites load the machine (the shared rig's is 1 s).
+    const patient = await startRelayRig({ upstreams: [`127.0.0.1:${slow.port}`], upstreamTimeout: 10 });
+    try {
+      const result = await slow.upload(patient, SIZE);
+      expect(patient.relayed).toBe(1);
+      expect(result.status).toBe(200);
+      expect(result.received).toBe(SIZE);
+      expect(result.corrupt).toBe(false);
+      // A relay that buffered the upload would hold most of it while the upstream reads slowly.
+      expect(result.memoryGrowth).toBeLessThan(12 * 1024 * 1024);
+    } finally {
+      await patient.stop();
+    }
   }, 60_000);
 });

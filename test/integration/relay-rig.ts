@@ -70,10 +70,16 @@ export interface RigOptions {
   upstreams?: readonly string[];
   /** `agent.scrub_responses`; default true. */
   scrubResponses?: boolean;
+  /**
+   * Seconds the upstream may stay silent; default 1, so the timeout tests are quick. Suites that
+   * stream tens of megabytes while other suites load the machine give it more, or a busy moment
+   * reads as a silent upstream.
+   */
+  upstreamTimeout?: number;
 }
 
 export async function startRelayRig(options: RigOptions = {}): Promise<RelayRig> {
-  const { hooks = {}, upstreams = [], scrubResponses = true } = options;
+  const { hooks = {}, upstreams = [], scrubResponses = true, upstreamTimeout = 1 } = options;
   const [pki, keys] = await Promise.all([testPki(), testKeySets()]);
   const logger = createMemoryLogger();
   const revocations = new RevocationList();
@@ -92,7 +98,7 @@ export async function startRelayRig(options: RigOptions = {}): Promise<RelayRig>
     fetch,
     now: Date.now,
     logger,
-    upstreamTimeout: 1,
+    upstreamTimeout,
     upstreamCa: pki.ca.certPem,
     scrubResponses,
   });

@@ -38,7 +38,10 @@ beforeAll(async () => {
       data() {},
     },
   });
-  rig = await startRelayRig({ upstreams: [`127.0.0.1:${bulk.port}`, `127.0.0.1:${hanging.port}`] });
+  rig = await startRelayRig({
+    upstreams: [`127.0.0.1:${bulk.port}`, `127.0.0.1:${hanging.port}`],
+    upstreamTimeout: 10,
+  });
   process.on("unhandledRejection", record);
   process.on("uncaughtException", record);
 });
