@@ -4,8 +4,7 @@
  * hop-by-hop fields and the upstream's Connection options dropped, names lower-cased, the status
  * text ours, a Date added when missing, the body framed for this hop, the token masked.
  */
-import { STATUS_CODES } from "node:http";
-import { httpDate } from "../agent-port/http1/writer.ts";
+import { httpDate, statusLine } from "../agent-port/http1/writer.ts";
 import { HOP_BY_HOP } from "../core/http/fields.ts";
 import { leaksLowerCased, scrubText } from "./scrub.ts";
 import type { ResponseHead } from "./upstream/response-head.ts";
@@ -55,18 +54,6 @@ export function agentHead(
   else if (request.minor === 0) fields += "connection: keep-alive\r\n";
   const text = `${statusLine(status)}${fields}\r\n`;
   return { text, framing: { bodiless, chunked, keepAlive, length } };
-}
-
-/** `HTTP/1.1 <status> <our reason>` and its CRLF, made once per status code (at most 900 of them). */
-const statusLines = new Map<number, string>();
-
-function statusLine(status: number): string {
-  let line = statusLines.get(status);
-  if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
-    statusLines.set(status, line);
-  }
-  return line;
 }
 
 /** RFC 9110 §7.6.1: the fields a Connection header names are this hop's, like the hop-by-hop ones. */

@@ -26,7 +26,7 @@ export async function writeResponse(socket: AgentSocket, response: Response, con
   // RFC 9110 §6.4.1: HEAD, 1xx, 204 and 304 responses have no content, whatever the headers say.
   const bodiless = context.method === "HEAD" || status < 200 || status === 204 || status === 304;
   // Written as latin1: field values are byte strings (RFC 9110 §5.5 obs-text), one char per byte.
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
+  let head = statusLine(status);
   let length: number | undefined;
   for (const [name, value] of response.headers) {
     if (name === "set-cookie" || HOP_BY_HOP.has(name)) continue;
@@ -105,6 +105,18 @@ function writeChunk(socket: AgentSocket, value: Uint8Array): boolean {
   socket.write(`${value.byteLength.toString(16)}\r\n`);
   socket.write(value);
   return socket.write(CRLF);
+}
+
+/** `HTTP/1.1 <status> <our reason>` and its CRLF, made once per status code (at most 900 of them). */
+const statusLines = new Map<number, string>();
+
+export function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
+    statusLines.set(status, line);
+  }
+  return line;
 }
 
 let dateSecond = 0;
