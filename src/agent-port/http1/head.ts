@@ -5,7 +5,7 @@
  * Authorization header) is left to the handler, which owns those rules and their error codes.
  */
 
-import { FIELD_NAME, FIELD_VALUE } from "../../core/http/fields.ts";
+import { FIELD_NAME, FIELD_NAME_RUN, FIELD_VALUE } from "../../core/http/fields.ts";
 
 export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
 
@@ -90,8 +90,6 @@ export class HeadParser {
   }
 }
 
-/** RFC 9110 §5.6.2 token, checked in place from lastIndex (sticky): no copy of the line is made. */
-const METHOD = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /y;
 /** RFC 9112 §3.2: the target is any run of visible ASCII; which forms are acceptable is the router's. */
 const TARGET = /[\x21-\x7e]+ /y;
 /** The usual methods as shared constants: no copy of them per request. */
@@ -102,9 +100,15 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
  * `start` and `end` of `text`. Throws HeadError: 400 for any other shape, 505 for another version.
  */
 function requestLine(text: string, start: number, end: number) {
-  METHOD.lastIndex = start;
-  if (!METHOD.test(text) || METHOD.lastIndex > end) throw new HeadError(400, "malformed request line");
-  const targetStart = METHOD.lastIndex;
+  // RFC 9110 §9.1: the method is a token, checked in place (sticky): no copy of the line is made.
+  FIELD_NAME_RUN.lastIndex = start;
+  if (
+    !FIELD_NAME_RUN.test(text) ||
+    FIELD_NAME_RUN.lastIndex >= end ||
+    text.charCodeAt(FIELD_NAME_RUN.lastIndex) !== SP
+  )
+    throw new HeadError(400, "malformed request line");
+  const targetStart = FIELD_NAME_RUN.lastIndex + 1;
   TARGET.lastIndex = targetStart;
   if (!TARGET.test(text) || TARGET.lastIndex > end) throw new HeadError(400, "malformed request line");
   const versionStart = TARGET.lastIndex;
@@ -122,6 +126,7 @@ function requestLine(text: string, start: number, end: number) {
   };
 }
 
+const SP = 0x20;
 const ZERO = 0x30;
 const ONE = 0x31;
 
